@@ -1,0 +1,67 @@
+// Lint rules that keep the layers of design.md honest: imports only point down, siblings
+// import each other's index.ts, and only src/store/etcd imports etcd3.
+import tseslint from 'typescript-eslint';
+
+const layers = {
+  // layer: folders it may NOT import from (everything above it)
+  client: ['errors', 'config', 'store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  errors: ['config', 'store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  config: ['store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  store: ['catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  catalog: ['health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  health: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  agent: ['gateway', 'server', 'cli', 'ui'],
+  gateway: ['agent', 'server', 'cli', 'ui'],
+  server: ['cli', 'ui'],
+};
+
+function upwardPatterns(layer, forbidden) {
+  const patterns = forbidden.map((dir) => ({
+    group: [`**/${dir}/**`, `**/${dir}`, `**/${dir}/index.js`],
+    message: `src/${layer} may not import from src/${dir}: imports only point down the layers (design.md).`,
+  }));
+  if (layer === 'client') {
+    patterns.push({ group: ['fastify', 'better-sqlite3', 'etcd3', 'dns-packet', 'prom-client', 'pino'], message: 'The SDK ships without server dependencies.' });
+  }
+  return patterns;
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'bench/**/*.tmp*'] },
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parser: tseslint.parser },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }] }],
+    },
+  },
+  ...Object.entries(layers).map(([layer, forbidden]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    ignores: layer === 'store' ? [] : [],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...upwardPatterns(layer, forbidden), ...(layer === 'store' ? [] : [{ group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }])] }],
+    },
+  })),
+  {
+    files: ['src/store/**/*.ts'],
+    ignores: ['src/store/etcd/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...upwardPatterns('store', layers.store), { group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }] }],
+    },
+  },
+  {
+    // Siblings import each other's face (index.ts), never their insides.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]",
+        message: "Import another subsystem through its index.js, not its insides.",
+      }],
+    },
+  },
+);

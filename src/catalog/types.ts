@@ -1,0 +1,124 @@
+/**
+ * Catalog records. Field names are Consul's (PascalCase) so that API responses are built
+ * from them with no renaming. Records are stored in the store as JSON under keys.ts.
+ */
+
+export type HealthStatus = 'passing' | 'warning' | 'critical';
+/** Aggregated status of an instance: maintenance outranks critical. */
+export type AggregatedStatus = HealthStatus | 'maintenance';
+
+export interface Weights {
+  Passing: number;
+  Warning: number;
+}
+
+export interface TaggedServiceAddress {
+  Address: string;
+  Port: number;
+}
+
+export interface NodeRecord {
+  ID: string;
+  Node: string;
+  Address: string;
+  Datacenter: string;
+  TaggedAddresses: Record<string, string>;
+  Meta: Record<string, string>;
+}
+
+/** Definition of a check as registered (what a runner needs to run it). */
+export interface CheckDefinition {
+  HTTP?: string;
+  Method?: string;
+  Header?: Record<string, string[]>;
+  Body?: string;
+  TLSServerName?: string;
+  TLSSkipVerify?: boolean;
+  TCP?: string;
+  GRPC?: string;
+  GRPCUseTLS?: boolean;
+  Args?: string[];
+  /** Durations in milliseconds. */
+  IntervalMs?: number;
+  TimeoutMs?: number;
+  TTLMs?: number;
+  DeregisterCriticalServiceAfterMs?: number;
+  SuccessBeforePassing?: number;
+  FailuresBeforeWarning?: number;
+  FailuresBeforeCritical?: number;
+  OutputMaxSize?: number;
+}
+
+export type CheckType = 'ttl' | 'http' | 'tcp' | 'grpc' | 'script' | 'serf' | 'maintenance' | '';
+
+export interface CheckRecord {
+  Node: string;
+  CheckID: string;
+  Name: string;
+  Status: HealthStatus;
+  Notes: string;
+  Output: string;
+  /** '' for node-level checks. */
+  ServiceID: string;
+  ServiceName: string;
+  ServiceTags: string[];
+  Type: CheckType;
+  Definition: CheckDefinition;
+}
+
+export interface ServiceRecord {
+  ID: string;
+  Service: string;
+  Tags: string[];
+  Address: string;
+  TaggedAddresses: Record<string, TaggedServiceAddress>;
+  Meta: Record<string, string>;
+  Port: number;
+  Weights: Weights;
+  EnableTagOverride: boolean;
+  Kind: string;
+}
+
+/** A record with the store revisions that created and last modified it. */
+export interface Indexed<T> {
+  readonly record: T;
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+}
+
+/** One service instance with its node and every check that applies to it (node checks first). */
+export interface InstanceView {
+  node: Indexed<NodeRecord>;
+  service: Indexed<ServiceRecord>;
+  checks: Indexed<CheckRecord>[];
+  status: AggregatedStatus;
+}
+
+export interface NodeView {
+  node: Indexed<NodeRecord>;
+  services: Indexed<ServiceRecord>[];
+  checks: Indexed<CheckRecord>[];
+}
+
+/** A read result with the index a blocking query compares against (never 0). */
+export interface Versioned<T> {
+  value: T;
+  index: number;
+}
+
+export interface InstanceQuery {
+  /** Every tag must be present. */
+  tags?: string[];
+  /** Every key:value pair must be in the node's Meta. */
+  nodeMeta?: Record<string, string>;
+  /** Keep only instances whose every check is passing. */
+  passingOnly?: boolean;
+  /** Drop instances whose aggregated status is critical or maintenance (DNS); with 'passing' also warning. */
+  healthFilter?: 'none' | 'not-critical' | 'passing';
+}
+
+/**
+ * What a blocking query waits on. A change to a topic wakes every waiter on it.
+ * svc:<name> — instances or checks of a service (node checks too); node:<name>; and the tables.
+ */
+export type Topic = `svc:${string}` | `node:${string}` | 'table:services' | 'table:nodes' | 'table:checks';

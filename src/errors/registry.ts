@@ -1,0 +1,37 @@
+/**
+ * The one registry of Beacon's typed errors. Every code has an HTTP status, a DNS rcode
+ * and a retryable flag; docs/errors.md documents each one (a test keeps the two in step).
+ */
+export interface ErrorSpec {
+  /** HTTP status answered for this error. */
+  readonly status: number;
+  /** DNS response code used when this error ends a DNS query. */
+  readonly rcode: 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED';
+  /** Whether a client may retry the same request later and expect success. */
+  readonly retryable: boolean;
+  /** One line, for docs and `beacon errors`. */
+  readonly summary: string;
+}
+
+export const ERRORS = {
+  BEACON_ERR_VALIDATION: { status: 400, rcode: 'FORMERR', retryable: false, summary: 'A request field is missing, of the wrong type or out of range; the message names the field.' },
+  BEACON_ERR_BAD_JSON: { status: 400, rcode: 'FORMERR', retryable: false, summary: 'The request body is not valid JSON.' },
+  BEACON_ERR_BODY_TOO_LARGE: { status: 413, rcode: 'FORMERR', retryable: false, summary: 'The request body is larger than the server accepts.' },
+  BEACON_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, rcode: 'FORMERR', retryable: false, summary: 'The request body has a content type the route does not take.' },
+  BEACON_ERR_NOT_FOUND: { status: 404, rcode: 'NXDOMAIN', retryable: false, summary: 'The service, node, check or route does not exist.' },
+  BEACON_ERR_METHOD_NOT_ALLOWED: { status: 405, rcode: 'NOTIMP', retryable: false, summary: 'The route exists but not for this HTTP method; the Allow header lists the ones it takes.' },
+  BEACON_ERR_NO_PATH_TO_DC: { status: 500, rcode: 'NXDOMAIN', retryable: false, summary: 'The request named a datacenter this server cannot reach ("No path to datacenter").' },
+  BEACON_ERR_CHECK_NOT_TTL: { status: 500, rcode: 'SERVFAIL', retryable: false, summary: 'A TTL update was sent for a check that is unknown or is not a TTL check.' },
+  BEACON_ERR_SCRIPT_CHECKS_DISABLED: { status: 400, rcode: 'REFUSED', retryable: false, summary: 'A script check was registered but script checks are not enabled on this server.' },
+  BEACON_ERR_CONFLICT: { status: 409, rcode: 'SERVFAIL', retryable: true, summary: 'A compare-and-swap found the value changed since it was read.' },
+  BEACON_ERR_COMPACTED: { status: 410, rcode: 'SERVFAIL', retryable: true, summary: 'A watch asked for a store revision that was compacted away; re-list and watch again.' },
+  BEACON_ERR_LEASE_NOT_FOUND: { status: 404, rcode: 'SERVFAIL', retryable: false, summary: 'The store lease is unknown or has expired.' },
+  BEACON_ERR_STORE_UNAVAILABLE: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The store cannot be reached or did not answer in time.' },
+  BEACON_ERR_STORE_CLOSED: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The store was closed (the server is shutting down).' },
+  BEACON_ERR_SHUTTING_DOWN: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The server is shutting down and takes no new work.' },
+  BEACON_ERR_CONFIG: { status: 400, rcode: 'SERVFAIL', retryable: false, summary: 'A configuration value (flag, environment variable or config file) is invalid.' },
+  BEACON_ERR_STARTUP: { status: 500, rcode: 'SERVFAIL', retryable: false, summary: 'The server could not start (address in use, data directory not writable, ...).' },
+  BEACON_ERR_INTERNAL: { status: 500, rcode: 'SERVFAIL', retryable: true, summary: 'An unexpected error; the server log has the details.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
