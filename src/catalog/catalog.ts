@@ -1,0 +1,358 @@
+import { BeaconError, isBeaconError } from '../errors/index.js';
+import type { Store, TxnOp, WatchBatch, WatchHandle } from '../store/index.js';
+import { aggregateStatus } from './aggregate.js';
+import { CATALOG_PREFIX, checkKey, nodeChecksPrefix, nodeKey, nodeServicesPrefix, serviceKey } from './keys.js';
+import type {
+  CheckRecord, HealthStatus, Indexed, InstanceQuery, InstanceView, NodeRecord, NodeView, ServiceRecord, Topic, Versioned,
+} from './types.js';
+import { CatalogView, type NodeState } from './view.js';
+import { TopicWaiters } from './waiters.js';
+
+export type ChangeListener = (topics: ReadonlySet<Topic>, revision: number) => void;
+
+export interface CatalogOptions {
+  datacenter: string;
+  /** Called when the watch fails for a reason other than compaction (it is re-established). */
+  onWatchError?: (err: Error) => void;
+}
+
+const EMPTY_CHECKS: Indexed<CheckRecord>[] = [];
+const atLeast1 = (n: number) => (n > 0 ? n : 1);
+
+/**
+ * The catalog: a materialized view of the store's catalog keys, kept up to date by a watch.
+ * Reads are served from memory; writes go to the store and are visible once the watch has
+ * delivered them back (use {@link Catalog.waitForRevision} for read-your-writes).
+ *
+ * @example
+ * const catalog = new Catalog(store, { datacenter: 'dc1' });
+ * await catalog.start();
+ * const { value, index } = catalog.instances('payments', { passingOnly: true });
+ */
+export class Catalog {
+  readonly datacenter: string;
+  private readonly view = new CatalogView();
+  private readonly waiters = new TopicWaiters();
+  private readonly revisionWaiters: { rev: number; resolve: () => void }[] = [];
+  private readonly listeners = new Set<ChangeListener>();
+  private watch: WatchHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly store: Store, private readonly opts: CatalogOptions) {
+    this.datacenter = opts.datacenter;
+  }
+
+  /** Lists the catalog keys and starts watching from the next revision. */
+  async start(): Promise<void> {
+    const { kvs, revision } = await this.store.range(CATALOG_PREFIX);
+    this.view.load(kvs, revision);
+    this.startWatch(revision + 1);
+  }
+
+  private startWatch(fromRevision: number): void {
+    if (this.stopped) return;
+    this.watch = this.store.watch({
+      prefix: CATALOG_PREFIX,
+      fromRevision,
+      onBatch: (b) => this.applyBatch(b),
+      onError: (err) => {
+        if (this.stopped) return;
+        if (!isBeaconError(err, 'BEACON_ERR_COMPACTED')) this.opts.onWatchError?.(err);
+        // Re-list and watch again; wake every waiter since anything may have changed.
+        setTimeout(() => void this.relist(), isBeaconError(err, 'BEACON_ERR_COMPACTED') ? 0 : 200 + Math.random() * 300);
+      },
+    });
+  }
+
+  private async relist(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const { kvs, revision } = await this.store.range(CATALOG_PREFIX);
+      this.view.load(kvs, revision);
+      this.waiters.notifyAll();
+      this.settleRevisionWaiters();
+      this.startWatch(revision + 1);
+    } catch (err) {
+      this.opts.onWatchError?.(err as Error);
+      setTimeout(() => void this.relist(), 500 + Math.random() * 500);
+    }
+  }
+
+  private applyBatch(b: WatchBatch): void {
+    if (b.revision <= this.view.revision) return;
+    const topics = new Set<Topic>();
+    for (const ev of b.events) this.view.apply(ev, topics);
+    this.view.revision = b.revision;
+    this.settleRevisionWaiters();
+    if (topics.size > 0) {
+      this.waiters.notify(topics);
+      for (const l of this.listeners) l(topics, b.revision);
+    }
+  }
+
+  private settleRevisionWaiters(): void {
+    const rev = this.view.revision;
+    for (let i = this.revisionWaiters.length - 1; i >= 0; i--) {
+      const w = this.revisionWaiters[i]!;
+      if (w.rev <= rev) {
+        this.revisionWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.cancel();
+    this.waiters.notifyAll();
+    for (const w of this.revisionWaiters.splice(0)) w.resolve();
+  }
+
+  // ---- consistency -------------------------------------------------------------------------
+
+  /** The store revision this view has applied. */
+  get revision(): number {
+    return this.view.revision;
+  }
+
+  /** Resolves once the view has applied `rev` (or after timeoutMs: rejects STORE_UNAVAILABLE). */
+  waitForRevision(rev: number, timeoutMs = 10_000): Promise<void> {
+    if (rev <= this.view.revision || this.stopped) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.revisionWaiters.indexOf(w);
+        if (i >= 0) this.revisionWaiters.splice(i, 1);
+        reject(new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', `catalog did not reach store revision ${rev} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const w = { rev, resolve: () => { clearTimeout(timer); resolve(); } };
+      this.revisionWaiters.push(w);
+    });
+  }
+
+  /** `consistent` read mode: read the store's current revision (a quorum read on etcd) and wait for it. */
+  async catchUp(timeoutMs = 10_000): Promise<void> {
+    await this.waitForRevision(await this.store.currentRevision(), timeoutMs);
+  }
+
+  /** Blocks until one of the topics changes, timeoutMs passes, or the signal aborts. */
+  waitForChange(topics: readonly Topic[], timeoutMs: number, signal?: AbortSignal) {
+    return this.waiters.wait(topics, timeoutMs, signal);
+  }
+
+  get blockingQueriesWaiting(): number {
+    return this.waiters.waiting;
+  }
+
+  /** Listens to every applied change (DNS caches, streaming watches). Returns an unsubscribe. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- indexes -----------------------------------------------------------------------------
+
+  serviceIndex(name: string): number {
+    return atLeast1(this.view.serviceIndex.get(name) ?? this.view.tableIndex.services);
+  }
+  nodeIndex(name: string): number {
+    return atLeast1(this.view.nodeIndex.get(name) ?? this.view.tableIndex.nodes);
+  }
+  tableIndex(table: 'services' | 'nodes' | 'checks'): number {
+    return atLeast1(this.view.tableIndex[table]);
+  }
+
+  get sizes(): { nodes: number; services: number; instances: number; checks: number } {
+    return { nodes: this.view.nodes.size, services: this.view.byName.size, instances: this.view.instanceCount, checks: this.view.checkCount };
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  hasService(name: string): boolean {
+    return this.view.byName.has(name);
+  }
+
+  /** Every service name with the union of its instances' tags. */
+  services(q: { nodeMeta?: Record<string, string> } = {}): Versioned<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const [name, refs] of this.view.byName) {
+      let tags: Set<string> | undefined;
+      for (const ref of refs.values()) {
+        const s = this.view.nodes.get(ref.node);
+        if (!s?.node || !metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
+        const svc = s.services.get(ref.id);
+        if (!svc) continue;
+        tags ??= new Set();
+        for (const t of svc.record.Tags) tags.add(t);
+      }
+      if (tags) out.set(name, [...tags]);
+    }
+    return { value: out, index: this.tableIndex('services') };
+  }
+
+  /** Instances of a service with their node and checks, filtered by `q`. */
+  instances(name: string, q: InstanceQuery = {}): Versioned<InstanceView[]> {
+    const refs = this.view.byName.get(name);
+    const out: InstanceView[] = [];
+    if (refs) {
+      for (const ref of refs.values()) {
+        const s = this.view.nodes.get(ref.node);
+        const svc = s?.services.get(ref.id);
+        if (!s?.node || !svc) continue;
+        if (q.tags && q.tags.length > 0 && !hasAllTags(svc.record.Tags, q.tags)) continue;
+        if (!metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
+        const checks = instanceChecks(s, ref.id);
+        const status = aggregateStatus(checks);
+        if (q.passingOnly && !allPassing(checks)) continue;
+        if (q.healthFilter === 'not-critical' && (status === 'critical' || status === 'maintenance')) continue;
+        if (q.healthFilter === 'passing' && status !== 'passing') continue;
+        out.push({ node: s.node, service: svc, checks, status });
+      }
+    }
+    return { value: out, index: this.serviceIndex(name) };
+  }
+
+  /** One instance by node and service ID. */
+  instance(node: string, id: string): InstanceView | undefined {
+    const s = this.view.nodes.get(node);
+    const svc = s?.services.get(id);
+    if (!s?.node || !svc) return undefined;
+    const checks = instanceChecks(s, id);
+    return { node: s.node, service: svc, checks, status: aggregateStatus(checks) };
+  }
+
+  node(name: string): Versioned<NodeView | undefined> {
+    const s = this.view.nodes.get(name);
+    const value = s?.node
+      ? { node: s.node, services: [...s.services.values()], checks: allChecks(s) }
+      : undefined;
+    return { value, index: this.nodeIndex(name) };
+  }
+
+  nodes(q: { nodeMeta?: Record<string, string> } = {}): Versioned<Indexed<NodeRecord>[]> {
+    const out: Indexed<NodeRecord>[] = [];
+    for (const s of this.view.nodes.values()) {
+      if (s.node && metaMatches(s.node.record.Meta, q.nodeMeta)) out.push(s.node);
+    }
+    out.sort((a, b) => (a.record.Node < b.record.Node ? -1 : a.record.Node > b.record.Node ? 1 : 0));
+    return { value: out, index: this.tableIndex('nodes') };
+  }
+
+  /** Checks of every instance of a service (not node checks), as Consul's /health/checks. */
+  serviceChecks(name: string): Versioned<Indexed<CheckRecord>[]> {
+    const out: Indexed<CheckRecord>[] = [];
+    for (const ref of this.view.byName.get(name)?.values() ?? []) {
+      const m = this.view.nodes.get(ref.node)?.checksByService.get(ref.id);
+      if (m) out.push(...m.values());
+    }
+    return { value: out, index: this.serviceIndex(name) };
+  }
+
+  nodeChecks(name: string): Versioned<Indexed<CheckRecord>[]> {
+    const s = this.view.nodes.get(name);
+    return { value: s ? allChecks(s) : [], index: this.nodeIndex(name) };
+  }
+
+  checksInState(state: HealthStatus | 'any'): Versioned<Indexed<CheckRecord>[]> {
+    const out: Indexed<CheckRecord>[] = [];
+    for (const s of this.view.nodes.values()) {
+      for (const m of s.checksByService.values()) {
+        for (const c of m.values()) if (state === 'any' || c.record.Status === state) out.push(c);
+      }
+    }
+    return { value: out, index: this.tableIndex('checks') };
+  }
+
+  check(node: string, checkId: string): Indexed<CheckRecord> | undefined {
+    const s = this.view.nodes.get(node);
+    if (!s) return undefined;
+    for (const m of s.checksByService.values()) {
+      const c = m.get(checkId);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  /** Nodes whose address is `ip`, and instances whose service address is `ip` (PTR lookups). */
+  byAddress(ip: string): { nodes: Indexed<NodeRecord>[]; instances: InstanceView[] } {
+    const nodes: Indexed<NodeRecord>[] = [];
+    const instances: InstanceView[] = [];
+    for (const [name, s] of this.view.nodes) {
+      if (!s.node) continue;
+      if (s.node.record.Address === ip) nodes.push(s.node);
+      for (const svc of s.services.values()) {
+        if (svc.record.Address === ip) {
+          const iv = this.instance(name, svc.record.ID);
+          if (iv) instances.push(iv);
+        }
+      }
+    }
+    return { nodes, instances };
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  /** Applies ops in one store revision and waits until this view has it (read-your-writes). */
+  async write(ops: TxnOp[]): Promise<number> {
+    const { revision } = await this.store.txn([], ops);
+    await this.waitForRevision(revision);
+    return revision;
+  }
+
+  putNodeOp(n: NodeRecord): TxnOp {
+    return { type: 'put', key: nodeKey(n.Node), value: JSON.stringify(n) };
+  }
+  putServiceOp(node: string, s: ServiceRecord): TxnOp {
+    return { type: 'put', key: serviceKey(node, s.ID), value: JSON.stringify(s) };
+  }
+  putCheckOp(c: CheckRecord): TxnOp {
+    return { type: 'put', key: checkKey(c.Node, c.CheckID), value: JSON.stringify(c) };
+  }
+  deleteServiceOps(node: string, id: string): TxnOp[] {
+    const ops: TxnOp[] = [{ type: 'delete', key: serviceKey(node, id) }];
+    const m = this.view.nodes.get(node)?.checksByService.get(id);
+    for (const c of m?.values() ?? []) ops.push({ type: 'delete', key: checkKey(node, c.record.CheckID) });
+    return ops;
+  }
+  deleteCheckOp(node: string, checkId: string): TxnOp {
+    return { type: 'delete', key: checkKey(node, checkId) };
+  }
+  deleteNodeOps(node: string): TxnOp[] {
+    return [
+      { type: 'deletePrefix', prefix: nodeChecksPrefix(node) },
+      { type: 'deletePrefix', prefix: nodeServicesPrefix(node) },
+      { type: 'delete', key: nodeKey(node) },
+    ];
+  }
+}
+
+function instanceChecks(s: NodeState, serviceId: string): Indexed<CheckRecord>[] {
+  const nodeChecks = s.checksByService.get('');
+  const svcChecks = s.checksByService.get(serviceId);
+  if (!nodeChecks && !svcChecks) return EMPTY_CHECKS;
+  const out: Indexed<CheckRecord>[] = [];
+  if (nodeChecks) for (const c of nodeChecks.values()) out.push(c);
+  if (svcChecks) for (const c of svcChecks.values()) out.push(c);
+  return out;
+}
+
+function allChecks(s: NodeState): Indexed<CheckRecord>[] {
+  const out: Indexed<CheckRecord>[] = [];
+  for (const m of s.checksByService.values()) for (const c of m.values()) out.push(c);
+  return out;
+}
+
+function allPassing(checks: readonly Indexed<CheckRecord>[]): boolean {
+  for (const c of checks) if (c.record.Status !== 'passing') return false;
+  return true;
+}
+
+function hasAllTags(have: readonly string[], want: readonly string[]): boolean {
+  for (const t of want) if (!have.includes(t)) return false;
+  return true;
+}
+
+function metaMatches(meta: Record<string, string>, want: Record<string, string> | undefined): boolean {
+  if (!want) return true;
+  for (const k in want) if (meta[k] !== want[k]) return false;
+  return true;
+}

@@ -1,0 +1,4 @@
+export { buildConfig, type RawConfig, type RuntimeConfig, type DnsConfig, type LogLevel } from './runtime.js';
+export { fromEnv, fromFile, mergeRaw, envName } from './sources.js';
+export { parseDuration, formatDuration } from './duration.js';
+export { parseHostPort, formatHostPort, type HostPort } from './address.js';

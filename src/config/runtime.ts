@@ -1,0 +1,164 @@
+import { hostname } from 'node:os';
+import { BeaconError } from '../errors/index.js';
+import { parseHostPort, type HostPort } from './address.js';
+import { parseDuration } from './duration.js';
+
+/** Raw configuration: every field optional, as merged from config file, BEACON_* env and flags. */
+export interface RawConfig {
+  httpAddr?: string;
+  dnsAddr?: string;
+  dataDir?: string;
+  datacenter?: string;
+  node?: string;
+  advertiseAddr?: string;
+  logLevel?: string;
+  store?: string;
+  maxBodyBytes?: number | string;
+  domain?: string;
+  altDomain?: string;
+  recursors?: string[] | string;
+  dnsOnlyPassing?: boolean | string;
+  dnsServiceTtl?: string;
+  dnsNodeTtl?: string;
+  dnsARecordLimit?: number | string;
+  enableScriptChecks?: boolean | string;
+  enableLocalScriptChecks?: boolean | string;
+  checkFailuresBeforeCritical?: number | string;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface DnsConfig {
+  /** null when DNS is off. */
+  addr: HostPort | null;
+  /** Lower-case, with a trailing dot: "consul." */
+  domain: string;
+  altDomain: string | null;
+  recursors: HostPort[];
+  recursorTimeoutMs: number;
+  onlyPassing: boolean;
+  /** Seconds; `overrides` maps a service name or "prefix*" to a TTL. */
+  serviceTtl: { default: number; overrides: Readonly<Record<string, number>> };
+  nodeTtl: number;
+  /** 0 = no limit. */
+  aRecordLimit: number;
+}
+
+/** The validated, frozen runtime configuration. */
+export interface RuntimeConfig {
+  http: HostPort;
+  dataDir: string;
+  datacenter: string;
+  node: string;
+  advertiseAddr: string;
+  logLevel: LogLevel;
+  store: string;
+  maxBodyBytes: number;
+  dns: DnsConfig;
+  checks: {
+    enableScriptChecks: boolean;
+    enableLocalScriptChecks: boolean;
+    failuresBeforeCritical: number;
+  };
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const NAME = /^[a-zA-Z0-9_.-]{1,63}$/;
+
+function bad(field: string, message: string): BeaconError {
+  return new BeaconError('BEACON_ERR_CONFIG', `invalid ${field}: ${message}`, { field });
+}
+
+function addr(field: string, v: string): HostPort {
+  const a = parseHostPort(v);
+  if (!a) throw bad(field, `"${v}" is not HOST:PORT (port 0-65535)`);
+  return a;
+}
+
+function bool(field: string, v: boolean | string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw bad(field, `"${v}" is not a boolean`);
+}
+
+function int(field: string, v: number | string | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(field, `"${v}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function seconds(field: string, v: string, min = 0, max = 86_400): number {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < min * 1000 || ms > max * 1000) throw bad(field, `"${v}" must be a duration like 5s or 1m, from ${min}s to ${max}s`);
+  return Math.round(ms / 1000);
+}
+
+function serviceTtl(v: string | undefined): DnsConfig['serviceTtl'] {
+  const overrides: Record<string, number> = {};
+  let dflt = 5;
+  for (const part of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) dflt = seconds('dnsServiceTtl', part);
+    else overrides[part.slice(0, eq).trim()] = seconds('dnsServiceTtl', part.slice(eq + 1).trim());
+  }
+  return { default: dflt, overrides: Object.freeze(overrides) };
+}
+
+function domain(field: string, v: string): string {
+  const d = v.trim().toLowerCase().replace(/\.?$/, '.');
+  if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+$/.test(d)) throw bad(field, `"${v}" is not a DNS domain`);
+  return d;
+}
+
+/** Validates raw config once into a frozen runtime config, applying defaults and floors. */
+export function buildConfig(raw: RawConfig): RuntimeConfig {
+  const datacenter = raw.datacenter ?? 'dc1';
+  if (!NAME.test(datacenter)) throw bad('datacenter', `"${datacenter}" may hold only letters, digits, '_', '.', '-' (1-63)`);
+  const node = raw.node ?? hostname();
+  if (!/^[^\s/]{1,128}$/.test(node)) throw bad('node', `"${node}" must be 1-128 characters without spaces or '/'`);
+  const logLevel = (raw.logLevel ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw bad('logLevel', `"${raw.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const http = addr('httpAddr', raw.httpAddr ?? '127.0.0.1:8500');
+  const dnsAddr = raw.dnsAddr ?? '127.0.0.1:8600';
+  const recursors = raw.recursors === undefined ? [] : (Array.isArray(raw.recursors) ? raw.recursors : raw.recursors.split(','))
+    .map((r) => r.trim()).filter(Boolean).map((r) => addr('recursors', r.includes(':') ? r : `${r}:53`));
+  const advertiseAddr = raw.advertiseAddr ?? (http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host);
+  const cfg: RuntimeConfig = {
+    http,
+    dataDir: raw.dataDir ?? './data',
+    datacenter,
+    node,
+    advertiseAddr,
+    logLevel,
+    store: raw.store ?? 'embedded',
+    maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
+    dns: {
+      addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),
+      domain: domain('domain', raw.domain ?? 'consul'),
+      altDomain: raw.altDomain ? domain('altDomain', raw.altDomain) : null,
+      recursors,
+      recursorTimeoutMs: 2000,
+      onlyPassing: bool('dnsOnlyPassing', raw.dnsOnlyPassing, false),
+      serviceTtl: serviceTtl(raw.dnsServiceTtl),
+      nodeTtl: raw.dnsNodeTtl === undefined ? 0 : seconds('dnsNodeTtl', raw.dnsNodeTtl),
+      aRecordLimit: int('dnsARecordLimit', raw.dnsARecordLimit, 0, 0, 4096),
+    },
+    checks: {
+      enableScriptChecks: bool('enableScriptChecks', raw.enableScriptChecks, false),
+      enableLocalScriptChecks: bool('enableLocalScriptChecks', raw.enableLocalScriptChecks, false),
+      failuresBeforeCritical: int('checkFailuresBeforeCritical', raw.checkFailuresBeforeCritical, 2, 1, 100),
+    },
+  };
+  return deepFreeze(cfg);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
