@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system tools Beacon's tests use when they are missing (Debian packages):
+#   dig (dnsutils) for the DNS tests.
+# Benchmarks additionally use dnsperf and nsd: `scripts/ensure-tools.sh --bench`.
+set -euo pipefail
+need=()
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+if [ "${1:-}" = "--bench" ]; then
+  command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+  command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
+  command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+fi
+if [ ${#need[@]} -eq 0 ]; then
+  echo "ensure-tools: everything present"
+  exit 0
+fi
+if [ "$(id -u)" != "0" ]; then
+  echo "ensure-tools: missing ${need[*]}; install them (apt-get install -y ${need[*]}) or run as root" >&2
+  exit 1
+fi
+echo "ensure-tools: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
+echo "ensure-tools: installed ${need[*]}"
