@@ -1,0 +1,432 @@
+/**
+ * The embedded store driver: the whole key space in memory for reads, SQLite (WAL, fsync on
+ * commit) for durability, group commit once per event-loop tick. See src/store/README.md.
+ */
+import { BeaconError } from '../../errors/index.js';
+import type { StoreCounters } from '../counters.js';
+import { silentLogger, type StoreLogger } from '../logger.js';
+import {
+  NO_LEASE,
+  type Compare,
+  type KeyValue,
+  type LeaseId,
+  type PutOptions,
+  type RangeResult,
+  type Store,
+  type StoreStats,
+  type TxnOp,
+  type TxnResult,
+  type WatchBatch,
+  type WatchEvent,
+  type WatchHandle,
+  type WatchOptions,
+} from '../types.js';
+import { KeySpace } from './key-space.js';
+import { LeaseTable } from './lease-table.js';
+import { SqliteFile } from './sqlite-file.js';
+import { checkKey, checkPrefix, checkRevision, checkTtl, checkTxn, checkValue, compareHolds } from './txn-check.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface EmbeddedStoreOptions {
+  /** Directory holding `beacon.db`; created if missing. */
+  dataDir: string;
+  logger?: StoreLogger;
+  /** Revisions kept in memory for watch replay (default 10,000, at least 100). */
+  historyRevisions?: number;
+  /** How long to wait for another process's lock on the database before failing (default 1000 ms). */
+  lockTimeoutMs?: number;
+}
+
+/** Default and floor of {@link EmbeddedStoreOptions.historyRevisions}. */
+export const DEFAULT_HISTORY_REVISIONS = 10_000;
+export const MIN_HISTORY_REVISIONS = 100;
+/** How often the write-ahead log is checkpointed and truncated when there were writes (±10 % jitter). */
+const CHECKPOINT_INTERVAL_MS = 60_000;
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  value: unknown;
+}
+
+/**
+ * A {@link Store} in this process, durable on local disk: a write resolves once fsynced, and
+ * watchers only ever see committed revisions.
+ *
+ * @example
+ * const store = await EmbeddedStore.open({ dataDir: '/var/lib/beacon' });
+ * const { revision } = await store.put('services/web-1', '{"Port":80}');
+ * await store.close();
+ */
+export class EmbeddedStore implements Store {
+  readonly driver = 'embedded' as const;
+  private readonly file: SqliteFile;
+  private readonly logger: StoreLogger;
+  private readonly space: KeySpace;
+  private readonly leases: LeaseTable;
+  private readonly hub: WatchHub;
+  /** Last revision handed out (committed or staged). */
+  private revision: number;
+  private committedRevision: number;
+  private pendingBatches: WatchBatch[] = [];
+  private waiters: Waiter[] = [];
+  private metaDirty = false;
+  private immediate: NodeJS.Immediate | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private writesSinceCheckpoint = false;
+  private closing: Promise<void> | undefined;
+  private failure: BeaconError | undefined;
+  private readonly tally = { commits: 0, revisions: 0, commitSeconds: 0, commitBatchMax: 0, leaseExpiries: 0 };
+
+  private constructor(file: SqliteFile, opts: EmbeddedStoreOptions) {
+    this.file = file;
+    this.logger = opts.logger ?? silentLogger;
+    const historyRevisions = Math.max(MIN_HISTORY_REVISIONS, Math.floor(opts.historyRevisions ?? DEFAULT_HISTORY_REVISIONS));
+    const state = file.load();
+    this.revision = state.revision;
+    this.committedRevision = state.revision;
+    this.space = new KeySpace(state.kvs);
+    this.leases = new LeaseTable(state.nextLeaseId, (id) => this.expire(id));
+    for (const l of state.leases) this.leases.restore(l.id, l.ttl);
+    let orphans = 0;
+    for (const kv of state.kvs) {
+      if (kv.lease === NO_LEASE) continue;
+      if (this.leases.has(kv.lease)) this.leases.attach(kv.lease, kv.key);
+      else orphans++;
+    }
+    if (orphans > 0) this.logger.warn({ path: file.path, keys: orphans }, 'store keys name leases missing from the database; they will not expire');
+    // History up to the reloaded revision is gone: watches from it answer COMPACTED. A store
+    // never written to (revision 1) has lost nothing, so a watch from revision 1 works there.
+    this.hub = new WatchHub(state.revision, state.revision <= 1 ? 0 : state.revision, historyRevisions, this.logger);
+    this.scheduleCheckpoint();
+    this.logger.info({ path: file.path, revision: state.revision, keys: state.kvs.length, leases: state.leases.length }, 'embedded store opened');
+  }
+
+  /**
+   * Opens the store in `opts.dataDir`, creating it if needed.
+   * Fails with BEACON_ERR_STARTUP (naming the path) if the directory or database cannot be
+   * opened, or another process holds it.
+   */
+  static async open(opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    const file = SqliteFile.open(opts.dataDir, opts.lockTimeoutMs ?? 1000);
+    try {
+      return new EmbeddedStore(file, opts);
+    } catch (err) {
+      file.close();
+      throw err instanceof BeaconError ? err : new BeaconError('BEACON_ERR_STARTUP', `cannot load the store database ${file.path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get(key: string): Promise<KeyValue | undefined> {
+    return this.run(() => this.space.get(key));
+  }
+
+  range(prefix: string): Promise<RangeResult> {
+    return this.run(() => {
+      checkPrefix(prefix);
+      return { kvs: this.space.range(prefix), revision: this.committedRevision };
+    });
+  }
+
+  put(key: string, value: string, opts?: PutOptions): Promise<{ revision: number }> {
+    return this.write(() => {
+      checkKey(key);
+      checkValue(value);
+      const lease = this.checkLease(opts?.lease);
+      const revision = ++this.revision;
+      this.stageBatch(revision, [this.applyPut(key, value, lease, revision)]);
+      return { revision };
+    });
+  }
+
+  delete(key: string): Promise<{ revision: number; deleted: number }> {
+    return this.write(() => {
+      checkKey(key);
+      const prev = this.space.current(key);
+      if (prev === undefined) return { revision: this.revision, deleted: 0 };
+      const revision = ++this.revision;
+      this.stageBatch(revision, [this.applyDelete(prev, revision)]);
+      return { revision, deleted: 1 };
+    });
+  }
+
+  deletePrefix(prefix: string): Promise<{ revision: number; deleted: number }> {
+    return this.write(() => {
+      checkPrefix(prefix);
+      const keys = this.space.currentKeysWithPrefix(prefix);
+      if (keys.length === 0) return { revision: this.revision, deleted: 0 };
+      const revision = ++this.revision;
+      this.stageBatch(revision, keys.map((k) => this.applyDelete(this.space.current(k)!, revision)));
+      return { revision, deleted: keys.length };
+    });
+  }
+
+  txn(compares: Compare[], success: TxnOp[], failure: TxnOp[] = []): Promise<TxnResult> {
+    return this.write(() => {
+      checkTxn(compares, success, failure);
+      const succeeded = compares.every((c) => compareHolds(c, this.space.current(c.key)));
+      const ops = succeeded ? success : failure;
+      const leases = ops.map((op) => (op.type === 'put' ? this.checkLease(op.lease) : NO_LEASE));
+      const revision = this.revision + 1;
+      const events: WatchEvent[] = [];
+      ops.forEach((op, i) => {
+        if (op.type === 'put') {
+          events.push(this.applyPut(op.key, op.value, leases[i], revision));
+        } else if (op.type === 'delete') {
+          const prev = this.space.current(op.key);
+          if (prev !== undefined) events.push(this.applyDelete(prev, revision));
+        } else {
+          for (const k of this.space.currentKeysWithPrefix(op.prefix)) events.push(this.applyDelete(this.space.current(k)!, revision));
+        }
+      });
+      if (events.length === 0) return { succeeded, revision: this.revision };
+      this.revision = revision;
+      this.stageBatch(revision, events);
+      return { succeeded, revision };
+    });
+  }
+
+  currentRevision(): Promise<number> {
+    return this.run(() => this.committedRevision);
+  }
+
+  grant(ttlSeconds: number): Promise<LeaseId> {
+    return this.write(() => {
+      checkTtl(ttlSeconds);
+      this.metaDirty = true;
+      return this.leases.grant(ttlSeconds);
+    });
+  }
+
+  keepAlive(lease: LeaseId): Promise<number> {
+    return this.run(() => {
+      const ttl = this.leases.keepAlive(lease);
+      if (ttl === undefined) throw new BeaconError('BEACON_ERR_LEASE_NOT_FOUND', `lease ${lease} not found (it expired or was revoked)`);
+      return ttl;
+    });
+  }
+
+  revoke(lease: LeaseId): Promise<void> {
+    return this.write(() => {
+      this.revokeNow(lease);
+    });
+  }
+
+  watch(opts: WatchOptions): WatchHandle {
+    try {
+      this.checkOpen();
+      checkPrefix(opts.prefix, 'prefix');
+      checkRevision(opts.fromRevision, 'fromRevision');
+    } catch (err) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) opts.onError(err as Error);
+      });
+      return { cancel: () => (cancelled = true) };
+    }
+    return this.hub.add(opts);
+  }
+
+  compact(revision: number): Promise<void> {
+    return this.run(() => {
+      checkRevision(revision, 'revision');
+      if (revision > this.committedRevision) {
+        throw new BeaconError('BEACON_ERR_VALIDATION', `cannot compact to revision ${revision}: the current revision is ${this.committedRevision}`, { field: 'revision' });
+      }
+      this.hub.compact(revision);
+      this.metaDirty = true;
+    });
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.run(() => ({
+      driver: this.driver,
+      revision: this.committedRevision,
+      compactedRevision: this.hub.compacted,
+      keys: this.space.size,
+      leases: this.leases.size,
+    }));
+  }
+
+  /** Counters for metrics (see {@link StoreCounters}); works after close too. */
+  counters(): StoreCounters {
+    return {
+      ...this.tally,
+      watchers: this.hub.size,
+      historyRevisions: this.hub.historyLength,
+      diskBytes: this.file.diskBytes(),
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.leases.stopTimers();
+    clearTimeout(this.checkpointTimer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.commit();
+    this.hub.failAll(new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store was closed'));
+    try {
+      if (this.failure === undefined) this.file.checkpoint(true);
+    } catch (err) {
+      this.logger.warn({ err, path: this.file.path }, 'checkpointing the store on close failed; the log is replayed at next open');
+    }
+    this.file.close();
+    this.logger.info({ path: this.file.path, revision: this.committedRevision }, 'embedded store closed');
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  /** Runs a read: rejects if the store is closed or failed, or `fn` throws. */
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      this.checkOpen();
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Runs a write: `fn` stages its changes synchronously (or throws, having changed nothing);
+   * the result resolves once the next group commit is on disk. A write that staged nothing
+   * still waits for writes staged before it, so its answer never reflects state not yet durable.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    let value: T;
+    try {
+      this.checkOpen();
+      value = fn();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.push({ resolve: resolve as (v: unknown) => void, reject, value });
+      this.immediate ??= setImmediate(() => this.commit());
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closing !== undefined) throw new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store is closed');
+  }
+
+  private checkLease(lease: LeaseId | undefined): LeaseId {
+    if (lease === undefined || lease === NO_LEASE) return NO_LEASE;
+    if (!this.leases.has(lease)) throw new BeaconError('BEACON_ERR_LEASE_NOT_FOUND', `lease ${lease} not found (it expired or was revoked)`, { field: 'lease' });
+    return lease;
+  }
+
+  private applyPut(key: string, value: string, lease: LeaseId, revision: number): WatchEvent {
+    const prev = this.space.current(key);
+    const kv: KeyValue = Object.freeze({
+      key,
+      value,
+      createRevision: prev === undefined ? revision : prev.createRevision,
+      modRevision: revision,
+      version: prev === undefined ? 1 : prev.version + 1,
+      lease,
+    });
+    if (prev !== undefined && prev.lease !== NO_LEASE && prev.lease !== lease) this.leases.detach(prev.lease, key);
+    if (lease !== NO_LEASE) this.leases.attach(lease, key);
+    this.space.stage(key, kv);
+    return Object.freeze(prev === undefined ? { type: 'put', kv } : { type: 'put', kv, prevKv: prev });
+  }
+
+  private applyDelete(prev: KeyValue, revision: number): WatchEvent {
+    if (prev.lease !== NO_LEASE) this.leases.detach(prev.lease, prev.key);
+    this.space.stage(prev.key, null);
+    const kv: KeyValue = Object.freeze({ key: prev.key, value: '', createRevision: 0, modRevision: revision, version: 0, lease: NO_LEASE });
+    return Object.freeze({ type: 'delete', kv, prevKv: prev });
+  }
+
+  private stageBatch(revision: number, events: WatchEvent[]): void {
+    this.pendingBatches.push(Object.freeze({ revision, events: Object.freeze(events) as WatchEvent[] }));
+  }
+
+  /** Removes a lease and deletes its keys in one revision (none if it had no keys). */
+  private revokeNow(id: LeaseId): void {
+    const lease = this.leases.remove(id);
+    if (lease === undefined) return;
+    this.metaDirty = true;
+    if (lease.keys.size === 0) return;
+    const revision = ++this.revision;
+    const keys = [...lease.keys].sort();
+    this.stageBatch(revision, keys.map((k) => this.applyDelete(this.space.current(k)!, revision)));
+  }
+
+  private expire(id: LeaseId): void {
+    this.tally.leaseExpiries++;
+    this.revoke(id).catch((err: unknown) => {
+      if (!(err instanceof BeaconError && err.code === 'BEACON_ERR_STORE_CLOSED')) this.logger.warn({ err, lease: id }, 'expiring a store lease failed');
+    });
+  }
+
+  /** The group commit: writes everything staged since the last one in one fsynced transaction. */
+  private commit(): void {
+    this.immediate = undefined;
+    if (this.failure !== undefined || (this.waiters.length === 0 && !this.metaDirty)) return;
+    const waiters = this.waiters;
+    const batches = this.pendingBatches;
+    this.waiters = [];
+    this.pendingBatches = [];
+    const started = performance.now();
+    if (this.space.staged.size > 0 || this.leases.staged.size > 0 || this.metaDirty) {
+      try {
+        this.file.commit(this.space.staged, this.leases.staged, { revision: this.revision, compacted: this.hub.compacted, nextLeaseId: this.leases.nextId });
+      } catch (err) {
+        this.failStop(err, waiters);
+        return;
+      }
+      this.writesSinceCheckpoint = true;
+      this.metaDirty = false;
+      this.space.promote();
+      this.leases.staged.clear();
+      this.tally.commits++;
+      this.tally.revisions += batches.length;
+      this.tally.commitSeconds += (performance.now() - started) / 1000;
+      if (batches.length > this.tally.commitBatchMax) this.tally.commitBatchMax = batches.length;
+    }
+    this.committedRevision = this.revision;
+    this.hub.publish(batches);
+    for (const w of waiters) w.resolve(w.value);
+  }
+
+  /**
+   * A failed disk write leaves memory ahead of disk, so the store stops (like etcd on a WAL
+   * write error): every pending and later call fails and watchers end; a restart reloads the
+   * last committed state.
+   */
+  private failStop(err: unknown, waiters: Waiter[]): void {
+    this.failure = new BeaconError(
+      'BEACON_ERR_STORE_UNAVAILABLE',
+      `writing the store database ${this.file.path} failed (${(err as Error).message}); the store stopped, restart the server`,
+      { cause: err },
+    );
+    this.logger.error({ err, path: this.file.path }, 'store commit failed; the store stopped');
+    for (const w of waiters) w.reject(this.failure);
+    this.leases.stopTimers();
+    clearTimeout(this.checkpointTimer);
+    this.hub.failAll(this.failure);
+    this.file.close();
+  }
+
+  private scheduleCheckpoint(): void {
+    const delay = CHECKPOINT_INTERVAL_MS * (0.9 + Math.random() * 0.2);
+    this.checkpointTimer = setTimeout(() => {
+      if (this.writesSinceCheckpoint && this.failure === undefined && this.closing === undefined) {
+        this.writesSinceCheckpoint = false;
+        try {
+          this.file.checkpoint(true);
+        } catch (err) {
+          this.logger.warn({ err, path: this.file.path }, 'store checkpoint failed; will retry');
+        }
+      }
+      this.scheduleCheckpoint();
+    }, delay);
+    this.checkpointTimer.unref();
+  }
+}

@@ -1,0 +1,55 @@
+import { isAbsolute } from 'node:path';
+import { BeaconError } from '../errors/index.js';
+import { EmbeddedStore } from './embedded/index.js';
+import type { StoreLogger } from './logger.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  /** Data directory for `url` 'embedded' (the database is `<dataDir>/beacon.db`). */
+  dataDir?: string;
+  logger?: StoreLogger;
+  /** Embedded driver: revisions kept in memory for watch replay (default 10,000, at least 100). */
+  historyRevisions?: number;
+}
+
+/**
+ * Opens the store a URL names:
+ * - `embedded` — the embedded driver in `opts.dataDir`;
+ * - `embedded:///absolute/dir` — the embedded driver in that directory.
+ *
+ * Fails with BEACON_ERR_CONFIG for a URL it cannot use, and BEACON_ERR_STARTUP (naming the
+ * path) when the store cannot be opened.
+ *
+ * @example
+ * const store = await openStore('embedded', { dataDir: './data' });
+ */
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  const dataDir = embeddedDir(url, opts.dataDir);
+  return EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions });
+}
+
+function embeddedDir(url: string, dataDir: string | undefined): string {
+  if (url === 'embedded') {
+    if (dataDir === undefined || dataDir === '') {
+      throw new BeaconError('BEACON_ERR_CONFIG', 'the embedded store needs a data directory: set the data dir, or use embedded:///absolute/path', { field: 'store' });
+    }
+    return dataDir;
+  }
+  if (/^etcd(\+https?)?:\/\//i.test(url)) {
+    throw new BeaconError('BEACON_ERR_CONFIG', 'the etcd store driver is not available in this build yet', { field: 'store' });
+  }
+  if (url.startsWith('embedded://')) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    const path = parsed === undefined || parsed.host !== '' ? '' : decodeURIComponent(parsed.pathname);
+    if (path === '' || path === '/' || !isAbsolute(path)) {
+      throw new BeaconError('BEACON_ERR_CONFIG', `store URL ${JSON.stringify(url)} must name an absolute directory and no host, e.g. embedded:///var/lib/beacon`, { field: 'store' });
+    }
+    return path;
+  }
+  throw new BeaconError('BEACON_ERR_CONFIG', `unknown store URL ${JSON.stringify(url)}: use "embedded" or "embedded:///absolute/path"`, { field: 'store' });
+}
