@@ -1,0 +1,98 @@
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import { parseJsonBody } from './body.js';
+import type { HttpContext } from './context.js';
+import { sendError, toBeaconError } from './replies.js';
+import { agentRoutes } from './routes/agent.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { healthRoutes } from './routes/health.js';
+import { statusRoutes } from './routes/status.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/** A route module returns its routes; the app adds 405 answers for the other methods. */
+export type RouteModule = (ctx: HttpContext) => RouteOptions[];
+
+const ALL_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * Builds the Fastify app: Consul's v1 routes, JSON bodies under any content type, 400s naming
+ * the field, 404 with an empty body for unknown paths, 405 + Allow for a wrong method.
+ */
+export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: ctx.config.maxBodyBytes,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.header('X-Consul-KnownLeader', 'true');
+    reply.header('X-Consul-LastContact', '0');
+    reply.header('X-Consul-Default-ACL-Policy', 'allow');
+    done();
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requests.inc({ route, method: req.method, code: String(reply.statusCode) });
+    ctx.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (req.query && typeof req.query === 'object' && 'pretty' in req.query && typeof payload === 'string' && payload.length > 0 && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
+      try {
+        return done(null, JSON.stringify(JSON.parse(payload), null, 4));
+      } catch {
+        /* not JSON after all: send as is */
+      }
+    }
+    done(null, payload);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const be = toBeaconError(err);
+    if (be.code === 'BEACON_ERR_INTERNAL') ctx.logger.error({ err, url: req.url }, 'request failed');
+    return sendError(req, reply, be);
+  });
+
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
+  });
+
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, ...extra];
+  const methodsByUrl = new Map<string, Set<string>>();
+  for (const mod of modules) {
+    for (const r of mod(ctx)) {
+      app.route(r);
+      const set = methodsByUrl.get(r.url) ?? new Set<string>();
+      for (const m of [r.method].flat()) set.add(m);
+      methodsByUrl.set(r.url, set);
+    }
+  }
+  for (const [url, allowed] of methodsByUrl) {
+    const others = ALL_METHODS.filter((m) => !allowed.has(m));
+    const allow = [...allowed].join(', ');
+    app.route({
+      method: others as unknown as string[],
+      url,
+      handler: async (req, reply) => {
+        reply.header('Allow', allow);
+        if (req.method === 'OPTIONS') return reply.code(200).send();
+        return reply.code(405).header('X-Beacon-Error', 'BEACON_ERR_METHOD_NOT_ALLOWED').type('text/plain; charset=utf-8').send(`method ${req.method} not allowed`);
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,11 @@
+export { createHttpApp, type RouteModule } from './app.js';
+export type { HttpContext, HealthApi, Logger } from './context.js';
+export { createMetrics, type HttpMetrics } from './metrics.js';
+export { blockingRead, type QueryResult } from './blocking.js';
+export { sendError, toBeaconError } from './replies.js';
+export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, type Shape } from './normalize.js';
+export { buildCheck, buildService, type RegistrationPolicy } from './registration.js';
+export { checkSchema } from './schemas.js';
+export { checkJson, agentServiceJson, healthEntryJson } from './serialize.js';
+export { checkDatacenter, boolParam, one, type Query } from './query.js';
+export { normalizeBody, param, ok, queryOf, applyFilter } from './routes/shared.js';

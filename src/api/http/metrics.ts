@@ -1,0 +1,57 @@
+import client from 'prom-client';
+import type { Catalog } from '../../catalog/index.js';
+import type { Store } from '../../store/index.js';
+
+/** The server's Prometheus registry, metrics named beacon_<subsystem>_*. */
+export interface HttpMetrics {
+  registry: client.Registry;
+  requests: client.Counter<'route' | 'method' | 'code'>;
+  latency: client.Histogram<'route' | 'method'>;
+  blockingWaiting: client.Gauge;
+}
+
+export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'beacon_process_' });
+  const requests = new client.Counter({
+    name: 'beacon_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status code.',
+    labelNames: ['route', 'method', 'code'] as const, registers: [registry],
+  });
+  const latency = new client.Histogram({
+    name: 'beacon_http_request_duration_seconds', help: 'HTTP request latency by route pattern (blocking queries include their wait).',
+    labelNames: ['route', 'method'] as const, registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 60, 600],
+  });
+  const blockingWaiting = new client.Gauge({
+    name: 'beacon_http_blocking_queries_waiting', help: 'Blocking queries currently waiting for a change.', registers: [registry],
+  });
+  const { catalog, store } = deps;
+  new client.Gauge({
+    name: 'beacon_catalog_objects', help: 'Objects in the catalog view, by kind (nodes, services, instances, checks).',
+    labelNames: ['kind'] as const, registers: [registry],
+    collect() {
+      const s = catalog.sizes;
+      this.set({ kind: 'nodes' }, s.nodes);
+      this.set({ kind: 'services' }, s.services);
+      this.set({ kind: 'instances' }, s.instances);
+      this.set({ kind: 'checks' }, s.checks);
+    },
+  });
+  new client.Gauge({
+    name: 'beacon_catalog_revision', help: 'Store revision the catalog view has applied.', registers: [registry],
+    collect() { this.set(catalog.revision); },
+  });
+  new client.Gauge({
+    name: 'beacon_store_revision', help: 'Current store revision.', registers: [registry],
+    async collect() { this.set((await store.stats()).revision); },
+  });
+  new client.Gauge({
+    name: 'beacon_store_keys', help: 'Keys in the store.', registers: [registry],
+    async collect() { this.set((await store.stats()).keys); },
+  });
+  new client.Gauge({
+    name: 'beacon_store_leases', help: 'Live leases in the store.', registers: [registry],
+    async collect() { this.set((await store.stats()).leases); },
+  });
+  return { registry, requests, latency, blockingWaiting };
+}

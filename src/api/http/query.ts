@@ -1,0 +1,88 @@
+/** Consul's common query parameters (consul-compat.md, "Common query params"). */
+import { parseDuration } from '../../config/index.js';
+import { BeaconError, invalid } from '../../errors/index.js';
+import { compileFilter } from './filter/index.js';
+
+export type Query = Record<string, string | string[] | undefined>;
+
+export const DEFAULT_WAIT_MS = 5 * 60_000;
+export const MAX_WAIT_MS = 10 * 60_000;
+
+export interface ReadOptions {
+  /** 0 = not blocking. */
+  index: number;
+  waitMs: number;
+  consistency: 'default' | 'stale' | 'consistent';
+  filter: ((v: unknown) => boolean) | undefined;
+  nodeMeta: Record<string, string> | undefined;
+}
+
+/** The last value of a parameter given once or several times. */
+export function one(q: Query, name: string): string | undefined {
+  const v = q[name];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+export function all(q: Query, name: string): string[] {
+  const v = q[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Go's strconv.ParseBool, with "present and empty" meaning true (getBoolQueryParam). */
+export function boolParam(q: Query, name: string): boolean {
+  const v = one(q, name);
+  if (v === undefined) return false;
+  if (v === '' || /^(1|t|T|TRUE|true|True)$/.test(v)) return true;
+  if (/^(0|f|F|FALSE|false|False)$/.test(v)) return false;
+  throw invalid(name, `Invalid value for ?${name}: "${v}" is not a boolean`);
+}
+
+/** Rejects a dc other than ours with Consul's "No path to datacenter". */
+export function checkDatacenter(q: Query, local: string): void {
+  const dc = one(q, 'dc');
+  if (dc !== undefined && dc !== '' && dc !== local) {
+    throw new BeaconError('BEACON_ERR_NO_PATH_TO_DC', `No path to datacenter: "${dc}" (this server serves "${local}")`, { field: 'dc' });
+  }
+}
+
+export function parseNodeMeta(q: Query): Record<string, string> | undefined {
+  const list = all(q, 'node-meta');
+  if (list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf(':');
+    if (i <= 0) throw invalid('node-meta', `Invalid node-meta: "${kv}" must be key:value`);
+    out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+export function parseReadOptions(q: Query, datacenter: string): ReadOptions {
+  checkDatacenter(q, datacenter);
+  const stale = one(q, 'stale') !== undefined;
+  const consistent = one(q, 'consistent') !== undefined;
+  if (stale && consistent) throw invalid('consistent', 'Cannot specify ?stale with ?consistent, conflicting semantics.');
+  let index = 0;
+  const rawIndex = one(q, 'index');
+  if (rawIndex !== undefined && rawIndex !== '') {
+    if (!/^\d{1,20}$/.test(rawIndex) || !Number.isSafeInteger(Number(rawIndex))) {
+      throw invalid('index', `Invalid index: "${rawIndex}" is not an unsigned integer`);
+    }
+    index = Number(rawIndex);
+  }
+  let waitMs = DEFAULT_WAIT_MS;
+  const rawWait = one(q, 'wait');
+  if (rawWait !== undefined && rawWait !== '') {
+    const ms = parseDuration(rawWait);
+    if (ms === undefined) throw invalid('wait', `Invalid wait time: "${rawWait}" (use a duration such as 30s, 5m or 120000ms)`);
+    waitMs = Math.min(ms, MAX_WAIT_MS);
+  }
+  const filterExpr = one(q, 'filter');
+  return {
+    index,
+    waitMs,
+    consistency: consistent ? 'consistent' : stale ? 'stale' : 'default',
+    filter: filterExpr ? compileFilter(filterExpr) : undefined,
+    nodeMeta: parseNodeMeta(q),
+  };
+}

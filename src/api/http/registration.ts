@@ -1,0 +1,180 @@
+/**
+ * Consul's semantic rules for registrations, turning validated request bodies into catalog
+ * records. Messages keep Consul's text (clients match on it) and name the field at fault.
+ */
+import type { CheckDefinition, CheckRecord, CheckType, HealthStatus, ServiceRecord } from '../../catalog/index.js';
+import { parseDuration } from '../../config/index.js';
+import { BeaconError, invalid } from '../../errors/index.js';
+
+/** Server settings the rules depend on. */
+export interface RegistrationPolicy {
+  enableScriptChecks: boolean;
+}
+
+type Body = Record<string, unknown>;
+const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
+const META_KEY = /^[a-zA-Z0-9_-]{1,128}$/;
+const MIN_INTERVAL_MS = 1000;
+const OUTPUT_MAX = 4096;
+
+const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function duration(field: string, v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw invalid(field, `Invalid ${field}: "${String(v)}" is not a duration (use Go syntax such as 10s, 1m30s or 500ms, or nanoseconds)`);
+  return ms;
+}
+
+export function validateMeta(field: string, meta: unknown): Record<string, string> {
+  if (!meta) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta as Record<string, string>)) {
+    if (!META_KEY.test(k)) throw invalid(`${field}.${k}`, `Invalid ${field}: key "${k}" must be 1-128 characters of letters, digits, '-' and '_'`);
+    if (k.startsWith('consul-')) throw invalid(`${field}.${k}`, `Invalid ${field}: key "${k}" has the reserved prefix "consul-"`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function checkType(c: Body): CheckType {
+  if (c.TTL !== undefined && c.TTL !== '' && c.TTL !== null) return 'ttl';
+  if (s(c.HTTP)) return 'http';
+  if (s(c.TCP)) return 'tcp';
+  if (s(c.GRPC)) return 'grpc';
+  if (Array.isArray(c.Args) && c.Args.length > 0) return 'script';
+  return '';
+}
+
+/** Builds a check record from a CheckType body (agent register forms). */
+export function buildCheck(
+  c: Body,
+  opts: { node: string; field: string; defaultId: string; defaultName: string; service?: ServiceRecord; policy: RegistrationPolicy },
+): CheckRecord {
+  const f = opts.field;
+  const type = checkType(c);
+  if (s(c.Script)) throw invalid(`${f}.Script`, `Invalid check: the legacy Script field is not supported; use Args`);
+  const ttl = duration(`${f}.TTL`, c.TTL);
+  const interval = duration(`${f}.Interval`, c.Interval);
+  const timeout = duration(`${f}.Timeout`, c.Timeout);
+  const reap = duration(`${f}.DeregisterCriticalServiceAfter`, c.DeregisterCriticalServiceAfter);
+  if (ttl !== undefined && interval !== undefined) throw invalid(f, 'Invalid check: Interval and TTL cannot both be specified');
+  if (type === '') throw invalid(f, 'Invalid check: one of TTL, HTTP, TCP, GRPC or Args must be set');
+  if (type === 'ttl' && !(ttl! > 0)) throw invalid(`${f}.TTL`, 'Invalid check: TTL must be > 0 for TTL checks');
+  if (type !== 'ttl') {
+    if (!(interval !== undefined && interval > 0)) throw invalid(`${f}.Interval`, 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
+    if (interval < MIN_INTERVAL_MS) throw invalid(`${f}.Interval`, `Invalid check: Interval must be at least 1s (got ${s(c.Interval) || String(c.Interval)})`);
+  }
+  if (type === 'script' && !opts.policy.enableScriptChecks) {
+    throw new BeaconError('BEACON_ERR_SCRIPT_CHECKS_DISABLED', `Invalid check: Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true (start beacon server with --enable-script-checks)`, { field: `${f}.Args` });
+  }
+  if (type === 'http') {
+    let u: URL;
+    try {
+      u = new URL(s(c.HTTP));
+    } catch {
+      throw invalid(`${f}.HTTP`, `Invalid check: HTTP must be an absolute http(s) URL, got "${s(c.HTTP)}"`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`${f}.HTTP`, `Invalid check: HTTP must use http or https, got "${u.protocol}"`);
+  }
+  if ((type === 'tcp' || type === 'grpc') && !/^.+:\d{1,5}(\/.*)?$/.test(type === 'tcp' ? s(c.TCP) : s(c.GRPC))) {
+    const k = type === 'tcp' ? 'TCP' : 'GRPC';
+    throw invalid(`${f}.${k}`, `Invalid check: ${k} must be HOST:PORT, got "${s(c[k])}"`);
+  }
+  const fbc = c.FailuresBeforeCritical as number | undefined;
+  const fbw = c.FailuresBeforeWarning as number | undefined;
+  if (fbw !== undefined && fbc !== undefined && fbw > fbc) throw invalid(`${f}.FailuresBeforeWarning`, 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
+  let status: HealthStatus = 'critical';
+  if (c.Status !== undefined && c.Status !== '') {
+    if (!STATUSES.includes(s(c.Status))) throw invalid(`${f}.Status`, `Status for checks must 'passing', 'warning', 'critical'`);
+    status = c.Status as HealthStatus;
+  }
+  const def: CheckDefinition = {};
+  if (type === 'http') {
+    def.HTTP = s(c.HTTP);
+    if (c.Method) def.Method = s(c.Method).toUpperCase();
+    if (c.Header) def.Header = c.Header as Record<string, string[]>;
+    if (c.Body) def.Body = s(c.Body);
+    if (c.TLSSkipVerify) def.TLSSkipVerify = true;
+    if (c.TLSServerName) def.TLSServerName = s(c.TLSServerName);
+  }
+  if (type === 'tcp') def.TCP = s(c.TCP);
+  if (type === 'grpc') {
+    def.GRPC = s(c.GRPC);
+    if (c.GRPCUseTLS) def.GRPCUseTLS = true;
+    if (c.TLSSkipVerify) def.TLSSkipVerify = true;
+  }
+  if (type === 'script') def.Args = c.Args as string[];
+  if (ttl !== undefined) def.TTLMs = ttl;
+  if (interval !== undefined) def.IntervalMs = interval;
+  if (timeout !== undefined) def.TimeoutMs = timeout;
+  if (reap !== undefined) def.DeregisterCriticalServiceAfterMs = reap;
+  if (c.SuccessBeforePassing) def.SuccessBeforePassing = c.SuccessBeforePassing as number;
+  if (fbc) def.FailuresBeforeCritical = fbc;
+  if (fbw) def.FailuresBeforeWarning = fbw;
+  def.OutputMaxSize = Math.min((c.OutputMaxSize as number | undefined) || OUTPUT_MAX, OUTPUT_MAX);
+  const svc = opts.service;
+  return {
+    Node: opts.node,
+    CheckID: s(c.CheckID) || s(c.ID) || opts.defaultId,
+    Name: s(c.Name) || opts.defaultName,
+    Status: status,
+    Notes: s(c.Notes),
+    Output: '',
+    ServiceID: svc?.ID ?? s(c.ServiceID),
+    ServiceName: svc?.Service ?? '',
+    ServiceTags: svc?.Tags ?? [],
+    Type: type,
+    Definition: def,
+  };
+}
+
+/** Builds a service record from an agent/catalog service body; throws Consul's messages. */
+export function buildService(b: Body, field = ''): ServiceRecord {
+  const p = field ? `${field}.` : '';
+  const name = s(b.Name) || s(b.Service);
+  if (!name) throw invalid(`${p}Name`, 'Missing service name');
+  const address = s(b.Address);
+  if (address === '0.0.0.0' || address === '::' || address === '[::]') throw invalid(`${p}Address`, 'Invalid service address');
+  const w = (b.Weights ?? null) as { Passing?: number; Warning?: number } | null;
+  const weights = { Passing: w?.Passing ?? 1, Warning: w?.Warning ?? 1 };
+  if (w && w.Passing !== undefined && w.Passing < 1) throw invalid(`${p}Weights.Passing`, 'Invalid Weights: Passing must be greater than 0');
+  const tagged: ServiceRecord['TaggedAddresses'] = {};
+  for (const [k, v] of Object.entries((b.TaggedAddresses ?? {}) as Record<string, { Address?: string; Port?: number }>)) {
+    tagged[k] = { Address: v.Address ?? '', Port: v.Port ?? 0 };
+  }
+  return {
+    ID: s(b.ID) || name,
+    Service: name,
+    Tags: (b.Tags as string[] | null) ?? [],
+    Address: address,
+    TaggedAddresses: tagged,
+    Meta: validateMeta(`${p}Meta`, b.Meta),
+    Port: (b.Port as number | undefined) ?? 0,
+    Weights: weights,
+    EnableTagOverride: b.EnableTagOverride === true,
+    Kind: s(b.Kind),
+  };
+}
+
+/** The checks of an agent service registration (Check and Checks), with Consul's generated IDs. */
+export function buildServiceChecks(b: Body, svc: ServiceRecord, node: string, policy: RegistrationPolicy): CheckRecord[] {
+  const list: Body[] = [];
+  if (b.Check && typeof b.Check === 'object') list.push(b.Check as Body);
+  if (Array.isArray(b.Checks)) list.push(...(b.Checks as Body[]));
+  const several = list.length > 1;
+  const out = list.map((c, i) =>
+    buildCheck(c, {
+      node, policy, service: svc,
+      field: b.Check && i === 0 ? 'Check' : `Checks[${b.Check ? i - 1 : i}]`,
+      defaultId: several ? `service:${svc.ID}:${i + 1}` : `service:${svc.ID}`,
+      defaultName: `Service '${svc.Service}' check`,
+    }),
+  );
+  const ids = new Set<string>();
+  for (const c of out) {
+    if (ids.has(c.CheckID)) throw invalid('Checks', `Invalid check: duplicate CheckID "${c.CheckID}"`);
+    ids.add(c.CheckID);
+  }
+  return out;
+}

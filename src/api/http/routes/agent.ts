@@ -1,0 +1,127 @@
+import type { RouteOptions } from 'fastify';
+import type { CheckRecord, TxnOpLike } from './types.js';
+import { BeaconError } from '../../../errors/index.js';
+import { blockingRead } from '../blocking.js';
+import type { HttpContext } from '../context.js';
+import { SERVICE_SHAPE, normalizeTaggedAddresses } from '../normalize.js';
+import { boolParam, checkDatacenter } from '../query.js';
+import { buildService, buildServiceChecks } from '../registration.js';
+import { serviceSchema } from '../schemas.js';
+import { agentServiceJson } from '../serialize.js';
+import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
+
+export function agentRoutes(ctx: HttpContext): RouteOptions[] {
+  const { catalog, config } = ctx;
+  const node = config.node;
+  const dc = config.datacenter;
+
+  const member = () => ({
+    Name: node, Addr: config.advertiseAddr, Port: 8301,
+    Tags: { role: 'consul', dc, port: '8300', bootstrap: '1', id: node, vsn: '2', build: `${ctx.version}:beacon` },
+    Status: 1, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+  });
+
+  return [
+    {
+      method: 'PUT',
+      url: '/v1/agent/service/register',
+      schema: { body: serviceSchema },
+      preValidation: [normalizeBody(SERVICE_SHAPE), (req, _r, done) => {
+        const b = req.body as Record<string, unknown>;
+        if (b && typeof b === 'object' && 'TaggedAddresses' in b) b.TaggedAddresses = normalizeTaggedAddresses(b.TaggedAddresses);
+        done();
+      }],
+      handler: async (req, reply) => {
+        const q = queryOf(req);
+        checkDatacenter(q, dc);
+        const replace = boolParam(q, 'replace-existing-checks');
+        const body = req.body as Record<string, unknown>;
+        const svc = buildService(body);
+        const checks = buildServiceChecks(body, svc, node, { enableScriptChecks: config.checks.enableScriptChecks });
+        const ops: TxnOpLike[] = [catalog.putServiceOp(node, svc)];
+        const existing = catalog.instance(node, svc.ID)?.checks.filter((c) => c.record.ServiceID === svc.ID) ?? [];
+        for (const c of checks) {
+          const prev = existing.find((e) => e.record.CheckID === c.CheckID)?.record;
+          ops.push(catalog.putCheckOp(keepStatus(c, prev, body)));
+        }
+        for (const e of existing) {
+          const stays = checks.some((c) => c.CheckID === e.record.CheckID);
+          if (!stays && replace) ops.push(catalog.deleteCheckOp(node, e.record.CheckID));
+          else if (!stays) ops.push(catalog.putCheckOp({ ...e.record, ServiceName: svc.Service, ServiceTags: svc.Tags }));
+        }
+        await catalog.write(ops);
+        return ok(reply);
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/agent/service/deregister/:id',
+      handler: async (req, reply) => {
+        checkDatacenter(queryOf(req), dc);
+        const id = param(req, 'id');
+        if (catalog.instance(node, id)) await catalog.write(catalog.deleteServiceOps(node, id));
+        return ok(reply);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/services',
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, [`node:${node}`], (opts) => {
+          const view = catalog.node(node);
+          const list = (view.value?.services ?? []).map((s) => agentServiceJson(s, dc));
+          const out: Record<string, unknown> = {};
+          for (const s of applyFilter(list, opts.filter)) out[s.ID] = s;
+          return { index: view.index, body: out };
+        }),
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/service/:id',
+      handler: (req, reply) => {
+        const id = param(req, 'id');
+        return blockingRead(ctx, req, reply, [`node:${node}`], () => {
+          const inst = catalog.instance(node, id);
+          if (!inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `unknown service ID: ${id}`, { field: 'id' });
+          return { index: inst.service.modifyIndex, body: agentServiceJson(inst.service, dc) };
+        });
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/self',
+      handler: async () => ({
+        Config: {
+          Datacenter: dc, PrimaryDatacenter: dc, NodeName: node, NodeID: nodeId(catalog, node),
+          Revision: 'beacon', Server: true, Version: ctx.version, BuildDate: '',
+        },
+        DebugConfig: { Datacenter: dc, NodeName: node, DataDir: config.dataDir, Store: config.store },
+        Coord: null,
+        Member: member(),
+        Stats: {
+          beacon: { version: ctx.version, store: ctx.store.driver, uptime_seconds: String(Math.round((Date.now() - ctx.startedAt) / 1000)) },
+          catalog: Object.fromEntries(Object.entries(catalog.sizes).map(([k, v]) => [k, String(v)])),
+        },
+        Meta: {},
+      }),
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/members',
+      handler: async () => [member()],
+    },
+  ];
+}
+
+function nodeId(catalog: HttpContext['catalog'], node: string): string {
+  return catalog.node(node).value?.node.record.ID ?? '';
+}
+
+/** Re-registering keeps a check's current status unless the body sets one. */
+function keepStatus(c: CheckRecord, prev: CheckRecord | undefined, body: Record<string, unknown>): CheckRecord {
+  if (!prev) return c;
+  const explicit = [body.Check, ...((body.Checks as unknown[]) ?? [])].some(
+    (x) => x && typeof x === 'object' && (x as Record<string, unknown>).Status && ((x as Record<string, unknown>).CheckID ?? (x as Record<string, unknown>).ID ?? c.CheckID) === c.CheckID,
+  );
+  return explicit ? c : { ...c, Status: prev.Status, Output: prev.Output };
+}

@@ -1,0 +1,169 @@
+import type { RouteOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { CheckRecord, NodeRecord, TxnOpLike } from './types.js';
+import { invalid } from '../../../errors/index.js';
+import { blockingRead } from '../blocking.js';
+import type { HttpContext } from '../context.js';
+import { CATALOG_DEREGISTER_SHAPE, CATALOG_REGISTER_SHAPE, normalizeKeys, normalizeTaggedAddresses, CHECK_SHAPE } from '../normalize.js';
+import { all, checkDatacenter } from '../query.js';
+import { buildCheck, buildService, validateMeta } from '../registration.js';
+import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
+import { nodeJson, nodeServiceJson, serviceNodeJson } from '../serialize.js';
+import { applyFilter, normalizeBody, param, queryOf } from './shared.js';
+
+type Body = Record<string, unknown>;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
+  const { catalog, config } = ctx;
+  const dc = config.datacenter;
+
+  return [
+    {
+      method: 'GET',
+      url: '/v1/catalog/datacenters',
+      handler: async () => [dc],
+    },
+    {
+      method: 'GET',
+      url: '/v1/catalog/services',
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, ['table:services'], (opts) => {
+          const r = catalog.services(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {});
+          const out: Record<string, string[]> = {};
+          for (const [name, tags] of r.value) {
+            if (opts.filter && !catalog.instances(name).value.some((i) => opts.filter!(serviceNodeJson(i)))) continue;
+            out[name] = tags;
+          }
+          return { index: r.index, body: out };
+        }),
+    },
+    {
+      method: 'GET',
+      url: '/v1/catalog/service/:name',
+      handler: (req, reply) => {
+        const name = param(req, 'name');
+        const tags = all(queryOf(req), 'tag');
+        return blockingRead(ctx, req, reply, [`svc:${name}`], (opts) => {
+          const r = catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) });
+          return { index: r.index, body: applyFilter(r.value.map(serviceNodeJson), opts.filter) };
+        });
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/catalog/nodes',
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, ['table:nodes'], (opts) => {
+          const r = catalog.nodes(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {});
+          return { index: r.index, body: applyFilter(r.value.map(nodeJson), opts.filter) };
+        }),
+    },
+    {
+      method: 'GET',
+      url: '/v1/catalog/node/:node',
+      handler: (req, reply) => {
+        const name = param(req, 'node');
+        return blockingRead(ctx, req, reply, [`node:${name}`], () => {
+          const r = catalog.node(name);
+          if (!r.value) return { index: r.index, body: null };
+          const services: Record<string, unknown> = {};
+          for (const s of r.value.services) services[s.record.ID] = nodeServiceJson(s);
+          return { index: r.index, body: { Node: nodeJson(r.value.node), Services: services } };
+        });
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/catalog/register',
+      schema: { body: catalogRegisterSchema },
+      preValidation: [normalizeBody(CATALOG_REGISTER_SHAPE), (req, _r, done) => {
+        const b = req.body as Body;
+        const svc = b?.Service as Body | undefined;
+        if (svc && typeof svc === 'object' && 'TaggedAddresses' in svc) svc.TaggedAddresses = normalizeTaggedAddresses(svc.TaggedAddresses);
+        done();
+      }],
+      handler: async (req) => {
+        const b = req.body as Body;
+        checkDatacenter({ dc: (b.Datacenter as string | undefined) ?? '' }, dc);
+        await catalog.write(catalogRegisterOps(ctx, b));
+        return true;
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/catalog/deregister',
+      schema: { body: catalogDeregisterSchema },
+      preValidation: normalizeBody(CATALOG_DEREGISTER_SHAPE),
+      handler: async (req) => {
+        const b = req.body as Body;
+        checkDatacenter({ dc: (b.Datacenter as string | undefined) ?? '' }, dc);
+        const node = (b.Node as string | undefined) ?? '';
+        if (!node) throw invalid('Node', 'Missing node name');
+        const checkId = (b.CheckID as string | undefined) ?? '';
+        const serviceId = (b.ServiceID as string | undefined) ?? '';
+        if (!catalog.node(node).value) return true;
+        if (checkId) await catalog.write([catalog.deleteCheckOp(node, checkId)]);
+        else if (serviceId) await catalog.write(catalog.deleteServiceOps(node, serviceId));
+        else await catalog.write(catalog.deleteNodeOps(node));
+        return true;
+      },
+    },
+  ];
+}
+
+/** The ops of one /v1/catalog/register: node (unless skipped), service, checks; one revision. */
+function catalogRegisterOps(ctx: HttpContext, b: Body): TxnOpLike[] {
+  const { catalog, config } = ctx;
+  const node = (b.Node as string | undefined) ?? '';
+  if (!node) throw invalid('Node', 'Missing node name');
+  if (/[\s/]/.test(node)) throw invalid('Node', `Invalid Node: "${node}" may not contain spaces or '/'`);
+  const address = (b.Address as string | undefined) ?? '';
+  if (!address) throw invalid('Address', 'Missing node address');
+  const id = (b.ID as string | undefined) ?? '';
+  if (id && !UUID.test(id)) throw invalid('ID', `Invalid ID: "${id}" must be a UUID`);
+  const existing = catalog.node(node).value?.node.record;
+  const ops: TxnOpLike[] = [];
+  if (!(b.SkipNodeUpdate === true && existing)) {
+    const tagged = { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address, ...((b.TaggedAddresses as Record<string, string> | null) ?? {}) };
+    const rec: NodeRecord = {
+      ID: id || existing?.ID || randomUUID(), Node: node, Address: address, Datacenter: config.datacenter,
+      TaggedAddresses: tagged, Meta: validateMeta('NodeMeta', b.NodeMeta),
+    };
+    ops.push(catalog.putNodeOp(rec));
+  }
+  const svcBody = b.Service as Body | null | undefined;
+  const svc = svcBody ? buildService(svcBody, 'Service') : undefined;
+  if (svc) ops.push(catalog.putServiceOp(node, svc));
+  const checks: Body[] = [];
+  if (b.Check && typeof b.Check === 'object') checks.push(b.Check as Body);
+  if (Array.isArray(b.Checks)) checks.push(...(b.Checks as Body[]));
+  checks.forEach((raw, i) => ops.push(catalog.putCheckOp(catalogCheck(ctx, raw, node, svc, i))));
+  return ops;
+}
+
+/** A catalog check: status and output as given (the catalog API runs nothing). */
+function catalogCheck(ctx: HttpContext, raw: Body, node: string, svc: ReturnType<typeof buildService> | undefined, i: number): CheckRecord {
+  const field = `Checks[${i}]`;
+  const name = (raw.Name as string | undefined) ?? '';
+  const checkId = (raw.CheckID as string | undefined) || name;
+  if (!checkId) throw invalid(`${field}.CheckID`, 'Missing check ID (CheckID or Name)');
+  const status = (raw.Status as string | undefined) || 'critical';
+  if (!['passing', 'warning', 'critical'].includes(status)) throw invalid(`${field}.Status`, `Invalid check status: '${status}'`);
+  const serviceId = (raw.ServiceID as string | undefined) ?? '';
+  const ownerSvc = serviceId ? (svc?.ID === serviceId ? svc : ctx.catalog.instance(node, serviceId)?.service.record) : undefined;
+  if (serviceId && !ownerSvc) throw invalid(`${field}.ServiceID`, `ServiceID "${serviceId}" does not exist on node "${node}"`);
+  const def = normalizeKeys(raw.Definition ?? {}, CHECK_SHAPE) as Body;
+  const defRecord = Object.keys(def).length > 0
+    ? buildCheck({ ...def, Interval: def.Interval ?? def.IntervalDuration, Timeout: def.Timeout ?? def.TimeoutDuration, DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter ?? def.DeregisterCriticalServiceAfterDuration }, {
+      node, field: `${field}.Definition`, defaultId: checkId, defaultName: name || checkId, policy: { enableScriptChecks: false },
+      ...(ownerSvc ? { service: ownerSvc } : {}),
+    }).Definition
+    : {};
+  return {
+    Node: node, CheckID: checkId, Name: name || checkId, Status: status as CheckRecord['Status'],
+    Notes: (raw.Notes as string | undefined) ?? '', Output: (((raw as Body).Output as string | undefined) ?? '').slice(0, 4096),
+    ServiceID: ownerSvc?.ID ?? '', ServiceName: ownerSvc?.Service ?? '', ServiceTags: ownerSvc?.Tags ?? [],
+    Type: '', Definition: defRecord,
+  };
+}

@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
+import { invalid } from '../../../errors/index.js';
+import { normalizeKeys, type Shape } from '../normalize.js';
+import { one, type Query } from '../query.js';
+
+/** preValidation hook: canonical PascalCase keys (Consul decodes case-insensitively). */
+export function normalizeBody(shape: Shape): preValidationHookHandler {
+  return (req, _reply, done) => {
+    req.body = normalizeKeys(req.body ?? {}, shape);
+    done();
+  };
+}
+
+/** Route params, bounded (the router caps their length too). */
+export function param(req: FastifyRequest, name: string): string {
+  const v = (req.params as Record<string, string>)[name] ?? '';
+  if (v === '') throw invalid(name, `Missing ${name} in the path`);
+  return v;
+}
+
+export function applyFilter<T>(items: T[], filter: ((v: unknown) => boolean) | undefined): T[] {
+  return filter ? items.filter((i) => filter(i)) : items;
+}
+
+/** Empty 200, as Consul answers writes. */
+export function ok(reply: FastifyReply): FastifyReply {
+  return reply.code(200).send();
+}
+
+export const queryOf = (req: FastifyRequest): Query => req.query as Query;
+export { one };

@@ -1,0 +1,72 @@
+import { Command, Option } from 'commander';
+import { buildConfig, fromEnv, fromFile, mergeRaw, formatHostPort, type RawConfig } from '../config/index.js';
+import { isBeaconError } from '../errors/index.js';
+import { runServer } from '../server/index.js';
+
+interface ServerFlags extends RawConfig {
+  config?: string;
+  dev?: boolean;
+  recursor?: string[];
+}
+
+/** `beacon server`: flags > BEACON_* environment > --config file > defaults. */
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('Run a Beacon server: embedded store, catalog, health checks, HTTP API and DNS')
+    .option('--config <file>', 'JSON config file (keys as the flags, in camelCase)')
+    .option('--http-addr <host:port>', 'HTTP API address (default 127.0.0.1:8500)')
+    .option('--dns-addr <host:port|off>', 'DNS address, UDP and TCP (default 127.0.0.1:8600)')
+    .option('--data-dir <dir>', 'where the embedded store keeps its data (default ./data)')
+    .option('--datacenter <name>', 'datacenter name (default dc1)')
+    .option('--node <name>', 'this server\'s node name (default the host name)')
+    .option('--advertise-addr <ip>', 'address published for this node (default the HTTP host, or 127.0.0.1)')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .option('--store <url>', 'store driver: "embedded" (default)')
+    .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
+    .option('--domain <domain>', 'DNS domain (default consul)')
+    .option('--alt-domain <domain>', 'a second DNS domain answered like --domain')
+    .option('--recursor <host:port>', 'forward queries outside the domain to this resolver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--dns-only-passing', 'DNS answers drop warning instances too (critical ones are always dropped)')
+    .option('--dns-service-ttl <ttls>', 'service answer TTL, with per-service overrides: "5s,web=10s,api*=1s" (default 5s)')
+    .option('--dns-node-ttl <ttl>', 'node answer TTL (default 0s)')
+    .option('--dns-a-record-limit <n>', 'most A/AAAA records in one answer (default 0 = no limit)')
+    .option('--enable-script-checks', 'allow script checks (Args) from any registration')
+    .option('--enable-local-script-checks', 'allow script checks only from the local config file')
+    .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option('--dev', 'development defaults (what `npm start` uses)')
+    .addHelpText('after', `
+Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP_ADDR) or from --config.
+
+Examples:
+  beacon server
+  beacon server --http-addr 0.0.0.0:8500 --data-dir /var/lib/beacon --datacenter eu1
+  curl -X PUT -d '{"Name":"web","Port":8080}' http://127.0.0.1:8500/v1/agent/service/register
+  dig @127.0.0.1 -p 8600 web.service.consul SRV`)
+    .action(async (flags: ServerFlags) => {
+      try {
+        const { config: file, dev: _dev, recursor, ...rest } = flags;
+        const fromFlags: RawConfig = { ...rest, ...(recursor ? { recursors: recursor } : {}) };
+        const config = buildConfig(mergeRaw(file ? fromFile(file) : {}, fromEnv(process.env), fromFlags));
+        const server = await runServer(config);
+        process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          process.stderr.write(`beacon: ${signal} received, shutting down\n`);
+          const force = setTimeout(() => process.exit(1), 15_000);
+          force.unref();
+          server.close().then(() => process.exit(0), (err: Error) => {
+            process.stderr.write(`beacon: shutdown failed: ${err.message}\n`);
+            process.exit(1);
+          });
+        };
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+      } catch (err) {
+        const msg = isBeaconError(err) ? err.message : (err as Error).message;
+        process.stderr.write(`beacon: ${msg}\n`);
+        process.exit(1);
+      }
+    });
+}

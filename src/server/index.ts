@@ -1,0 +1,1 @@
+export { runServer, type RunningServer } from './server.js';

@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { Catalog } from '../catalog/index.js';
+import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
+import { BeaconError, isBeaconError } from '../errors/index.js';
+import { createHttpApp, createMetrics, type HttpContext } from '../api/http/index.js';
+import { openStore } from '../store/index.js';
+import { createLogger } from './logger.js';
+import { registerSelf } from './self-registration.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export interface RunningServer {
+  http: HostPort;
+  dns: HostPort | null;
+  close(): Promise<void>;
+}
+
+/** Opens the store, builds the catalog, and serves HTTP (and DNS) until close(). */
+export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config.store, { dataDir: config.dataDir });
+  const catalog = new Catalog(store, {
+    datacenter: config.datacenter,
+    onWatchError: (err) => logger.warn({ err }, 'catalog watch failed; re-listing'),
+  });
+  await catalog.start();
+  await registerSelf(catalog, config);
+
+  const shutdown = new AbortController();
+  const ctx: HttpContext = {
+    config, store, catalog, logger, metrics: createMetrics({ catalog, store }),
+    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
+  };
+  const app = createHttpApp(ctx);
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    catalog.stop();
+    await store.close();
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new BeaconError('BEACON_ERR_STARTUP', `cannot listen for HTTP on ${formatHostPort(config.http)}: ${why}`, { cause: err });
+  }
+  const addr = app.server.address() as AddressInfo;
+  const http = { host: addr.address, port: addr.port };
+  logger.info({ http: formatHostPort(http), dataDir: config.dataDir, datacenter: config.datacenter, node: config.node }, 'beacon server started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    http,
+    dns: null,
+    close() {
+      closing ??= (async () => {
+        shutdown.abort();
+        await app.close();
+        catalog.stop();
+        await store.close();
+        logger.info({}, 'beacon server stopped');
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+export { isBeaconError };
