@@ -27,5 +27,7 @@ export function toBeaconError(err: unknown): BeaconError {
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: BeaconError): FastifyReply {
   reply.code(err.status).header('X-Beacon-Error', err.code);
   if (isBeaconRoute(req.url)) return reply.type('application/json').send(err.toJSON());
-  return reply.type('text/plain; charset=utf-8').send(err.message);
+  // Consul's text comes first (clients match on it); the field follows when the text lacks it.
+  const text = err.status === 400 && err.field && !err.message.includes(err.field) ? `${err.message} (field: ${err.field})` : err.message;
+  return reply.type('text/plain; charset=utf-8').send(text);
 }
