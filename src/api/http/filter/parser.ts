@@ -1,14 +1,10 @@
 import type { Expr, MatchNode, MatchOp } from './ast.js';
 import { parseError } from './errors.js';
 import { Scanner } from './scanner.js';
-import { decodeDoubleQuoted, decodeRaw } from './strings.js';
+import { readSelector, readValue } from './tokens.js';
 
 /** Deepest nesting of parentheses and `not`s an expression may have. */
 export const MAX_DEPTH = 64;
-
-const IDENT_START = /[a-zA-Z]/;
-const IDENT_PART = /[a-zA-Z0-9_]/;
-const DIGIT = /[0-9]/;
 
 /**
  * Parses a filter expression into its AST, following go-bexpr's grammar (grammar.peg):
@@ -113,12 +109,12 @@ class Parser {
   private parseMatch(): MatchNode | undefined {
     const s = this.s;
     const start = s.pos;
-    const selector = this.parseSelector();
+    const selector = readSelector(this.s);
     if (selector) {
       const afterSelector = s.pos;
       const op = this.parseValueOp();
       if (op) {
-        const value = this.parseValue();
+        const value = readValue(this.s);
         if (value !== undefined) return { kind: 'match', selector, op, value };
       }
       s.pos = afterSelector;
@@ -126,14 +122,14 @@ class Parser {
       if (emptiness) return { kind: 'match', selector, op: emptiness, value: undefined };
       s.pos = start;
     }
-    const value = this.parseValue();
+    const value = readValue(this.s);
     if (value === undefined) return undefined;
     const op = this.parseInOp();
     if (!op) {
       s.pos = start;
       return undefined;
     }
-    const target = this.parseSelector();
+    const target = readSelector(this.s);
     if (!target) throw s.ruleError('match', 'Invalid selector');
     return { kind: 'match', selector: target, op, value };
   }
@@ -175,95 +171,5 @@ class Parser {
     if (s.spacedWord('not') && s.spacedWord('in') && s.ws()) return 'notIn';
     s.pos = save;
     return undefined;
-  }
-
-  private parseIdentifier(): string | undefined {
-    const s = this.s;
-    const start = s.pos;
-    if (!IDENT_START.test(s.peek() ?? '')) {
-      s.expect('[a-zA-Z]');
-      return undefined;
-    }
-    s.pos++;
-    while (IDENT_PART.test(s.peek() ?? '')) s.pos++;
-    s.expect('[a-zA-Z0-9_]');
-    return this.src.slice(start, s.pos);
-  }
-
-  private parseSelector(): string[] | undefined {
-    const s = this.s;
-    const first = this.parseIdentifier();
-    if (first === undefined) return undefined;
-    const path = [first];
-    for (;;) {
-      if (s.peek() === '.') {
-        s.pos++;
-        const ident = this.parseIdentifier();
-        if (ident !== undefined) {
-          path.push(ident);
-          continue;
-        }
-        s.pos--;
-        break;
-      }
-      s.expect('"."');
-      if (!s.literal('[')) break;
-      s.ws();
-      const key = this.parseString();
-      if (key === undefined) throw s.ruleError('index', 'Invalid index');
-      s.ws();
-      if (!s.literal(']')) throw s.ruleError('index', 'Unclosed index expression');
-      path.push(key);
-    }
-    return path;
-  }
-
-  private parseValue(): string | undefined {
-    const selector = this.parseSelector();
-    if (selector) return selector.join('.');
-    return this.parseNumber() ?? this.parseString();
-  }
-
-  /** `-`? (`0` / [1-9][0-9]*) (`.` [0-9]+)?, which must be followed by whitespace, `)` or the end. */
-  private parseNumber(): string | undefined {
-    const s = this.s;
-    const start = s.pos;
-    if (s.peek() === '-') s.pos++;
-    if (s.peek() === '0') s.pos++;
-    else if (DIGIT.test(s.peek() ?? '')) while (DIGIT.test(s.peek() ?? '')) s.pos++;
-    else {
-      s.expect('[0-9]');
-      s.pos = start;
-      return undefined;
-    }
-    if (s.peek() === '.' && DIGIT.test(s.peek(1) ?? '')) {
-      s.pos++;
-      while (DIGIT.test(s.peek() ?? '')) s.pos++;
-    }
-    const next = s.peek();
-    if (next !== undefined && next !== ')' && !/[ \t\r\n]/.test(next)) throw s.ruleError('number', 'Invalid number literal');
-    return this.src.slice(start, s.pos);
-  }
-
-  private parseString(): string | undefined {
-    const s = this.s;
-    const quote = s.peek();
-    if (quote !== '`' && quote !== '"') {
-      s.expect('"\\""');
-      s.expect('"`"');
-      return undefined;
-    }
-    const bodyStart = s.pos + 1;
-    let i = bodyStart;
-    while (i < this.src.length && this.src[i] !== quote) i += quote === '"' && this.src[i] === '\\' ? 2 : 1;
-    if (i >= this.src.length) {
-      s.pos = this.src.length;
-      throw s.ruleError('string', 'Unterminated string literal');
-    }
-    s.pos = i + 1;
-    if (quote === '`') return decodeRaw(this.src.slice(bodyStart, i));
-    const decoded = decodeDoubleQuoted(this.src, bodyStart, i);
-    if (!decoded.ok) throw s.ruleError('string', decoded.reason, decoded.at);
-    return decoded.value;
   }
 }
