@@ -6,6 +6,7 @@
  * Patterns are capped at MAX_PATTERN_LENGTH characters.
  */
 
+/** Longest regular expression `matches` accepts, in characters. */
 export const MAX_PATTERN_LENGTH = 1024;
 
 const POSIX: Readonly<Record<string, string>> = {
