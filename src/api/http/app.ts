@@ -51,6 +51,9 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   });
 
   app.addHook('onSend', (req, reply, payload, done) => {
+    // While shutting down, answers close their connection so the server is not held open by
+    // keep-alive connections that were busy (e.g. a blocking query) when close began.
+    if (ctx.shutdownSignal.aborted) reply.header('Connection', 'close');
     if (req.query && typeof req.query === 'object' && 'pretty' in req.query && typeof payload === 'string' && payload.length > 0 && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
       try {
         return done(null, JSON.stringify(JSON.parse(payload), null, 4));
