@@ -19,7 +19,7 @@ export interface RunningServer {
 /** Opens the store, builds the catalog, and serves HTTP (and DNS) until close(). */
 export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config.store, { dataDir: config.dataDir });
+  const store = await openStore(config.store, { dataDir: config.dataDir, logger });
   const catalog = new Catalog(store, {
     datacenter: config.datacenter,
     onWatchError: (err) => logger.warn({ err }, 'catalog watch failed; re-listing'),

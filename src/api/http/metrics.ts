@@ -1,6 +1,6 @@
 import client from 'prom-client';
 import type { Catalog } from '../../catalog/index.js';
-import type { Store } from '../../store/index.js';
+import { storeCounters, type Store, type StoreCounters } from '../../store/index.js';
 
 /** The server's Prometheus registry, metrics named beacon_<subsystem>_*. */
 export interface HttpMetrics {
@@ -53,5 +53,30 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
     name: 'beacon_store_leases', help: 'Live leases in the store.', registers: [registry],
     async collect() { this.set((await store.stats()).leases); },
   });
+  const counter = (name: string, help: string, pick: (c: StoreCounters) => number, type: 'counter' | 'gauge') => {
+    const Kind = type === 'counter' ? client.Counter : client.Gauge;
+    let last = 0;
+    new Kind({
+      name, help, registers: [registry],
+      collect(this: client.Counter | client.Gauge) {
+        const c = storeCounters(store);
+        if (!c) return;
+        const v = pick(c);
+        if (this instanceof client.Counter) {
+          if (v > last) this.inc(v - last);
+        } else {
+          this.set(v);
+        }
+        last = v;
+      },
+    });
+  };
+  counter('beacon_store_commits_total', 'Disk commits (one fsync each, holding one or more writes).', (c) => c.commits, 'counter');
+  counter('beacon_store_revisions_total', 'Revisions committed.', (c) => c.revisions, 'counter');
+  counter('beacon_store_commit_seconds_total', 'Time spent committing to disk.', (c) => c.commitSeconds, 'counter');
+  counter('beacon_store_commit_batch_max', 'Most revisions one commit carried since start.', (c) => c.commitBatchMax, 'gauge');
+  counter('beacon_store_lease_expiries_total', 'Leases that lapsed (not revoked).', (c) => c.leaseExpiries, 'counter');
+  counter('beacon_store_watchers', 'Store watches open.', (c) => c.watchers, 'gauge');
+  counter('beacon_store_disk_bytes', 'Bytes on disk (database and write-ahead log).', (c) => c.diskBytes, 'gauge');
   return { registry, requests, latency, blockingWaiting };
 }
