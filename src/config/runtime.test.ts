@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfig, fromEnv, mergeRaw, parseDuration, formatDuration } from './index.js';
+
+describe('config', () => {
+  it('pins the defaults (golden)', () => {
+    const c = buildConfig({ node: 'n1' });
+    expect(c).toEqual({
+      http: { host: '127.0.0.1', port: 8500 },
+      dataDir: './data',
+      datacenter: 'dc1',
+      node: 'n1',
+      advertiseAddr: '127.0.0.1',
+      logLevel: 'info',
+      store: 'embedded',
+      maxBodyBytes: 1048576,
+      dns: {
+        addr: { host: '127.0.0.1', port: 8600 }, domain: 'consul.', altDomain: null, recursors: [], recursorTimeoutMs: 2000,
+        onlyPassing: false, serviceTtl: { default: 5, overrides: {} }, nodeTtl: 0, aRecordLimit: 0,
+      },
+      checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.dns)).toBe(true);
+  });
+
+  it('flags beat the environment, which beats the file', () => {
+    const raw = mergeRaw({ datacenter: 'file', node: 'f' }, fromEnv({ BEACON_DATACENTER: 'env', BEACON_HTTP_ADDR: '127.0.0.1:9' }), { datacenter: 'flag' });
+    const c = buildConfig(raw);
+    expect(c.datacenter).toBe('flag');
+    expect(c.http.port).toBe(9);
+    expect(c.node).toBe('f');
+  });
+
+  it.each([
+    [{ httpAddr: 'localhost' }, /invalid httpAddr/],
+    [{ httpAddr: '127.0.0.1:99999' }, /invalid httpAddr/],
+    [{ datacenter: 'dc 1' }, /invalid datacenter/],
+    [{ logLevel: 'loud' }, /invalid logLevel/],
+    [{ dnsOnlyPassing: 'perhaps' }, /invalid dnsOnlyPassing/],
+    [{ checkFailuresBeforeCritical: '0' }, /invalid checkFailuresBeforeCritical/],
+    [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
+    [{ domain: 'bad_domain!' }, /invalid domain/],
+  ])('rejects %j naming the field', (raw, msg) => {
+    expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
+  });
+
+  it('parses DNS TTL overrides and recursors', () => {
+    const c = buildConfig({ node: 'n', dnsServiceTtl: '10s,web=30s,api*=1s', recursors: '127.0.0.1:53,127.0.0.2', dnsAddr: 'off' });
+    expect(c.dns.serviceTtl).toEqual({ default: 10, overrides: { web: 30, 'api*': 1 } });
+    expect(c.dns.recursors).toEqual([{ host: '127.0.0.1', port: 53 }, { host: '127.0.0.2', port: 53 }]);
+    expect(c.dns.addr).toBeNull();
+  });
+});
+
+describe('Go durations', () => {
+  it.each([
+    ['10s', 10_000], ['1m30s', 90_000], ['120000ms', 120_000], ['1.5h', 5_400_000], ['300us', 0.3], ['0', 0],
+    [5_000_000_000, 5000], ['2000000000', 2000],
+  ])('%s -> %d ms', (input, ms) => expect(parseDuration(input)).toBeCloseTo(ms));
+
+  it.each(['', 'abc', '-5s', '5 s', '1x', 'NaN', -1])('rejects %j', (input) => {
+    expect(parseDuration(input)).toBeUndefined();
+  });
+
+  it('reads a bare integer as nanoseconds', () => expect(parseDuration('10')).toBeCloseTo(0.00001));
+
+  it('formats as Go does', () => {
+    expect(formatDuration(10_000)).toBe('10s');
+    expect(formatDuration(90_000)).toBe('1m30s');
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(3_600_000)).toBe('1h0m0s');
+  });
+});
