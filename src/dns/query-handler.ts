@@ -1,0 +1,129 @@
+/**
+ * One query in, one answer out (or nothing, for packets not worth answering). The hot path:
+ * read header + question (wire.ts), look the key up in the answer cache, assemble from
+ * pre-encoded records (assemble.ts). Only a miss reads the catalog and encodes records.
+ * Forwarded questions are the only asynchronous path.
+ */
+import type { Catalog } from '../catalog/index.js';
+import { addrAnswer, apexAnswer, nodeAnswer, ptrAnswer } from './answer-node.js';
+import { negative, NXDOMAIN, type AnswerContext, type BuildResult } from './answer-common.js';
+import { serviceAnswer } from './answer-service.js';
+import { assemble, type CachedAnswer } from './assemble.js';
+import type { AnswerCache } from './cache.js';
+import { classifyName } from './names.js';
+import type { Forwarder } from './recursor.js';
+import {
+  bareResponse, CLASS_ANY, CLASS_IN, FLAG_TC, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE,
+  udpLimit, type ParsedQuery,
+} from './wire.js';
+
+/** Largest DNS message over TCP. */
+export const TCP_MAX_MESSAGE = 65535;
+
+export interface DnsLogger {
+  warn(o: object, msg?: string): void;
+  debug?(o: object, msg?: string): void;
+}
+
+export type Reply = Buffer | undefined | Promise<Buffer | undefined>;
+
+export class QueryHandler {
+  queries = 0;
+  dropped = 0;
+  truncated = 0;
+  /** Responses by rcode number (0-15; BADVERS counts under 16). */
+  readonly rcodes = new Array<number>(17).fill(0);
+  private readonly catalog: Catalog;
+  private readonly ra: boolean;
+  private readonly localDc: string;
+
+  constructor(
+    private readonly ctx: AnswerContext,
+    private readonly cache: AnswerCache,
+    private readonly forwarder: Forwarder | undefined,
+    private readonly domains: readonly (readonly string[])[],
+    private readonly logger: DnsLogger,
+  ) {
+    this.catalog = ctx.catalog;
+    this.ra = ctx.config.recursors.length > 0;
+    this.localDc = ctx.datacenter.toLowerCase();
+  }
+
+  /** Answers one DNS message received over UDP (`tcp` false) or TCP. */
+  handle(msg: Buffer, tcp: boolean): Reply {
+    this.queries++;
+    const r = parseQuery(msg);
+    if (r.kind === 'drop') {
+      this.dropped++;
+      this.logger.debug?.({ reason: r.reason, bytes: msg.length }, 'dns: dropped packet');
+      return undefined;
+    }
+    if (r.kind === 'error') {
+      this.logger.debug?.({ reason: r.reason }, 'dns: malformed query');
+      return this.bare(msg, r.id, r.flags, r.rcode, undefined);
+    }
+    const q = r.query;
+    if (q.edns && q.edns.version > 0) return this.bare(msg, q.id, q.flags, RCODE_BADVERS, q);
+    let entry = this.cache.get(q.key, this.catalog.revision);
+    if (!entry) {
+      let built: CachedAnswer | Buffer | 'forward';
+      try {
+        built = this.build(msg, q);
+      } catch (err) {
+        this.logger.warn({ err, qtype: q.qtype }, 'dns: failed to build an answer');
+        return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
+      }
+      if (built === 'forward') return this.forward(msg, q, tcp);
+      if (Buffer.isBuffer(built)) return built;
+      entry = built;
+    }
+    const ednsSize = udpLimit(q.edns);
+    const a = assemble(entry, msg, q, tcp ? TCP_MAX_MESSAGE : ednsSize, this.ra, ednsSize);
+    this.rcodes[entry.rcode]!++;
+    if (a.truncated) this.truncated++;
+    return a.message;
+  }
+
+  private build(msg: Buffer, q: ParsedQuery): CachedAnswer | Buffer | 'forward' {
+    if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.bare(msg, q.id, q.flags, RCODE.REFUSED, q);
+    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.bare(msg, q.id, q.flags, RCODE.NOTIMP, q);
+    const labels = keyLabels(q.key);
+    const nq = classifyName(labels, this.domains);
+    if (nq.kind === 'outside') return this.forwarder ? 'forward' : this.bare(msg, q.id, q.flags, RCODE.REFUSED, q);
+    const qn = { labels, offsets: keyLabelOffsets(q.key) };
+    let result: BuildResult;
+    if (nq.kind !== 'ptr' && nq.kind !== 'apex' && nq.dc !== undefined && nq.dc !== this.localDc) {
+      result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
+    } else {
+      switch (nq.kind) {
+        case 'service': result = serviceAnswer(this.ctx, nq, q.qtype, qn); break;
+        case 'node': result = nodeAnswer(this.ctx, nq, q.qtype, qn); break;
+        case 'addr': result = addrAnswer(this.ctx, nq, q.qtype, qn); break;
+        case 'ptr': result = ptrAnswer(this.ctx, nq, q.qtype, qn); break;
+        case 'apex': result = apexAnswer(this.ctx, nq, q.qtype, qn); break;
+        case 'unknown': result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []); break;
+      }
+    }
+    if (result === 'forward') return this.forwarder ? 'forward' : this.bare(msg, q.id, q.flags, RCODE.REFUSED, q);
+    this.cache.set(q.key, result);
+    return result;
+  }
+
+  private async forward(msg: Buffer, q: ParsedQuery, tcp: boolean): Promise<Buffer | undefined> {
+    const answer = await this.forwarder!.forward(msg, q.questionEnd);
+    if (!answer) return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
+    if (!tcp && answer.length > udpLimit(q.edns)) {
+      const tc = this.bare(msg, q.id, q.flags, answer.readUInt16BE(2) & 0xf, q);
+      tc.writeUInt16BE(tc.readUInt16BE(2) | FLAG_TC, 2);
+      this.truncated++;
+      return tc;
+    }
+    this.rcodes[answer.readUInt16BE(2) & 0xf]!++;
+    return answer;
+  }
+
+  private bare(msg: Buffer, id: number, flags: number, rcode: number, q: ParsedQuery | undefined): Buffer {
+    this.rcodes[Math.min(rcode, 16)]!++;
+    return bareResponse(msg, id, flags, rcode, this.ra, q);
+  }
+}

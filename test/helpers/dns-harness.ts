@@ -1,0 +1,97 @@
+/**
+ * An in-process DNS server on a real embedded store and catalog in a temp dir, with helpers
+ * to register nodes, services and checks. Call close() in afterAll (removes the temp dir).
+ */
+import { rmSync } from 'node:fs';
+import { Catalog, type HealthStatus } from '../../src/catalog/index.js';
+import { buildConfig, type DnsConfig, type RawConfig } from '../../src/config/index.js';
+import { startDnsServer, type DnsLimits, type DnsServer } from '../../src/dns/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { tempDir } from './server.js';
+
+export interface InstanceSpec {
+  node: string;
+  /** Node address (default 10.0.0.<n>). */
+  address: string;
+  service: string;
+  /** Service ID (default the service name). */
+  id?: string;
+  port?: number;
+  tags?: string[];
+  serviceAddress?: string;
+  /** Status of one service check (none when undefined). */
+  status?: HealthStatus;
+  weights?: { Passing: number; Warning: number };
+  nodeMeta?: Record<string, string>;
+}
+
+export interface DnsHarness {
+  store: Store;
+  catalog: Catalog;
+  dns: DnsServer;
+  config: DnsConfig;
+  port: number;
+  register(...specs: InstanceSpec[]): Promise<void>;
+  setStatus(node: string, serviceId: string, status: HealthStatus): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDnsHarness(
+  raw: RawConfig = {}, opts: { limits?: Partial<DnsLimits>; datacenter?: string; nodeName?: string } = {},
+): Promise<DnsHarness> {
+  const dir = tempDir('beacon-dns-');
+  const store = await openStore('embedded', { dataDir: dir });
+  const datacenter = opts.datacenter ?? 'dc1';
+  const catalog = new Catalog(store, { datacenter });
+  await catalog.start();
+  const config = buildConfig({ dnsAddr: '127.0.0.1:0', datacenter, ...raw }).dns;
+  let dns: DnsServer;
+  try {
+    dns = await startDnsServer({ catalog, config, datacenter, nodeName: opts.nodeName ?? 'beacon-1', limits: opts.limits });
+  } catch (err) {
+    catalog.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const nodesDone = new Set<string>();
+  return {
+    store, catalog, dns, config, port: dns.udpAddress.port,
+    async register(...specs) {
+      const ops = [];
+      for (const s of specs) {
+        if (!nodesDone.has(s.node) || s.nodeMeta) {
+          ops.push(catalog.putNodeOp({
+            ID: '', Node: s.node, Address: s.address, Datacenter: datacenter, TaggedAddresses: {}, Meta: s.nodeMeta ?? {},
+          }));
+          nodesDone.add(s.node);
+        }
+        const id = s.id ?? s.service;
+        ops.push(catalog.putServiceOp(s.node, {
+          ID: id, Service: s.service, Tags: s.tags ?? [], Address: s.serviceAddress ?? '', TaggedAddresses: {}, Meta: {},
+          Port: s.port ?? 8080, Weights: s.weights ?? { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+        }));
+        if (s.status) ops.push(checkOp(catalog, s.node, id, s.service, s.status));
+      }
+      await catalog.write(ops);
+    },
+    async setStatus(node, serviceId, status) {
+      const svc = catalog.instance(node, serviceId);
+      if (!svc) throw new Error(`no instance ${node}/${serviceId}`);
+      await catalog.write([checkOp(catalog, node, serviceId, svc.service.record.Service, status)]);
+    },
+    async close() {
+      await dns.close();
+      catalog.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function checkOp(catalog: Catalog, node: string, serviceId: string, service: string, status: HealthStatus) {
+  return catalog.putCheckOp({
+    Node: node, CheckID: `service:${serviceId}`, Name: `${service} check`, Status: status, Notes: '', Output: '',
+    ServiceID: serviceId, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: {},
+  });
+}
