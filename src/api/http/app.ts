@@ -7,6 +7,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { pickRoutes } from './routes/pick.js';
 
 /** A route module returns its routes; the app adds 405 answers for the other methods. */
 export type RouteModule = (ctx: HttpContext) => RouteOptions[];
@@ -74,7 +75,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, ...extra];
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {
