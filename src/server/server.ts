@@ -4,7 +4,9 @@ import { Catalog } from '../catalog/index.js';
 import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, type HttpContext } from '../api/http/index.js';
+import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { openStore } from '../store/index.js';
+import { registerDnsMetrics } from './dns-metrics.js';
 import { createLogger } from './logger.js';
 import { registerSelf } from './self-registration.js';
 
@@ -44,16 +46,29 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   }
   const addr = app.server.address() as AddressInfo;
   const http = { host: addr.address, port: addr.port };
-  logger.info({ http: formatHostPort(http), dataDir: config.dataDir, datacenter: config.datacenter, node: config.node }, 'beacon server started');
+  let dns: DnsServer | undefined;
+  if (config.dns.addr) {
+    try {
+      dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
+    } catch (err) {
+      await app.close();
+      catalog.stop();
+      await store.close();
+      if (isBeaconError(err)) throw err;
+      throw new BeaconError('BEACON_ERR_STARTUP', `cannot serve DNS on ${formatHostPort(config.dns.addr)}: ${(err as Error).message}`, { cause: err });
+    }
+    registerDnsMetrics(ctx.metrics.registry, dns);
+  }
+  logger.info({ http: formatHostPort(http), dns: dns ? formatHostPort(dns.udpAddress) : 'off', dataDir: config.dataDir, datacenter: config.datacenter, node: config.node }, 'beacon server started');
 
   let closing: Promise<void> | undefined;
   return {
     http,
-    dns: null,
+    dns: dns ? dns.udpAddress : null,
     close() {
       closing ??= (async () => {
         shutdown.abort();
-        await app.close();
+        await Promise.all([app.close(), dns?.close()]);
         catalog.stop();
         await store.close();
         logger.info({}, 'beacon server stopped');

@@ -1,0 +1,41 @@
+import client from 'prom-client';
+import type { DnsServer } from '../dns/index.js';
+
+/** Exposes the DNS server's counters as beacon_dns_* metrics, read at scrape time. */
+export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): void {
+  const last = new Map<string, number>();
+  const grow = (c: client.Counter<string>, key: string, labels: Record<string, string>, v: number) => {
+    const prev = last.get(key) ?? 0;
+    if (v > prev) c.inc(labels, v - prev);
+    last.set(key, v);
+  };
+  new client.Counter({
+    name: 'beacon_dns_queries_total', help: 'DNS messages received, by transport.', labelNames: ['transport'] as const, registers: [registry],
+    collect() {
+      const s = dns.stats();
+      grow(this, 'udp', { transport: 'udp' }, s.udpQueries);
+      grow(this, 'tcp', { transport: 'tcp' }, s.tcpQueries);
+    },
+  });
+  new client.Counter({
+    name: 'beacon_dns_responses_total', help: 'DNS responses sent, by rcode.', labelNames: ['rcode'] as const, registers: [registry],
+    collect() {
+      for (const [rcode, n] of Object.entries(dns.stats().responses)) grow(this, `rc:${rcode}`, { rcode }, n);
+    },
+  });
+  const simple: Array<[string, string, (s: ReturnType<DnsServer['stats']>) => number]> = [
+    ['beacon_dns_dropped_total', 'DNS packets dropped unanswered (malformed, oversized, responses).', (s) => s.dropped],
+    ['beacon_dns_truncated_total', 'DNS answers sent with the TC bit.', (s) => s.truncated],
+    ['beacon_dns_cache_hits_total', 'DNS answers served from the encoded-answer cache.', (s) => s.cacheHits],
+    ['beacon_dns_cache_misses_total', 'DNS answers built from the catalog.', (s) => s.cacheMisses],
+    ['beacon_dns_forwarded_total', 'Queries forwarded to a recursor.', (s) => s.forwarded],
+    ['beacon_dns_forward_failures_total', 'Forwarded queries that failed (answered SERVFAIL).', (s) => s.forwardFailures],
+  ];
+  for (const [name, help, pick] of simple) {
+    new client.Counter({ name, help, registers: [registry], collect() { grow(this, name, {}, pick(dns.stats())); } });
+  }
+  new client.Gauge({
+    name: 'beacon_dns_tcp_connections', help: 'Open DNS TCP connections.', registers: [registry],
+    collect() { this.set(dns.stats().tcpConnections); },
+  });
+}
