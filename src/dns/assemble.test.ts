@@ -1,5 +1,6 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
+import { decode } from '../../test/helpers/dns-decode.js';
 import { assemble, finishAnswer, type CachedAnswer } from './assemble.js';
 import { encodeRecord, ownerName, QNAME_POINTER } from './records.js';
 import { keyLabelOffsets, keyLabels, parseQuery, udpLimit, type ParsedQuery } from './wire.js';
@@ -26,12 +27,12 @@ describe('assemble', () => {
     const { buf, q } = query('WEB.service.consul', 'A');
     const out = assemble(aEntry(3), buf, q, 512, false, 512);
     expect(out.truncated).toBe(false);
-    const d = dnsPacket.decode(out.message);
+    const d = decode(out.message);
     expect(d.id).toBe(77);
     expect(d.flag_aa).toBe(true);
     expect(d.flag_rd).toBe(true);
     expect(d.flag_tc).toBe(false);
-    expect(d.questions[0]!.name).toBe('WEB.service.consul');
+    expect(d.questions[0]?.name).toBe('WEB.service.consul');
     expect(d.answers.map((a) => a.name)).toEqual(['WEB.service.consul', 'WEB.service.consul', 'WEB.service.consul']);
     expect(d.answers.map((a) => (a as { data: string }).data).sort()).toEqual(['10.0.0.0', '10.0.0.1', '10.0.0.2']);
   });
@@ -43,7 +44,7 @@ describe('assemble', () => {
     const fit = Math.floor((512 - 12 - 24) / 16);
     expect(out.truncated).toBe(true);
     expect(out.message.length).toBeLessThanOrEqual(512);
-    const d = dnsPacket.decode(out.message);
+    const d = decode(out.message);
     expect(d.flag_tc).toBe(true);
     expect(d.answers).toHaveLength(fit);
   });
@@ -52,7 +53,7 @@ describe('assemble', () => {
     const { buf, q } = query('web.service.consul', 'A', 1232);
     const limit = udpLimit(q.edns);
     const out = assemble(aEntry(100), buf, q, limit, false, limit);
-    const d = dnsPacket.decode(out.message);
+    const d = decode(out.message);
     expect(out.message.length).toBeLessThanOrEqual(1232);
     expect(d.answers).toHaveLength(Math.floor((1232 - 12 - 24 - 11) / 16));
     expect(d.additionals[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
@@ -62,7 +63,7 @@ describe('assemble', () => {
     const { buf, q } = query('web.service.consul', 'A');
     const out = assemble(aEntry(10, { maxAnswers: 3 }), buf, q, 512, false, 512);
     expect(out.truncated).toBe(false);
-    expect(dnsPacket.decode(out.message).answers).toHaveLength(3);
+    expect(decode(out.message).answers).toHaveLength(3);
   });
 
   it('shuffles on every call', () => {
@@ -70,7 +71,7 @@ describe('assemble', () => {
     const entry = aEntry(8);
     const orders = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      orders.add(dnsPacket.decode(assemble(entry, buf, q, 512, false, 512).message).answers.map((a) => (a as { data: string }).data).join(','));
+      orders.add(decode(assemble(entry, buf, q, 512, false, 512).message).answers.map((a) => (a as { data: string }).data).join(','));
     }
     expect(orders.size).toBeGreaterThan(10);
   });
@@ -87,7 +88,7 @@ describe('assemble', () => {
     }
     const entry = finishAnswer({ rcode: 0, authoritative: true, answers, extras, authority: [], additional: [], shuffle: true, maxAnswers: 0, topics: [] });
     const out = assemble(entry, buf, q, 512, true, 512);
-    const d = dnsPacket.decode(out.message);
+    const d = decode(out.message);
     expect(out.truncated).toBe(true);
     expect(d.flag_ra).toBe(true);
     expect(d.answers.length).toBeGreaterThan(0);
@@ -99,6 +100,6 @@ describe('assemble', () => {
     }
     const all = assemble(entry, buf, q, 65535, false, 512);
     expect(all.truncated).toBe(false);
-    expect(dnsPacket.decode(all.message).answers).toHaveLength(30);
+    expect(decode(all.message).answers).toHaveLength(30);
   });
 });

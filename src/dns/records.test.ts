@@ -1,5 +1,6 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
+import { decode } from '../../test/helpers/dns-decode.js';
 import { encodeRecord, isValidName, ownerName, txtStrings } from './records.js';
 
 const qn = { labels: ['web', 'service', 'consul'], offsets: [0, 4, 12] };
@@ -20,7 +21,7 @@ describe('ownerName', () => {
     const rr = encodeRecord(ownerName('n1.node.dc1.consul', qn), 5, { type: 'A', data: '10.0.0.1' });
     const msg = Buffer.concat([question, rr]);
     msg.writeUInt16BE(1, 6);
-    expect(dnsPacket.decode(msg).answers[0]).toMatchObject({ name: 'n1.node.dc1.consul', type: 'A', ttl: 5, data: '10.0.0.1' });
+    expect(decode(msg).answers[0]).toMatchObject({ name: 'n1.node.dc1.consul', type: 'A', ttl: 5, data: '10.0.0.1' });
   });
 });
 

@@ -1,5 +1,6 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
+import { decode } from '../../test/helpers/dns-decode.js';
 import {
   bareResponse, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE, udpLimit, type ParsedQuery,
 } from './wire.js';
@@ -83,7 +84,7 @@ describe('bareResponse', () => {
   it('echoes the question and the OPT record', () => {
     const buf = query('Example.COM', 'A', { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 2000 } as dnsPacket.Answer] });
     const q = parsed(buf);
-    const d = dnsPacket.decode(bareResponse(buf, q.id, q.flags, RCODE.REFUSED, false, q));
+    const d = decode(bareResponse(buf, q.id, q.flags, RCODE.REFUSED, false, q));
     expect(d.id).toBe(4242);
     expect(d.rcode).toBe('REFUSED');
     expect(d.flag_rd).toBe(true);
@@ -102,7 +103,7 @@ describe('bareResponse', () => {
 
   it('answers with a bare header when the question could not be read', () => {
     const out = bareResponse(Buffer.alloc(12), 99, 0, RCODE.FORMERR, true);
-    const d = dnsPacket.decode(out);
+    const d = decode(out);
     expect(d.id).toBe(99);
     expect(d.rcode).toBe('FORMERR');
     expect(d.flag_ra).toBe(true);
