@@ -1,0 +1,276 @@
+import type { Catalog, CheckRecord, HealthStatus, Indexed, Topic } from '../catalog/index.js';
+import type { RuntimeConfig } from '../config/index.js';
+import { BeaconError } from '../errors/index.js';
+import { ActiveCheck } from './active-check.js';
+import { CheckWriter, type CheckWriterDeps } from './check-writer.js';
+import { NodeLiveness, SERF_CHECK_ID } from './liveness.js';
+import { setMaintenance } from './maintenance.js';
+import { createHealthMetrics, type HealthMetrics } from './metrics.js';
+import { capOutput, outputCap } from './output.js';
+import { ownsEverything } from './ownership.js';
+import { Reaper } from './reaper.js';
+import { createRunner, isActiveType, timeoutOf, type ActiveType } from './runners/index.js';
+import { StatusCounter, thresholdsOf } from './status-counter.js';
+import { TtlCheck } from './ttl-check.js';
+import type { CheckResult, Health, HealthApi, HealthDeps, HealthLogger, HealthOptions } from './types.js';
+
+export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
+  sessionTtlSeconds: 10,
+  outputUpdateIntervalMs: 5 * 60_000,
+  reaperTickMs: 1000,
+  reapFloorMs: 1000,
+  rescanIntervalMs: 30_000,
+  owns: ownsEverything,
+};
+
+export const SCRIPTS_DISABLED_OUTPUT = 'Script checks are disabled on this server; start it with --enable-script-checks to run this check';
+
+type Kind = ActiveType | 'ttl';
+
+/** One check this server keeps: its latest record, its writer, and its TTL timer or active runner. */
+interface Managed {
+  readonly key: string;
+  readonly kind: Kind;
+  readonly fingerprint: string;
+  record: Indexed<CheckRecord>;
+  readonly writer: CheckWriter;
+  ttl?: TtlCheck;
+  active?: ActiveCheck;
+}
+
+const keyOf = (node: string, checkId: string): string => `${node}\u0000${checkId}`;
+/** What, when changed by a re-registration, restarts a check's runner (status and output do not). */
+const fingerprintOf = (c: CheckRecord): string => JSON.stringify([c.Type, c.ServiceID, c.Definition]);
+
+/**
+ * The health subsystem of one server: watches the catalog for the checks this server owns and
+ * keeps each one running (TTL timers in memory, interval runners for HTTP, TCP, gRPC and
+ * script checks), writes status changes back through the catalog, reaps services critical
+ * past DeregisterCriticalServiceAfter, and holds this node's session (serfHealth).
+ */
+export class HealthManager implements Health {
+  readonly api: HealthApi;
+  private readonly opts: HealthOptions;
+  private readonly catalog: Catalog;
+  private readonly config: RuntimeConfig;
+  private readonly logger: HealthLogger;
+  private readonly metrics: HealthMetrics;
+  private readonly writerDeps: CheckWriterDeps;
+  private readonly checks = new Map<string, Managed>();
+  private readonly byNode = new Map<string, Set<string>>();
+  private readonly dirty = new Set<string>();
+  private readonly reaper: Reaper;
+  private readonly liveness: NodeLiveness;
+  private flushQueued = false;
+  private unsubscribe: (() => void) | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(deps: HealthDeps) {
+    this.opts = { ...DEFAULT_HEALTH_OPTIONS, ...deps.options };
+    this.catalog = deps.catalog;
+    this.config = deps.config;
+    this.logger = deps.logger;
+    this.metrics = createHealthMetrics(deps.registry, () => this.countByKind());
+    const onWrite = (kind: 'status' | 'output') => this.metrics.writes.inc({ kind });
+    this.writerDeps = { catalog: deps.catalog, store: deps.store, logger: deps.logger, outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite };
+    this.reaper = new Reaper({
+      catalog: deps.catalog, logger: deps.logger, tickMs: this.opts.reaperTickMs, floorMs: this.opts.reapFloorMs,
+      onReap: () => this.metrics.reaped.inc(),
+    });
+    const node = this.config.node;
+    this.liveness = new NodeLiveness({
+      store: deps.store, catalog: deps.catalog, logger: deps.logger, node, ttlSeconds: this.opts.sessionTtlSeconds,
+      ownsNode: (n) => n === node || this.opts.owns({ Node: n, CheckID: SERF_CHECK_ID, ServiceID: '' }),
+      writer: { outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite },
+      onSession: (up) => this.metrics.sessionUp.set(up ? 1 : 0),
+    });
+    this.api = {
+      updateTtl: (checkId, status, output) => this.updateTtl(checkId, status, output),
+      setMaintenance: (enable, reason, serviceId) => setMaintenance(this.catalog, node, enable, reason, serviceId),
+    };
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.catalog.onChange((topics) => this.onChange(topics));
+    this.fullScan();
+    await this.liveness.start();
+    this.reaper.start();
+    this.scheduleRescan();
+    this.logger.debug({ checks: this.checks.size }, 'health checks started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.rescanTimer);
+    this.reaper.stop();
+    for (const m of this.checks.values()) this.halt(m);
+    this.checks.clear();
+    this.byNode.clear();
+    await this.liveness.stop();
+  }
+
+  /** How many checks of each kind this server runs. */
+  countByKind(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const m of this.checks.values()) out.set(m.kind, (out.get(m.kind) ?? 0) + 1);
+    return out;
+  }
+
+  // ---- TTL updates -------------------------------------------------------------------------
+
+  private async updateTtl(checkId: string, status: HealthStatus, output: string): Promise<void> {
+    const key = keyOf(this.config.node, checkId);
+    let m = this.checks.get(key);
+    if (!m) {
+      // Registered a moment ago and not reconciled yet: look it up now.
+      const c = this.catalog.check(this.config.node, checkId);
+      if (c) this.reconcileCheck(key, c);
+      m = this.checks.get(key);
+    }
+    if (!m?.ttl) throw new BeaconError('BEACON_ERR_CHECK_NOT_TTL', `CheckID ${JSON.stringify(checkId)} does not have associated TTL`, { field: 'id' });
+    const out = capOutput(output, outputCap(m.record.record.Definition.OutputMaxSize));
+    m.ttl.touch(out);
+    const cur = m.record.record;
+    const wanted = m.writer.wanted;
+    if (cur.Status === status && cur.Output === out && (!wanted || (wanted.status === status && wanted.output === out))) {
+      this.metrics.ttlUpdates.inc({ written: 'false' });
+      return;
+    }
+    this.metrics.ttlUpdates.inc({ written: 'true' });
+    await m.writer.set({ status, output: out });
+  }
+
+  // ---- following the catalog ---------------------------------------------------------------
+
+  private onChange(topics: ReadonlySet<Topic>): void {
+    for (const t of topics) if (t.startsWith('node:')) this.dirty.add(t.slice(5));
+    if (this.dirty.size === 0 || this.flushQueued) return;
+    this.flushQueued = true;
+    // A microtask: every change of one store delivery is applied before any request is served.
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      const nodes = [...this.dirty];
+      this.dirty.clear();
+      for (const n of nodes) this.reconcileNode(n);
+    });
+  }
+
+  private scheduleRescan(): void {
+    if (this.stopped) return;
+    this.rescanTimer = setTimeout(() => {
+      this.fullScan();
+      this.scheduleRescan();
+    }, this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
+    this.rescanTimer.unref();
+  }
+
+  /** Reconciles every node (start-up, and now and then behind the change feed). */
+  private fullScan(): void {
+    if (this.stopped) return;
+    const nodes = new Set<string>();
+    for (const c of this.catalog.checksInState('any').value) nodes.add(c.record.Node);
+    for (const n of this.byNode.keys()) nodes.add(n);
+    for (const n of nodes) this.reconcileNode(n);
+  }
+
+  private reconcileNode(node: string): void {
+    if (this.stopped) return;
+    const keys = this.byNode.get(node);
+    const seen = keys ? new Set<string>() : undefined;
+    for (const c of this.catalog.nodeChecks(node).value) {
+      const key = keyOf(node, c.record.CheckID);
+      seen?.add(key);
+      this.reconcileCheck(key, c);
+    }
+    if (keys && seen) for (const key of keys) if (!seen.has(key)) this.remove(key);
+  }
+
+  private kindOf(c: CheckRecord): Kind | undefined {
+    if (!this.opts.owns(c)) return undefined;
+    if (c.Type === 'ttl') return c.Definition.TTLMs && c.Definition.TTLMs > 0 ? 'ttl' : undefined;
+    return isActiveType(c.Type) ? c.Type : undefined;
+  }
+
+  private reconcileCheck(key: string, c: Indexed<CheckRecord>): void {
+    const m = this.checks.get(key);
+    if (m && m.record === c) return;
+    const rec = c.record;
+    const kind = this.kindOf(rec);
+    if (!kind) {
+      if (m) this.remove(key);
+      return;
+    }
+    const fp = fingerprintOf(rec);
+    if (m && m.fingerprint === fp) {
+      m.record = c;
+    } else {
+      if (m) this.halt(m);
+      this.launch(key, c, kind, fp);
+    }
+    this.reaper.observe(key, rec);
+  }
+
+  private launch(key: string, c: Indexed<CheckRecord>, kind: Kind, fingerprint: string): void {
+    const rec = c.record;
+    const m: Managed = { key, kind, fingerprint, record: c, writer: new CheckWriter(this.writerDeps, rec.Node, rec.CheckID) };
+    this.checks.set(key, m);
+    let set = this.byNode.get(rec.Node);
+    if (!set) this.byNode.set(rec.Node, (set = new Set()));
+    set.add(key);
+    if (kind === 'ttl') {
+      m.ttl = new TtlCheck(rec.Definition.TTLMs!, rec.Output, (r) => {
+        this.metrics.ttlExpired.inc();
+        this.report(m, r);
+      });
+      return;
+    }
+    if (kind === 'script' && !this.config.checks.enableScriptChecks && !this.config.checks.enableLocalScriptChecks) {
+      this.report(m, { status: 'critical', output: SCRIPTS_DISABLED_OUTPUT });
+      return;
+    }
+    const runner = createRunner(rec);
+    if (!runner) {
+      this.report(m, { status: 'critical', output: `Check definition is incomplete for a ${kind} check` });
+      return;
+    }
+    m.active = new ActiveCheck({
+      runner,
+      intervalMs: rec.Definition.IntervalMs ?? 10_000,
+      timeoutMs: timeoutOf(rec),
+      counter: new StatusCounter(thresholdsOf(rec.Definition, this.config.checks.failuresBeforeCritical)),
+      report: (r) => this.report(m, r),
+      observe: (r, ms) => {
+        this.metrics.runs.inc({ type: kind, status: r.status });
+        this.metrics.runDuration.observe({ type: kind }, ms / 1000);
+      },
+    });
+    m.active.start();
+  }
+
+  private report(m: Managed, r: CheckResult): void {
+    if (this.stopped || this.checks.get(m.key) !== m) return;
+    m.writer.set(r).catch((err: unknown) => {
+      this.logger.warn({ err, node: m.record.record.Node, checkId: m.record.record.CheckID }, 'writing check status failed');
+    });
+  }
+
+  private halt(m: Managed): void {
+    m.ttl?.stop();
+    m.active?.stop();
+    m.writer.close();
+  }
+
+  private remove(key: string): void {
+    const m = this.checks.get(key);
+    this.reaper.forget(key);
+    if (!m) return;
+    this.halt(m);
+    this.checks.delete(key);
+    const set = this.byNode.get(m.record.record.Node);
+    set?.delete(key);
+    if (set?.size === 0) this.byNode.delete(m.record.record.Node);
+  }
+}

@@ -1,0 +1,87 @@
+import { STATUS_CODES } from 'node:http';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { BoundedBuffer } from '../output.js';
+import type { CheckResult, RunContext, Runner } from '../types.js';
+import { errorText } from './errors.js';
+
+export interface HttpCheckSpec {
+  url: string;
+  method?: string;
+  header?: Record<string, string[]>;
+  body?: string;
+  tlsSkipVerify?: boolean;
+  tlsServerName?: string;
+  outputMax: number;
+}
+
+const MAX_REDIRECTS = 10;
+let verifying: Dispatcher | undefined;
+let skipping: Dispatcher | undefined;
+
+/** Shared dispatchers (one verifying TLS, one not), following redirects as Go's client does. */
+function dispatcher(skipVerify: boolean, serverName: string | undefined): Dispatcher {
+  if (serverName) {
+    return new Agent({ connect: { rejectUnauthorized: !skipVerify, servername: serverName } })
+      .compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  }
+  if (skipVerify) {
+    skipping ??= new Agent({ connect: { rejectUnauthorized: false } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+    return skipping;
+  }
+  verifying ??= new Agent().compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  return verifying;
+}
+
+/**
+ * HTTP check, as Consul's: 2xx passing, 429 warning, anything else (or no answer within the
+ * timeout) critical. No keep-alive between runs, so a dead instance is seen as dead.
+ * Output: `HTTP GET <url>: 200 OK Output: <first bytes of the body>`.
+ */
+export class HttpRunner implements Runner {
+  private readonly dispatcher: Dispatcher;
+  private readonly closeDispatcher: boolean;
+  private readonly method: string;
+  private readonly headers: Record<string, string | string[]>;
+
+  constructor(private readonly spec: HttpCheckSpec) {
+    this.dispatcher = dispatcher(spec.tlsSkipVerify === true, spec.tlsServerName);
+    this.closeDispatcher = Boolean(spec.tlsServerName);
+    this.method = (spec.method || 'GET').toUpperCase();
+    const headers: Record<string, string | string[]> = { 'user-agent': 'Consul Health Check', accept: 'text/plain, text/*, */*' };
+    for (const [k, v] of Object.entries(spec.header ?? {})) headers[k.toLowerCase()] = v.length === 1 ? v[0]! : v;
+    this.headers = headers;
+  }
+
+  async run(ctx: RunContext): Promise<CheckResult> {
+    const { url } = this.spec;
+    try {
+      const res = await request(url, {
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.spec.body || undefined,
+        dispatcher: this.dispatcher,
+        signal: ctx.signal,
+        reset: true,
+      });
+      const out = new BoundedBuffer(this.spec.outputMax);
+      try {
+        for await (const chunk of res.body) {
+          out.push(chunk as Buffer);
+          if (out.full) break;
+        }
+      } finally {
+        res.body.destroy();
+      }
+      const code = res.statusCode;
+      const status = code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
+      return { status, output: `HTTP ${this.method} ${url}: ${code} ${STATUS_CODES[code] ?? ''} Output: ${out.text()}` };
+    } catch (err) {
+      if (ctx.signal.aborted) return { status: 'critical', output: `${this.method} ${url}: timed out after ${ctx.timeoutMs} ms with no answer` };
+      return { status: 'critical', output: `${this.method} ${url}: ${errorText(err)}` };
+    }
+  }
+
+  close(): void {
+    if (this.closeDispatcher) void this.dispatcher.close().catch(() => undefined);
+  }
+}
