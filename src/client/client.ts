@@ -1,0 +1,307 @@
+import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInfo, type RequestInit, type Response } from 'undici';
+import type { StrategyName } from './balance/index.js';
+import { BeaconClientError, invalidOption } from './client-error.js';
+import {
+  ConsulDiscovery,
+  DnsDiscovery,
+  makeQuery,
+  StaticDiscovery,
+  type Discovery,
+  type DiscoverOptions,
+  type ServiceInstance,
+  type ServiceSnapshot,
+  type WatchListener,
+} from './discovery/index.js';
+import { safeLogger, type ClientLogger } from './logger.js';
+import { resolveConfig, type BeaconClientOptions, type ClientConfig } from './options.js';
+import { buildServiceDefinition, installShutdownHook, Registration, type RegisterOptions } from './registration/index.js';
+import { beaconInterceptor, ServiceRouter, type RoutedCall } from './routing/index.js';
+import { RegistryTransport } from './transport/index.js';
+
+/** Options of {@link BeaconClient.pick} and {@link BeaconClient.startCall}. */
+export interface PickOptions extends DiscoverOptions {
+  /** Consistent-hash key (client IP, user id, ...). */
+  readonly key?: string;
+}
+
+/**
+ * The Beacon SDK: registers this process's instances and keeps them alive, discovers other
+ * services from a local cache kept fresh by blocking queries, balances calls over their healthy
+ * instances, ejects failing ones, and keeps working from the last known set when the registry is
+ * down. Works against Beacon or any Consul-compatible server.
+ *
+ * @example
+ * import { BeaconClient } from 'beacon/client';
+ *
+ * const beacon = new BeaconClient({ servers: ['http://127.0.0.1:8500'] });
+ * await beacon.register({ name: 'web', port: 8080, address: '10.0.0.5', check: { ttl: '15s' } });
+ * const res = await beacon.fetch('http://payments/v1/charges');
+ * // ... on shutdown (SIGTERM/SIGINT also deregister automatically):
+ * await beacon.close();
+ */
+export class BeaconClient {
+  /** The validated configuration. */
+  readonly config: ClientConfig;
+  readonly #log: ClientLogger;
+  readonly #registryAgent: Agent;
+  readonly #serviceAgent: Agent;
+  readonly #transport: RegistryTransport;
+  readonly #discovery: Discovery;
+  readonly #outlier: BeaconClientOptions['passiveHealth'];
+  readonly #balancerOpts: BeaconClientOptions['balancer'];
+  readonly #routers = new Map<string, ServiceRouter>();
+  readonly #registrations = new Map<string, Registration>();
+  #dispatcher: Dispatcher | undefined;
+  #removeSignalHook: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: BeaconClientOptions = {}) {
+    this.config = resolveConfig(options);
+    this.#log = safeLogger(options.logger);
+    const agentOpts = { connect: { timeout: Math.min(this.config.requestTimeoutMs, 5_000) }, ...options.agent };
+    this.#registryAgent = new Agent(agentOpts);
+    this.#serviceAgent = new Agent(agentOpts);
+    this.#transport = new RegistryTransport({
+      servers: this.config.servers,
+      token: this.config.token,
+      dispatcher: this.#registryAgent,
+      timeoutMs: this.config.requestTimeoutMs,
+      log: this.#log,
+    });
+    this.#outlier = options.passiveHealth;
+    this.#balancerOpts = options.balancer;
+    if (options.discovery) this.#discovery = options.discovery;
+    else if (options.static) this.#discovery = new StaticDiscovery(options.static, this.#log);
+    else if (options.dns) this.#discovery = new DnsDiscovery(options.dns, this.config.retry, this.#log);
+    else {
+      this.#discovery = new ConsulDiscovery({
+        transport: this.#transport,
+        waitMs: this.config.waitMs,
+        timeoutMs: this.config.requestTimeoutMs,
+        allowStale: this.config.allowStale,
+        retry: this.config.retry,
+        rearm: { jitterMs: 20, minBlockMs: 50, pollMs: Math.max(1_000, Math.min(10_000, this.config.waitMs)) },
+        log: this.#log,
+      });
+    }
+  }
+
+  /** Which discovery backend is in use. */
+  get mode(): Discovery['mode'] {
+    return this.#discovery.mode;
+  }
+
+  /**
+   * Registers an instance and keeps it alive until deregistered: a TTL check gets a heartbeat
+   * every third of its TTL (jittered); HTTP/TCP checks are run by the server. If the registry
+   * later answers that it does not know the instance, it is registered again. Instances are
+   * deregistered on SIGTERM/SIGINT (see `deregisterOnSignals`) and by {@link close}.
+   *
+   * @example
+   * const reg = await beacon.register({
+   *   name: 'payments', port: 8080, address: '10.0.0.7', tags: ['v2'],
+   *   meta: { version: '2.3.1' }, weights: { passing: 10, warning: 1 },
+   *   check: { http: 'http://10.0.0.7:8080/health', interval: '10s' },
+   * });
+   */
+  async register(options: RegisterOptions): Promise<Registration> {
+    this.#assertOpen();
+    if (this.#discovery.mode !== 'http' && !this.config.serversGiven) {
+      throw invalidOption('register needs the registry\'s HTTP address: pass `servers` (DNS and static modes only discover)');
+    }
+    const def = buildServiceDefinition(options);
+    const existing = this.#registrations.get(def.id);
+    if (existing) existing.stop();
+    const reg = new Registration(
+      def,
+      this.#transport,
+      { verifyMs: this.config.verifyRegistrationMs, log: this.#log },
+      (gone) => {
+        if (this.#registrations.get(gone.id) === gone) this.#registrations.delete(gone.id);
+        if (this.#registrations.size === 0) this.#uninstallSignals();
+      },
+    );
+    this.#registrations.set(def.id, reg);
+    try {
+      await reg.start();
+    } catch (err) {
+      reg.stop();
+      if (this.#registrations.get(def.id) === reg) this.#registrations.delete(def.id);
+      throw err;
+    }
+    this.#installSignals();
+    this.#log('info', 'service registered', { id: def.id, name: def.name });
+    return reg;
+  }
+
+  /** Deregisters one instance by id, or every instance this client registered. */
+  async deregister(id?: string): Promise<void> {
+    const regs = id === undefined ? [...this.#registrations.values()] : [this.#registrations.get(id)].filter((r): r is Registration => r !== undefined);
+    const results = await Promise.allSettled(regs.map((r) => r.deregister()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Instances this client keeps registered. */
+  get registrations(): readonly Registration[] {
+    return [...this.#registrations.values()];
+  }
+
+  /**
+   * The healthy instances of `name`, from the local cache (the first call waits for the first
+   * answer). The cache follows changes through blocking queries. When the registry is
+   * unreachable the last known set is returned with `stale: true` and its age; it is never
+   * emptied because the registry is down. Rejects only when there is no known set at all.
+   *
+   * @example
+   * const { instances, stale, ageMs } = await beacon.discover('payments', { tag: 'v2' });
+   */
+  discover(name: string, options: DiscoverOptions = {}): Promise<ServiceSnapshot> {
+    try {
+      this.#assertOpen();
+      return this.#discovery.snapshot(makeQuery(name, options, this.config.datacenter));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The cached set of `name` without waiting or starting anything: undefined until a
+   * discover/watch/pick for the same query has had its first answer.
+   */
+  cached(name: string, options: DiscoverOptions = {}): ServiceSnapshot | undefined {
+    return this.#discovery.current(makeQuery(name, options, this.config.datacenter));
+  }
+
+  /**
+   * Calls `listener` with every change of `name`'s healthy set: first all current instances as
+   * `added`, then each `added` / `removed` / `changed` difference. Returns an unsubscribe function.
+   *
+   * @example
+   * const stop = beacon.watch('payments', ({ added, removed, changed }) => { ... });
+   * stop();
+   */
+  watch(name: string, listener: WatchListener, options: DiscoverOptions = {}): () => void {
+    this.#assertOpen();
+    if (typeof listener !== 'function') throw invalidOption('watch: listener must be a function');
+    return this.#discovery.watch(makeQuery(name, options, this.config.datacenter), listener);
+  }
+
+  /**
+   * Picks one healthy, non-ejected instance of `name` with the service's strategy. Rejects with
+   * `BEACON_ERR_NO_INSTANCES` when there is none.
+   *
+   * @example
+   * const inst = await beacon.pick('sessions', { key: userId });
+   * connect(inst.address, inst.port);
+   */
+  pick(name: string, options: PickOptions = {}): Promise<ServiceInstance> {
+    try {
+      this.#assertOpen();
+      return this.#router(name, options).pick(options.key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Picks an instance and tracks the call, for protocols other than HTTP: report how it ended
+   * with `done`, which feeds the balancer (latency, in-flight) and passive health.
+   *
+   * @example
+   * const call = await beacon.startCall('cache');
+   * const t0 = performance.now();
+   * try { await query(call.instance); call.done({ latencyMs: performance.now() - t0, failed: false }); }
+   * catch (err) { call.done({ latencyMs: performance.now() - t0, failed: true }); throw err; }
+   */
+  async startCall(name: string, options: PickOptions = {}): Promise<RoutedCall> {
+    this.#assertOpen();
+    const router = this.#router(name, options);
+    return router.begin(await router.pick(options.key));
+  }
+
+  /**
+   * An undici Dispatcher that sends `http://<service>/…` (also `<service>.service[.<dc>].consul`)
+   * to a picked instance, retries idempotent requests on another instance after a connection
+   * failure, timeout or 5xx, and feeds passive health. Other hosts pass through unchanged.
+   *
+   * @example
+   * import { request } from 'undici';
+   * await request('http://payments/v1/charges', { dispatcher: beacon.dispatcher });
+   */
+  get dispatcher(): Dispatcher {
+    this.#assertOpen();
+    this.#dispatcher ??= this.#serviceAgent.compose(
+      beaconInterceptor({
+        router: (t) => this.#router(t.name, { dc: t.dc }),
+        retries: this.config.retries,
+        hashKeyHeader: this.config.hashKeyHeader,
+        domain: 'consul',
+        log: this.#log,
+      }),
+    );
+    return this.#dispatcher;
+  }
+
+  /**
+   * `fetch` through {@link dispatcher}: `beacon.fetch('http://payments/v1/charges')`.
+   * The consistent-hash key, if any, goes in the `x-beacon-hash-key` header.
+   */
+  fetch(input: RequestInfo, init: RequestInit = {}): Promise<Response> {
+    try {
+      return undiciFetch(input, { ...init, dispatcher: this.dispatcher });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Stops every loop and closes connections; by default deregisters this client's instances
+   * first. Idempotent: later calls return the same promise.
+   */
+  close(options: { deregister?: boolean } = {}): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#uninstallSignals();
+      if (options.deregister !== false) {
+        await this.deregister().catch((err: unknown) => this.#log('warn', 'deregistration on close failed', { error: String(err) }));
+      }
+      for (const r of this.#registrations.values()) r.stop();
+      this.#registrations.clear();
+      await this.#discovery.close();
+      await Promise.allSettled([this.#registryAgent.close(), this.#serviceAgent.close()]);
+    })();
+    return this.#closed;
+  }
+
+  #router(name: string, options: DiscoverOptions): ServiceRouter {
+    const query = makeQuery(name, options, this.config.datacenter);
+    let router = this.#routers.get(query.key);
+    if (!router) {
+      const strategy: StrategyName = this.config.serviceStrategies.get(name) ?? this.config.strategy;
+      router = new ServiceRouter(this.#discovery, query, strategy, {
+        balancer: this.#balancerOpts,
+        outlier: this.#outlier === false ? { maxEjectedFraction: 0 } : this.#outlier,
+        log: this.#log,
+      });
+      this.#routers.set(query.key, router);
+    }
+    return router;
+  }
+
+  #installSignals(): void {
+    if (this.#removeSignalHook || this.config.signals.length === 0) return;
+    this.#removeSignalHook = installShutdownHook(this.config.signals, () => this.deregister(), {
+      timeoutMs: this.config.shutdownTimeoutMs,
+      log: this.#log,
+    });
+  }
+
+  #uninstallSignals(): void {
+    this.#removeSignalHook?.();
+    this.#removeSignalHook = undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BeaconClientError('BEACON_ERR_CLIENT_CLOSED', 'The Beacon client is closed');
+  }
+}

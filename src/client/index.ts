@@ -1,0 +1,52 @@
+/**
+ * beacon/client — the Beacon SDK. Imports nothing from Beacon's server code: only node:
+ * built-ins and undici.
+ *
+ * @example
+ * import { BeaconClient, createBalancer } from 'beacon/client';
+ */
+export { BeaconClient, type PickOptions } from './client.js';
+export type { BeaconClientOptions, ClientConfig } from './options.js';
+export { BeaconClientError, CLIENT_ERRORS, isBeaconClientError, type ClientErrorCode } from './client-error.js';
+export type { ClientLogger, LogLevel } from './logger.js';
+export type { Duration } from './duration.js';
+export { backoffDelay, jitter, type BackoffOptions } from './backoff.js';
+
+export {
+  createBalancer,
+  isStrategyName,
+  weightOf,
+  DEFAULT_STRATEGY,
+  STRATEGIES,
+  type Balancer,
+  type BalancerInstance,
+  type BalancerOptions,
+  type CallOutcome,
+  type EndCall,
+  type PickContext,
+  type StrategyName,
+} from './balance/index.js';
+
+export {
+  aggregateStatus,
+  diffInstances,
+  instanceWeight,
+  nextIndex,
+  parseHealthEntries,
+  type Discovery,
+  type DiscoverOptions,
+  type DnsDiscoveryOptions,
+  type InstanceStatus,
+  type ServiceChange,
+  type ServiceInstance,
+  type ServiceQuery,
+  type ServiceSnapshot,
+  type ServiceWeights,
+  type SrvResolver,
+  type StaticEndpoint,
+  type StaticServices,
+  type WatchListener,
+} from './discovery/index.js';
+
+export { Registration, type CheckOptions, type HttpCheckOptions, type RegisterOptions, type TcpCheckOptions, type TtlCheckOptions } from './registration/index.js';
+export { beaconInterceptor, serviceFromHost, type CallResult, type InterceptorOptions, type OutlierOptions, type RoutedCall, type ServiceTarget } from './routing/index.js';

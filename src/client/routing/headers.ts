@@ -1,0 +1,47 @@
+import type { Dispatcher } from 'undici';
+
+type Headers = Dispatcher.DispatchOptions['headers'];
+
+function isPairList(h: unknown): h is Iterable<[string, string | string[] | undefined]> {
+  return typeof h === 'object' && h !== null && typeof (h as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+/** Reads one header (case-insensitive) from any header shape undici accepts. */
+export function getHeader(headers: Headers, name: string): string | undefined {
+  if (headers == null) return undefined;
+  const want = name.toLowerCase();
+  const pick = (v: unknown) => (Array.isArray(v) ? (v[0] as string | undefined) : typeof v === 'string' ? v : undefined);
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as unknown as Array<[string, string]>) if (String(pair[0]).toLowerCase() === want) return pick(pair[1]);
+      return undefined;
+    }
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === want) return pick(headers[i + 1]);
+    return undefined;
+  }
+  if (isPairList(headers) && !(Symbol.iterator in Object.prototype) && Object.getPrototypeOf(headers) !== Object.prototype) {
+    for (const [k, v] of headers) if (k.toLowerCase() === want) return pick(v);
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(headers as Record<string, unknown>)) if (k.toLowerCase() === want) return pick(v);
+  return undefined;
+}
+
+/** `headers` with a Host header added unless one is there (same shape where possible). */
+export function withHost(headers: Headers, host: string): Headers {
+  if (getHeader(headers, 'host') !== undefined) return headers;
+  if (headers == null) return { host };
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) return [['host', host], ...(headers as unknown as Array<[string, string]>)].flat() as string[];
+    return ['host', host, ...(headers as string[])];
+  }
+  if (isPairList(headers) && Object.getPrototypeOf(headers) !== Object.prototype) {
+    const flat: string[] = ['host', host];
+    for (const [k, v] of headers) {
+      if (v === undefined) continue;
+      for (const item of Array.isArray(v) ? v : [v]) flat.push(k, item);
+    }
+    return flat;
+  }
+  return { host, ...(headers as Record<string, string | string[] | undefined>) };
+}
