@@ -5,6 +5,7 @@ import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/ind
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, type HttpContext } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
+import { createHealth } from '../health/index.js';
 import { openStore } from '../store/index.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { createLogger } from './logger.js';
@@ -29,15 +30,20 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   await catalog.start();
   await registerSelf(catalog, config);
 
+  const metrics = createMetrics({ catalog, store });
+  const health = createHealth({ catalog, store, config, logger, registry: metrics.registry });
+  await health.start();
+
   const shutdown = new AbortController();
   const ctx: HttpContext = {
-    config, store, catalog, logger, metrics: createMetrics({ catalog, store }),
+    config, store, catalog, logger, metrics, health: health.api,
     startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
+    await health.stop();
     catalog.stop();
     await store.close();
     const e = err as NodeJS.ErrnoException;
@@ -52,6 +58,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
       dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
     } catch (err) {
       await app.close();
+      await health.stop();
       catalog.stop();
       await store.close();
       if (isBeaconError(err)) throw err;
@@ -69,6 +76,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
       closing ??= (async () => {
         shutdown.abort();
         await Promise.all([app.close(), dns?.close()]);
+        await health.stop();
         catalog.stop();
         await store.close();
         logger.info({}, 'beacon server stopped');

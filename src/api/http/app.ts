@@ -8,6 +8,7 @@ import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
+import { checksRoutes } from './routes/checks.js';
 
 /** A route module returns its routes; the app adds 405 answers for the other methods. */
 export type RouteModule = (ctx: HttpContext) => RouteOptions[];
@@ -75,7 +76,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, ...extra];
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

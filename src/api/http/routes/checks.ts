@@ -1,0 +1,192 @@
+/**
+ * Consul's agent check and maintenance routes: check register/deregister/list, TTL updates
+ * (pass/warn/fail/update), service and node maintenance, and the agent's local health
+ * endpoints (/v1/agent/health/service/id/:id and /name/:name). TTL updates and maintenance go
+ * through the health subsystem (ctx.health); the rest reads and writes the catalog.
+ */
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { AggregatedStatus, CheckRecord, HealthStatus, InstanceView } from '../../../catalog/index.js';
+import { BeaconError, invalid } from '../../../errors/index.js';
+import { blockingRead } from '../blocking.js';
+import type { HealthApi, HttpContext } from '../context.js';
+import { CHECK_SHAPE, CHECK_UPDATE_SHAPE } from '../normalize.js';
+import { checkDatacenter, one } from '../query.js';
+import { buildCheck } from '../registration.js';
+import { checkSchema } from '../schemas.js';
+import { agentServiceJson, checkJson } from '../serialize.js';
+import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
+
+const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
+
+const updateSchema = {
+  type: 'object',
+  properties: { Status: { type: 'string', maxLength: 32 }, Output: { type: 'string', maxLength: 65536 } },
+} as const;
+
+/** Go's strconv.ParseBool, as Consul reads ?enable=. */
+function parseEnable(req: FastifyRequest): boolean {
+  const raw = one(queryOf(req), 'enable');
+  if (raw === undefined) throw invalid('enable', 'Missing value for enable');
+  if (/^(1|t|T|TRUE|true|True)$/.test(raw)) return true;
+  if (/^(0|f|F|FALSE|false|False)$/.test(raw)) return false;
+  throw invalid('enable', `Invalid value for enable: ${JSON.stringify(raw)}`);
+}
+
+/** Consul answers agent health as 200 passing, 429 warning, 503 critical or maintenance. */
+const codeOf = (s: AggregatedStatus): number => (s === 'passing' ? 200 : s === 'warning' ? 429 : 503);
+
+/** Plain text when asked by ?format=text or an Accept header starting with text/plain. */
+function wantsText(req: FastifyRequest): boolean {
+  if (String(req.headers.accept ?? '').startsWith('text/plain')) return true;
+  const f = one(queryOf(req), 'format');
+  return f !== undefined && f !== '' && f === 'text';
+}
+
+export function checksRoutes(ctx: HttpContext): RouteOptions[] {
+  const { catalog, config } = ctx;
+  const node = config.node;
+  const dc = config.datacenter;
+
+  const health = (): HealthApi => {
+    if (!ctx.health) throw new BeaconError('BEACON_ERR_INTERNAL', 'health checking is not running on this server');
+    return ctx.health;
+  };
+
+  const ttlRoute = (verb: 'pass' | 'warn' | 'fail', status: HealthStatus): RouteOptions => ({
+    method: 'PUT',
+    url: `/v1/agent/check/${verb}/:id`,
+    handler: async (req, reply) => {
+      const q = queryOf(req);
+      checkDatacenter(q, dc);
+      await health().updateTtl(param(req, 'id'), status, one(q, 'note') ?? '');
+      return ok(reply);
+    },
+  });
+
+  const agentHealth = (req: FastifyRequest, reply: FastifyReply, code: number, text: string, json: unknown) => {
+    if (wantsText(req)) return reply.code(code).type('text/plain; charset=utf-8').send(text);
+    return reply.code(code).type('application/json').send(JSON.stringify(json));
+  };
+  const instanceHealth = (i: InstanceView) => ({
+    AggregatedStatus: i.status, Service: agentServiceJson(i.service, dc), Checks: i.checks.map(checkJson),
+  });
+
+  return [
+    {
+      method: 'PUT',
+      url: '/v1/agent/check/register',
+      schema: { body: checkSchema },
+      preValidation: [normalizeBody(CHECK_SHAPE)],
+      handler: async (req, reply) => {
+        checkDatacenter(queryOf(req), dc);
+        const b = req.body as Record<string, unknown>;
+        const name = typeof b.Name === 'string' ? b.Name : '';
+        if (!name) throw invalid('Name', 'Missing check name');
+        if (b.Status !== undefined && b.Status !== '' && !STATUSES.includes(String(b.Status))) throw invalid('Status', 'Bad check status');
+        const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
+        const inst = serviceId ? catalog.instance(node, serviceId) : undefined;
+        if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
+        let check: CheckRecord = buildCheck(b, {
+          node, field: 'Check', defaultId: name, defaultName: name, service: inst?.service.record,
+          policy: { enableScriptChecks: config.checks.enableScriptChecks },
+        });
+        // Registering an existing check again keeps its status unless the body sets one.
+        const prev = catalog.check(node, check.CheckID)?.record;
+        if (prev && (b.Status === undefined || b.Status === '')) check = { ...check, Status: prev.Status, Output: prev.Output };
+        await catalog.write([catalog.putCheckOp(check)]);
+        return ok(reply);
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/agent/check/deregister/:id',
+      handler: async (req, reply) => {
+        checkDatacenter(queryOf(req), dc);
+        const id = param(req, 'id');
+        if (catalog.check(node, id)) await catalog.write([catalog.deleteCheckOp(node, id)]);
+        return ok(reply);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/checks',
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, [`node:${node}`], (opts) => {
+          const r = catalog.nodeChecks(node);
+          const out: Record<string, unknown> = {};
+          for (const c of applyFilter(r.value.map(checkJson), opts.filter)) out[c.CheckID] = c;
+          return { index: r.index, body: out };
+        }),
+    },
+    ttlRoute('pass', 'passing'),
+    ttlRoute('warn', 'warning'),
+    ttlRoute('fail', 'critical'),
+    {
+      method: 'PUT',
+      url: '/v1/agent/check/update/:id',
+      schema: { body: updateSchema },
+      preValidation: [normalizeBody(CHECK_UPDATE_SHAPE)],
+      handler: async (req, reply) => {
+        checkDatacenter(queryOf(req), dc);
+        const b = req.body as { Status?: string; Output?: string };
+        const status = b.Status ?? '';
+        if (!STATUSES.includes(status)) throw invalid('Status', `Invalid check status: '${status}'`);
+        await health().updateTtl(param(req, 'id'), status as HealthStatus, b.Output ?? '');
+        return ok(reply);
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/agent/service/maintenance/:id',
+      handler: async (req, reply) => {
+        const q = queryOf(req);
+        checkDatacenter(q, dc);
+        const id = param(req, 'id');
+        const enable = parseEnable(req);
+        await health().setMaintenance(enable, one(q, 'reason') ?? '', id);
+        return ok(reply);
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/v1/agent/maintenance',
+      handler: async (req, reply) => {
+        const q = queryOf(req);
+        checkDatacenter(q, dc);
+        const enable = parseEnable(req);
+        await health().setMaintenance(enable, one(q, 'reason') ?? '');
+        return ok(reply);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/health/service/id/:id',
+      handler: async (req, reply) => {
+        const id = param(req, 'id');
+        const inst = catalog.instance(node, id);
+        if (!inst) {
+          return agentHealth(req, reply, 404, `ServiceId ${id} not found`, { AggregatedStatus: 'critical', Checks: null, Service: null });
+        }
+        return agentHealth(req, reply, codeOf(inst.status), inst.status, instanceHealth(inst));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/agent/health/service/name/:name',
+      handler: async (req, reply) => {
+        const name = param(req, 'name');
+        const list = catalog.instances(name).value.filter((i) => i.node.record.Node === node);
+        let code = 404;
+        let text = `ServiceName ${name} Not Found`;
+        for (const i of list) {
+          const c = codeOf(i.status);
+          if (code === 404 || c > code) {
+            code = c;
+            text = i.status;
+          }
+        }
+        return agentHealth(req, reply, code, text, list.map(instanceHealth));
+      },
+    },
+  ];
+}
