@@ -11,7 +11,7 @@ import { tempDir } from './server.js';
 
 export interface InstanceSpec {
   node: string;
-  /** Node address (default 10.0.0.<n>). */
+  /** Node address. */
   address: string;
   service: string;
   /** Service ID (default the service name). */
@@ -37,14 +37,15 @@ export interface DnsHarness {
 }
 
 export async function startDnsHarness(
-  raw: RawConfig = {}, opts: { limits?: Partial<DnsLimits>; datacenter?: string; nodeName?: string } = {},
+  raw: RawConfig = {},
+  opts: { limits?: Partial<DnsLimits>; datacenter?: string; nodeName?: string; dns?: Partial<DnsConfig> } = {},
 ): Promise<DnsHarness> {
   const dir = tempDir('beacon-dns-');
   const store = await openStore('embedded', { dataDir: dir });
   const datacenter = opts.datacenter ?? 'dc1';
   const catalog = new Catalog(store, { datacenter });
   await catalog.start();
-  const config = buildConfig({ dnsAddr: '127.0.0.1:0', datacenter, ...raw }).dns;
+  const config: DnsConfig = { ...buildConfig({ dnsAddr: '127.0.0.1:0', datacenter, ...raw }).dns, ...opts.dns };
   let dns: DnsServer;
   try {
     dns = await startDnsServer({ catalog, config, datacenter, nodeName: opts.nodeName ?? 'beacon-1', limits: opts.limits });
