@@ -2,7 +2,9 @@
  * startDnsServer: binds UDP and TCP on the same port, wires the answer cache to catalog
  * changes, and reports counters for metrics.
  */
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { HostPort } from '../config/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { DnsConfig } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
@@ -69,6 +71,15 @@ export interface DnsServer {
 }
 
 const BIND_ATTEMPTS = 5;
+
+async function resolveHost(host: string, what: string): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch (err) {
+    throw new BeaconError('BEACON_ERR_STARTUP', `cannot resolve the ${what} host "${host}": ${(err as Error).message}`, { cause: err });
+  }
+}
 const noopLogger: DnsLogger = { warn: () => undefined };
 
 /**
@@ -83,9 +94,13 @@ const noopLogger: DnsLogger = { warn: () => undefined };
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
   const { catalog, config } = opts;
   if (!config.addr) throw new BeaconError('BEACON_ERR_CONFIG', 'DNS is off (dnsAddr "off"): do not start the DNS server', { field: 'dnsAddr' });
-  const limits: DnsLimits = { ...DEFAULT_TCP_LIMITS, cacheEntries: 10_000, maxForwards: 1024, ...opts.limits };
+  const limits: DnsLimits = { ...DEFAULT_TCP_LIMITS, cacheEntries: 32_768, maxForwards: 1024, ...opts.limits };
   const logger = opts.logger ?? noopLogger;
-  const host = config.addr.host;
+  // Host names are resolved once, so that UDP and TCP bind the same address and recursor
+  // answers can be matched against the address they come from.
+  const host = await resolveHost(config.addr.host, 'DNS address');
+  const recursors: HostPort[] = [];
+  for (const r of config.recursors) recursors.push({ host: await resolveHost(r.host, 'recursor'), port: r.port });
   const ctx: AnswerContext = {
     catalog, config, datacenter: opts.datacenter, nodeName: opts.nodeName,
     serviceTtl: serviceTtlLookup(config.serviceTtl),
@@ -94,8 +109,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     fallbackGlue: isIP(host) && host !== '0.0.0.0' && host !== '::' ? host : undefined,
   };
   const cache = new AnswerCache(limits.cacheEntries, catalog.revision);
-  const forwarder = config.recursors.length > 0
-    ? new Forwarder(config.recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug?.({ err }, 'dns: recursor socket error'))
+  const forwarder = recursors.length > 0
+    ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug?.({ err }, 'dns: recursor socket error'))
     : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
   const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);

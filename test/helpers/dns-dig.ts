@@ -57,12 +57,12 @@ export interface DigResult {
 }
 
 /**
- * `dig @127.0.0.1 -p <port> <args>` with one try and a short timeout. Pass +tcp, +noedns,
+ * `dig @<server> -p <port> <args>` (server 127.0.0.1 by default) with one try and a short timeout. Pass +tcp, +noedns,
  * +bufsize=N, +ignore (do not retry over TCP on TC) and so on in args.
  */
-export function dig(port: number, args: string[]): Promise<DigResult> {
+export function dig(port: number, args: string[], server = '127.0.0.1'): Promise<DigResult> {
   const bin = ensureDig();
-  const argv = ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=3', '+nocookie', ...args];
+  const argv = [`@${server}`, '-p', String(port), '+tries=1', '+time=3', '+nocookie', ...args];
   return new Promise((resolve, reject) => {
     execFile(bin, argv, { timeout: 15_000, encoding: 'utf8' }, (err, stdout) => {
       if (err && !stdout) return reject(err);

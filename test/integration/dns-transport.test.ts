@@ -153,6 +153,19 @@ describe('TCP', () => {
 });
 
 describe('binding', () => {
+  it('resolves a host name once and binds UDP and TCP to the same address', async () => {
+    const config = buildConfig({ dnsAddr: 'localhost:0' }).dns;
+    const dns = await startDnsServer({ catalog: h.catalog, config, datacenter: 'dc1', nodeName: 'x' });
+    try {
+      expect(['127.0.0.1', '::1']).toContain(dns.udpAddress.host);
+      expect(dns.tcpAddress).toEqual(dns.udpAddress);
+      const r = await dig(dns.udpAddress.port, ['big.service.consul', 'A', '+tcp'], dns.udpAddress.host);
+      expect(r.answer).toHaveLength(40);
+    } finally {
+      await dns.close();
+    }
+  });
+
   it('fails with BEACON_ERR_STARTUP when the port is taken', async () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
