@@ -1,0 +1,176 @@
+/**
+ * Active checks against real targets, through a real `beacon server` process: an HTTP server
+ * flipping between 200, 429 and 500 and one that hangs, a closed TCP port and a live one, a
+ * real gRPC health server, and scripts exiting 0/1/2 (script checks enabled by the flag).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { closedPort, grpcTarget, httpTarget, scriptArgs, tcpTarget, type GrpcTarget, type HttpTarget } from '../../src/health/runners/targets.test-suite.js';
+import { call, checkOf, passingIds, putOk, until, untilStatus } from './health-helpers.js';
+
+let server: RunningServer;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  server = await startServer({ dnsAddr: 'off', args: ['--enable-script-checks'] });
+});
+afterAll(async () => {
+  for (const c of closers) await c();
+  await server?.stop();
+});
+
+describe('HTTP checks', () => {
+  let t: HttpTarget;
+  beforeAll(async () => {
+    t = await httpTarget(200, 'up');
+    closers.push(() => t.close());
+    await putOk(server, '/v1/agent/service/register', {
+      Name: 'web', ID: 'web-1', Port: 80,
+      Check: { HTTP: t.url, Method: 'POST', Header: { 'X-Probe': ['beacon'] }, Body: 'ping', Interval: '1s', Timeout: '1s' },
+    });
+  });
+
+  it('turns passing, sending Method, Header and Body', async () => {
+    const c = await untilStatus(server, 'service:web-1', 'passing');
+    expect(c.Output).toBe(`HTTP POST ${t.url}: 200 OK Output: up`);
+    const req = t.requests.at(-1)!;
+    expect(req.method).toBe('POST');
+    expect(req.headers['x-probe']).toBe('beacon');
+    expect(req.body).toBe('ping');
+    expect(await passingIds(server, 'web')).toEqual(['web-1']);
+  });
+
+  it('follows the target: 429 warning, 500 critical, 200 passing again', async () => {
+    t.mode = 429;
+    await untilStatus(server, 'service:web-1', 'warning');
+    expect(await passingIds(server, 'web')).toEqual([]);
+    t.mode = 500;
+    const c = await untilStatus(server, 'service:web-1', 'critical');
+    expect(c.Output).toContain('500 Internal Server Error');
+    // Critical instances stay registered.
+    expect((await call(server, 'GET', '/v1/health/service/web')).json<unknown[]>()).toHaveLength(1);
+    t.mode = 200;
+    await untilStatus(server, 'service:web-1', 'passing');
+  });
+
+  it('a target that never answers is critical after the timeout', async () => {
+    const hang = await httpTarget('hang');
+    closers.push(() => hang.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'hangs', HTTP: hang.url, Interval: '1s', Timeout: '300ms', Status: 'passing' });
+    const c = await untilStatus(server, 'hangs', 'critical', 6000);
+    expect(c.Output).toContain('timed out after 300 ms');
+  });
+});
+
+describe('TCP checks', () => {
+  it('a closed port is critical, a listening one passing', async () => {
+    const live = await tcpTarget();
+    closers.push(() => live.close());
+    const dead = await closedPort();
+    await putOk(server, '/v1/agent/check/register', { Name: 'tcp-live', TCP: live.addr, Interval: '1s', Timeout: '1s' });
+    await putOk(server, '/v1/agent/check/register', { Name: 'tcp-dead', TCP: `127.0.0.1:${dead}`, Interval: '1s', Timeout: '1s', Status: 'passing' });
+    expect((await untilStatus(server, 'tcp-live', 'passing')).Output).toBe(`TCP connect ${live.addr}: Success`);
+    expect((await untilStatus(server, 'tcp-dead', 'critical')).Output).toContain('ECONNREFUSED');
+  });
+});
+
+describe('gRPC checks', () => {
+  let g: GrpcTarget;
+  beforeAll(async () => {
+    g = await grpcTarget();
+    closers.push(() => g.close());
+    g.statuses.set('payments.v1', 1);
+    await putOk(server, '/v1/agent/service/register', {
+      Name: 'payments', ID: 'pay-1', Port: 9000, Check: { GRPC: `${g.addr}/payments.v1`, Interval: '1s', Timeout: '1s' },
+    });
+  });
+
+  it('SERVING is passing; NOT_SERVING critical; a stopped server critical', async () => {
+    expect((await untilStatus(server, 'service:pay-1', 'passing')).Output).toBe(`gRPC check ${g.addr}/payments.v1: success`);
+    g.statuses.set('payments.v1', 2);
+    expect((await untilStatus(server, 'service:pay-1', 'critical')).Output).toContain('NOT_SERVING');
+    g.statuses.set('payments.v1', 1);
+    await untilStatus(server, 'service:pay-1', 'passing');
+    await g.close();
+    expect((await untilStatus(server, 'service:pay-1', 'critical')).Output).toContain('UNAVAILABLE');
+  });
+});
+
+describe('script checks (server started with --enable-script-checks)', () => {
+  it('exit 0 passing, 1 warning, 2 critical, with the output captured', async () => {
+    for (const code of [0, 1, 2]) {
+      await putOk(server, '/v1/agent/check/register', { Name: `script-${code}`, Args: scriptArgs(code, `said ${code}`), Interval: '1s', Timeout: '5s', Status: code === 2 ? 'passing' : 'critical' });
+    }
+    expect((await untilStatus(server, 'script-0', 'passing')).Output).toBe('said 0');
+    expect((await untilStatus(server, 'script-1', 'warning')).Output).toBe('said 1');
+    expect((await untilStatus(server, 'script-2', 'critical')).Output).toBe('said 2');
+  });
+});
+
+describe('agent check endpoints', () => {
+  it('register with a ServiceID attaches to the service; deregister removes; errors keep Consul\'s text', async () => {
+    await putOk(server, '/v1/agent/check/register', { Name: 'extra', ID: 'web-extra', ServiceID: 'web-1', TTL: '30s', Notes: 'n' });
+    const c = await checkOf(server, 'web-extra');
+    expect(c).toMatchObject({ ServiceID: 'web-1', Type: 'ttl', Status: 'critical', Notes: 'n' });
+    const entry = (await call(server, 'GET', '/v1/health/service/web')).json<{ Checks: { CheckID: string }[] }[]>()[0]!;
+    expect(entry.Checks.map((x) => x.CheckID)).toContain('web-extra');
+    await putOk(server, '/v1/agent/check/deregister/web-extra');
+    expect(await checkOf(server, 'web-extra')).toBeUndefined();
+
+    const noName = await call(server, 'PUT', '/v1/agent/check/register', { TTL: '10s' });
+    expect(noName.status).toBe(400);
+    expect(noName.text).toMatch(/^Missing check name/);
+    const badStatus = await call(server, 'PUT', '/v1/agent/check/register', { Name: 'x', TTL: '10s', Status: 'great' });
+    expect(badStatus.status).toBe(400);
+    expect(badStatus.text).toMatch(/^Bad check status/);
+    const noService = await call(server, 'PUT', '/v1/agent/check/register', { Name: 'x', TTL: '10s', ServiceID: 'ghost' });
+    expect([noService.status, noService.text]).toEqual([404, 'ServiceID "ghost" does not exist']);
+    const both = await call(server, 'PUT', '/v1/agent/check/register', { Name: 'x', TTL: '10s', Interval: '10s' });
+    expect(both.status).toBe(400);
+    expect(both.text).toMatch(/^Invalid check: Interval and TTL cannot both be specified/);
+  });
+
+  it('pass/warn/fail on a non-TTL check answer 500 with Consul\'s text', async () => {
+    for (const verb of ['pass', 'warn', 'fail']) {
+      const r = await call(server, 'PUT', `/v1/agent/check/${verb}/service:web-1`);
+      expect(r.status).toBe(500);
+      expect(r.text).toBe('CheckID "service:web-1" does not have associated TTL');
+      expect(r.headers.get('x-beacon-error')).toBe('BEACON_ERR_CHECK_NOT_TTL');
+    }
+  });
+
+  it('lists this node\'s checks, serfHealth included, with ?filter', async () => {
+    const all = (await call(server, 'GET', '/v1/agent/checks')).json<Record<string, { Status: string }>>();
+    expect(all.serfHealth?.Status).toBe('passing');
+    const filtered = (await call(server, 'GET', `/v1/agent/checks?filter=${encodeURIComponent('Type == "tcp"')}`)).json<Record<string, unknown>>();
+    expect(Object.keys(filtered).sort()).toEqual(['tcp-dead', 'tcp-live']);
+  });
+
+  it('the status output of a deregistered check is never written back', async () => {
+    await putOk(server, '/v1/agent/service/deregister/web-1');
+    await until('web gone', async () => (await call(server, 'GET', '/v1/health/service/web')).json<unknown[]>().length === 0);
+    expect(await checkOf(server, 'service:web-1')).toBeUndefined();
+  });
+});
+
+describe('script checks refused without the flag', () => {
+  let plain: RunningServer;
+  beforeAll(async () => {
+    plain = await startServer({ dnsAddr: 'off' });
+  });
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  it('answers 400 naming --enable-script-checks, and writes nothing', async () => {
+    const r1 = await call(plain, 'PUT', '/v1/agent/check/register', { Name: 's', Args: scriptArgs(0), Interval: '1s' });
+    const r2 = await call(plain, 'PUT', '/v1/agent/service/register', { Name: 'svc', Check: { Args: scriptArgs(0), Interval: '1s' } });
+    for (const r of [r1, r2]) {
+      expect(r.status).toBe(400);
+      expect(r.text).toContain('--enable-script-checks');
+      expect(r.headers.get('x-beacon-error')).toBe('BEACON_ERR_SCRIPT_CHECKS_DISABLED');
+    }
+    expect(await checkOf(plain, 's')).toBeUndefined();
+    expect((await call(plain, 'GET', '/v1/health/service/svc')).json<unknown[]>()).toEqual([]);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * TTL checks, heartbeats that write nothing, DeregisterCriticalServiceAfter, maintenance mode,
+ * the agent's local health endpoints, and a blocking query woken by a status change — all
+ * through a real `beacon server` process.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { call, checkOf, passingIds, put, putOk, storeRevision, until, untilStatus, type HealthEntryJson } from './health-helpers.js';
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startServer({ dnsAddr: 'off' });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('TTL checks', () => {
+  it('1,000 heartbeats after the first move no store revision', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'beat', ID: 'beat-1', Check: { TTL: '30s' } });
+    await putOk(server, '/v1/agent/check/pass/service:beat-1');
+    expect((await checkOf(server, 'service:beat-1'))?.Status).toBe('passing');
+    const before = await storeRevision(server);
+    for (let i = 0; i < 1000; i++) await putOk(server, '/v1/agent/check/pass/service:beat-1');
+    expect(await storeRevision(server)).toBe(before);
+    // A status change is written.
+    await putOk(server, '/v1/agent/check/warn/service:beat-1?note=busy');
+    expect(await storeRevision(server)).toBe(before + 1);
+    expect(await checkOf(server, 'service:beat-1')).toMatchObject({ Status: 'warning', Output: 'busy' });
+  });
+
+  it('a TTL left to expire turns critical saying "TTL expired", and a heartbeat brings it back', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'exp', ID: 'exp-1', Check: { TTL: '1s' } });
+    await putOk(server, '/v1/agent/check/pass/service:exp-1?note=alive');
+    expect(await passingIds(server, 'exp')).toEqual(['exp-1']);
+    const c = await untilStatus(server, 'service:exp-1', 'critical', 4000);
+    expect(c.Output).toBe('TTL expired (last output before timeout follows): alive');
+    expect(await passingIds(server, 'exp')).toEqual([]);
+    await putOk(server, '/v1/agent/check/pass/service:exp-1');
+    expect(await passingIds(server, 'exp')).toEqual(['exp-1']);
+  });
+
+  it('/v1/agent/check/update takes Status and Output, and refuses a bad status with Consul\'s text', async () => {
+    await putOk(server, '/v1/agent/check/register', { Name: 'upd', TTL: '30s' });
+    await putOk(server, '/v1/agent/check/update/upd', { Status: 'warning', Output: 'half full' });
+    expect(await checkOf(server, 'upd')).toMatchObject({ Status: 'warning', Output: 'half full' });
+    const r = await put(server, '/v1/agent/check/update/upd', { Status: 'great' });
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/^Invalid check status: 'great'/);
+    const unknown = await put(server, '/v1/agent/check/update/nope', { Status: 'passing' });
+    expect([unknown.status, unknown.text]).toEqual([500, 'CheckID "nope" does not have associated TTL']);
+    // A node-level check applies to every service of the node: remove it before the next tests.
+    await putOk(server, '/v1/agent/check/deregister/upd');
+  });
+});
+
+describe('propagation', () => {
+  it('a blocking query on /v1/health/service/:name is woken by a status change within 100 ms', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'watched', ID: 'w-1', Check: { TTL: '30s', Status: 'passing' } });
+    const first = await call(server, 'GET', '/v1/health/service/watched');
+    const index = first.headers.get('x-consul-index');
+    const blocked = call(server, 'GET', `/v1/health/service/watched?index=${index}&wait=30s`).then((r) => ({ r, at: performance.now() }));
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = performance.now();
+    await putOk(server, '/v1/agent/check/fail/service:w-1?note=down');
+    const { r, at } = await blocked;
+    expect(r.json<HealthEntryJson[]>()[0]!.Checks.find((c) => c.CheckID === 'service:w-1')?.Status).toBe('critical');
+    expect(Number(r.headers.get('x-consul-index'))).toBeGreaterThan(Number(index));
+    expect(at - sent).toBeLessThan(100);
+  });
+});
+
+describe('DeregisterCriticalServiceAfter', () => {
+  it('reaps a service that stayed critical that long (1 s floor), and keeps a healthy sibling', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'reap', ID: 'reap-1', Check: { TTL: '30s', DeregisterCriticalServiceAfter: '1s' } });
+    await putOk(server, '/v1/agent/service/register', { Name: 'reap', ID: 'reap-2', Check: { TTL: '30s', DeregisterCriticalServiceAfter: '1s' } });
+    await putOk(server, '/v1/agent/check/pass/service:reap-2');
+    const started = Date.now();
+    await until('reap-1 deregistered', async () => {
+      const ids = (await call(server, 'GET', '/v1/health/service/reap')).json<HealthEntryJson[]>().map((e) => e.Service.ID);
+      return !ids.includes('reap-1') && ids.includes('reap-2');
+    }, 6000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await checkOf(server, 'service:reap-1')).toBeUndefined();
+  });
+});
+
+describe('maintenance mode', () => {
+  beforeAll(async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'maint', ID: 'm-1', Check: { TTL: '30s', Status: 'passing' } });
+    await putOk(server, '/v1/agent/service/register', { Name: 'maint', ID: 'm-2', Check: { TTL: '30s', Status: 'passing' } });
+  });
+
+  it('service maintenance takes one instance out of passing results and back', async () => {
+    expect(await passingIds(server, 'maint')).toEqual(['m-1', 'm-2']);
+    await putOk(server, '/v1/agent/service/maintenance/m-1?enable=true&reason=deploying');
+    const c = await checkOf(server, '_service_maintenance:m-1');
+    expect(c).toMatchObject({ Status: 'critical', Name: 'Service Maintenance Mode', Notes: 'deploying', ServiceID: 'm-1' });
+    expect(await passingIds(server, 'maint')).toEqual(['m-2']);
+    const h = await call(server, 'GET', '/v1/agent/health/service/id/m-1?format=text');
+    expect([h.status, h.text]).toEqual([503, 'maintenance']);
+    await putOk(server, '/v1/agent/service/maintenance/m-1?enable=false');
+    expect(await checkOf(server, '_service_maintenance:m-1')).toBeUndefined();
+    expect(await passingIds(server, 'maint')).toEqual(['m-1', 'm-2']);
+  });
+
+  it('node maintenance takes every instance out, with Consul\'s default notes', async () => {
+    await putOk(server, '/v1/agent/maintenance?enable=true');
+    expect(await checkOf(server, '_node_maintenance')).toMatchObject({
+      Status: 'critical', Name: 'Node Maintenance Mode',
+      Notes: 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.',
+    });
+    expect(await passingIds(server, 'maint')).toEqual([]);
+    await putOk(server, '/v1/agent/maintenance?enable=false');
+    expect(await passingIds(server, 'maint')).toEqual(['m-1', 'm-2']);
+  });
+
+  it('answers Consul\'s 400s and 404', async () => {
+    const missing = await put(server, '/v1/agent/service/maintenance/m-1');
+    expect([missing.status, missing.text]).toEqual([400, 'Missing value for enable']);
+    const bad = await put(server, '/v1/agent/service/maintenance/m-1?enable=maybe');
+    expect([bad.status, bad.text]).toEqual([400, 'Invalid value for enable: "maybe"']);
+    const nodeBad = await put(server, '/v1/agent/maintenance?enable=');
+    expect([nodeBad.status, nodeBad.text]).toEqual([400, 'Invalid value for enable: ""']);
+    const unknown = await put(server, '/v1/agent/service/maintenance/ghost?enable=true');
+    expect([unknown.status, unknown.text]).toEqual([404, 'No service registered with ID "ghost"']);
+  });
+});
+
+describe('agent health endpoints', () => {
+  it('answer 200/429/503 with JSON or text, by ID and by name', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'ah', ID: 'ah-1', Check: { TTL: '30s', Status: 'passing' } });
+    await putOk(server, '/v1/agent/service/register', { Name: 'ah', ID: 'ah-2', Check: { TTL: '30s', Status: 'passing' } });
+    const ok = await call(server, 'GET', '/v1/agent/health/service/id/ah-1');
+    expect(ok.status).toBe(200);
+    const body = ok.json<{ AggregatedStatus: string; Service: { ID: string }; Checks: { CheckID: string }[] }>();
+    expect(body.AggregatedStatus).toBe('passing');
+    expect(body.Service.ID).toBe('ah-1');
+    expect(body.Checks.map((c) => c.CheckID).sort()).toEqual(['serfHealth', 'service:ah-1']);
+
+    await putOk(server, '/v1/agent/check/warn/service:ah-2');
+    const byName = await call(server, 'GET', '/v1/agent/health/service/name/ah');
+    expect(byName.status).toBe(429);
+    expect(byName.json<{ AggregatedStatus: string }[]>().map((x) => x.AggregatedStatus).sort()).toEqual(['passing', 'warning']);
+    await putOk(server, '/v1/agent/check/fail/service:ah-1');
+    const text = await call(server, 'GET', '/v1/agent/health/service/name/ah', undefined, { accept: 'text/plain' });
+    expect([text.status, text.text]).toEqual([503, 'critical']);
+
+    const noId = await call(server, 'GET', '/v1/agent/health/service/id/nope');
+    expect(noId.status).toBe(404);
+    expect(noId.json()).toEqual({ AggregatedStatus: 'critical', Checks: null, Service: null });
+    const noName = await call(server, 'GET', '/v1/agent/health/service/name/nope?format=text');
+    expect([noName.status, noName.text]).toEqual([404, 'ServiceName nope Not Found']);
+  });
+});
