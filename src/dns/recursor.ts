@@ -88,9 +88,14 @@ export class Forwarder {
         timer: setTimeout(() => done(undefined), this.timeoutMs),
       };
       this.pending.set(id, p);
-      this.socket(isIPv6(to.host) ? 6 : 4).send(out, to.port, to.host, (err) => {
-        if (err) done(undefined);
-      });
+      try {
+        this.socket(isIPv6(to.host) ? 6 : 4).send(out, to.port, to.host, (err) => {
+          if (err) done(undefined);
+        });
+      } catch (err) {
+        this.onError?.(err as Error);
+        done(undefined);
+      }
     });
   }
 

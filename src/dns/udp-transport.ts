@@ -43,15 +43,26 @@ export class UdpTransport {
 
   private onMessage(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.queries++;
+    // Source port 0 cannot be answered (and dgram would throw on it).
+    if (rinfo.port === 0) return;
     const r = this.handle(msg, false);
     if (r === undefined) return;
     if (Buffer.isBuffer(r)) {
-      sock.send(r, rinfo.port, rinfo.address);
+      this.send(sock, r, rinfo);
       return;
     }
     void r.then((m) => {
-      if (m && !this.closed) sock.send(m, rinfo.port, rinfo.address);
+      if (m && !this.closed) this.send(sock, m, rinfo);
     }, () => undefined);
+  }
+
+  private send(sock: dgram.Socket, m: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      sock.send(m, rinfo.port, rinfo.address);
+    } catch (err) {
+      this.sendErrors++;
+      this.logger.debug?.({ err }, 'dns: udp send failed');
+    }
   }
 
   close(): Promise<void> {

@@ -167,3 +167,16 @@ describe('with --recursor', () => {
     expect(decode(reply)).toMatchObject({ id: 9, rcode: 'SERVFAIL' });
   });
 });
+
+describe('with an unusable recursor address', () => {
+  it('answers SERVFAIL and keeps serving', async () => {
+    ensureDig();
+    const h = await startDnsHarness({ recursors: ['127.0.0.1:0'] }, { dns: { recursorTimeoutMs: 200 } });
+    try {
+      expect((await dig(h.port, ['example.com', 'A'])).status).toBe('SERVFAIL');
+      expect((await dig(h.port, ['nope.service.consul', 'A'])).status).toBe('NXDOMAIN');
+    } finally {
+      await h.close();
+    }
+  });
+});
