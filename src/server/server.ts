@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Catalog } from '../catalog/index.js';
 import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import { createHttpApp, createMetrics, type HttpContext } from '../api/http/index.js';
+import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { createHealth } from '../health/index.js';
 import { openStore } from '../store/index.js';
@@ -36,7 +36,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
 
   const shutdown = new AbortController();
   const ctx: HttpContext = {
-    config, store, catalog, logger, metrics, health: health.api,
+    config, store, catalog, logger, metrics, health: health.api, responseCache: new ResponseCache(),
     startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import { createServer } from 'node:http';
+import client from 'prom-client';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { sendError, toBeaconError } from './replies.js';
@@ -9,6 +11,25 @@ import { statusRoutes } from './routes/status.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
+
+function registerCacheMetrics(ctx: HttpContext): void {
+  const { registry } = ctx.metrics;
+  if (registry.getSingleMetric('beacon_http_response_cache_hits_total')) return;
+  let hits = 0;
+  let misses = 0;
+  new client.Counter({
+    name: 'beacon_http_response_cache_hits_total', help: 'Plain reads answered from the response cache, before routing.', registers: [registry],
+    collect() { this.inc(ctx.responseCache.hits - hits); hits = ctx.responseCache.hits; },
+  });
+  new client.Counter({
+    name: 'beacon_http_response_cache_stale_total', help: 'Cached answers found stale (their data changed) and rebuilt.', registers: [registry],
+    collect() { this.inc(ctx.responseCache.misses - misses); misses = ctx.responseCache.misses; },
+  });
+  new client.Gauge({
+    name: 'beacon_http_response_cache_entries', help: 'Answers in the response cache.', registers: [registry],
+    collect() { this.set(ctx.responseCache.size); },
+  });
+}
 
 /** A route module returns its routes; the app adds 405 answers for the other methods. */
 export type RouteModule = (ctx: HttpContext) => RouteOptions[];
@@ -27,8 +48,13 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    // Cached answers of plain reads go out before routing (response-cache.ts).
+    serverFactory: (handler) => createServer((req, res) => {
+      if (ctx.shutdownSignal.aborted || !ctx.responseCache.tryServe(req, res)) handler(req, res);
+    }),
   });
 
+  registerCacheMetrics(ctx);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -45,10 +71,18 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     done();
   });
 
+  // Metric children bound once per route, method and code: label hashing stays off the hot path.
+  const bound = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    ctx.metrics.requests.inc({ route, method: req.method, code: String(reply.statusCode) });
-    ctx.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    const key = `${route} ${req.method} ${reply.statusCode}`;
+    let m = bound.get(key);
+    if (!m) {
+      m = { count: ctx.metrics.requests.labels(route, req.method, String(reply.statusCode)), time: ctx.metrics.latency.labels(route, req.method) };
+      if (bound.size < 10_000) bound.set(key, m);
+    }
+    m.count.inc();
+    m.time.observe(reply.elapsedTime / 1000);
     done();
   });
 

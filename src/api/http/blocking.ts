@@ -2,52 +2,72 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Topic } from '../../catalog/index.js';
 import type { HttpContext } from './context.js';
 import { parseReadOptions, type Query, type ReadOptions } from './query.js';
+import { ResponseCache } from './response-cache.js';
 
-export interface QueryResult {
-  index: number;
-  body: unknown;
+/** A read: the topics it depends on, the index of its data (O(1)), and its body. */
+export interface ReadSpec {
+  topics: readonly Topic[];
+  index: () => number;
+  body: (opts: ReadOptions) => unknown;
 }
 
 /**
  * Runs a read the way Consul's blocking queries do: with `?index=N` it returns as soon as the
- * result's index differs from N (moves past it, or goes backwards after a restore — the client
- * then resets), else after `wait` (+ up to wait/16 jitter) with the current result.
- * `compute` runs from memory; it is re-run only when one of the topics changes.
+ * data's index differs from N (moves past it, or goes backwards after a restore — the client
+ * then resets), else after `wait` (+ up to wait/16 jitter) with the current result. The body
+ * is built once, after waiting. Plain reads are stored in the response cache, keyed by URL and
+ * valid while the index holds.
  */
-export async function blockingRead(
-  ctx: HttpContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  topics: readonly Topic[],
-  compute: (opts: ReadOptions) => QueryResult,
-): Promise<unknown> {
+export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, spec: ReadSpec): Promise<unknown> {
   const opts = parseReadOptions(req.query as Query, ctx.config.datacenter);
   if (opts.consistency === 'consistent') await ctx.catalog.catchUp();
-  let r = compute(opts);
-  if (opts.index > 0 && r.index === opts.index) {
-    const deadline = Date.now() + opts.waitMs + Math.random() * (opts.waitMs / 16);
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    reply.raw.once('close', onClose);
-    if (ctx.shutdownSignal.aborted) abort.abort();
-    ctx.shutdownSignal.addEventListener('abort', onClose, { once: true });
-    ctx.metrics.blockingWaiting.inc();
-    try {
-      while (r.index === opts.index) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        const why = await ctx.catalog.waitForChange(topics, left, abort.signal);
-        if (why === 'aborted') break;
-        r = compute(opts);
-        if (why === 'timeout') break;
-      }
-    } finally {
-      ctx.metrics.blockingWaiting.dec();
-      reply.raw.off('close', onClose);
-      ctx.shutdownSignal.removeEventListener('abort', onClose);
-    }
-  }
-  reply.header('X-Consul-Index', String(r.index > 0 ? r.index : 1));
+  let index = spec.index();
+  if (opts.index > 0 && index === opts.index) index = await waitForChange(ctx, reply, spec, opts);
+  const body = spec.body(opts);
+  const headerIndex = String(index > 0 ? index : 1);
+  reply.header('X-Consul-Index', headerIndex);
   if (opts.consistency !== 'default') reply.header('X-Consul-Effective-Consistency', opts.consistency);
-  return r.body;
+  if (!ResponseCache.cacheable(req.url) || ctx.shutdownSignal.aborted) return body;
+  const json = JSON.stringify(body);
+  const buf = Buffer.from(json);
+  const route = req.routeOptions.url ?? 'unmatched';
+  const counter = ctx.metrics.requests.labels(route, 'GET', '200');
+  const latency = ctx.metrics.latency.labels(route, 'GET');
+  ctx.responseCache.set(req.url, {
+    index, currentIndex: spec.index, body: buf,
+    headers: {
+      'content-type': 'application/json; charset=utf-8', 'content-length': buf.length, 'x-consul-index': headerIndex,
+      'x-consul-knownleader': 'true', 'x-consul-lastcontact': '0', 'x-consul-default-acl-policy': 'allow',
+    },
+    onHit: (start) => {
+      counter.inc();
+      latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
+    },
+  });
+  return reply.type('application/json; charset=utf-8').send(json);
+}
+
+async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSpec, opts: ReadOptions): Promise<number> {
+  let index = spec.index();
+  const deadline = Date.now() + opts.waitMs + Math.random() * (opts.waitMs / 16);
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  reply.raw.once('close', onClose);
+  if (ctx.shutdownSignal.aborted) abort.abort();
+  ctx.shutdownSignal.addEventListener('abort', onClose, { once: true });
+  ctx.metrics.blockingWaiting.inc();
+  try {
+    while (index === opts.index) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const why = await ctx.catalog.waitForChange(spec.topics, left, abort.signal);
+      index = spec.index();
+      if (why !== 'changed') break;
+    }
+  } finally {
+    ctx.metrics.blockingWaiting.dec();
+    reply.raw.off('close', onClose);
+    ctx.shutdownSignal.removeEventListener('abort', onClose);
+  }
+  return index;
 }

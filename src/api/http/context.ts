@@ -2,6 +2,7 @@ import type { Catalog } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
 import type { HttpMetrics } from './metrics.js';
+import type { ResponseCache } from './response-cache.js';
 
 /** What the health subsystem offers the HTTP API (TTL updates, maintenance, check lifecycle). */
 export interface HealthApi {
@@ -24,6 +25,8 @@ export interface HttpContext {
   store: Store;
   catalog: Catalog;
   metrics: HttpMetrics;
+  /** Encoded answers of plain reads, served before routing while their index holds. */
+  responseCache: ResponseCache;
   logger: Logger;
   /** Set once the health subsystem runs; TTL routes answer 500 without it. */
   health?: HealthApi;

@@ -1,7 +1,8 @@
 export { createHttpApp, type RouteModule } from './app.js';
 export type { HttpContext, HealthApi, Logger } from './context.js';
 export { createMetrics, type HttpMetrics } from './metrics.js';
-export { blockingRead, type QueryResult } from './blocking.js';
+export { blockingRead, type ReadSpec } from './blocking.js';
+export { ResponseCache } from './response-cache.js';
 export { sendError, toBeaconError } from './replies.js';
 export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, type Shape } from './normalize.js';
 export { buildCheck, buildService, type RegistrationPolicy } from './registration.js';

@@ -67,12 +67,15 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'GET',
       url: '/v1/agent/services',
       handler: (req, reply) =>
-        blockingRead(ctx, req, reply, [`node:${node}`], (opts) => {
-          const view = catalog.node(node);
-          const list = (view.value?.services ?? []).map((s) => agentServiceJson(s, dc));
-          const out: Record<string, unknown> = {};
-          for (const s of applyFilter(list, opts.filter)) out[s.ID] = s;
-          return { index: view.index, body: out };
+        blockingRead(ctx, req, reply, {
+          topics: [`node:${node}`],
+          index: () => catalog.nodeIndex(node),
+          body: (opts) => {
+            const list = (catalog.node(node).value?.services ?? []).map((s) => agentServiceJson(s, dc));
+            const out: Record<string, unknown> = {};
+            for (const s of applyFilter(list, opts.filter)) out[s.ID] = s;
+            return out;
+          },
         }),
     },
     {
@@ -80,10 +83,14 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/service/:id',
       handler: (req, reply) => {
         const id = param(req, 'id');
-        return blockingRead(ctx, req, reply, [`node:${node}`], () => {
-          const inst = catalog.instance(node, id);
-          if (!inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `unknown service ID: ${id}`, { field: 'id' });
-          return { index: inst.service.modifyIndex, body: agentServiceJson(inst.service, dc) };
+        return blockingRead(ctx, req, reply, {
+          topics: [`node:${node}`],
+          index: () => catalog.nodeIndex(node),
+          body: () => {
+            const inst = catalog.instance(node, id);
+            if (!inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `unknown service ID: ${id}`, { field: 'id' });
+            return agentServiceJson(inst.service, dc);
+          },
         });
       },
     },

@@ -28,14 +28,17 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'GET',
       url: '/v1/catalog/services',
       handler: (req, reply) =>
-        blockingRead(ctx, req, reply, ['table:services'], (opts) => {
-          const r = catalog.services(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {});
-          const out: Record<string, string[]> = {};
-          for (const [name, tags] of r.value) {
-            if (opts.filter && !catalog.instances(name).value.some((i) => opts.filter!(serviceNodeJson(i)))) continue;
-            out[name] = tags;
-          }
-          return { index: r.index, body: out };
+        blockingRead(ctx, req, reply, {
+          topics: ['table:services'],
+          index: () => catalog.tableIndex('services'),
+          body: (opts) => {
+            const out: Record<string, string[]> = {};
+            for (const [name, tags] of catalog.services(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}).value) {
+              if (opts.filter && !catalog.instances(name).value.some((i) => opts.filter!(serviceNodeJson(i)))) continue;
+              out[name] = tags;
+            }
+            return out;
+          },
         }),
     },
     {
@@ -44,9 +47,10 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const name = param(req, 'name');
         const tags = all(queryOf(req), 'tag');
-        return blockingRead(ctx, req, reply, [`svc:${name}`], (opts) => {
-          const r = catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) });
-          return { index: r.index, body: applyFilter(r.value.map(serviceNodeJson), opts.filter) };
+        return blockingRead(ctx, req, reply, {
+          topics: [`svc:${name}`],
+          index: () => catalog.serviceIndex(name),
+          body: (opts) => applyFilter(catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(serviceNodeJson), opts.filter),
         });
       },
     },
@@ -54,9 +58,10 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'GET',
       url: '/v1/catalog/nodes',
       handler: (req, reply) =>
-        blockingRead(ctx, req, reply, ['table:nodes'], (opts) => {
-          const r = catalog.nodes(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {});
-          return { index: r.index, body: applyFilter(r.value.map(nodeJson), opts.filter) };
+        blockingRead(ctx, req, reply, {
+          topics: ['table:nodes'],
+          index: () => catalog.tableIndex('nodes'),
+          body: (opts) => applyFilter(catalog.nodes(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}).value.map(nodeJson), opts.filter),
         }),
     },
     {
@@ -64,12 +69,16 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/catalog/node/:node',
       handler: (req, reply) => {
         const name = param(req, 'node');
-        return blockingRead(ctx, req, reply, [`node:${name}`], () => {
-          const r = catalog.node(name);
-          if (!r.value) return { index: r.index, body: null };
-          const services: Record<string, unknown> = {};
-          for (const s of r.value.services) services[s.record.ID] = nodeServiceJson(s);
-          return { index: r.index, body: { Node: nodeJson(r.value.node), Services: services } };
+        return blockingRead(ctx, req, reply, {
+          topics: [`node:${name}`],
+          index: () => catalog.nodeIndex(name),
+          body: () => {
+            const r = catalog.node(name);
+            if (!r.value) return null;
+            const services: Record<string, unknown> = {};
+            for (const s of r.value.services) services[s.record.ID] = nodeServiceJson(s);
+            return { Node: nodeJson(r.value.node), Services: services };
+          },
         });
       },
     },

@@ -111,11 +111,14 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'GET',
       url: '/v1/agent/checks',
       handler: (req, reply) =>
-        blockingRead(ctx, req, reply, [`node:${node}`], (opts) => {
-          const r = catalog.nodeChecks(node);
-          const out: Record<string, unknown> = {};
-          for (const c of applyFilter(r.value.map(checkJson), opts.filter)) out[c.CheckID] = c;
-          return { index: r.index, body: out };
+        blockingRead(ctx, req, reply, {
+          topics: [`node:${node}`],
+          index: () => catalog.nodeIndex(node),
+          body: (opts) => {
+            const out: Record<string, unknown> = {};
+            for (const c of applyFilter(catalog.nodeChecks(node).value.map(checkJson), opts.filter)) out[c.CheckID] = c;
+            return out;
+          },
         }),
     },
     ttlRoute('pass', 'passing'),

@@ -20,9 +20,10 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const q = queryOf(req);
         const tags = all(q, 'tag');
         const passingOnly = boolParam(q, 'passing');
-        return blockingRead(ctx, req, reply, [`svc:${name}`], (opts) => {
-          const r = catalog.instances(name, { tags, passingOnly, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) });
-          return { index: r.index, body: applyFilter(r.value.map(healthEntryJson), opts.filter) };
+        return blockingRead(ctx, req, reply, {
+          topics: [`svc:${name}`],
+          index: () => catalog.serviceIndex(name),
+          body: (opts) => applyFilter(catalog.instances(name, { tags, passingOnly, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(healthEntryJson), opts.filter),
         });
       },
     },
@@ -31,9 +32,10 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/health/checks/:name',
       handler: (req, reply) => {
         const name = param(req, 'name');
-        return blockingRead(ctx, req, reply, [`svc:${name}`], (opts) => {
-          const r = catalog.serviceChecks(name);
-          return { index: r.index, body: applyFilter(r.value.map(checkJson), opts.filter) };
+        return blockingRead(ctx, req, reply, {
+          topics: [`svc:${name}`],
+          index: () => catalog.serviceIndex(name),
+          body: (opts) => applyFilter(catalog.serviceChecks(name).value.map(checkJson), opts.filter),
         });
       },
     },
@@ -42,9 +44,10 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/health/node/:node',
       handler: (req, reply) => {
         const name = param(req, 'node');
-        return blockingRead(ctx, req, reply, [`node:${name}`], (opts) => {
-          const r = catalog.nodeChecks(name);
-          return { index: r.index, body: applyFilter(r.value.map(checkJson), opts.filter) };
+        return blockingRead(ctx, req, reply, {
+          topics: [`node:${name}`],
+          index: () => catalog.nodeIndex(name),
+          body: (opts) => applyFilter(catalog.nodeChecks(name).value.map(checkJson), opts.filter),
         });
       },
     },
@@ -54,9 +57,10 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const state = param(req, 'state') as State;
         if (!STATES.includes(state)) throw invalid('state', `Bad check state: "${state}" (use any, passing, warning or critical)`);
-        return blockingRead(ctx, req, reply, ['table:checks'], (opts) => {
-          const r = catalog.checksInState(state);
-          return { index: r.index, body: applyFilter(r.value.map(checkJson), opts.filter) };
+        return blockingRead(ctx, req, reply, {
+          topics: ['table:checks'],
+          index: () => catalog.tableIndex('checks'),
+          body: (opts) => applyFilter(catalog.checksInState(state).value.map(checkJson), opts.filter),
         });
       },
     },
