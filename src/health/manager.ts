@@ -61,6 +61,9 @@ export class HealthManager implements Health {
   private readonly dirty = new Set<string>();
   private readonly reaper: Reaper;
   private readonly liveness: NodeLiveness;
+  /** Pre-bound counters of the heartbeat path (no label hashing per request). */
+  private readonly ttlUnchanged: { inc(): void };
+  private readonly ttlChanged: { inc(): void };
   private flushQueued = false;
   private unsubscribe: (() => void) | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
@@ -72,6 +75,8 @@ export class HealthManager implements Health {
     this.config = deps.config;
     this.logger = deps.logger;
     this.metrics = createHealthMetrics(deps.registry, () => this.countByKind());
+    this.ttlUnchanged = this.metrics.ttlUpdates.labels({ changed: 'false' });
+    this.ttlChanged = this.metrics.ttlUpdates.labels({ changed: 'true' });
     const onWrite = (kind: 'status' | 'output') => this.metrics.writes.inc({ kind });
     this.writerDeps = { catalog: deps.catalog, store: deps.store, logger: deps.logger, outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite };
     this.reaper = new Reaper({
@@ -136,10 +141,10 @@ export class HealthManager implements Health {
     const cur = m.record.record;
     const wanted = m.writer.wanted;
     if (cur.Status === status && cur.Output === out && (!wanted || (wanted.status === status && wanted.output === out))) {
-      this.metrics.ttlUpdates.inc({ written: 'false' });
+      this.ttlUnchanged.inc();
       return;
     }
-    this.metrics.ttlUpdates.inc({ written: 'true' });
+    this.ttlChanged.inc();
     await m.writer.set({ status, output: out });
   }
 

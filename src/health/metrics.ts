@@ -5,7 +5,7 @@ export interface HealthMetrics {
   runs: client.Counter<'type' | 'status'>;
   runDuration: client.Histogram<'type'>;
   writes: client.Counter<'kind'>;
-  ttlUpdates: client.Counter<'written'>;
+  ttlUpdates: client.Counter<'changed'>;
   ttlExpired: client.Counter;
   reaped: client.Counter;
   sessionUp: client.Gauge;
@@ -36,8 +36,8 @@ export function createHealthMetrics(registry: Registry | undefined, checks: () =
       labelNames: ['kind'] as const, registers,
     }),
     ttlUpdates: new client.Counter({
-      name: 'beacon_health_ttl_updates_total', help: 'TTL check updates (heartbeats), by whether they caused a write.',
-      labelNames: ['written'] as const, registers,
+      name: 'beacon_health_ttl_updates_total', help: 'TTL check updates (heartbeats), by whether they changed the status or output (only those are written).',
+      labelNames: ['changed'] as const, registers,
     }),
     ttlExpired: new client.Counter({ name: 'beacon_health_ttl_expired_total', help: 'TTL checks that expired.', registers }),
     reaped: new client.Counter({ name: 'beacon_health_reaped_services_total', help: 'Services deregistered by DeregisterCriticalServiceAfter.', registers }),
