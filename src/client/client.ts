@@ -50,6 +50,7 @@ export class BeaconClient {
   readonly #outlier: BeaconClientOptions['passiveHealth'];
   readonly #balancerOpts: BeaconClientOptions['balancer'];
   readonly #routers = new Map<string, ServiceRouter>();
+  readonly #plainRouters = new Map<string, ServiceRouter>();
   readonly #registrations = new Map<string, Registration>();
   #dispatcher: Dispatcher | undefined;
   #removeSignalHook: (() => void) | undefined;
@@ -274,6 +275,10 @@ export class BeaconClient {
   }
 
   #router(name: string, options: DiscoverOptions): ServiceRouter {
+    // Fast path for the common call without options: no query key to build.
+    const plain = options.tag === undefined && options.dc === undefined && options.passing === undefined;
+    const cached = plain ? this.#plainRouters.get(name) : undefined;
+    if (cached) return cached;
     const query = makeQuery(name, options, this.config.datacenter);
     let router = this.#routers.get(query.key);
     if (!router) {
@@ -285,6 +290,7 @@ export class BeaconClient {
       });
       this.#routers.set(query.key, router);
     }
+    if (plain) this.#plainRouters.set(name, router);
     return router;
   }
 

@@ -11,6 +11,7 @@ export function leastInFlight(opts: BalancerOptions = {}): Balancer {
   return {
     strategy: 'least-in-flight',
     pick<T extends BalancerInstance>(instances: readonly T[]): T | undefined {
+      inFlight.prune(instances);
       let best: T | undefined;
       let bestCount = Infinity;
       let ties = 0;

@@ -56,6 +56,7 @@ export function p2cEwma(opts: BalancerOptions = {}): Balancer {
     const live = new Set(instances.map((i) => i.id));
     for (const id of ewma.keys()) if (!live.has(id)) ewma.delete(id);
     pruneAt = Math.max(64, ewma.size * 2);
+    inFlight.prune(instances);
   }
 
   return {

@@ -18,6 +18,8 @@ export class ServiceFeed {
   #updatedAt = 0;
   #confirmedAt = 0;
   #listeners = new Set<WatchListener>();
+  /** The snapshot object for the current state (ageMs is read live), rebuilt on every change. */
+  #snapshot: ServiceSnapshot | undefined;
   #waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   readonly #now: () => number;
   readonly #log: ClientLogger;
@@ -48,6 +50,7 @@ export class ServiceFeed {
     if (this.#stale) this.#log('info', 'service discovery recovered', { service: this.query.name, instances: instances.length });
     this.#stale = false;
     this.#error = undefined;
+    this.#snapshot = undefined;
     for (const w of this.#waiters.splice(0)) w.resolve();
     const change = diffInstances(this.query.name, before, this.#instances);
     if (first || !isEmptyChange(change)) this.#emit(change);
@@ -60,21 +63,28 @@ export class ServiceFeed {
     }
     this.#stale = true;
     this.#error = err;
+    this.#snapshot = undefined;
     for (const w of this.#waiters.splice(0)) w.reject(err);
   }
 
-  /** The current state, or undefined before the first answer. */
+  /** The current state, or undefined before the first answer. Allocates only when the state changed. */
   snapshot(): ServiceSnapshot | undefined {
     if (!this.#loaded) return undefined;
-    return {
+    if (this.#snapshot) return this.#snapshot;
+    const confirmedAt = this.#confirmedAt;
+    const now = this.#now;
+    this.#snapshot = Object.freeze({
       service: this.query.name,
       instances: this.#instances,
       stale: this.#stale,
-      ageMs: Math.max(0, this.#now() - this.#confirmedAt),
+      get ageMs() {
+        return Math.max(0, now() - confirmedAt);
+      },
       updatedAt: this.#updatedAt,
       error: this.#error,
       index: this.#index,
-    };
+    });
+    return this.#snapshot;
   }
 
   /**

@@ -59,7 +59,7 @@ export interface ServiceSnapshot {
   readonly instances: readonly ServiceInstance[];
   /** True when the last attempt to refresh failed: the set is the last one known. */
   readonly stale: boolean;
-  /** Milliseconds since the set was last confirmed by the registry. */
+  /** Milliseconds since the set was last confirmed by the registry (read live: it grows while you hold the snapshot). */
   readonly ageMs: number;
   /** Wall-clock time (ms since epoch) the set was last confirmed; 0 if never. */
   readonly updatedAt: number;

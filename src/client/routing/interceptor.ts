@@ -1,7 +1,9 @@
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ServiceInstance } from '../discovery/index.js';
 import { errorText, type ClientLogger } from '../logger.js';
 import { getHeader, withHost } from './headers.js';
+import { toRawHandler, type RawHandler } from './legacy-handler.js';
 import { serviceFromHost, type ServiceTarget } from './service-host.js';
 import type { RoutedCall, ServiceRouter } from './service-router.js';
 
@@ -41,195 +43,176 @@ function replayable(body: unknown): boolean {
   return body == null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
-/** The controller the caller's handler sees: stable across attempts, forwarding to the current one. */
-class CallController implements Dispatcher.DispatchController {
-  #aborted = false;
-  #reason: Error | null = null;
-  #paused = false;
-  current: Dispatcher.DispatchController | undefined;
-
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-  get reason(): Error | null {
-    return this.#reason;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.current?.abort(reason);
-  }
-  pause(): void {
-    this.#paused = true;
-    this.current?.pause();
-  }
-  resume(): void {
-    this.#paused = false;
-    this.current?.resume();
-  }
+/** A service named by an origin, with its router once resolved. */
+interface Route {
+  readonly host: string;
+  readonly protocol: string;
+  readonly router: ServiceRouter;
 }
 
 /**
  * One request to a service: picks an instance, dispatches to it, and — for idempotent requests
  * with a replayable body — retries on another instance after a connection failure, timeout or
  * 5xx, as long as nothing has been passed to the caller yet. Every attempt feeds the balancer
- * and passive health.
+ * and passive health. Towards undici it is a raw-header handler; the caller's handler gets the
+ * response as undici delivered it.
  */
-class ServiceCall implements Dispatcher.DispatchHandler {
+class ServiceCall implements RawHandler {
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #opts: Dispatcher.DispatchOptions;
-  readonly #handler: Dispatcher.DispatchHandler;
-  readonly #router: ServiceRouter;
-  readonly #host: string;
-  readonly #protocol: string;
+  readonly #headers: Dispatcher.DispatchOptions['headers'];
+  readonly #user: RawHandler;
+  readonly #route: Route;
   readonly #key: string | undefined;
   readonly #mayRetry: boolean;
   readonly #log: ClientLogger;
-  readonly #controller = new CallController();
-  readonly #tried = new Set<string>();
+  #tried: Set<string> | undefined;
   #attemptsLeft: number;
   #call: RoutedCall | undefined;
   #next: ServiceInstance | undefined;
   #started = 0;
   #latency = 0;
   #failed = false;
-  #requestStarted = false;
-  #phase: 'connecting' | 'discarding' | 'forwarding' | 'done' = 'connecting';
+  #connected = false;
+  #aborted: Error | undefined;
+  #abortAttempt: ((reason?: Error) => void) | undefined;
+  #phase: 0 | 1 | 2 | 3 = 0; // connecting, discarding a 5xx, forwarding, done
 
-  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, url: URL, router: ServiceRouter, io: InterceptorOptions) {
+  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, route: Route, io: InterceptorOptions) {
     this.#dispatch = dispatch;
     this.#opts = opts;
-    this.#handler = handler;
-    this.#router = router;
-    this.#host = url.host;
-    this.#protocol = url.protocol;
+    this.#headers = withHost(opts.headers, route.host);
+    this.#user = toRawHandler(handler);
+    this.#route = route;
     this.#key = getHeader(opts.headers, io.hashKeyHeader);
-    this.#mayRetry = IDEMPOTENT.has(String(opts.method).toUpperCase()) && replayable(opts.body) && !opts.upgrade;
-    this.#attemptsLeft = 1 + (this.#mayRetry ? Math.max(0, io.retries) : 0);
+    this.#mayRetry = io.retries > 0 && IDEMPOTENT.has(String(opts.method).toUpperCase()) && replayable(opts.body) && !opts.upgrade;
+    this.#attemptsLeft = 1 + (this.#mayRetry ? io.retries : 0);
     this.#log = io.log;
   }
 
   start(): void {
-    this.#attempt();
-  }
-
-  #attempt(): void {
-    const instance = this.#next;
-    this.#next = undefined;
-    if (instance) return this.#send(instance);
-    const snap = this.#router.snapshotNow();
+    const router = this.#route.router;
+    const snap = router.snapshotNow();
     if (snap) {
       // The usual case: the set is cached, so the pick is synchronous.
-      const picked = this.#router.pickFrom(snap, this.#key, this.#tried);
-      return picked ? this.#send(picked) : this.#fail(this.#router.noInstances(snap));
+      const picked = router.pickFrom(snap, this.#key);
+      if (picked) this.#send(picked);
+      else this.#fail(router.noInstances(snap));
+      return;
     }
-    this.#router.pick(this.#key, this.#tried).then(
+    router.pick(this.#key).then(
       (inst) => this.#send(inst),
       (err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))),
     );
   }
 
   #send(instance: ServiceInstance): void {
-    if (this.#controller.aborted) return this.#fail(this.#controller.reason ?? new Error('aborted'));
-    this.#tried.add(instance.id);
+    if (this.#aborted) return this.#fail(this.#aborted);
+    if (this.#mayRetry) (this.#tried ??= new Set()).add(instance.id);
     this.#attemptsLeft -= 1;
-    this.#phase = 'connecting';
-    this.#call = this.#router.begin(instance);
+    this.#phase = 0;
+    this.#call = this.#route.router.begin(instance);
     this.#started = performance.now();
     const host = instance.address.includes(':') ? `[${instance.address}]` : instance.address;
-    try {
-      this.#dispatch({ ...this.#opts, origin: `${this.#protocol}//${host}:${instance.port}`, headers: withHost(this.#opts.headers, this.#host) }, this);
-    } catch (err) {
-      this.#call.done({ latencyMs: 0, failed: false, aborted: true });
-      this.#fail(err instanceof Error ? err : new Error(String(err)));
-    }
+    this.#dispatch({ ...this.#opts, origin: `${this.#route.protocol}//${host}:${instance.port}`, headers: this.#headers }, this as unknown as Dispatcher.DispatchHandler);
   }
 
   /** Whether another attempt may follow; if so, the next instance is chosen now. */
   #canRetry(): boolean {
-    if (!this.#mayRetry || this.#attemptsLeft <= 0 || this.#controller.aborted) return false;
-    const snap = this.#router.snapshotNow();
-    this.#next = snap ? this.#router.pickFrom(snap, this.#key, this.#tried) : undefined;
+    if (!this.#mayRetry || this.#attemptsLeft <= 0 || this.#aborted) return false;
+    const snap = this.#route.router.snapshotNow();
+    this.#next = snap ? this.#route.router.pickFrom(snap, this.#key, this.#tried) : undefined;
     return this.#next !== undefined;
   }
 
+  #retry(): void {
+    const next = this.#next!;
+    this.#next = undefined;
+    this.#send(next);
+  }
+
   #fail(err: Error): void {
-    if (this.#phase === 'done') return;
-    this.#phase = 'done';
-    this.#handler.onResponseError?.(this.#controller, err);
+    if (this.#phase === 3) return;
+    this.#phase = 3;
+    this.#user.onError(err);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.#controller.current = controller;
-    if (this.#controller.aborted) {
-      controller.abort(this.#controller.reason ?? new Error('aborted'));
+  readonly #abortFromUser = (reason?: Error): void => {
+    if (this.#aborted) return;
+    this.#aborted = reason ?? new Error('The request was aborted');
+    this.#abortAttempt?.(this.#aborted);
+  };
+
+  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+    this.#abortAttempt = abort;
+    if (this.#aborted) {
+      abort(this.#aborted);
       return;
     }
-    if (this.#controller.paused) controller.pause();
-    if (!this.#requestStarted) {
-      this.#requestStarted = true;
-      this.#handler.onRequestStart?.(this.#controller, context);
+    if (!this.#connected) {
+      this.#connected = true;
+      this.#user.onConnect(this.#abortFromUser, context);
     }
   }
 
-  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: import('node:stream').Duplex): void {
+  onResponseStarted(): void {
+    if (this.#phase === 0) this.#user.onResponseStarted?.();
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.#user.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | null, socket: Duplex): void {
     this.#call?.done({ latencyMs: performance.now() - this.#started, failed: false });
-    this.#phase = 'done';
-    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
+    this.#phase = 3;
+    this.#user.onUpgrade?.(statusCode, rawHeaders, socket);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    if (statusCode < 200) {
-      this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
-      return;
-    }
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return this.#user.onHeaders(statusCode, rawHeaders, resume, statusText);
     // Latency is time to headers; the call stays in flight until its body ends.
     this.#latency = performance.now() - this.#started;
     this.#failed = statusCode >= 500;
     if (this.#failed && this.#canRetry()) {
       this.#call?.done({ latencyMs: this.#latency, failed: true });
-      this.#phase = 'discarding';
-      this.#log('debug', 'retrying on another instance', { service: this.#router.query.name, status: statusCode, next: this.#next?.id });
-      return;
+      this.#phase = 1;
+      this.#log('debug', 'retrying on another instance', { service: this.#route.router.query.name, status: statusCode, next: this.#next?.id });
+      return true;
     }
-    this.#phase = 'forwarding';
-    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+    this.#phase = 2;
+    return this.#user.onHeaders(statusCode, rawHeaders, resume, statusText);
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#phase === 'forwarding') this.#handler.onResponseData?.(this.#controller, chunk);
+  onData(chunk: Buffer): boolean {
+    return this.#phase === 2 ? this.#user.onData(chunk) : true;
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
-    if (this.#phase === 'discarding') return this.#attempt();
-    if (this.#phase === 'done') return;
-    this.#phase = 'done';
+  onComplete(rawTrailers: Buffer[] | null): void {
+    if (this.#phase === 1) return this.#retry();
+    if (this.#phase === 3) return;
+    this.#phase = 3;
     this.#call?.done({ latencyMs: this.#latency, failed: this.#failed });
-    this.#handler.onResponseEnd?.(this.#controller, trailers);
+    this.#user.onComplete(rawTrailers);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (this.#phase === 'done') return;
-    if (this.#phase === 'discarding') {
+  onError(err: Error): void {
+    if (this.#phase === 3) return;
+    if (this.#phase === 1) {
       // The 5xx we were skipping broke off; the next instance was already chosen.
-      if (!this.#controller.aborted) return this.#attempt();
-      return this.#fail(err);
+      return this.#aborted ? this.#fail(err) : this.#retry();
     }
-    const aborted = this.#controller.aborted || isAbort(err);
+    const aborted = this.#aborted !== undefined || isAbort(err);
     const failed = !aborted && isInstanceFailure(err);
-    if (this.#phase === 'forwarding') {
+    if (this.#phase === 2) {
       // Broke off mid-body: the headers' verdict stands unless the connection failed.
       this.#call?.done({ latencyMs: this.#latency, failed: this.#failed || failed, aborted: aborted && !this.#failed });
       return this.#fail(err);
     }
     this.#call?.done({ latencyMs: performance.now() - this.#started, failed, aborted: !failed });
     if (failed && this.#canRetry()) {
-      this.#log('debug', 'retrying on another instance', { service: this.#router.query.name, error: errorText(err), next: this.#next?.id });
-      return this.#attempt();
+      this.#log('debug', 'retrying on another instance', { service: this.#route.router.query.name, error: errorText(err), next: this.#next?.id });
+      return this.#retry();
     }
     this.#fail(err);
   }
@@ -241,22 +224,22 @@ class ServiceCall implements Dispatcher.DispatchHandler {
  * undici Dispatcher: `new Agent().compose(beaconInterceptor(opts))`.
  */
 export function beaconInterceptor(io: InterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const targets = new Map<string, ServiceTarget | null>();
+  const routes = new Map<string, Route | null>();
   return (dispatch) =>
     function beaconDispatch(opts, handler) {
       const origin = opts.origin;
       if (origin === undefined) return dispatch(opts, handler);
       const text = typeof origin === 'string' ? origin : origin.origin;
-      let target = targets.get(text);
-      let url: URL | undefined;
-      if (target === undefined) {
-        url = new URL(text);
-        target = serviceFromHost(url.hostname, io.domain) ?? null;
-        if (targets.size > 1_000) targets.clear();
-        targets.set(text, target);
+      let route = routes.get(text);
+      if (route === undefined) {
+        const url = new URL(text);
+        const target = serviceFromHost(url.hostname, io.domain);
+        route = target ? { host: url.host, protocol: url.protocol, router: io.router(target) } : null;
+        if (routes.size >= 1_000) routes.clear();
+        routes.set(text, route);
       }
-      if (target === null) return dispatch(opts, handler);
-      new ServiceCall(dispatch, opts, handler, url ?? new URL(text), io.router(target), io).start();
+      if (route === null) return dispatch(opts, handler);
+      new ServiceCall(dispatch, opts, handler, route, io).start();
       return true;
     };
 }

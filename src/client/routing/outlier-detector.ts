@@ -99,7 +99,7 @@ export class OutlierDetector {
    * applied first), so callers can cache what they derive from it.
    */
   get version(): number {
-    this.#expire(this.#now());
+    if (this.#nextExpiry !== Infinity) this.#expire(this.#now());
     return this.#version;
   }
 
