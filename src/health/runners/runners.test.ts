@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult, Runner } from '../types.js';
 import { GrpcRunner } from './grpc-runner.js';
@@ -171,8 +174,23 @@ describe('ScriptRunner', () => {
     expect(r.output).toContain('ENOENT');
   });
 
-  it('kills a script that runs past its timeout', async () => {
-    const r = await run(new ScriptRunner(hangingScriptArgs(), 4096), 300);
-    expect(r.output).toBe('Timed out (300ms) running check');
+  it('kills a script that runs past its timeout, and what it started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beacon-script-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const pidFile = join(dir, 'pid');
+    const code = `const c = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); setInterval(() => {}, 1000);`;
+    const r = await run(new ScriptRunner([process.execPath, '-e', code], 4096), 500);
+    expect(r.output).toBe('Timed out (500ms) running check');
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((res) => setTimeout(res, 100));
+    // Gone, or a zombie waiting for whoever inherited it to reap it.
+    let state = 'gone';
+    try {
+      state = readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1]!.charAt(0);
+    } catch {
+      /* no such process */
+    }
+    expect(['gone', 'Z']).toContain(state);
   });
 });
