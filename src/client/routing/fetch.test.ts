@@ -109,6 +109,25 @@ describe('beacon.fetch and the dispatcher', () => {
     expect(statuses.sort()).toEqual([200, 200, 503, 503]);
   });
 
+  it('retries a PUT with a replayable body through request(), not through fetch (which streams bodies)', async () => {
+    const bad = await upstream('bad');
+    bad.status = 503;
+    const good = await upstream('good');
+    const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
+    for (let i = 0; i < 4; i++) {
+      const res = await request('http://web/', { method: 'PUT', body: 'x', dispatcher: c.dispatcher });
+      expect(res.statusCode).toBe(200);
+      await res.body.text();
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await c.fetch('http://web/', { method: 'PUT', body: 'x' });
+      statuses.push(res.status);
+      await res.text();
+    }
+    expect(statuses.sort()).toEqual([200, 200, 503, 503]);
+  });
+
   it('hands back the last failure when every instance fails', async () => {
     const x = await upstream('x');
     const y = await upstream('y');
