@@ -2,8 +2,9 @@ import type { Dispatcher } from 'undici';
 
 type Headers = Dispatcher.DispatchOptions['headers'];
 
+/** An iterable of [name, value] pairs (a Map, Headers, …) rather than a plain object. */
 function isPairList(h: unknown): h is Iterable<[string, string | string[] | undefined]> {
-  return typeof h === 'object' && h !== null && typeof (h as Iterable<unknown>)[Symbol.iterator] === 'function';
+  return typeof h === 'object' && h !== null && Object.getPrototypeOf(h) !== Object.prototype && typeof (h as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
 
 /** Reads one header (case-insensitive) from any header shape undici accepts. */
@@ -19,7 +20,7 @@ export function getHeader(headers: Headers, name: string): string | undefined {
     for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === want) return pick(headers[i + 1]);
     return undefined;
   }
-  if (isPairList(headers) && !(Symbol.iterator in Object.prototype) && Object.getPrototypeOf(headers) !== Object.prototype) {
+  if (isPairList(headers)) {
     for (const [k, v] of headers) if (k.toLowerCase() === want) return pick(v);
     return undefined;
   }
@@ -35,7 +36,7 @@ export function withHost(headers: Headers, host: string): Headers {
     if (headers.length > 0 && Array.isArray(headers[0])) return [['host', host], ...(headers as unknown as Array<[string, string]>)].flat() as string[];
     return ['host', host, ...(headers as string[])];
   }
-  if (isPairList(headers) && Object.getPrototypeOf(headers) !== Object.prototype) {
+  if (isPairList(headers)) {
     const flat: string[] = ['host', host];
     for (const [k, v] of headers) {
       if (v === undefined) continue;
