@@ -40,6 +40,7 @@ describe('config', () => {
     [{ checkFailuresBeforeCritical: '0' }, /invalid checkFailuresBeforeCritical/],
     [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
     [{ domain: 'bad_domain!' }, /invalid domain/],
+    [{ recursors: '127.0.0.1:0' }, /invalid recursors/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

@@ -125,6 +125,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
   const dnsAddr = raw.dnsAddr ?? '127.0.0.1:8600';
   const recursors = raw.recursors === undefined ? [] : (Array.isArray(raw.recursors) ? raw.recursors : raw.recursors.split(','))
     .map((r) => r.trim()).filter(Boolean).map((r) => addr('recursors', r.includes(':') ? r : `${r}:53`));
+  for (const r of recursors) if (r.port === 0) throw bad('recursors', `"${r.host}:0" needs a real port (53 is the usual one)`);
   const advertiseAddr = raw.advertiseAddr ?? (http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host);
   const cfg: RuntimeConfig = {
     http,
