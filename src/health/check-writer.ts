@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/index.js';
+import type { Catalog, CheckRecord, Indexed } from '../catalog/index.js';
 import type { Store } from '../store/index.js';
 import type { CheckResult, HealthLogger } from './types.js';
 
@@ -29,8 +29,11 @@ export class CheckWriter {
   private lastWriteAt = 0;
   private deferred: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Store revision of the newest record of this check the caller has seen; reads wait for the catalog to reach it. */
+  knownRevision = 0;
 
-  constructor(private readonly deps: CheckWriterDeps, readonly node: string, readonly checkId: string) {}
+  /** @param serviceId the check's service ('' for a node check): lets the re-read look at that service's checks only. */
+  constructor(private readonly deps: CheckWriterDeps, readonly node: string, readonly checkId: string, readonly serviceId = '') {}
 
   /** Asks for this status and output; resolves once written, found unchanged, or deferred (output only). */
   set(r: CheckResult): Promise<void> {
@@ -76,12 +79,21 @@ export class CheckWriter {
     this.deferred.unref();
   }
 
+  /** The check's current record in the catalog (a service check is looked up among its service's checks: O(its checks)). */
+  private read(): Indexed<CheckRecord> | undefined {
+    const { catalog } = this.deps;
+    if (!this.serviceId) return catalog.check(this.node, this.checkId);
+    const inst = catalog.instance(this.node, this.serviceId);
+    return inst?.checks.find((c) => c.record.CheckID === this.checkId && c.record.ServiceID === this.serviceId);
+  }
+
   private async flush(): Promise<void> {
     const { catalog, store } = this.deps;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.closed; attempt++) {
       const want = this.desired;
       if (!want) return;
-      const cur = catalog.check(this.node, this.checkId);
+      if (this.knownRevision > catalog.revision) await catalog.waitForRevision(this.knownRevision);
+      const cur = this.read();
       if (!cur) return;
       const statusChanged = cur.record.Status !== want.status;
       if (!statusChanged && cur.record.Output === want.output) return;

@@ -124,7 +124,7 @@ describe('HealthManager: active checks', () => {
     const c = await until('critical', () => catalog.check(NODE, 'h')?.record.Status === 'critical' && catalog.check(NODE, 'h')!.record, 3000);
     expect(c.Output).toContain('500 Internal Server Error');
     await catalog.write([catalog.deleteCheckOp(NODE, 'h')]);
-    await sleep(10);
+    await sleep(50);
     expect(health.countByKind().get('http')).toBeUndefined();
     const runs = t.requests.length;
     await sleep(1200);

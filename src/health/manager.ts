@@ -1,7 +1,8 @@
-import type { Catalog, CheckRecord, HealthStatus, Indexed, Topic } from '../catalog/index.js';
+import type { Catalog, CheckRecord, HealthStatus, Indexed } from '../catalog/index.js';
 import type { RuntimeConfig } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
 import { ActiveCheck } from './active-check.js';
+import { CheckFeed, checkStoreKey } from './check-feed.js';
 import { CheckWriter, type CheckWriterDeps } from './check-writer.js';
 import { NodeLiveness, SERF_CHECK_ID } from './liveness.js';
 import { setMaintenance } from './maintenance.js';
@@ -57,15 +58,14 @@ export class HealthManager implements Health {
   private readonly metrics: HealthMetrics;
   private readonly writerDeps: CheckWriterDeps;
   private readonly checks = new Map<string, Managed>();
-  private readonly byNode = new Map<string, Set<string>>();
-  private readonly dirty = new Set<string>();
+  /** Store key of each managed check -> its key here (for deletes). */
+  private readonly byStoreKey = new Map<string, string>();
+  private readonly feed: CheckFeed;
   private readonly reaper: Reaper;
   private readonly liveness: NodeLiveness;
   /** Pre-bound counters of the heartbeat path (no label hashing per request). */
   private readonly ttlUnchanged: { inc(): void };
   private readonly ttlChanged: { inc(): void };
-  private flushQueued = false;
-  private unsubscribe: (() => void) | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -90,6 +90,14 @@ export class HealthManager implements Health {
       writer: { outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite },
       onSession: (up) => this.metrics.sessionUp.set(up ? 1 : 0),
     });
+    this.feed = new CheckFeed(deps.store, deps.catalog, deps.logger, {
+      put: (c) => this.reconcileCheck(keyOf(c.record.Node, c.record.CheckID), c),
+      delete: (storeKey, prev) => {
+        const key = this.byStoreKey.get(storeKey) ?? (prev ? keyOf(prev.Node, prev.CheckID) : undefined);
+        if (key) this.remove(key);
+      },
+      resync: () => this.fullScan(),
+    });
     this.api = {
       updateTtl: (checkId, status, output) => this.updateTtl(checkId, status, output),
       setMaintenance: (enable, reason, serviceId) => setMaintenance(this.catalog, node, enable, reason, serviceId),
@@ -97,8 +105,10 @@ export class HealthManager implements Health {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.catalog.onChange((topics) => this.onChange(topics));
+    // Scan the catalog at its revision, then follow exact changes from the next one.
+    const rev = this.catalog.revision;
     this.fullScan();
+    this.feed.start(rev + 1);
     await this.liveness.start();
     this.reaper.start();
     this.scheduleRescan();
@@ -108,12 +118,12 @@ export class HealthManager implements Health {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.unsubscribe?.();
+    this.feed.stop();
     clearTimeout(this.rescanTimer);
     this.reaper.stop();
     for (const m of this.checks.values()) this.halt(m);
     this.checks.clear();
-    this.byNode.clear();
+    this.byStoreKey.clear();
     await this.liveness.stop();
   }
 
@@ -150,47 +160,33 @@ export class HealthManager implements Health {
 
   // ---- following the catalog ---------------------------------------------------------------
 
-  private onChange(topics: ReadonlySet<Topic>): void {
-    for (const t of topics) if (t.startsWith('node:')) this.dirty.add(t.slice(5));
-    if (this.dirty.size === 0 || this.flushQueued) return;
-    this.flushQueued = true;
-    // A microtask: every change of one store delivery is applied before any request is served.
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      const nodes = [...this.dirty];
-      this.dirty.clear();
-      for (const n of nodes) this.reconcileNode(n);
-    });
-  }
-
   private scheduleRescan(): void {
     if (this.stopped) return;
-    this.rescanTimer = setTimeout(() => {
-      this.fullScan();
-      this.scheduleRescan();
-    }, this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
+    this.rescanTimer = setTimeout(() => void this.rescan(), this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
     this.rescanTimer.unref();
   }
 
-  /** Reconciles every node (start-up, and now and then behind the change feed). */
-  private fullScan(): void {
-    if (this.stopped) return;
-    const nodes = new Set<string>();
-    for (const c of this.catalog.checksInState('any').value) nodes.add(c.record.Node);
-    for (const n of this.byNode.keys()) nodes.add(n);
-    for (const n of nodes) this.reconcileNode(n);
+  /** The periodic safety-net scan, once the catalog has everything the feed delivered (so it is never older). */
+  private async rescan(): Promise<void> {
+    try {
+      await this.catalog.waitForRevision(this.feed.revision);
+      this.fullScan();
+    } catch (err) {
+      this.logger.warn({ err }, 'health re-scan skipped: the catalog lags the store');
+    }
+    this.scheduleRescan();
   }
 
-  private reconcileNode(node: string): void {
+  /** Reconciles every check with the catalog (start-up, after a broken feed, and now and then as a safety net). */
+  private fullScan(): void {
     if (this.stopped) return;
-    const keys = this.byNode.get(node);
-    const seen = keys ? new Set<string>() : undefined;
-    for (const c of this.catalog.nodeChecks(node).value) {
-      const key = keyOf(node, c.record.CheckID);
-      seen?.add(key);
+    const seen = new Set<string>();
+    for (const c of this.catalog.checksInState('any').value) {
+      const key = keyOf(c.record.Node, c.record.CheckID);
+      seen.add(key);
       this.reconcileCheck(key, c);
     }
-    if (keys && seen) for (const key of keys) if (!seen.has(key)) this.remove(key);
+    for (const key of [...this.checks.keys()]) if (!seen.has(key)) this.remove(key);
   }
 
   private kindOf(c: CheckRecord): Kind | undefined {
@@ -200,8 +196,9 @@ export class HealthManager implements Health {
   }
 
   private reconcileCheck(key: string, c: Indexed<CheckRecord>): void {
+    if (this.stopped) return;
     const m = this.checks.get(key);
-    if (m && m.record === c) return;
+    if (m && (m.record === c || m.record.modifyIndex > c.modifyIndex)) return;
     const rec = c.record;
     const kind = this.kindOf(rec);
     if (!kind) {
@@ -211,6 +208,7 @@ export class HealthManager implements Health {
     const fp = fingerprintOf(rec);
     if (m && m.fingerprint === fp) {
       m.record = c;
+      m.writer.knownRevision = c.modifyIndex;
     } else {
       if (m) this.halt(m);
       this.launch(key, c, kind, fp);
@@ -220,11 +218,10 @@ export class HealthManager implements Health {
 
   private launch(key: string, c: Indexed<CheckRecord>, kind: Kind, fingerprint: string): void {
     const rec = c.record;
-    const m: Managed = { key, kind, fingerprint, record: c, writer: new CheckWriter(this.writerDeps, rec.Node, rec.CheckID) };
+    const m: Managed = { key, kind, fingerprint, record: c, writer: new CheckWriter(this.writerDeps, rec.Node, rec.CheckID, rec.ServiceID) };
+    m.writer.knownRevision = c.modifyIndex;
     this.checks.set(key, m);
-    let set = this.byNode.get(rec.Node);
-    if (!set) this.byNode.set(rec.Node, (set = new Set()));
-    set.add(key);
+    this.byStoreKey.set(checkStoreKey(this.catalog, rec.Node, rec.CheckID), key);
     if (kind === 'ttl') {
       m.ttl = new TtlCheck(rec.Definition.TTLMs!, rec.Output, (r) => {
         this.metrics.ttlExpired.inc();
@@ -274,8 +271,6 @@ export class HealthManager implements Health {
     if (!m) return;
     this.halt(m);
     this.checks.delete(key);
-    const set = this.byNode.get(m.record.record.Node);
-    set?.delete(key);
-    if (set?.size === 0) this.byNode.delete(m.record.record.Node);
+    this.byStoreKey.delete(checkStoreKey(this.catalog, m.record.record.Node, m.record.record.CheckID));
   }
 }
