@@ -5,7 +5,7 @@ import { CATALOG_PREFIX, checkKey, nodeChecksPrefix, nodeKey, nodeServicesPrefix
 import type {
   CheckRecord, HealthStatus, Indexed, InstanceQuery, InstanceView, NodeRecord, NodeView, ServiceRecord, Topic, Versioned,
 } from './types.js';
-import { CatalogView, type NodeState } from './view.js';
+import { CatalogView, findCheck, type NodeState } from './view.js';
 import { TopicWaiters } from './waiters.js';
 
 export type ChangeListener = (topics: ReadonlySet<Topic>, revision: number) => void;
@@ -264,12 +264,7 @@ export class Catalog {
 
   check(node: string, checkId: string): Indexed<CheckRecord> | undefined {
     const s = this.view.nodes.get(node);
-    if (!s) return undefined;
-    for (const m of s.checksByService.values()) {
-      const c = m.get(checkId);
-      if (c) return c;
-    }
-    return undefined;
+    return s ? findCheck(s, checkId) : undefined;
   }
 
   /** Nodes whose address is `ip`, and instances whose service address is `ip` (PTR lookups). */

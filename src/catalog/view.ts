@@ -8,6 +8,8 @@ export interface NodeState {
   services: Map<string, Indexed<ServiceRecord>>;
   /** Checks by ServiceID ('' = node-level), then by CheckID. */
   checksByService: Map<string, Map<string, Indexed<CheckRecord>>>;
+  /** CheckID -> the ServiceID it is filed under, so a check is found without a scan. */
+  checkOwner: Map<string, string>;
   checkCount: number;
 }
 
@@ -15,6 +17,12 @@ export interface NodeState {
 export interface InstanceRef {
   node: string;
   id: string;
+}
+
+/** The check `id` of a node, in O(1). */
+export function findCheck(s: NodeState, id: string): Indexed<CheckRecord> | undefined {
+  const owner = s.checkOwner.get(id);
+  return owner === undefined ? undefined : s.checksByService.get(owner)?.get(id);
 }
 
 function bump<K>(m: Map<K, number>, k: K, rev: number): void {
@@ -58,7 +66,7 @@ export class CatalogView {
   private nodeState(name: string): NodeState {
     let s = this.nodes.get(name);
     if (!s) {
-      s = { node: undefined, services: new Map(), checksByService: new Map(), checkCount: 0 };
+      s = { node: undefined, services: new Map(), checksByService: new Map(), checkOwner: new Map(), checkCount: 0 };
       this.nodes.set(name, s);
     }
     return s;
@@ -119,12 +127,13 @@ export class CatalogView {
   }
 
   private applyCheck(s: NodeState, node: string, id: string, ev: WatchEvent, rev: number, topics: Set<Topic>): void {
-    const prev = ev.prevKv ? (JSON.parse(ev.prevKv.value) as CheckRecord) : this.findCheck(s, id)?.record;
+    const prev = findCheck(s, id)?.record;
     if (prev) {
       const m = s.checksByService.get(prev.ServiceID);
       if (m?.delete(id)) {
         s.checkCount--;
         this.checkCount--;
+        s.checkOwner.delete(id);
         if (m.size === 0) s.checksByService.delete(prev.ServiceID);
       }
       this.touchCheckOwner(s, node, prev, rev, topics);
@@ -134,6 +143,7 @@ export class CatalogView {
       let m = s.checksByService.get(chk.record.ServiceID);
       if (!m) s.checksByService.set(chk.record.ServiceID, (m = new Map()));
       m.set(id, chk);
+      s.checkOwner.set(id, chk.record.ServiceID);
       s.checkCount++;
       this.checkCount++;
       this.touchCheckOwner(s, node, chk.record, rev, topics);
@@ -151,14 +161,6 @@ export class CatalogView {
     topics.add(`node:${node}`);
     const svc = s.services.get(c.ServiceID);
     this.touchService(svc?.record.Service ?? c.ServiceName, rev, topics);
-  }
-
-  private findCheck(s: NodeState, id: string): Indexed<CheckRecord> | undefined {
-    for (const m of s.checksByService.values()) {
-      const c = m.get(id);
-      if (c) return c;
-    }
-    return undefined;
   }
 
   private indexInstance(name: string, node: string, id: string): void {
