@@ -3,8 +3,10 @@
 // under the same closed-loop load (wrk, else the undici generator), in the same run.
 // Goal (issue 2): Beacon at least 0.8x the bare server's requests per second.
 //
-// Usage: npm run build && node bench/server-read.mjs [--seconds 3] [--warmup 1] [--rounds 5] [--connections 64] [--profile]
-//   --profile: one more Beacon run of the first case under the V8 CPU profiler, then its top functions.
+// (--bin PATH runs another checkout's bin/beacon, to compare two builds.)
+// Usage: npm run build && node bench/server-read.mjs [--seconds 2] [--warmup 2] [--rounds 6] [--connections 64] [--profile]
+//   --profile plain|passing|uncached: one more Beacon run of that case under the V8 CPU
+//   profiler, then its top functions.
 import { parseArgs } from 'node:util';
 import { startBare, record } from './lib/bare.mjs';
 import { requireBuild, startBeacon } from './lib/beacon.mjs';
@@ -12,18 +14,19 @@ import { getJson, pool, putJson } from './lib/http.mjs';
 import { printProfile } from './lib/cpu-profile.mjs';
 import { connectInspector } from './lib/inspector.mjs';
 import { getLoad } from './lib/load.mjs';
-import { machineLine } from './lib/machine.mjs';
+import { busyLine, machineLine } from './lib/machine.mjs';
 import { fmtInt, fmtMs, fmtRatio, median, printTable } from './lib/stats.mjs';
 
 requireBuild('bench/server-read.mjs');
 const { values: flags } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '5' },
+    bin: { type: 'string' },
+    seconds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '6' },
     connections: { type: 'string', default: '64' },
     instances: { type: 'string', default: '10' },
-    profile: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(flags.seconds);
@@ -33,10 +36,19 @@ const CONNECTIONS = Number(flags.connections);
 const INSTANCES = Number(flags.instances);
 const GOAL = 0.8;
 
-console.log(`server-read: GET /v1/health/service/web (${INSTANCES} instances), ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up + ${SECONDS}s x ${ROUNDS} rounds per target`);
+console.log(`server-read: GET /v1/health/service/web (${INSTANCES} instances), ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up, then ${ROUNDS} rounds of ${SECONDS}s per target, alternating`);
 console.log(`machine: ${machineLine()}`);
 
-const beacon = await startBeacon(flags.profile ? { nodeArgs: ['--inspect=127.0.0.1:0'] } : {});
+const cases = [
+  { key: 'plain', name: 'health/service/web', path: '/v1/health/service/web', goal: true },
+  { key: 'passing', name: 'health/service/web?passing', path: '/v1/health/service/web?passing=1', goal: true },
+  // A URL never seen before on every request: no cached answer applies, every request builds
+  // its answer. No goal: it shows what a cache miss costs.
+  { key: 'uncached', name: 'health/service/web uncached', path: '/v1/health/service/web?passing=1&bench={n}', goal: false },
+];
+const profiled = flags.profile === undefined ? undefined : cases.find((c) => c.key === flags.profile);
+if (flags.profile !== undefined && !profiled) throw new Error(`--profile takes one of ${cases.map((c) => c.key).join(', ')}`);
+const beacon = await startBeacon({ bin: flags.bin, ...(profiled ? { nodeArgs: ['--inspect=127.0.0.1:0'] } : {}) });
 const setup = pool(beacon.url, 8);
 // Ten instances on ten nodes, each with a passing service check: a typical health answer.
 for (let i = 0; i < INSTANCES; i++) {
@@ -50,16 +62,13 @@ const check = await getJson(setup, '/v1/health/service/web');
 if (check.status !== 200 || check.body.length !== INSTANCES) throw new Error(`expected ${INSTANCES} health entries, got ${JSON.stringify(check.body).slice(0, 200)}`);
 await setup.close();
 
-const cases = [
-  { name: 'health/service/web', path: '/v1/health/service/web' },
-  { name: 'health/service/web?passing', path: '/v1/health/service/web?passing=1' },
-];
 const rows = [];
 const verdicts = [];
 for (const c of cases) {
-  const rec = await record(`${beacon.url}${c.path}`);
+  const once = c.path.replaceAll('{n}', 'x');
+  const rec = await record(`${beacon.url}${once}`);
   const bare = await startBare(rec);
-  const again = await record(`${bare.url}${c.path}`);
+  const again = await record(`${bare.url}${once}`);
   if (!again.body.equals(rec.body)) throw new Error('the bare server does not answer the same bytes');
   const results = { beacon: [], bare: [] };
   const ratios = [];
@@ -70,7 +79,8 @@ for (const c of cases) {
     const order = r % 2 === 0 ? ['beacon', 'bare'] : ['bare', 'beacon'];
     for (const t of order) {
       const [origin, serverPid] = t === 'beacon' ? [beacon.url, beacon.pid] : [bare.url, bare.proc.pid];
-      const res = await getLoad({ origin, serverPid, path: c.path, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
+      // Warm-up once per target; later rounds find it warm.
+      const res = await getLoad({ origin, serverPid, path: c.path, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: r === 0 ? WARMUP : 0 });
       if (res.errors > 0 || res.non2xx > 0) throw new Error(`${t} ${c.path}: ${res.errors} errors, ${res.non2xx} non-2xx answers`);
       results[t].push(res);
     }
@@ -90,14 +100,14 @@ for (const c of cases) {
     row('beacon', results.beacon, { ratio: fmtRatio(ratio), cpuRatio: fmtRatio(cpuRatio), ratios: ratios.map(fmtRatio).join(' / ') }),
     row('bare node:http', results.bare, { ratio: '1.00x', cpuRatio: '1.00x', ratios: '' }),
   );
-  verdicts.push(`${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s (goal >= ${GOAL}x): ${ratio >= GOAL ? 'MET' : 'MISSED'}; ` +
-    `CPU per request: bare/Beacon = ${fmtRatio(cpuRatio)}`);
+  const verdict = c.goal ? `(goal >= ${GOAL}x): ${ratio >= GOAL ? 'MET' : 'MISSED'}` : '(no goal: the cost of a cache miss)';
+  verdicts.push(`${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s ${verdict}; CPU per request: bare/Beacon = ${fmtRatio(cpuRatio)}`);
 }
 let profile;
-if (flags.profile) {
+if (profiled) {
   const inspector = await connectInspector(beacon.output);
   await inspector.startProfile();
-  await getLoad({ origin: beacon.url, path: cases[0].path, connections: CONNECTIONS, seconds: SECONDS });
+  await getLoad({ origin: beacon.url, path: profiled.path, connections: CONNECTIONS, seconds: Math.max(SECONDS, 4) });
   profile = await inspector.stopProfile();
   inspector.close();
 }
@@ -110,4 +120,5 @@ printTable(`GET throughput (load generator: ${rows[0].generator}; median of ${RO
 console.log('\nratio = Beacon req/s / bare req/s, paired per round (median). CPU ratio = bare server CPU per request /');
 console.log("Beacon's (median): the share of a bare server's speed Beacon reaches when CPU-bound; steadier on a shared machine.");
 for (const v of verdicts) console.log(v);
-if (profile) printProfile(profile, 30, `of Beacon serving GET ${cases[0].path}`);
+if (profile) printProfile(profile, 30, `of Beacon serving GET ${profiled.path}`);
+console.log(busyLine());

@@ -5,8 +5,11 @@
 // the ready line, and a check that the restarted catalog still holds every instance.
 // Goals (issue 2): resident memory under 250 MB; start-up reloading them under 5 s.
 //
-// Usage: npm run build && node bench/server-scale.mjs [--instances 100000] [--services 10000] [--checks] [--restarts 3]
-import { readdirSync, statSync } from 'node:fs';
+// (--bin PATH runs another checkout's bin/beacon, to compare two builds.)
+// Usage: npm run build && node bench/server-scale.mjs [--instances 100000] [--services 10000] [--checks] [--restarts 3] [--keep-data]
+//   --keep-data: keep the loaded data dir (its path is printed) for further runs or profiling.
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requireBuild, startBeacon } from './lib/beacon.mjs';
@@ -14,18 +17,20 @@ import { tempDir } from './lib/cleanup.mjs';
 import { getJson, parallel, pool } from './lib/http.mjs';
 import { connectInspector } from './lib/inspector.mjs';
 import { undiciLoad } from './lib/load.mjs';
-import { machineLine } from './lib/machine.mjs';
+import { busyLine, machineLine } from './lib/machine.mjs';
 import { rssBytes, statusBytes } from './lib/proc.mjs';
 import { fmtInt, fmtMB, fmtMs, fmtS, median, printTable } from './lib/stats.mjs';
 
 requireBuild('bench/server-scale.mjs');
 const { values: flags } = parseArgs({
   options: {
+    bin: { type: 'string' },
     instances: { type: 'string', default: '100000' },
     services: { type: 'string', default: '10000' },
     clients: { type: 'string', default: '128' },
     restarts: { type: 'string', default: '3' },
     checks: { type: 'boolean', default: false },
+    'keep-data': { type: 'boolean', default: false },
   },
 });
 const INSTANCES = Number(flags.instances);
@@ -83,8 +88,8 @@ function dirBytes(dir) {
 }
 
 // 1. Load through the real server.
-const dataDir = tempDir('beacon-bench-scale-');
-const first = await startBeacon({ dataDir, nodeArgs: ['--inspect=127.0.0.1:0'] });
+const dataDir = flags['keep-data'] ? mkdtempSync(join(tmpdir(), 'beacon-bench-scale-kept-')) : tempDir('beacon-bench-scale-');
+const first = await startBeacon({ bin: flags.bin, dataDir, nodeArgs: ['--inspect=127.0.0.1:0'] });
 const baseRss = rssBytes(first.pid);
 const load = await undiciLoad({
   origin: first.url, serverPid: first.pid, method: 'PUT', path: '/v1/catalog/register',
@@ -113,7 +118,7 @@ if (stopped.code !== 0) throw new Error(`beacon exited with ${stopped.code ?? st
 const disk = dirBytes(dataDir);
 const restarts = [];
 for (let i = 0; i < Number(flags.restarts); i++) {
-  const b = await startBeacon({ dataDir });
+  const b = await startBeacon({ bin: flags.bin, dataDir });
   const readyMs = b.readyMs;
   const v = await verify(b.url);
   await sleep(1000);
@@ -144,3 +149,5 @@ printTable('Scale (100k instances; loaded server started with --inspect to force
 ], rows);
 console.log(`\nmemory: ${fmtMB(rssGc)} RSS after GC (goal < 250 MB): ${rssGc < MEMORY_GOAL ? 'MET' : 'MISSED'}; ` +
   `start-up: ${fmtS(readyMax)} worst of ${restarts.length} restarts (goal < 5 s): ${readyMax < STARTUP_GOAL_MS ? 'MET' : 'MISSED'}`);
+if (flags['keep-data']) console.log(`data dir kept: ${dataDir}`);
+console.log(busyLine());

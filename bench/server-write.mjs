@@ -4,6 +4,7 @@
 // way through the etcd3 client (64 concurrent put loops, distinct keys, similar value size).
 // Goal (issue 2): Beacon at least 10,000 registrations/s; etcd manages about 1,000/s.
 //
+// (--bin PATH runs another checkout's bin/beacon, to compare two builds.)
 // Usage: npm run build && node bench/server-write.mjs [--seconds 5] [--warmup 1] [--rounds 2] [--clients 64] [--profile]
 //   --profile: one more Beacon run under the V8 CPU profiler, then its top functions.
 import { fileURLToPath } from 'node:url';
@@ -14,13 +15,14 @@ import { getJson, pool } from './lib/http.mjs';
 import { connectInspector } from './lib/inspector.mjs';
 import { printProfile } from './lib/cpu-profile.mjs';
 import { ensureWrk, runChild, undiciLoad, wrkLoad } from './lib/load.mjs';
-import { machineLine } from './lib/machine.mjs';
+import { busyLine, machineLine } from './lib/machine.mjs';
 import { cpuTimeMs } from './lib/proc.mjs';
 import { fmtInt, fmtMs, fmtRatio, median, printTable } from './lib/stats.mjs';
 
 requireBuild('bench/server-write.mjs');
 const { values: flags } = parseArgs({
   options: {
+    bin: { type: 'string' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '2' },
@@ -55,7 +57,7 @@ async function etcdLoad(endpoint, pid, run, seconds, warmupSeconds) {
   return { ...r, clientCpu: cpuMs / wallMs, cpuMs: serverCpuMs, cpuUsPerReq: (serverCpuMs * 1000) / r.sent };
 }
 
-const beacon = await startBeacon(flags.profile ? { nodeArgs: ['--inspect=127.0.0.1:0'] } : {});
+const beacon = await startBeacon({ bin: flags.bin, ...(flags.profile ? { nodeArgs: ['--inspect=127.0.0.1:0'] } : {}) });
 const etcd = await startEtcd();
 if (!etcd) console.log('etcd is not available (no /usr/bin/etcd and no apt-get): the etcd baseline is skipped');
 const useWrk = ensureWrk() !== null;
@@ -126,3 +128,4 @@ const best = rps('beacon-undici');
 console.log(`Beacon ${fmtInt(best)} registrations/s with the undici client (goal >= ${fmtInt(GOAL)}/s): ${best >= GOAL ? 'MET' : 'MISSED'}` +
   (etcd ? `; ${fmtRatio(best / etcdRps)} etcd's ${fmtInt(etcdRps)} puts/s` : ''));
 if (profile) printProfile(profile, 30, `of Beacon under ${CLIENTS} registering clients`);
+console.log(busyLine());

@@ -19,13 +19,14 @@ export function requireBuild(bench) {
 
 /**
  * Starts Beacon and resolves once it printed its ready line.
- * @param {{ dataDir?: string, nodeArgs?: string[], args?: string[], readyTimeoutMs?: number, pin?: boolean }} opts
+ * `bin` runs another build's bin/beacon (A/B comparisons of two checkouts).
+ * @param {{ dataDir?: string, nodeArgs?: string[], args?: string[], readyTimeoutMs?: number, pin?: boolean, bin?: string }} opts
  * @returns {Promise<{ proc, pid: number, url: string, host: string, port: number, dataDir: string, readyMs: number, output(): string, stop(): Promise<{code, signal, ms}> }>}
  */
 export async function startBeacon(opts = {}) {
   const dataDir = opts.dataDir ?? tempDir('beacon-bench-');
   const argv = [
-    ...(opts.nodeArgs ?? []), BIN, 'server',
+    ...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'server',
     '--http-addr', '127.0.0.1:0', '--dns-addr', 'off',
     '--data-dir', dataDir, '--node', 'bench', '--log-level', 'warn',
     ...(opts.args ?? []),

@@ -91,16 +91,27 @@ done = function(summary, latency, requests)
 end
 `;
 
-/** A wrk script sending `method` with `body`, `{n}` / `{n%K}` filled per request (see load-worker.mjs). */
-function wrkRequestScript(method, body) {
+/**
+ * A wrk script sending `method` to `path` with `body` (if any), their placeholders filled per
+ * request as in load-worker.mjs: `{n}`, `{n/A}`, `{n%B}`, `{n/A%B}`.
+ */
+function wrkRequestScript(method, path, body) {
   return `
 local n = -1
-local tpl = [==[${body}]==]
-local headers = { ["Content-Type"] = "application/json" }
+local function fill(s)
+  s = s:gsub("{n/(%d+)%%(%d+)}", function(a, b) return tostring(math.floor(n / tonumber(a)) % tonumber(b)) end)
+  s = s:gsub("{n/(%d+)}", function(a) return tostring(math.floor(n / tonumber(a))) end)
+  s = s:gsub("{n%%(%d+)}", function(b) return tostring(n % tonumber(b)) end)
+  s = s:gsub("{n}", tostring(n))
+  return s
+end
+local path = [==[${path}]==]
+local body = ${body === undefined ? 'nil' : `[==[${body}]==]`}
+local headers = {}
+if body then headers["Content-Type"] = "application/json" end
 request = function()
   n = n + 1
-  local b = tpl:gsub("{n}", tostring(n)):gsub("{n%%(%d+)}", function(k) return tostring(n % tonumber(k)) end)
-  return wrk.format("${method}", nil, headers, b)
+  return wrk.format("${method}", fill(path), headers, body and fill(body) or nil)
 end
 ${WRK_DONE}`;
 }
@@ -110,7 +121,7 @@ let wrkScript;
 /**
  * Closed-loop load with wrk (one thread, `connections` keep-alive connections, each waiting for
  * its answer); a warm-up run first, then the measured run. GET, or `method` with a templated
- * `body` (`warmupBody` for the warm-up run).
+ * `body` (`warmupBody` for the warm-up run); the path may hold placeholders too.
  * @param {{ origin: string, path: string, connections: number, seconds: number, warmupSeconds?: number, serverPid?: number, method?: string, body?: string, warmupBody?: string }} o
  */
 export async function wrkLoad(o) {
@@ -121,11 +132,11 @@ export async function wrkLoad(o) {
     wrkScript = join(scriptDir, 'done.lua');
     writeFileSync(wrkScript, WRK_DONE);
   }
-  const url = `${o.origin}${o.path}`;
+  const url = `${o.origin}${o.path.includes('{n') ? '/' : o.path}`;
   const script = (body) => {
-    if (body === undefined) return wrkScript;
+    if (body === undefined && !o.path.includes('{n')) return wrkScript;
     const file = join(scriptDir, `request-${Math.random().toString(36).slice(2)}.lua`);
-    writeFileSync(file, wrkRequestScript(o.method ?? 'PUT', body));
+    writeFileSync(file, wrkRequestScript(o.method ?? (body === undefined ? 'GET' : 'PUT'), o.path, body));
     return file;
   };
   const base = ['-t1', `-c${o.connections}`, '--timeout', '10s'];

@@ -2,7 +2,7 @@
 // server under test gets CPU 0 and the load generator CPU 1, so they do not fight for a core
 // and every target in a comparison is measured under the same conditions.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 /** Absolute path of `cmd` on PATH, or null. */
@@ -39,4 +39,26 @@ export function machineLine() {
   }
   return `${CORES} cores (${model}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${kernel}, Node ${process.version}; ` +
     (pinning ? 'server pinned to CPU 0, load generator to CPU 1' : 'no CPU pinning');
+}
+
+/**
+ * How busy the machine was lately (load average, and the share of time some task waited for a
+ * CPU over the last 60 s from /proc/pressure/cpu): printed with results, since on a shared
+ * machine other work skews absolute figures (ratios measured side by side suffer less).
+ */
+export function busyLine() {
+  let load = '';
+  let pressure = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    /* not Linux */
+  }
+  try {
+    const m = readFileSync('/proc/pressure/cpu', 'utf8').match(/some avg10=([\d.]+) avg60=([\d.]+)/);
+    if (m) pressure = `, CPU pressure ${m[2]}% (60 s)`;
+  } catch {
+    /* no PSI */
+  }
+  return load ? `machine load: load average ${load}${pressure}` : '';
 }
