@@ -44,7 +44,7 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
       latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
     },
   });
-  return reply.type('application/json; charset=utf-8').send(json);
+  return reply.type('application/json; charset=utf-8').send(buf);
 }
 
 async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSpec, opts: ReadOptions): Promise<number> {
