@@ -80,8 +80,11 @@ export class RegistryTransport {
     const n = req.failover === false ? 1 : this.servers.length;
     const failures: string[] = [];
     let lastErr: unknown;
+    // Concurrent requests move #preferred while this one awaits: walk from where it started, so
+    // each address is tried exactly once.
+    const start = this.#preferred;
     for (let attempt = 0; attempt < n; attempt++) {
-      const i = (this.#preferred + attempt) % n;
+      const i = (start + attempt) % this.servers.length;
       const server = this.servers[i]!;
       try {
         const res = await this.#send(server, req);
@@ -101,7 +104,7 @@ export class RegistryTransport {
       }
       this.#opts.log('debug', 'registry server unavailable', { server, error: failures[failures.length - 1] });
     }
-    this.#preferred = (this.#preferred + 1) % this.servers.length;
+    if (this.#preferred === start) this.#preferred = (start + 1) % this.servers.length;
     throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `No registry server answered (${failures.join('; ')})`, { cause: lastErr });
   }
 

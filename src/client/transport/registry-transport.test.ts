@@ -1,0 +1,39 @@
+import { createServer, type Server } from 'node:http';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryTransport } from './registry-transport.js';
+
+let alive: Server;
+let aliveUrl: string;
+let deadUrl: string;
+const agent = new Agent();
+
+beforeAll(async () => {
+  alive = createServer((_req, res) => setTimeout(() => res.end('ok'), 5 + Math.random() * 20));
+  await new Promise<void>((r) => alive.listen(0, '127.0.0.1', r));
+  aliveUrl = `http://127.0.0.1:${(alive.address() as { port: number }).port}`;
+  const dead = createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  deadUrl = `http://127.0.0.1:${(dead.address() as { port: number }).port}`;
+  await new Promise<void>((r) => dead.close(() => r()));
+});
+afterAll(async () => {
+  await new Promise<void>((r) => alive.close(() => r()));
+  await agent.close();
+});
+
+describe('RegistryTransport failover', () => {
+  it('tries every address once per request even while concurrent requests move the preferred one', async () => {
+    const t = new RegistryTransport({ servers: [deadUrl, aliveUrl], dispatcher: agent, timeoutMs: 2000, log: () => {} });
+    const results = await Promise.allSettled(Array.from({ length: 40 }, () => t.request({ method: 'GET', path: '/v1/status/leader' })));
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed).toEqual([]);
+    for (const r of results) if (r.status === 'fulfilled') expect(r.value.server).toBe(aliveUrl);
+    expect(t.preferred).toBe(aliveUrl);
+  });
+
+  it('names each address once when all are down', async () => {
+    const t = new RegistryTransport({ servers: [deadUrl, `${deadUrl.replace(/:\d+$/, ':1')}`], dispatcher: agent, timeoutMs: 2000, log: () => {} });
+    await expect(t.request({ method: 'GET', path: '/v1/status/leader' })).rejects.toThrow(new RegExp(`${deadUrl}: .*; http://127\\.0\\.0\\.1:1: `));
+  });
+});
