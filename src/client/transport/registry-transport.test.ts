@@ -4,12 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryTransport } from './registry-transport.js';
 
 let alive: Server;
+let failing: Server;
 let aliveUrl: string;
 let deadUrl: string;
+let slowFailUrl: string;
 const agent = new Agent();
 
 beforeAll(async () => {
-  alive = createServer((_req, res) => setTimeout(() => res.end('ok'), 5 + Math.random() * 20));
+  alive = createServer((_req, res) => res.end('ok'));
+  // Takes the connection, then drops it 10 ms later: a failure that takes time.
+  failing = createServer((req) => setTimeout(() => req.socket.destroy(), 10));
+  await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
+  slowFailUrl = `http://127.0.0.1:${(failing.address() as { port: number }).port}`;
   await new Promise<void>((r) => alive.listen(0, '127.0.0.1', r));
   aliveUrl = `http://127.0.0.1:${(alive.address() as { port: number }).port}`;
   const dead = createServer();
@@ -19,13 +25,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((r) => alive.close(() => r()));
+  failing.closeAllConnections();
+  await new Promise<void>((r) => failing.close(() => r()));
   await agent.close();
 });
 
 describe('RegistryTransport failover', () => {
   it('tries every address once per request even while concurrent requests move the preferred one', async () => {
-    const t = new RegistryTransport({ servers: [deadUrl, aliveUrl], dispatcher: agent, timeoutMs: 2000, log: () => {} });
-    const results = await Promise.allSettled(Array.from({ length: 40 }, () => t.request({ method: 'GET', path: '/v1/status/leader' })));
+    const t = new RegistryTransport({ servers: [slowFailUrl, aliveUrl], dispatcher: agent, timeoutMs: 2000, log: () => {} });
+    // Staggered starts: a request is still failing on the first address when an earlier one
+    // succeeds on the second and makes it preferred.
+    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) =>
+      new Promise((r) => setTimeout(r, i * 5)).then(() => t.request({ method: 'GET', path: '/v1/status/leader' }))));
     const failed = results.filter((r) => r.status === 'rejected');
     expect(failed).toEqual([]);
     for (const r of results) if (r.status === 'fulfilled') expect(r.value.server).toBe(aliveUrl);
