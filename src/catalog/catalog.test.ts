@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../store/index.js';
+import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
+import type { Store } from '../store/index.js';
 import { Catalog } from './catalog.js';
 import type { CheckRecord, NodeRecord, ServiceRecord } from './types.js';
 
@@ -18,20 +16,15 @@ const check = (n: string, id: string, status: CheckRecord['Status'], serviceId =
   ServiceTags: [], Type: 'ttl', Definition: {},
 });
 
-let dir: string;
+let fixture: TestCatalog;
 let store: Store;
 let catalog: Catalog;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'beacon-catalog-'));
-  store = await openStore('embedded', { dataDir: dir });
-  catalog = new Catalog(store, { datacenter: 'dc1' });
-  await catalog.start();
+  ({ store, catalog } = fixture = await openTestCatalog('beacon-catalog-'));
 });
 afterEach(async () => {
-  catalog.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('Catalog', () => {

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
 import { Catalog, type CheckRecord, type Indexed } from '../catalog/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { CheckFeed, checksPrefix, checkStoreKey } from './check-feed.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -12,19 +10,14 @@ const rec = (id: string): CheckRecord => ({
   ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 1000 },
 });
 
-let dir: string;
+let fixture: TestCatalog;
 let store: Store;
 let catalog: Catalog;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'beacon-feed-'));
-  store = await openStore('embedded', { dataDir: dir });
-  catalog = new Catalog(store, { datacenter: 'dc1' });
-  await catalog.start();
+  ({ store, catalog } = fixture = await openTestCatalog('beacon-feed-'));
 });
 afterEach(async () => {
-  catalog.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('CheckFeed', () => {

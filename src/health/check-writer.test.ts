@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
 import { Catalog, type CheckRecord } from '../catalog/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { CheckWriter } from './check-writer.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -13,21 +11,16 @@ const check: CheckRecord = {
   ServiceTags: [], Type: 'http', Definition: { HTTP: 'http://127.0.0.1:1/', IntervalMs: 1000 },
 };
 
-let dir: string;
+let fixture: TestCatalog;
 let store: Store;
 let catalog: Catalog;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'beacon-writer-'));
-  store = await openStore('embedded', { dataDir: dir });
-  catalog = new Catalog(store, { datacenter: 'dc1' });
-  await catalog.start();
+  ({ store, catalog } = fixture = await openTestCatalog('beacon-writer-'));
   await catalog.write([catalog.putCheckOp(check)]);
 });
 afterEach(async () => {
-  catalog.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('CheckWriter', () => {

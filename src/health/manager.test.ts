@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
 import { Catalog, type CheckDefinition, type CheckRecord, type CheckType, type ServiceRecord } from '../catalog/index.js';
 import { buildConfig } from '../config/index.js';
 import { isBeaconError } from '../errors/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { DEAD_OUTPUT, sessionKey } from './liveness.js';
 import { DEFAULT_SERVICE_MAINT_REASON } from './maintenance.js';
 import { HealthManager } from './manager.js';
@@ -35,7 +33,7 @@ const chk = (id: string, serviceId: string, type: CheckType, def: CheckDefinitio
   ServiceTags: [], Type: type, Definition: def,
 });
 
-let dir: string;
+let fixture: TestCatalog;
 let store: Store;
 let catalog: Catalog;
 let health: HealthManager;
@@ -47,10 +45,7 @@ async function startHealth(options: Partial<HealthOptions> = {}): Promise<void> 
 }
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'beacon-health-'));
-  store = await openStore('embedded', { dataDir: dir });
-  catalog = new Catalog(store, { datacenter: 'dc1' });
-  await catalog.start();
+  ({ store, catalog } = fixture = await openTestCatalog('beacon-health-'));
   await catalog.write([
     catalog.putNodeOp({ ID: 'id-n1', Node: NODE, Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }),
     catalog.putCheckOp({ ...chk('serfHealth', '', '', {}, 'passing'), Name: 'Serf Health Status', Output: 'Agent alive and reachable' }),
@@ -61,9 +56,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
   await health?.stop();
-  catalog.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('HealthManager: TTL checks', () => {
