@@ -17,6 +17,7 @@ describe('config', () => {
         addr: { host: '127.0.0.1', port: 8600 }, domain: 'consul.', altDomain: null, recursors: [], recursorTimeoutMs: 2000,
         onlyPassing: false, serviceTtl: { default: 5, overrides: {} }, nodeTtl: 0, aRecordLimit: 0,
       },
+      definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
     });
     expect(Object.isFrozen(c)).toBe(true);

@@ -24,6 +24,10 @@ export interface RawConfig {
   enableScriptChecks?: boolean | string;
   enableLocalScriptChecks?: boolean | string;
   checkFailuresBeforeCritical?: number | string;
+  /** Service definitions (Consul's agent register bodies), from the config file only. */
+  services?: unknown[];
+  /** Check definitions (Consul's check register bodies), from the config file only. */
+  checks?: unknown[];
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -55,6 +59,8 @@ export interface RuntimeConfig {
   store: string;
   maxBodyBytes: number;
   dns: DnsConfig;
+  /** Services and checks defined in the config file, registered at start (validated by the server). */
+  definitions: { services: readonly unknown[]; checks: readonly unknown[] };
   checks: {
     enableScriptChecks: boolean;
     enableLocalScriptChecks: boolean;
@@ -147,6 +153,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
       nodeTtl: raw.dnsNodeTtl === undefined ? 0 : seconds('dnsNodeTtl', raw.dnsNodeTtl),
       aRecordLimit: int('dnsARecordLimit', raw.dnsARecordLimit, 0, 0, 4096),
     },
+    definitions: { services: list('services', raw.services), checks: list('checks', raw.checks) },
     checks: {
       enableScriptChecks: bool('enableScriptChecks', raw.enableScriptChecks, false),
       enableLocalScriptChecks: bool('enableLocalScriptChecks', raw.enableLocalScriptChecks, false),
@@ -154,6 +161,13 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+function list(field: string, v: unknown[] | undefined): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw bad(field, 'must be a list of definitions');
+  if (v.length > 10_000) throw bad(field, 'holds more than 10,000 definitions');
+  return structuredClone(v);
 }
 
 function deepFreeze<T>(o: T): T {

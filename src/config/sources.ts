@@ -7,6 +7,8 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'domain', 'altDomain', 'recursors', 'dnsOnlyPassing', 'dnsServiceTtl', 'dnsNodeTtl', 'dnsARecordLimit',
   'enableScriptChecks', 'enableLocalScriptChecks', 'checkFailuresBeforeCritical',
 ];
+/** Keys only a config file may set (structured values). */
+const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];
 
 /** camelCase key -> BEACON_SNAKE_CASE environment variable name. */
 export const envName = (k: string): string => `BEACON_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -38,8 +40,8 @@ export function fromFile(path: string): RawConfig {
     throw new BeaconError('BEACON_ERR_CONFIG', `config file ${path} must hold a JSON object`, { field: 'config' });
   }
   for (const k of Object.keys(parsed)) {
-    if (!KEYS.includes(k as keyof RawConfig)) {
-      throw new BeaconError('BEACON_ERR_CONFIG', `config file ${path}: unknown key "${k}" (known: ${KEYS.join(', ')})`, { field: k });
+    if (!KEYS.includes(k as keyof RawConfig) && !FILE_ONLY.includes(k as keyof RawConfig)) {
+      throw new BeaconError('BEACON_ERR_CONFIG', `config file ${path}: unknown key "${k}" (known: ${[...KEYS, ...FILE_ONLY].join(', ')})`, { field: k });
     }
   }
   return parsed as RawConfig;

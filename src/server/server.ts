@@ -8,6 +8,8 @@ import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { createHealth } from '../health/index.js';
 import { openStore } from '../store/index.js';
 import { registerDnsMetrics } from './dns-metrics.js';
+import { registerConfigDefinitions } from './config-definitions.js';
+import { randomUUID } from 'node:crypto';
 import { createLogger } from './logger.js';
 import { registerSelf } from './self-registration.js';
 
@@ -37,9 +39,18 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   const shutdown = new AbortController();
   const ctx: HttpContext = {
     config, store, catalog, logger, metrics, health: health.api, responseCache: new ResponseCache(),
-    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
+    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal, localSecret: randomUUID(),
   };
   const app = createHttpApp(ctx);
+  try {
+    await registerConfigDefinitions(app, config, ctx.localSecret);
+  } catch (err) {
+    await app.close();
+    await health.stop();
+    catalog.stop();
+    await store.close();
+    throw err;
+  }
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {

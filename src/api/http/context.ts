@@ -32,6 +32,8 @@ export interface HttpContext {
   health?: HealthApi;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
+  /** Per-process secret that marks this server's own config-file registrations (script policy). */
+  localSecret: string;
   /** Server start time (ms since epoch), for agent/self. */
   startedAt: number;
   version: string;

@@ -5,7 +5,7 @@ export { blockingRead, type ReadSpec } from './blocking.js';
 export { ResponseCache } from './response-cache.js';
 export { sendError, toBeaconError } from './replies.js';
 export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, type Shape } from './normalize.js';
-export { buildCheck, buildService, type RegistrationPolicy } from './registration.js';
+export { buildCheck, buildService, LOCAL_DEFINITION_HEADER, type RegistrationPolicy } from './registration.js';
 export { checkSchema } from './schemas.js';
 export { checkJson, agentServiceJson, healthEntryJson } from './serialize.js';
 export { checkDatacenter, boolParam, one, type Query } from './query.js';

@@ -11,6 +11,23 @@ export interface RegistrationPolicy {
   enableScriptChecks: boolean;
 }
 
+/** Header that marks a registration read from this server's own config file (see server/config-definitions.ts). */
+export const LOCAL_DEFINITION_HEADER = 'x-beacon-local-definition';
+
+/**
+ * Script checks are allowed with --enable-script-checks, or with --enable-local-script-checks
+ * for definitions from the local config file, which the server registers through its own routes
+ * with a per-process secret in LOCAL_DEFINITION_HEADER.
+ */
+export function scriptPolicy(
+  checks: { enableScriptChecks: boolean; enableLocalScriptChecks: boolean },
+  localSecret: string,
+  headers: Record<string, string | string[] | undefined>,
+): RegistrationPolicy {
+  const local = checks.enableLocalScriptChecks && localSecret !== '' && headers[LOCAL_DEFINITION_HEADER] === localSecret;
+  return { enableScriptChecks: checks.enableScriptChecks || local };
+}
+
 type Body = Record<string, unknown>;
 const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
 const META_KEY = /^[a-zA-Z0-9_-]{1,128}$/;

@@ -5,7 +5,7 @@ import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
 import { SERVICE_SHAPE, normalizeTaggedAddresses } from '../normalize.js';
 import { boolParam, checkDatacenter } from '../query.js';
-import { buildService, buildServiceChecks } from '../registration.js';
+import { buildService, buildServiceChecks, scriptPolicy } from '../registration.js';
 import { serviceSchema } from '../schemas.js';
 import { agentServiceJson } from '../serialize.js';
 import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
@@ -37,7 +37,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
         const replace = boolParam(q, 'replace-existing-checks');
         const body = req.body as Record<string, unknown>;
         const svc = buildService(body);
-        const checks = buildServiceChecks(body, svc, node, { enableScriptChecks: config.checks.enableScriptChecks });
+        const checks = buildServiceChecks(body, svc, node, scriptPolicy(config.checks, ctx.localSecret, req.headers));
         const ops: TxnOpLike[] = [catalog.putServiceOp(node, svc)];
         const existing = catalog.instance(node, svc.ID)?.checks.filter((c) => c.record.ServiceID === svc.ID) ?? [];
         for (const c of checks) {

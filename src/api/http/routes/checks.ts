@@ -11,7 +11,7 @@ import { blockingRead } from '../blocking.js';
 import type { HealthApi, HttpContext } from '../context.js';
 import { CHECK_SHAPE, CHECK_UPDATE_SHAPE } from '../normalize.js';
 import { checkDatacenter, one } from '../query.js';
-import { buildCheck } from '../registration.js';
+import { buildCheck, scriptPolicy } from '../registration.js';
 import { checkSchema } from '../schemas.js';
 import { agentServiceJson, checkJson } from '../serialize.js';
 import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
@@ -88,7 +88,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
         let check: CheckRecord = buildCheck(b, {
           node, field: 'Check', defaultId: name, defaultName: name, service: inst?.service.record,
-          policy: { enableScriptChecks: config.checks.enableScriptChecks },
+          policy: scriptPolicy(config.checks, ctx.localSecret, req.headers),
         });
         // Registering an existing check again keeps its status unless the body sets one.
         const prev = catalog.check(node, check.CheckID)?.record;
