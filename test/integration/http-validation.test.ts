@@ -126,6 +126,33 @@ describe('query parameters', () => {
     expect(await none.json()).toEqual([]);
   });
 
+  it('filters know each route\'s fields: a selector that names none answers 400, as Consul does', async () => {
+    const cases: Array<[string, string, number]> = [
+      ['/v1/health/service/web', 'Service.Port == 80 and Checks.Status == passing', 1],
+      ['/v1/health/service/web', 'Service.Tags is empty and Node.Meta["consul-network-segment"] == ""', 1],
+      ['/v1/health/service/web', 'Checks.Status != passing', 0],
+      ['/v1/catalog/service/web', 'ServicePort == 80 and NodeMeta is not empty', 1],
+      ['/v1/catalog/nodes', 'Node == "test-node"', 1],
+      ['/v1/health/node/test-node', 'CheckID == serfHealth', 1],
+    ];
+    for (const [path, filter, count] of cases) {
+      const r = await get(`${path}?filter=${encodeURIComponent(filter)}`);
+      expect(r.status, `${path} ${filter}`).toBe(200);
+      expect((await r.json() as unknown[]).length, `${path} ${filter}`).toBe(count);
+    }
+    const agent = await (await get(`/v1/agent/services?filter=${encodeURIComponent('Port == 80')}`)).json() as Record<string, unknown>;
+    expect(Object.keys(agent)).toEqual(['web-1']);
+    for (const [path, filter, message] of [
+      ['/v1/health/service/web', 'Service.Foo == 1', /Selector "Service\.Foo" is not valid/],
+      ['/v1/catalog/service/web', 'Port == 80', /Selector "Port" is not valid/],
+      ['/v1/health/service/web', 'Service.Port == "eighty"', /Failed to coerce value "eighty"/],
+    ] as const) {
+      const r = await get(`${path}?filter=${encodeURIComponent(filter)}`);
+      expect(r.status).toBe(400);
+      expect(await r.text()).toMatch(message);
+    }
+  });
+
   it('unknown paths -> 404 empty; wrong method -> 405 with Allow', async () => {
     const r = await get('/v1/nothing/here');
     expect(r.status).toBe(404);

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Topic } from '../../catalog/index.js';
 import type { HttpContext } from './context.js';
+import type { FieldSpec } from './filter/index.js';
 import { parseReadOptions, type Query, type ReadOptions } from './query.js';
 import { ResponseCache } from './response-cache.js';
 
@@ -9,6 +10,8 @@ export interface ReadSpec {
   topics: readonly Topic[];
   index: () => number;
   body: (opts: ReadOptions) => unknown;
+  /** The shape of the items `?filter=` runs over (filter-fields.ts). */
+  filterFields?: FieldSpec;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface ReadSpec {
  * valid while the index holds.
  */
 export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, spec: ReadSpec): Promise<unknown> {
-  const opts = parseReadOptions(req.query as Query, ctx.config.datacenter);
+  const opts = parseReadOptions(req.query as Query, ctx.config.datacenter, spec.filterFields);
   if (opts.consistency === 'consistent') await ctx.catalog.catchUp();
   let index = spec.index();
   if (opts.index > 0 && index === opts.index) index = await waitForChange(ctx, reply, spec, opts);

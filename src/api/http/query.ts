@@ -1,7 +1,7 @@
 /** Consul's common query parameters (consul-compat.md, "Common query params"). */
 import { parseDuration } from '../../config/index.js';
 import { BeaconError, invalid } from '../../errors/index.js';
-import { compileFilter } from './filter/index.js';
+import { compileFilter, type FieldSpec } from './filter/index.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -57,7 +57,7 @@ export function parseNodeMeta(q: Query): Record<string, string> | undefined {
   return out;
 }
 
-export function parseReadOptions(q: Query, datacenter: string): ReadOptions {
+export function parseReadOptions(q: Query, datacenter: string, filterFields?: FieldSpec): ReadOptions {
   checkDatacenter(q, datacenter);
   const stale = one(q, 'stale') !== undefined;
   const consistent = one(q, 'consistent') !== undefined;
@@ -82,7 +82,7 @@ export function parseReadOptions(q: Query, datacenter: string): ReadOptions {
     index,
     waitMs,
     consistency: consistent ? 'consistent' : stale ? 'stale' : 'default',
-    filter: filterExpr ? compileFilter(filterExpr) : undefined,
+    filter: filterExpr ? compileFilter(filterExpr, filterFields ? { fields: filterFields } : {}) : undefined,
     nodeMeta: parseNodeMeta(q),
   };
 }

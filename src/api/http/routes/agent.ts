@@ -8,6 +8,7 @@ import { boolParam, checkDatacenter } from '../query.js';
 import { buildService, buildServiceChecks, scriptPolicy } from '../registration.js';
 import { serviceSchema } from '../schemas.js';
 import { agentServiceJson } from '../serialize.js';
+import { AGENT_SERVICE_FIELDS } from '../filter-fields.js';
 import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
 
 export function agentRoutes(ctx: HttpContext): RouteOptions[] {
@@ -69,6 +70,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
           topics: [`node:${node}`],
+          filterFields: AGENT_SERVICE_FIELDS,
           index: () => catalog.nodeIndex(node),
           body: (opts) => {
             const list = (catalog.node(node).value?.services ?? []).map((s) => agentServiceJson(s, dc));

@@ -9,6 +9,7 @@ import { all, checkDatacenter } from '../query.js';
 import { buildCheck, buildService, validateMeta } from '../registration.js';
 import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
 import { nodeJson, nodeServiceJson, serviceNodeJson } from '../serialize.js';
+import { NODE_FIELDS, SERVICE_NODE_FIELDS } from '../filter-fields.js';
 import { applyFilter, normalizeBody, param, queryOf } from './shared.js';
 
 type Body = Record<string, unknown>;
@@ -30,6 +31,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
           topics: ['table:services'],
+          filterFields: SERVICE_NODE_FIELDS,
           index: () => catalog.tableIndex('services'),
           body: (opts) => {
             const out: Record<string, string[]> = {};
@@ -49,6 +51,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         const tags = all(queryOf(req), 'tag');
         return blockingRead(ctx, req, reply, {
           topics: [`svc:${name}`],
+          filterFields: SERVICE_NODE_FIELDS,
           index: () => catalog.serviceIndex(name),
           body: (opts) => applyFilter(catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(serviceNodeJson), opts.filter),
         });
@@ -60,6 +63,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
           topics: ['table:nodes'],
+          filterFields: NODE_FIELDS,
           index: () => catalog.tableIndex('nodes'),
           body: (opts) => applyFilter(catalog.nodes(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}).value.map(nodeJson), opts.filter),
         }),

@@ -14,6 +14,7 @@ import { checkDatacenter, one } from '../query.js';
 import { buildCheck, scriptPolicy } from '../registration.js';
 import { checkSchema } from '../schemas.js';
 import { agentServiceJson, checkJson } from '../serialize.js';
+import { CHECK_FIELDS } from '../filter-fields.js';
 import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
 
 const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
@@ -113,6 +114,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
           topics: [`node:${node}`],
+          filterFields: CHECK_FIELDS,
           index: () => catalog.nodeIndex(node),
           body: (opts) => {
             const out: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
 import { all, boolParam } from '../query.js';
 import { checkJson, healthEntryJson } from '../serialize.js';
+import { CHECK_FIELDS, HEALTH_ENTRY_FIELDS } from '../filter-fields.js';
 import { applyFilter, param, queryOf } from './shared.js';
 
 const STATES = ['any', 'passing', 'warning', 'critical'] as const;
@@ -22,6 +23,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const passingOnly = boolParam(q, 'passing');
         return blockingRead(ctx, req, reply, {
           topics: [`svc:${name}`],
+          filterFields: HEALTH_ENTRY_FIELDS,
           index: () => catalog.serviceIndex(name),
           body: (opts) => applyFilter(catalog.instances(name, { tags, passingOnly, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(healthEntryJson), opts.filter),
         });
@@ -34,6 +36,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const name = param(req, 'name');
         return blockingRead(ctx, req, reply, {
           topics: [`svc:${name}`],
+          filterFields: CHECK_FIELDS,
           index: () => catalog.serviceIndex(name),
           body: (opts) => applyFilter(catalog.serviceChecks(name).value.map(checkJson), opts.filter),
         });
@@ -46,6 +49,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const name = param(req, 'node');
         return blockingRead(ctx, req, reply, {
           topics: [`node:${name}`],
+          filterFields: CHECK_FIELDS,
           index: () => catalog.nodeIndex(name),
           body: (opts) => applyFilter(catalog.nodeChecks(name).value.map(checkJson), opts.filter),
         });
@@ -59,6 +63,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         if (!STATES.includes(state)) throw invalid('state', `Bad check state: "${state}" (use any, passing, warning or critical)`);
         return blockingRead(ctx, req, reply, {
           topics: ['table:checks'],
+          filterFields: CHECK_FIELDS,
           index: () => catalog.tableIndex('checks'),
           body: (opts) => applyFilter(catalog.checksInState(state).value.map(checkJson), opts.filter),
         });
