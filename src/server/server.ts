@@ -9,6 +9,7 @@ import { createHealth } from '../health/index.js';
 import { openStore } from '../store/index.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions } from './config-definitions.js';
+import { collectStartupGarbage } from './startup-gc.js';
 import { randomUUID } from 'node:crypto';
 import { createLogger } from './logger.js';
 import { registerSelf } from './self-registration.js';
@@ -31,6 +32,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   });
   await catalog.start();
   await registerSelf(catalog, config);
+  collectStartupGarbage();
 
   const metrics = createMetrics({ catalog, store });
   const health = createHealth({ catalog, store, config, logger, registry: metrics.registry });

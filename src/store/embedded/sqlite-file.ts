@@ -118,10 +118,12 @@ export class SqliteFile {
       | { revision: number; compacted: number; next_lease: number }
       | undefined;
     if (meta === undefined) throw new BeaconError('BEACON_ERR_STARTUP', `the store database ${this.path} has no meta row; it is not a Beacon store`);
-    const rows = this.db.prepare('SELECT key, value, create_rev, mod_rev, version, lease FROM kv').raw().all() as Array<
+    // Streamed in key order (the primary key's index), so no intermediate row array is built.
+    const rows = this.db.prepare('SELECT key, value, create_rev, mod_rev, version, lease FROM kv ORDER BY key').raw().iterate() as IterableIterator<
       [string, string, number, number, number, string]
     >;
-    const kvs = rows.map(([key, value, createRevision, modRevision, version, lease]) => ({ key, value, createRevision, modRevision, version, lease }));
+    const kvs: KeyValue[] = [];
+    for (const [key, value, createRevision, modRevision, version, lease] of rows) kvs.push({ key, value, createRevision, modRevision, version, lease });
     const leases = this.db.prepare('SELECT id, ttl FROM leases').all() as Array<{ id: string; ttl: number }>;
     return { revision: meta.revision, compacted: meta.compacted, nextLeaseId: meta.next_lease, kvs, leases };
   }
