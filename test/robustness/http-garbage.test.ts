@@ -4,6 +4,7 @@
  * error, and the catalog must be what it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../helpers/prng.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;
@@ -38,13 +39,6 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/metrics'],
 ];
 
-// A small deterministic PRNG so a failure can be replayed.
-function rng(seed: number) {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-}
 
 const WEIRD_VALUES: unknown[] = [
   null, true, false, 0, -1, 1e308, -1e308, 3.5, 2 ** 53 + 1, '', ' ', 'x'.repeat(5000), '\u0000', '💥', '../../etc',
@@ -91,7 +85,7 @@ afterAll(async () => {
 
 describe('garbage at every route', () => {
   it('never crashes, never answers an internal error, and only valid writes change the catalog', async () => {
-    const r = rng(20261123);
+    const r = seededRandom(20261123);
     const statuses = new Map<number, number>();
     let sent = 0;
     for (const [method, pattern] of ROUTES) {
@@ -121,7 +115,7 @@ describe('garbage at every route', () => {
 
   it('garbage that cannot be a valid registration leaves the catalog unchanged', async () => {
     const before = await catalogSnapshot();
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 200; i++) {
       const body = randomBody(r);
       let parsed: unknown;

@@ -6,17 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { createBalancer } from './index.js';
 import type { BalancerInstance, BalancerOptions, StrategyName } from './types.js';
 
-/** Small seeded PRNG (mulberry32) so statistical tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../test/helpers/prng.js';
+
+export { seededRandom };
 
 /** `n` instances named i0..i(n-1) on 10.0.0.x:8080. */
 export function makeInstances(n: number, weight?: (i: number) => number): BalancerInstance[] {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../../../test/helpers/prng.js';
 import { BeaconError } from '../../../errors/index.js';
 import { compileFilter, type FieldSpec } from './index.js';
 import { healthEntry, HEALTH_SPEC } from './fixtures.test-suite.js';
 
-/** A small deterministic PRNG (mulberry32), so a failure reproduces from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   'Service.Tags', 'Service.Port', 'Node.Meta', 'Node.Meta.env', 'Node.Meta["rack.id"]', 'Checks.Status', 'Checks', 'Foo',
