@@ -5,7 +5,6 @@ import { runServer } from '../server/index.js';
 
 interface ServerFlags extends RawConfig {
   config?: string;
-  dev?: boolean;
   recursor?: string[];
 }
 
@@ -33,7 +32,6 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
-    .option('--dev', 'development defaults (what `npm start` uses)')
     .addHelpText('after', `
 Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP_ADDR) or from --config.
 
@@ -44,7 +42,7 @@ Examples:
   dig @127.0.0.1 -p 8600 web.service.consul SRV`)
     .action(async (flags: ServerFlags) => {
       try {
-        const { config: file, dev: _dev, recursor, ...rest } = flags;
+        const { config: file, recursor, ...rest } = flags;
         const fromFlags: RawConfig = { ...rest, ...(recursor ? { recursors: recursor } : {}) };
         const config = buildConfig(mergeRaw(file ? fromFile(file) : {}, fromEnv(process.env), fromFlags));
         const server = await runServer(config);
