@@ -1,6 +1,6 @@
 /**
- * The embedded store driver: the whole key space in memory for reads, SQLite (WAL, fsync on
- * commit) for durability, group commit once per event-loop tick. See src/store/README.md.
+ * The embedded store driver: keys and their metadata in memory, values and durability in
+ * SQLite (WAL, fsync on commit), group commit once per event-loop tick. See src/store/README.md.
  */
 import { BeaconError } from '../../errors/index.js';
 import type { StoreCounters } from '../counters.js';
@@ -25,6 +25,7 @@ import { KeySpace } from './key-space.js';
 import { LeaseTable } from './lease-table.js';
 import { SqliteFile } from './sqlite-file.js';
 import { checkKey, checkPrefix, checkRevision, checkTtl, checkTxn, checkValue, compareHolds } from './txn-check.js';
+import { Values } from './values.js';
 import { WatchHub } from './watch-hub.js';
 
 export interface EmbeddedStoreOptions {
@@ -42,6 +43,13 @@ export const DEFAULT_HISTORY_REVISIONS = 10_000;
 export const MIN_HISTORY_REVISIONS = 100;
 /** How often the write-ahead log is checkpointed and truncated when there were writes (±10 % jitter). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
+
+/** One key's change in a write: its previous state (read before anything is staged) and, for a put, the new value. */
+interface Change {
+  key: string;
+  prev: KeyValue | undefined;
+  put?: { value: string; lease: LeaseId };
+}
 
 interface Waiter {
   resolve(value: unknown): void;
@@ -63,6 +71,7 @@ export class EmbeddedStore implements Store {
   private readonly file: SqliteFile;
   private readonly logger: StoreLogger;
   private readonly space: KeySpace;
+  private readonly values: Values;
   private readonly leases: LeaseTable;
   private readonly hub: WatchHub;
   /** Last revision handed out (committed or staged). */
@@ -85,21 +94,31 @@ export class EmbeddedStore implements Store {
     const state = file.load();
     this.revision = state.revision;
     this.committedRevision = state.revision;
-    this.space = new KeySpace(state.kvs);
+    this.space = new KeySpace();
     this.leases = new LeaseTable(state.nextLeaseId, (id) => this.expire(id));
-    for (const l of state.leases) this.leases.restore(l.id, l.ttl);
+    // One string per lease id, shared by the keys that name it (rows each read a fresh copy).
+    const leaseIds = new Map<string, LeaseId>([[NO_LEASE, NO_LEASE]]);
+    for (const l of state.leases) {
+      this.leases.restore(l.id, l.ttl);
+      leaseIds.set(l.id, l.id);
+    }
     let orphans = 0;
-    for (const kv of state.kvs) {
-      if (kv.lease === NO_LEASE) continue;
-      if (this.leases.has(kv.lease)) this.leases.attach(kv.lease, kv.key);
+    for (const [key, createRevision, modRevision, version, rowLease] of file.keys()) {
+      let lease = leaseIds.get(rowLease);
+      if (lease === undefined) leaseIds.set(rowLease, (lease = rowLease));
+      this.space.load(key, { createRevision, modRevision, version, lease });
+      if (lease === NO_LEASE) continue;
+      if (this.leases.has(lease)) this.leases.attach(lease, key);
       else orphans++;
     }
+    this.space.finishLoad();
+    this.values = new Values(this.space, file);
     if (orphans > 0) this.logger.warn({ path: file.path, keys: orphans }, 'store keys name leases missing from the database; they will not expire');
     // History up to the reloaded revision is gone: watches from it answer COMPACTED. A store
     // never written to (revision 1) has lost nothing, so a watch from revision 1 works there.
     this.hub = new WatchHub(state.revision, state.revision <= 1 ? 0 : state.revision, historyRevisions, this.logger);
     this.scheduleCheckpoint();
-    this.logger.info({ path: file.path, revision: state.revision, keys: state.kvs.length, leases: state.leases.length }, 'embedded store opened');
+    this.logger.info({ path: file.path, revision: state.revision, keys: this.space.size, leases: state.leases.length }, 'embedded store opened');
   }
 
   /**
@@ -118,13 +137,13 @@ export class EmbeddedStore implements Store {
   }
 
   get(key: string): Promise<KeyValue | undefined> {
-    return this.run(() => this.space.get(key));
+    return this.run(() => this.values.get(key));
   }
 
   range(prefix: string): Promise<RangeResult> {
     return this.run(() => {
       checkPrefix(prefix);
-      return { kvs: this.space.range(prefix), revision: this.committedRevision };
+      return { kvs: this.values.range(prefix), revision: this.committedRevision };
     });
   }
 
@@ -132,9 +151,9 @@ export class EmbeddedStore implements Store {
     return this.write(() => {
       checkKey(key);
       checkValue(value);
-      const lease = this.checkLease(opts?.lease);
+      const change: Change = { key, prev: this.values.current(key), put: { value, lease: this.checkLease(opts?.lease) } };
       const revision = ++this.revision;
-      this.stageBatch(revision, [this.applyPut(key, value, lease, revision)]);
+      this.stageBatch(revision, [this.apply(change, revision)]);
       return { revision };
     });
   }
@@ -142,10 +161,10 @@ export class EmbeddedStore implements Store {
   delete(key: string): Promise<{ revision: number; deleted: number }> {
     return this.write(() => {
       checkKey(key);
-      const prev = this.space.current(key);
+      const prev = this.values.current(key);
       if (prev === undefined) return { revision: this.revision, deleted: 0 };
       const revision = ++this.revision;
-      this.stageBatch(revision, [this.applyDelete(prev, revision)]);
+      this.stageBatch(revision, [this.apply({ key, prev }, revision)]);
       return { revision, deleted: 1 };
     });
   }
@@ -153,35 +172,38 @@ export class EmbeddedStore implements Store {
   deletePrefix(prefix: string): Promise<{ revision: number; deleted: number }> {
     return this.write(() => {
       checkPrefix(prefix);
-      const keys = this.space.currentKeysWithPrefix(prefix);
-      if (keys.length === 0) return { revision: this.revision, deleted: 0 };
+      const changes = this.space.currentKeysWithPrefix(prefix).map((key): Change => ({ key, prev: this.values.current(key) }));
+      if (changes.length === 0) return { revision: this.revision, deleted: 0 };
       const revision = ++this.revision;
-      this.stageBatch(revision, keys.map((k) => this.applyDelete(this.space.current(k)!, revision)));
-      return { revision, deleted: keys.length };
+      this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
+      return { revision, deleted: changes.length };
     });
   }
 
   txn(compares: Compare[], success: TxnOp[], failure: TxnOp[] = []): Promise<TxnResult> {
     return this.write(() => {
       checkTxn(compares, success, failure);
-      const succeeded = compares.every((c) => compareHolds(c, this.space.current(c.key)));
-      const ops = succeeded ? success : failure;
-      const leases = ops.map((op) => (op.type === 'put' ? this.checkLease(op.lease) : NO_LEASE));
-      const revision = this.revision + 1;
-      const events: WatchEvent[] = [];
-      ops.forEach((op, i) => {
-        if (op.type === 'put') {
-          events.push(this.applyPut(op.key, op.value, leases[i], revision));
-        } else if (op.type === 'delete') {
-          const prev = this.space.current(op.key);
-          if (prev !== undefined) events.push(this.applyDelete(prev, revision));
-        } else {
-          for (const k of this.space.currentKeysWithPrefix(op.prefix)) events.push(this.applyDelete(this.space.current(k)!, revision));
-        }
+      const succeeded = compares.every((c) => {
+        const cur = this.space.current(c.key);
+        return compareHolds(c, cur, () => (cur === undefined ? '' : this.values.valueOf(c.key, cur)));
       });
-      if (events.length === 0) return { succeeded, revision: this.revision };
-      this.revision = revision;
-      this.stageBatch(revision, events);
+      // Plan every change (reading previous values) before staging any, so a failed read changes nothing.
+      const changes: Change[] = [];
+      const planned = new Set<string>();
+      const plan = (key: string, put?: Change['put']): void => {
+        if (planned.has(key)) return;
+        planned.add(key);
+        const prev = this.values.current(key);
+        if (put !== undefined || prev !== undefined) changes.push({ key, prev, put });
+      };
+      for (const op of succeeded ? success : failure) {
+        if (op.type === 'put') plan(op.key, { value: op.value, lease: this.checkLease(op.lease) });
+        else if (op.type === 'delete') plan(op.key);
+        else for (const k of this.space.currentKeysWithPrefix(op.prefix)) plan(k);
+      }
+      if (changes.length === 0) return { succeeded, revision: this.revision };
+      const revision = ++this.revision;
+      this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
       return { succeeded, revision };
     });
   }
@@ -320,27 +342,26 @@ export class EmbeddedStore implements Store {
     return lease;
   }
 
-  private applyPut(key: string, value: string, lease: LeaseId, revision: number): WatchEvent {
-    const prev = this.space.current(key);
+  /** Stages one planned change and returns its watch event. */
+  private apply(change: Change, revision: number): WatchEvent {
+    const { key, prev, put } = change;
+    if (prev !== undefined && prev.lease !== NO_LEASE && prev.lease !== put?.lease) this.leases.detach(prev.lease, key);
+    if (put === undefined) {
+      this.space.stage(key, null);
+      const kv: KeyValue = Object.freeze({ key, value: '', createRevision: 0, modRevision: revision, version: 0, lease: NO_LEASE });
+      return Object.freeze({ type: 'delete', kv, prevKv: prev });
+    }
     const kv: KeyValue = Object.freeze({
       key,
-      value,
+      value: put.value,
       createRevision: prev === undefined ? revision : prev.createRevision,
       modRevision: revision,
       version: prev === undefined ? 1 : prev.version + 1,
-      lease,
+      lease: put.lease,
     });
-    if (prev !== undefined && prev.lease !== NO_LEASE && prev.lease !== lease) this.leases.detach(prev.lease, key);
-    if (lease !== NO_LEASE) this.leases.attach(lease, key);
+    if (put.lease !== NO_LEASE) this.leases.attach(put.lease, key);
     this.space.stage(key, kv);
     return Object.freeze(prev === undefined ? { type: 'put', kv } : { type: 'put', kv, prevKv: prev });
-  }
-
-  private applyDelete(prev: KeyValue, revision: number): WatchEvent {
-    if (prev.lease !== NO_LEASE) this.leases.detach(prev.lease, prev.key);
-    this.space.stage(prev.key, null);
-    const kv: KeyValue = Object.freeze({ key: prev.key, value: '', createRevision: 0, modRevision: revision, version: 0, lease: NO_LEASE });
-    return Object.freeze({ type: 'delete', kv, prevKv: prev });
   }
 
   private stageBatch(revision: number, events: WatchEvent[]): void {
@@ -349,13 +370,14 @@ export class EmbeddedStore implements Store {
 
   /** Removes a lease and deletes its keys in one revision (none if it had no keys). */
   private revokeNow(id: LeaseId): void {
-    const lease = this.leases.remove(id);
-    if (lease === undefined) return;
+    const keys = this.leases.keysOf(id);
+    if (keys === undefined) return;
+    const changes = [...keys].sort().map((key): Change => ({ key, prev: this.values.current(key) }));
+    this.leases.remove(id);
     this.metaDirty = true;
-    if (lease.keys.size === 0) return;
+    if (changes.length === 0) return;
     const revision = ++this.revision;
-    const keys = [...lease.keys].sort();
-    this.stageBatch(revision, keys.map((k) => this.applyDelete(this.space.current(k)!, revision)));
+    this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
   }
 
   private expire(id: LeaseId): void {

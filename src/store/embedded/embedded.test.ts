@@ -6,6 +6,7 @@ import { isBeaconError } from '../../errors/index.js';
 import { expectCode, record, runStoreContract } from '../contract.test-suite.js';
 import { openStore } from '../index.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './index.js';
+import { SqliteFile } from './sqlite-file.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -180,6 +181,74 @@ describe('embedded store', () => {
     await recent.untilRevision(revision);
     expect(recent.batches).toHaveLength(100);
     recent.cancel();
+  });
+
+  it('reads values from disk: get, range, value compares and prevKv after a restart', async () => {
+    const dir = tempDir();
+    const a = await openAt(dir);
+    await a.put('v/a', 'alpha');
+    await a.put('v/b', 'beta');
+    await a.close();
+
+    const b = await openAt(dir);
+    expect(await b.get('v/a')).toMatchObject({ key: 'v/a', value: 'alpha', version: 1 });
+    expect((await b.range('v/')).kvs.map((kv) => kv.value)).toEqual(['alpha', 'beta']);
+    const rec = record(b, { prefix: 'v/', fromRevision: 0 });
+    const miss = await b.txn([{ key: 'v/a', target: 'value', op: '==', value: 'other' }], [{ type: 'delete', key: 'v/a' }]);
+    expect(miss.succeeded).toBe(false);
+    const hit = await b.txn([{ key: 'v/a', target: 'value', op: '==', value: 'alpha' }], [{ type: 'put', key: 'v/a', value: 'alpha2' }, { type: 'delete', key: 'v/b' }]);
+    expect(hit.succeeded).toBe(true);
+    await rec.untilRevision(hit.revision);
+    const [put, del] = rec.batches.at(-1)!.events;
+    expect(put).toMatchObject({ type: 'put', kv: { value: 'alpha2', version: 2 }, prevKv: { key: 'v/a', value: 'alpha', version: 1 } });
+    expect(del).toMatchObject({ type: 'delete', kv: { key: 'v/b', value: '' }, prevKv: { key: 'v/b', value: 'beta' } });
+    rec.cancel();
+  });
+
+  it('lets a txn value compare and prevKv see a write staged in the same tick', async () => {
+    const s = await openAt(tempDir());
+    await s.put('k', 'one');
+    const rec = record(s, { prefix: 'k', fromRevision: 0 });
+    const first = s.put('k', 'two');
+    const second = s.txn([{ key: 'k', target: 'value', op: '==', value: 'two' }], [{ type: 'put', key: 'k', value: 'three' }]);
+    expect((await second).succeeded).toBe(true);
+    const { revision } = await second;
+    expect((await first).revision).toBe(revision - 1);
+    await rec.untilRevision(revision);
+    expect(rec.batches.map((b) => [b.events[0].kv.value, b.events[0].prevKv?.value])).toEqual([
+      ['two', 'one'],
+      ['three', 'two'],
+    ]);
+    expect((await s.get('k'))?.value).toBe('three');
+    rec.cancel();
+  });
+
+  it('ranges in JavaScript string order, as the key space sorts, also where SQLite orders bytes differently', async () => {
+    const s = await openAt(tempDir());
+    const keys = ['o/\u{10000}', 'o/\uE001', 'o/a', 'o/\uFFFF'];
+    await Promise.all(keys.map((k) => s.put(k, k)));
+    const { kvs } = await s.range('o/');
+    expect(kvs.map((kv) => kv.key)).toEqual([...keys].sort());
+    expect(kvs.map((kv) => kv.value)).toEqual([...keys].sort());
+  });
+
+  it('a failed value read rejects the write with BEACON_ERR_STORE_UNAVAILABLE and changes nothing', async () => {
+    const s = await openAt(tempDir());
+    await s.put('f/a', '1');
+    const { revision } = await s.put('f/b', '2');
+    const spy = vi.spyOn(SqliteFile.prototype, 'value').mockImplementation(() => {
+      throw new Error('disk I/O error');
+    });
+    try {
+      await expectCode(s.deletePrefix('f/'), 'BEACON_ERR_STORE_UNAVAILABLE');
+      await expectCode(s.txn([], [{ type: 'put', key: 'f/c', value: '3' }, { type: 'delete', key: 'f/a' }]), 'BEACON_ERR_STORE_UNAVAILABLE');
+      await expectCode(s.get('f/a'), 'BEACON_ERR_STORE_UNAVAILABLE');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await s.currentRevision()).toBe(revision);
+    expect((await s.range('f/')).kvs.map((kv) => kv.value)).toEqual(['1', '2']);
+    expect((await s.put('f/c', '3')).revision).toBe(revision + 1);
   });
 
   it('rejects txns that write one key twice', async () => {

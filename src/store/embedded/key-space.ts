@@ -1,21 +1,40 @@
 /**
- * The embedded store's key space in memory, in two layers:
- * - committed: what is durable on disk; every read (get, range) answers from it;
- * - staged: writes given a revision but not yet committed (at most one event-loop tick's worth);
- *   writes and txn compares see committed + staged, so revisions apply in the order assigned.
- * A group commit writes the staged layer to disk and then promotes it into the committed one.
+ * The embedded store's key space in memory: keys and their metadata only — values live in
+ * SQLite and are read on demand (sqlite-file.ts). Two layers:
+ * - committed: what is durable on disk (metadata here, values in the database);
+ * - staged: writes given a revision but not yet committed (at most one event-loop tick's worth),
+ *   held whole, value included; writes and txn compares see committed + staged, so revisions
+ *   apply in the order assigned.
+ * A group commit writes the staged layer to disk and then promotes it into the committed one,
+ * keeping only the metadata of each staged entry.
  */
-import type { KeyValue } from '../types.js';
+import type { KeyValue, LeaseId } from '../types.js';
 import { SortedKeys } from './sorted-keys.js';
 
+/** What the key space keeps of a committed key: everything but its value. */
+export interface KeyMeta {
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  readonly lease: LeaseId;
+}
+
+/** A key's current state as a write sees it: a staged entry (value included) or committed metadata. */
+export type CurrentEntry = KeyMeta & { readonly value?: string };
+
 export class KeySpace {
-  private readonly committed: Map<string, KeyValue>;
-  private readonly sorted: SortedKeys;
+  private readonly committed = new Map<string, KeyMeta>();
+  private sorted = new SortedKeys();
   /** Latest staged state per key; null means deleted. */
   readonly staged = new Map<string, KeyValue | null>();
 
-  constructor(kvs: readonly KeyValue[] = []) {
-    this.committed = new Map(kvs.map((kv) => [kv.key, Object.freeze(kv)]));
+  /** Adds a committed key while loading (call {@link finishLoad} after the last one). */
+  load(key: string, meta: KeyMeta): void {
+    this.committed.set(key, meta);
+  }
+
+  /** Builds the ordered key index once every key is loaded. */
+  finishLoad(): void {
     this.sorted = SortedKeys.fromSorted([...this.committed.keys()].sort());
   }
 
@@ -24,20 +43,13 @@ export class KeySpace {
     return this.committed.size;
   }
 
-  /** The committed value of `key`. */
-  get(key: string): KeyValue | undefined {
+  /** The committed metadata of `key`. */
+  get(key: string): KeyMeta | undefined {
     return this.committed.get(key);
   }
 
-  /** Committed keys starting with `prefix`, sorted by key. */
-  range(prefix: string): KeyValue[] {
-    const out: KeyValue[] = [];
-    this.sorted.forEachWithPrefix(prefix, (key) => out.push(this.committed.get(key)!));
-    return out;
-  }
-
-  /** The value of `key` as the next write sees it (staged, else committed). */
-  current(key: string): KeyValue | undefined {
+  /** The state of `key` as the next write sees it (staged, else committed). */
+  current(key: string): CurrentEntry | undefined {
     const s = this.staged.get(key);
     if (s === undefined) return this.committed.get(key);
     return s === null ? undefined : s;
@@ -65,14 +77,14 @@ export class KeySpace {
     this.staged.set(key, kv);
   }
 
-  /** Makes every staged change committed (call after it is on disk). */
+  /** Makes every staged change committed (call after it is on disk); values are not kept. */
   promote(): void {
     for (const [key, kv] of this.staged) {
       if (kv === null) {
         if (this.committed.delete(key)) this.sorted.remove(key);
       } else {
         if (!this.committed.has(key)) this.sorted.insert(key);
-        this.committed.set(key, kv);
+        this.committed.set(key, { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease });
       }
     }
     this.staged.clear();

@@ -62,6 +62,11 @@ export class LeaseTable {
     return lease;
   }
 
+  /** The keys attached to lease `id`, or undefined if there is no such lease. */
+  keysOf(id: string): ReadonlySet<string> | undefined {
+    return this.leases.get(id)?.keys;
+  }
+
   attach(id: string, key: string): void {
     this.leases.get(id)?.keys.add(key);
   }

@@ -1,7 +1,9 @@
 /**
  * The durability layer of the embedded store: one SQLite database in WAL mode, held with an
- * exclusive lock, written one transaction per group commit. It never answers reads while the
- * store runs — the in-memory key space does — it is read once, at open.
+ * exclusive lock, written one transaction per group commit. It holds the only copy of every
+ * committed value: the in-memory key space keeps keys and metadata, and value reads (`get`,
+ * `range`, txn value compares, the previous value of a key a write replaces) come from here.
+ * At open only keys and metadata are read.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
@@ -21,9 +23,11 @@ export interface LoadedState {
   revision: number;
   compacted: number;
   nextLeaseId: number;
-  kvs: KeyValue[];
   leases: Array<{ id: string; ttl: number }>;
 }
+
+/** A key's row without its value, as streamed at open. */
+export type KeyRow = [key: string, createRevision: number, modRevision: number, version: number, lease: string];
 
 export interface CommitMeta {
   revision: number;
@@ -37,6 +41,8 @@ interface Statements {
   upsertLease: Database.Statement;
   deleteLease: Database.Statement;
   updateMeta: Database.Statement;
+  value: Database.Statement<[string], string>;
+  rangeFrom: Database.Statement<[string], [string, string, number, number, number, string]>;
 }
 
 export class SqliteFile {
@@ -58,6 +64,11 @@ export class SqliteFile {
       upsertLease: db.prepare('INSERT OR REPLACE INTO leases (id, ttl) VALUES (?, ?)'),
       deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
       updateMeta: db.prepare('UPDATE meta SET revision = ?, compacted = ?, next_lease = ? WHERE id = 1'),
+      value: db.prepare<[string], string>('SELECT value FROM kv WHERE key = ?').pluck(),
+      // Keys sharing a prefix are contiguous from the prefix on in SQLite's (UTF-8 byte) order.
+      rangeFrom: db
+        .prepare<[string], [string, string, number, number, number, string]>('SELECT key, value, create_rev, mod_rev, version, lease FROM kv WHERE key >= ? ORDER BY key')
+        .raw(),
     };
     const s = this.stmts;
     this.commitTx = db.transaction((kvs, leases, meta) => {
@@ -98,9 +109,10 @@ export class SqliteFile {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-      // Reads are served from memory, so SQLite's page cache only helps commits find B-tree
-      // pages; 2 MiB does (missing pages come from the OS cache), where 32 MiB cost ~30 MB of
-      // RSS at 100,000 instances (bench/server-scale.mjs) for no measurable write speed.
+      // Reads of values are few at run time (a listing at start-up and on re-list, the previous
+      // value of a replaced key), so a small page cache does: missing pages come from the OS
+      // cache. 32 MiB cost ~30 MB of RSS at 100,000 instances (bench/server-scale.mjs) for no
+      // measurable write speed.
       db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       db.exec('BEGIN EXCLUSIVE');
       createSchema(db);
@@ -112,20 +124,35 @@ export class SqliteFile {
     }
   }
 
-  /** Reads the whole database (done once, at open). */
+  /** Reads the meta row and the leases (done once, at open). */
   load(): LoadedState {
     const meta = this.db.prepare('SELECT revision, compacted, next_lease FROM meta WHERE id = 1').get() as
       | { revision: number; compacted: number; next_lease: number }
       | undefined;
     if (meta === undefined) throw new BeaconError('BEACON_ERR_STARTUP', `the store database ${this.path} has no meta row; it is not a Beacon store`);
-    // Streamed in key order (the primary key's index), so no intermediate row array is built.
-    const rows = this.db.prepare('SELECT key, value, create_rev, mod_rev, version, lease FROM kv ORDER BY key').raw().iterate() as IterableIterator<
-      [string, string, number, number, number, string]
-    >;
-    const kvs: KeyValue[] = [];
-    for (const [key, value, createRevision, modRevision, version, lease] of rows) kvs.push({ key, value, createRevision, modRevision, version, lease });
     const leases = this.db.prepare('SELECT id, ttl FROM leases').all() as Array<{ id: string; ttl: number }>;
-    return { revision: meta.revision, compacted: meta.compacted, nextLeaseId: meta.next_lease, kvs, leases };
+    return { revision: meta.revision, compacted: meta.compacted, nextLeaseId: meta.next_lease, leases };
+  }
+
+  /** Every key with its metadata but not its value, streamed (done once, at open). */
+  keys(): IterableIterator<KeyRow> {
+    return this.db.prepare('SELECT key, create_rev, mod_rev, version, lease FROM kv').raw().iterate() as IterableIterator<KeyRow>;
+  }
+
+  /** The committed value of `key`, or undefined if it has no row. */
+  value(key: string): string | undefined {
+    return this.stmts.value.get(key);
+  }
+
+  /**
+   * Committed rows of keys starting with `prefix`, streamed from the database in its key order
+   * (UTF-8 bytes); `fn` gets each row.
+   */
+  forEachWithPrefix(prefix: string, fn: (kv: KeyValue) => void): void {
+    for (const [key, value, createRevision, modRevision, version, lease] of this.stmts.rangeFrom.iterate(prefix)) {
+      if (!key.startsWith(prefix)) break;
+      fn({ key, value, createRevision, modRevision, version, lease });
+    }
   }
 
   /**

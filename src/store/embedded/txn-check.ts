@@ -3,7 +3,8 @@
  * rules read in one place. Bad input throws BEACON_ERR_VALIDATION and changes nothing.
  */
 import { BeaconError, invalid } from '../../errors/index.js';
-import type { Compare, KeyValue, TxnOp } from '../types.js';
+import type { Compare, TxnOp } from '../types.js';
+import type { KeyMeta } from './key-space.js';
 
 /** Longest TTL a lease may have: what one Node.js timer can wait (about 24.8 days). */
 export const MAX_LEASE_TTL_SECONDS = Math.floor(0x7fffffff / 1000);
@@ -81,12 +82,16 @@ function checkOps(ops: readonly TxnOp[], branch: string): void {
   }
 }
 
-/** Whether `c` holds for `kv` (undefined: a missing key — version and revisions 0, value ''). */
-export function compareHolds(c: Compare, kv: KeyValue | undefined): boolean {
+/**
+ * Whether `c` holds for the key's state `kv` (undefined: a missing key — version and revisions
+ * 0, value ''). `value` returns the key's value; it is called only for a value compare, since
+ * the key space keeps values of committed keys on disk.
+ */
+export function compareHolds(c: Compare, kv: KeyMeta | undefined, value: () => string): boolean {
   let actual: string | number;
   switch (c.target) {
     case 'value':
-      actual = kv?.value ?? '';
+      actual = value();
       break;
     case 'version':
       actual = kv?.version ?? 0;
