@@ -1,6 +1,13 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { serverCommand } from './server-command.js';
+import { membersCommand } from './members-command.js';
+import { catalogCommand } from './catalog-command.js';
+import { servicesCommand } from './services-command.js';
+import { healthCommand } from './health-command.js';
+import { maintCommand } from './maint-command.js';
+import { watchCommand } from './watch-command.js';
+import { infoCommand } from './info-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -10,6 +17,13 @@ export async function main(argv: string[]): Promise<void> {
     .description('Beacon: service discovery with a Consul-compatible HTTP API and DNS')
     .version(pkg.version, '-v, --version')
     .showHelpAfterError()
-    .addCommand(serverCommand());
+    .addCommand(serverCommand())
+    .addCommand(membersCommand())
+    .addCommand(catalogCommand())
+    .addCommand(servicesCommand())
+    .addCommand(healthCommand())
+    .addCommand(maintCommand())
+    .addCommand(watchCommand())
+    .addCommand(infoCommand());
   await program.parseAsync(argv);
 }

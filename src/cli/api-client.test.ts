@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isBeaconClientError } from '../client/index.js';
+import { ApiClient, encodeQuery, resolveHttpAddr } from './api-client.js';
+
+describe('resolveHttpAddr', () => {
+  it('takes the flag, else $BEACON_HTTP_ADDR, else 127.0.0.1:8500', () => {
+    expect(resolveHttpAddr('10.0.0.1:8501', { BEACON_HTTP_ADDR: '10.0.0.2:8500' })).toBe('http://10.0.0.1:8501');
+    expect(resolveHttpAddr(undefined, { BEACON_HTTP_ADDR: '10.0.0.2:8500' })).toBe('http://10.0.0.2:8500');
+    expect(resolveHttpAddr(undefined, {})).toBe('http://127.0.0.1:8500');
+  });
+
+  it('accepts [v6]:port and http(s):// URLs', () => {
+    expect(resolveHttpAddr('[::1]:8500', {})).toBe('http://[::1]:8500');
+    expect(resolveHttpAddr('https://beacon.internal:8501/', {})).toBe('https://beacon.internal:8501');
+  });
+
+  it('names where a bad address came from', () => {
+    expect(() => resolveHttpAddr('nonsense', {})).toThrow('invalid --http-addr "nonsense": expected HOST:PORT');
+    expect(() => resolveHttpAddr(undefined, { BEACON_HTTP_ADDR: 'host:99999' })).toThrow('invalid BEACON_HTTP_ADDR "host:99999"');
+  });
+});
+
+describe('encodeQuery', () => {
+  it('encodes flags, repeated keys and skips undefined', () => {
+    expect(encodeQuery({ passing: true, tag: ['a b', 'c'], dc: undefined, 'node-meta': 'k:v' })).toBe('?passing&tag=a%20b&tag=c&node-meta=k%3Av');
+    expect(encodeQuery({})).toBe('');
+  });
+});
+
+describe('ApiClient', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/v1/ok') return res.end('{"a":1}');
+      if (req.url === '/v1/garbage') return res.end('not json');
+      if (req.url === '/v1/empty404') {
+        res.statusCode = 404;
+        return res.end();
+      }
+      res.statusCode = 400;
+      res.setHeader('content-type', 'text/plain');
+      res.end('Invalid Port: must be <= 65535\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('parses JSON answers', async () => {
+    const api = new ApiClient(base);
+    await expect(api.json({ path: '/v1/ok', what: 'reading' })).resolves.toEqual({ a: 1 });
+    await api.close();
+  });
+
+  it("turns an error answer into one line with the server's message and the status", async () => {
+    const api = new ApiClient(base);
+    const err = await api.send({ method: 'PUT', path: '/v1/bad', what: 'registering service "web"' }).catch((e: unknown) => e);
+    expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_RESPONSE')).toBe(true);
+    expect((err as Error).message).toBe('error registering service "web": Invalid Port: must be <= 65535 (HTTP 400)');
+    await expect(api.send({ path: '/v1/empty404', what: 'reading' })).rejects.toThrow('error reading: no message (HTTP 404)');
+    await expect(api.json({ path: '/v1/garbage', what: 'reading' })).rejects.toThrow('not JSON');
+    await api.close();
+  });
+
+  it('says which address could not be reached', async () => {
+    const api = new ApiClient('http://127.0.0.1:1');
+    const err = await api.send({ path: '/v1/ok', what: 'listing members' }).catch((e: unknown) => e);
+    expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_UNREACHABLE')).toBe(true);
+    expect((err as Error).message).toMatch(/^error listing members: cannot reach http:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+    await api.close();
+  });
+});
