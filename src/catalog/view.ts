@@ -1,6 +1,6 @@
 import type { KeyValue, WatchEvent } from '../store/index.js';
 import { parseKey } from './keys.js';
-import type { CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic } from './types.js';
+import type { CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic, Weights } from './types.js';
 
 /** Everything the catalog knows about one node. */
 export interface NodeState {
@@ -30,11 +30,74 @@ function bump<K>(m: Map<K, number>, k: K, rev: number): void {
   if (cur === undefined || rev > cur) m.set(k, rev);
 }
 
-const indexed = <T>(kv: KeyValue): Indexed<T> => ({
-  record: JSON.parse(kv.value) as T,
+const indexed = <T>(kv: KeyValue, record: T): Indexed<T> => ({
+  record,
   createIndex: kv.createRevision,
   modifyIndex: kv.modRevision,
 });
+
+// ---- shared sub-objects ----------------------------------------------------------------------
+// Records are immutable once in the view (readers build responses from them and never write to
+// them), so equal sub-objects need not be held once per record: at 100,000 instances most are
+// empty, default, or the same as another instance's of the service. Every shared one is frozen,
+// so a write to it throws instead of changing other records. A record's JSON is unchanged.
+
+const EMPTY_OBJECT = Object.freeze({}) as Record<string, never>;
+const EMPTY_ARRAY = Object.freeze([]) as unknown as never[];
+const DEFAULT_WEIGHTS: Weights = Object.freeze({ Passing: 1, Warning: 1 });
+
+function isEmptyObject(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/** `a`, or an equal array to share: [] for an empty one, else `like` if it holds the same strings in order. */
+function shareArray(a: string[], like: readonly string[] | undefined): string[] {
+  if (!Array.isArray(a)) return a;
+  if (a.length === 0) return EMPTY_ARRAY;
+  if (like === undefined || like.length !== a.length) return a;
+  for (let i = 0; i < a.length; i++) if (a[i] !== like[i]) return a;
+  return Object.freeze(like) as string[];
+}
+
+/** `m`, or an equal flat map to share: {} for an empty one, else `like` if it has the same entries in the same order. */
+function shareMap<M extends Record<string, unknown>>(m: M, like: M | undefined): M {
+  if (m === null || typeof m !== 'object') return m;
+  if (isEmptyObject(m)) return EMPTY_OBJECT as M;
+  if (like === undefined || like === EMPTY_OBJECT) return m;
+  const keys = Object.keys(m);
+  const likeKeys = Object.keys(like);
+  if (keys.length !== likeKeys.length) return m;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = m[k];
+    if (k !== likeKeys[i] || typeof v === 'object' || v !== like[k]) return m;
+  }
+  return Object.freeze(like);
+}
+
+function shareNode(r: NodeRecord): NodeRecord {
+  r.TaggedAddresses = shareMap(r.TaggedAddresses, undefined);
+  r.Meta = shareMap(r.Meta, undefined);
+  return r;
+}
+
+/** `like`: another version or instance of the same service, whose tags and meta are often equal. */
+function shareService(r: ServiceRecord, like: ServiceRecord | undefined): ServiceRecord {
+  r.Tags = shareArray(r.Tags, like?.Tags);
+  r.Meta = shareMap(r.Meta, like?.Meta);
+  r.TaggedAddresses = shareMap(r.TaggedAddresses, undefined);
+  const w = r.Weights;
+  if (w && w.Passing === 1 && w.Warning === 1 && Object.keys(w).length === 2) r.Weights = DEFAULT_WEIGHTS;
+  return r;
+}
+
+/** `owner`: the service the check belongs to, whose tags its ServiceTags usually copies. */
+function shareCheck(r: CheckRecord, owner: ServiceRecord | undefined): CheckRecord {
+  r.ServiceTags = shareArray(r.ServiceTags, owner?.Tags);
+  if (r.Definition !== null && typeof r.Definition === 'object' && isEmptyObject(r.Definition)) r.Definition = EMPTY_OBJECT;
+  return r;
+}
 
 /**
  * The in-memory materialized view of the catalog's store keys, with indexes by service name,
@@ -97,7 +160,7 @@ export class CatalogView {
     const rev = ev.kv.modRevision;
     const s = this.nodeState(parsed.node);
     if (parsed.kind === 'node') {
-      s.node = ev.type === 'put' ? indexed<NodeRecord>(ev.kv) : undefined;
+      s.node = ev.type === 'put' ? indexed(ev.kv, shareNode(JSON.parse(ev.kv.value) as NodeRecord)) : undefined;
       this.bumpTable('nodes', rev);
       this.bumpTable('services', rev);
       this.touchNode(parsed.node, rev, topics, true);
@@ -110,7 +173,8 @@ export class CatalogView {
         this.touchService(before.record.Service, rev, topics);
       }
       if (ev.type === 'put') {
-        const svc = indexed<ServiceRecord>(ev.kv);
+        const rec = JSON.parse(ev.kv.value) as ServiceRecord;
+        const svc = indexed(ev.kv, shareService(rec, before?.record.Service === rec.Service ? before.record : this.anyInstance(rec.Service)));
         s.services.set(parsed.id, svc);
         this.indexInstance(svc.record.Service, parsed.node, parsed.id);
         this.touchService(svc.record.Service, rev, topics);
@@ -139,7 +203,8 @@ export class CatalogView {
       this.touchCheckOwner(s, node, prev, rev, topics);
     }
     if (ev.type === 'put') {
-      const chk = indexed<CheckRecord>(ev.kv);
+      const rec = JSON.parse(ev.kv.value) as CheckRecord;
+      const chk = indexed(ev.kv, shareCheck(rec, s.services.get(rec.ServiceID)?.record));
       let m = s.checksByService.get(chk.record.ServiceID);
       if (!m) s.checksByService.set(chk.record.ServiceID, (m = new Map()));
       m.set(id, chk);
@@ -161,6 +226,12 @@ export class CatalogView {
     topics.add(`node:${node}`);
     const svc = s.services.get(c.ServiceID);
     this.touchService(svc?.record.Service ?? c.ServiceName, rev, topics);
+  }
+
+  /** Some indexed instance of service `name`, if any. */
+  private anyInstance(name: string): ServiceRecord | undefined {
+    const ref = this.byName.get(name)?.values().next().value;
+    return ref === undefined ? undefined : this.nodes.get(ref.node)?.services.get(ref.id)?.record;
   }
 
   private indexInstance(name: string, node: string, id: string): void {
