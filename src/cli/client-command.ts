@@ -43,6 +43,10 @@ export function clientAction<O extends HttpAddrOption>(fn: (ctx: CliContext, opt
   return async (...xs: unknown[]): Promise<void> => {
     const cmd = xs[xs.length - 1] as Command;
     const opts = cmd.opts<O>();
+    // `beacon watch ... | head -1`: a closed pipe ends the command quietly, as for any Unix tool.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    });
     let api: ApiClient | undefined;
     try {
       api = new ApiClient(resolveHttpAddr(opts.httpAddr, process.env));
