@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { buildConfig, fromEnv, fromFile, mergeRaw, formatHostPort, type RawConfig } from '../config/index.js';
 import { isBeaconError } from '../errors/index.js';
-import { runServer } from '../server/index.js';
 
 interface ServerFlags extends RawConfig {
   config?: string;
@@ -45,6 +44,8 @@ Examples:
         const { config: file, recursor, ...rest } = flags;
         const fromFlags: RawConfig = { ...rest, ...(recursor ? { recursors: recursor } : {}) };
         const config = buildConfig(mergeRaw(file ? fromFile(file) : {}, fromEnv(process.env), fromFlags));
+        // Loaded here, not at the top: client commands start without the server stack.
+        const { runServer } = await import('../server/index.js');
         const server = await runServer(config);
         process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
         let stopping = false;
