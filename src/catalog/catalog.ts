@@ -241,8 +241,8 @@ export class Catalog {
   serviceChecks(name: string): Versioned<Indexed<CheckRecord>[]> {
     const out: Indexed<CheckRecord>[] = [];
     for (const ref of this.view.byName.get(name)?.values() ?? []) {
-      const m = this.view.nodes.get(ref.node)?.checksByService.get(ref.id);
-      if (m) out.push(...m.values());
+      const list = this.view.nodes.get(ref.node)?.checksByService.get(ref.id);
+      if (list) out.push(...list);
     }
     return { value: out, index: this.serviceIndex(name) };
   }
@@ -255,8 +255,8 @@ export class Catalog {
   checksInState(state: HealthStatus | 'any'): Versioned<Indexed<CheckRecord>[]> {
     const out: Indexed<CheckRecord>[] = [];
     for (const s of this.view.nodes.values()) {
-      for (const m of s.checksByService.values()) {
-        for (const c of m.values()) if (state === 'any' || c.record.Status === state) out.push(c);
+      for (const list of s.checksByService.values()) {
+        for (const c of list) if (state === 'any' || c.record.Status === state) out.push(c);
       }
     }
     return { value: out, index: this.tableIndex('checks') };
@@ -304,8 +304,8 @@ export class Catalog {
   }
   deleteServiceOps(node: string, id: string): TxnOp[] {
     const ops: TxnOp[] = [{ type: 'delete', key: serviceKey(node, id) }];
-    const m = this.view.nodes.get(node)?.checksByService.get(id);
-    for (const c of m?.values() ?? []) ops.push({ type: 'delete', key: checkKey(node, c.record.CheckID) });
+    const list = this.view.nodes.get(node)?.checksByService.get(id);
+    for (const c of list ?? []) ops.push({ type: 'delete', key: checkKey(node, c.record.CheckID) });
     return ops;
   }
   deleteCheckOp(node: string, checkId: string): TxnOp {
@@ -325,14 +325,14 @@ function instanceChecks(s: NodeState, serviceId: string): Indexed<CheckRecord>[]
   const svcChecks = s.checksByService.get(serviceId);
   if (!nodeChecks && !svcChecks) return EMPTY_CHECKS;
   const out: Indexed<CheckRecord>[] = [];
-  if (nodeChecks) for (const c of nodeChecks.values()) out.push(c);
-  if (svcChecks) for (const c of svcChecks.values()) out.push(c);
+  if (nodeChecks) out.push(...nodeChecks);
+  if (svcChecks) out.push(...svcChecks);
   return out;
 }
 
 function allChecks(s: NodeState): Indexed<CheckRecord>[] {
   const out: Indexed<CheckRecord>[] = [];
-  for (const m of s.checksByService.values()) for (const c of m.values()) out.push(c);
+  for (const list of s.checksByService.values()) out.push(...list);
   return out;
 }
 

@@ -6,8 +6,12 @@ import type { CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic, Weights } 
 export interface NodeState {
   node: Indexed<NodeRecord> | undefined;
   services: Map<string, Indexed<ServiceRecord>>;
-  /** Checks by ServiceID ('' = node-level), then by CheckID. */
-  checksByService: Map<string, Map<string, Indexed<CheckRecord>>>;
+  /**
+   * Checks by ServiceID ('' = node-level), in the order they were last written. A small array,
+   * not a Map: an instance has one to a few checks, and at 100,000 instances a one-entry Map
+   * per instance cost ~18 MB of heap more than an array (docs/benchmarks.md, Scale).
+   */
+  checksByService: Map<string, Indexed<CheckRecord>[]>;
   /** CheckID -> the ServiceID it is filed under, so a check is found without a scan. */
   checkOwner: Map<string, string>;
   checkCount: number;
@@ -22,7 +26,11 @@ export interface InstanceRef {
 /** The check `id` of a node, in O(1). */
 export function findCheck(s: NodeState, id: string): Indexed<CheckRecord> | undefined {
   const owner = s.checkOwner.get(id);
-  return owner === undefined ? undefined : s.checksByService.get(owner)?.get(id);
+  if (owner === undefined) return undefined;
+  const list = s.checksByService.get(owner);
+  if (!list) return undefined;
+  for (const c of list) if (c.record.CheckID === id) return c;
+  return undefined;
 }
 
 function bump<K>(m: Map<K, number>, k: K, rev: number): void {
@@ -193,21 +201,23 @@ export class CatalogView {
   private applyCheck(s: NodeState, node: string, id: string, ev: WatchEvent, rev: number, topics: Set<Topic>): void {
     const prev = findCheck(s, id)?.record;
     if (prev) {
-      const m = s.checksByService.get(prev.ServiceID);
-      if (m?.delete(id)) {
+      const list = s.checksByService.get(prev.ServiceID);
+      const at = list ? list.findIndex((c) => c.record.CheckID === id) : -1;
+      if (list && at >= 0) {
+        list.splice(at, 1);
         s.checkCount--;
         this.checkCount--;
         s.checkOwner.delete(id);
-        if (m.size === 0) s.checksByService.delete(prev.ServiceID);
+        if (list.length === 0) s.checksByService.delete(prev.ServiceID);
       }
       this.touchCheckOwner(s, node, prev, rev, topics);
     }
     if (ev.type === 'put') {
       const rec = JSON.parse(ev.kv.value) as CheckRecord;
       const chk = indexed(ev.kv, shareCheck(rec, s.services.get(rec.ServiceID)?.record));
-      let m = s.checksByService.get(chk.record.ServiceID);
-      if (!m) s.checksByService.set(chk.record.ServiceID, (m = new Map()));
-      m.set(id, chk);
+      const list = s.checksByService.get(chk.record.ServiceID);
+      if (list) list.push(chk);
+      else s.checksByService.set(chk.record.ServiceID, [chk]);
       s.checkOwner.set(id, chk.record.ServiceID);
       s.checkCount++;
       this.checkCount++;
