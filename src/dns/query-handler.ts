@@ -13,7 +13,7 @@ import type { AnswerCache } from './cache.js';
 import { classifyName } from './names.js';
 import type { Forwarder } from './recursor.js';
 import {
-  bareResponse, CLASS_ANY, CLASS_IN, FLAG_TC, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE,
+  bareResponse, CLASS_ANY, CLASS_IN, FLAG_RA, FLAG_TC, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE,
   udpLimit, type ParsedQuery,
 } from './wire.js';
 
@@ -110,15 +110,21 @@ export class QueryHandler {
   }
 
   private async forward(msg: Buffer, q: ParsedQuery, tcp: boolean): Promise<Buffer | undefined> {
-    const answer = await this.forwarder!.forward(msg, q.questionEnd);
+    const limit = udpLimit(q.edns);
+    // Over TCP the query is forwarded over TCP; over UDP, by UDP (TCP when the answer is truncated).
+    const answer = await this.forwarder!.forward(msg, q.questionEnd, tcp ? undefined : limit);
     if (!answer) return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
-    if (!tcp && answer.length > udpLimit(q.edns)) {
+    if (!tcp && answer.length > limit) {
       const tc = this.bare(msg, q.id, q.flags, answer.readUInt16BE(2) & 0xf, q);
       tc.writeUInt16BE(tc.readUInt16BE(2) | FLAG_TC, 2);
       this.truncated++;
       return tc;
     }
-    this.rcodes[answer.readUInt16BE(2) & 0xf]!++;
+    // Beacon offers recursion here (its own answers say RA too), whatever the upstream said.
+    const flags = answer.readUInt16BE(2) | FLAG_RA;
+    answer.writeUInt16BE(flags, 2);
+    this.rcodes[flags & 0xf]!++;
+    if (flags & FLAG_TC) this.truncated++;
     return answer;
   }
 

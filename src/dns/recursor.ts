@@ -1,15 +1,18 @@
 /**
- * Forwards questions outside Beacon's domains to the configured recursors over UDP, one
- * after the other (each gets `timeoutMs`), and relays the first answer with the client's ID.
+ * Forwards questions outside Beacon's domains to the configured recursors, one after the
+ * other (each gets `timeoutMs`), and relays the first answer with the client's ID. The
+ * transport follows the client's, as a real resolver does: a query that came over TCP is
+ * forwarded over TCP (one connection per query); one that came over UDP goes over UDP, and
+ * when the recursor's UDP answer has the TC bit, the same recursor is asked again over TCP.
  * The query is sent as the client wrote it, under a fresh random ID; an answer is accepted
  * only from the recursor it was sent to, with that ID and the same question. At most
  * `maxPending` forwards are in flight; beyond that, and when every recursor fails, the
  * caller answers SERVFAIL.
  */
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import net, { isIPv6 } from 'node:net';
 import type { HostPort } from '../config/index.js';
-import { FLAG_QR, HEADER_LEN } from './wire.js';
+import { FLAG_QR, FLAG_TC, HEADER_LEN } from './wire.js';
 
 interface Pending {
   resolve(answer: Buffer | undefined): void;
@@ -21,9 +24,13 @@ interface Pending {
 export class Forwarder {
   private readonly sockets = new Map<4 | 6, dgram.Socket>();
   private readonly pending = new Map<number, Pending>();
+  /** Forwards over TCP in flight: each one's "give up" callback (close() calls them). */
+  private readonly tcpPending = new Set<() => void>();
   private closed = false;
   forwarded = 0;
   failures = 0;
+  /** Truncated UDP answers asked again over TCP. */
+  tcpRetries = 0;
 
   constructor(
     private readonly recursors: readonly HostPort[],
@@ -33,19 +40,37 @@ export class Forwarder {
   ) {}
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending.size + this.tcpPending.size;
   }
 
   /**
    * Resolves to the recursor's answer (with `query`'s ID), or undefined when every recursor
    * failed, timed out or too many forwards are in flight. `questionEnd` bounds the question.
+   * `udpLimit` is the client's UDP payload limit when it asked over UDP, undefined when it
+   * asked over TCP (then the query is forwarded over TCP). A truncated UDP answer is replaced
+   * by the recursor's TCP answer when that fits `udpLimit`; otherwise the truncated one is
+   * relayed (TC set, so the client retries over TCP).
    */
-  async forward(query: Buffer, questionEnd: number): Promise<Buffer | undefined> {
+  async forward(query: Buffer, questionEnd: number, udpLimit: number | undefined): Promise<Buffer | undefined> {
     this.forwarded++;
     const id = query.readUInt16BE(0);
     for (const r of this.recursors) {
       if (this.closed) break;
-      const answer = await this.once(r, query, questionEnd);
+      let answer: Buffer | undefined;
+      if (udpLimit === undefined) {
+        const t = await this.tcpOnce(r, query, questionEnd);
+        answer = t.answer;
+        // A recursor that refuses or resets TCP at once is asked over UDP instead (what it
+        // says then is relayed as is, TC included); one that timed out is not asked again.
+        if (!answer && !t.timedOut && !this.closed) answer = await this.once(r, query, questionEnd);
+      } else {
+        answer = await this.once(r, query, questionEnd);
+        if (answer && answer.readUInt16BE(2) & FLAG_TC && !this.closed) {
+          this.tcpRetries++;
+          const full = (await this.tcpOnce(r, query, questionEnd)).answer;
+          if (full && full.length <= udpLimit) answer = full;
+        }
+      }
       if (answer) {
         answer.writeUInt16BE(id, 0);
         return answer;
@@ -99,22 +124,75 @@ export class Forwarder {
     });
   }
 
+  /**
+   * One query over a fresh TCP connection (RFC 1035 4.2.2 framing); the connection is closed
+   * after the first message. Connect, send and answer together get `timeoutMs`.
+   */
+  private tcpOnce(to: HostPort, query: Buffer, questionEnd: number): Promise<{ answer: Buffer | undefined; timedOut: boolean }> {
+    if (this.inFlight >= this.maxPending || this.closed) return Promise.resolve({ answer: undefined, timedOut: true });
+    const id = (Math.random() * 0x10000) | 0;
+    const frame = Buffer.allocUnsafe(query.length + 2);
+    frame.writeUInt16BE(query.length, 0);
+    query.copy(frame, 2);
+    frame.writeUInt16BE(id, 2);
+    const question = query.subarray(HEADER_LEN, questionEnd);
+    return new Promise((resolve) => {
+      let finished = false;
+      let buf: Buffer = Buffer.alloc(0);
+      const sock = net.connect({ host: to.host, port: to.port });
+      const done = (answer: Buffer | undefined, timedOut = false) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        this.tcpPending.delete(giveUp);
+        sock.destroy();
+        resolve({ answer, timedOut });
+      };
+      // Timed out, or the server is closing: not worth another try at this recursor.
+      const giveUp = () => done(undefined, true);
+      const timer = setTimeout(giveUp, this.timeoutMs);
+      this.tcpPending.add(giveUp);
+      sock.setNoDelay(true);
+      sock.on('connect', () => sock.write(frame));
+      sock.on('data', (chunk: Buffer) => {
+        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+        if (buf.length < 2) return;
+        const len = buf.readUInt16BE(0);
+        if (len < HEADER_LEN) return done(undefined);
+        if (buf.length < len + 2) return;
+        done(isAnswerTo(buf.subarray(2, len + 2), id, question) ? Buffer.from(buf.subarray(2, len + 2)) : undefined);
+      });
+      sock.on('error', (err) => {
+        this.onError?.(err);
+        done(undefined);
+      });
+      sock.on('close', () => done(undefined));
+    });
+  }
+
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (msg.length < HEADER_LEN) return;
     const p = this.pending.get(msg.readUInt16BE(0));
-    if (!p || !(msg.readUInt16BE(2) & FLAG_QR)) return;
+    if (!p) return;
     if (rinfo.port !== p.to.port || !sameHost(rinfo.address, p.to.host)) return;
-    const q = p.question;
-    if (msg.length < HEADER_LEN + q.length || !sameQuestion(msg.subarray(HEADER_LEN, HEADER_LEN + q.length), q)) return;
+    if (!isAnswerTo(msg, msg.readUInt16BE(0), p.question)) return;
     p.resolve(msg);
   }
 
   close(): void {
     this.closed = true;
     for (const p of [...this.pending.values()]) p.resolve(undefined);
+    for (const giveUp of [...this.tcpPending]) giveUp();
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
   }
+}
+
+/** A response (QR) with this ID whose question is `question`. */
+function isAnswerTo(msg: Buffer, id: number, question: Buffer): boolean {
+  if (msg.length < HEADER_LEN + question.length) return false;
+  if (msg.readUInt16BE(0) !== id || !(msg.readUInt16BE(2) & FLAG_QR)) return false;
+  return sameQuestion(msg.subarray(HEADER_LEN, HEADER_LEN + question.length), question);
 }
 
 function sameHost(a: string, b: string): boolean {

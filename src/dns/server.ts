@@ -57,6 +57,8 @@ export interface DnsStats {
   cacheEvictions: number;
   forwarded: number;
   forwardFailures: number;
+  /** Truncated UDP answers from a recursor that were asked again over TCP. */
+  forwardTcpRetries: number;
   forwardsInFlight: number;
   tcpConnections: number;
   tcpAccepted: number;
@@ -175,7 +177,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         queries: handler.queries, udpQueries: udpT.queries, tcpQueries: tcpT.queries,
         dropped: handler.dropped, truncated: handler.truncated, responses,
         cacheHits: c.hits, cacheMisses: c.misses, cacheEntries: c.entries, cacheInvalidations: c.invalidations, cacheEvictions: c.evictions,
-        forwarded: forwarder?.forwarded ?? 0, forwardFailures: forwarder?.failures ?? 0, forwardsInFlight: forwarder?.inFlight ?? 0,
+        forwarded: forwarder?.forwarded ?? 0, forwardFailures: forwarder?.failures ?? 0,
+        forwardTcpRetries: forwarder?.tcpRetries ?? 0, forwardsInFlight: forwarder?.inFlight ?? 0,
         tcpConnections: tcpT.connections, tcpAccepted: tcpT.accepted, tcpRejected: tcpT.rejected,
       };
     },

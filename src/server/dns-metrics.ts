@@ -30,6 +30,7 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
     ['beacon_dns_cache_misses_total', 'DNS answers built from the catalog.', (s) => s.cacheMisses],
     ['beacon_dns_forwarded_total', 'Queries forwarded to a recursor.', (s) => s.forwarded],
     ['beacon_dns_forward_failures_total', 'Forwarded queries that failed (answered SERVFAIL).', (s) => s.forwardFailures],
+    ['beacon_dns_forward_tcp_retries_total', 'Truncated UDP answers from a recursor asked again over TCP.', (s) => s.forwardTcpRetries],
   ];
   for (const [name, help, pick] of simple) {
     new client.Counter({ name, help, registers: [registry], collect() { grow(this, name, {}, pick(dns.stats())); } });

@@ -1,41 +1,116 @@
 /**
- * A tiny dns-packet responder on loopback that stands in for an upstream recursor: answers every
- * A question with `address` (or stays silent), and counts the queries it saw.
+ * A small dns-packet server on loopback that stands in for an upstream recursor, on UDP and TCP
+ * (same port): answers every A question with `records` addresses (the first is `address`), or
+ * stays silent, and logs every query with the transport it came over. With `udpMax`, a UDP
+ * answer larger than that is replaced by an empty one with TC set, as a real server with a
+ * smaller buffer does; `tcp: false` refuses TCP connections.
  */
 import dgram from 'node:dgram';
+import net from 'node:net';
 import dnsPacket from 'dns-packet';
+
+export interface UpstreamQuery {
+  /** "<name> <type>" as asked. */
+  q: string;
+  transport: 'udp' | 'tcp';
+}
 
 export interface Upstream {
   port: number;
+  /** "<name> <type>" of every query, in arrival order (both transports). */
   queries: string[];
+  log: UpstreamQuery[];
   close(): Promise<void>;
 }
 
-export function startUpstream(opts: { address?: string; silent?: boolean } = {}): Promise<Upstream> {
-  const sock = dgram.createSocket('udp4');
+export interface UpstreamOptions {
+  address?: string;
+  silent?: boolean;
+  /** A records per answer (default 1). */
+  records?: number;
+  /** Largest UDP answer; bigger ones are sent empty with TC. */
+  udpMax?: number;
+  /** Listen on TCP too (default true). */
+  tcp?: boolean;
+}
+
+export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstream> {
   const queries: string[] = [];
-  sock.on('message', (msg, rinfo) => {
+  const log: UpstreamQuery[] = [];
+  const answer = (msg: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
     let q: dnsPacket.DecodedPacket;
     try {
       q = dnsPacket.decode(msg);
     } catch {
-      return;
+      return undefined;
     }
     const question = q.questions?.[0];
-    if (!question) return;
+    if (!question) return undefined;
     queries.push(`${question.name} ${question.type}`);
-    if (opts.silent) return;
-    sock.send(dnsPacket.encode({
-      id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions,
-      answers: question.type === 'A' ? [{ name: question.name, type: 'A', ttl: 60, data: opts.address ?? '192.0.2.7' }] : [],
-    }), rinfo.port, rinfo.address);
-  });
-  let closing: Promise<void> | undefined;
-  return new Promise((resolve) => {
-    sock.bind(0, '127.0.0.1', () => resolve({
-      port: sock.address().port,
-      queries,
-      close: () => (closing ??= new Promise((res) => sock.close(() => res()))),
+    log.push({ q: `${question.name} ${question.type}`, transport });
+    if (opts.silent) return undefined;
+    const n = opts.records ?? 1;
+    const answers: dnsPacket.Answer[] = question.type !== 'A' ? [] : Array.from({ length: n }, (_, i) => ({
+      name: question.name, type: 'A', ttl: 60, data: i === 0 ? opts.address ?? '192.0.2.7' : `198.51.${100 + (i >> 8)}.${i & 0xff}`,
     }));
+    const full = dnsPacket.encode({
+      id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers,
+    });
+    if (transport === 'udp' && opts.udpMax !== undefined && full.length > opts.udpMax) {
+      return dnsPacket.encode({
+        id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.TRUNCATED_RESPONSE, questions: q.questions, answers: [],
+      });
+    }
+    return full;
+  };
+
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    const a = answer(msg, 'udp');
+    if (a) sock.send(a, rinfo.port, rinfo.address);
   });
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
+  const port = sock.address().port;
+
+  const conns = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  if (opts.tcp !== false) {
+    server = net.createServer((c) => {
+      conns.add(c);
+      c.on('close', () => conns.delete(c));
+      c.on('error', () => c.destroy());
+      let buf = Buffer.alloc(0);
+      c.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const a = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), 'tcp');
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+          if (!a) continue;
+          const f = Buffer.alloc(a.length + 2);
+          f.writeUInt16BE(a.length, 0);
+          a.copy(f, 2);
+          c.write(f);
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '127.0.0.1', () => resolve());
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    queries,
+    log,
+    close: () => (closing ??= Promise.all([
+      new Promise<void>((res) => sock.close(() => res())),
+      new Promise<void>((res) => {
+        if (!server) return res();
+        for (const c of conns) c.destroy();
+        server.close(() => res());
+      }),
+    ]).then(() => undefined)),
+  };
 }
