@@ -11,7 +11,10 @@ import { HEADER_LEN, MAX_QUERY_BYTES } from './wire.js';
 export interface TcpLimits {
   /** Connections beyond this are closed at once. */
   maxConnections: number;
-  /** A connection with no traffic for this long is closed. */
+  /**
+   * A connection with no traffic for this long (and no forwarded query in flight) is closed;
+   * so is one whose next message has not arrived whole this long after its first byte.
+   */
   idleTimeoutMs: number;
   /** Asynchronous (forwarded) queries in flight per connection before reading pauses. */
   maxInFlight: number;
@@ -31,7 +34,7 @@ export class TcpTransport {
   accepted = 0;
 
   constructor(private readonly handle: (msg: Buffer, tcp: boolean) => Reply, private readonly limits: TcpLimits) {
-    this.server = net.createServer((sock) => this.onConnection(sock));
+    this.server = net.createServer({ allowHalfOpen: true }, (sock) => this.onConnection(sock));
     this.server.on('error', () => { /* listen errors surface through listen(); later ones are per-socket */ });
   }
 
@@ -59,13 +62,40 @@ export class TcpTransport {
     this.accepted++;
     this.sockets.add(sock);
     sock.setNoDelay(true);
-    sock.setTimeout(this.limits.idleTimeoutMs, () => sock.destroy());
-    sock.on('error', () => sock.destroy());
-    sock.on('close', () => this.sockets.delete(sock));
     let pending: Buffer | undefined;
     let inFlight = 0;
+    let clientEnded = false;
+    // A message must arrive whole within idleTimeoutMs of its first byte: a client that
+    // trickles a byte at a time (or announces a length and never sends it) is cut off even
+    // though each byte would reset the idle timer.
+    let partialTimer: NodeJS.Timeout | undefined;
+    const partialExpired = () => {
+      partialTimer = undefined;
+      // Reading is paused while forwarded queries are in flight: not the client's fault.
+      if (sock.isPaused() && inFlight > 0) partialTimer = setTimeout(partialExpired, this.limits.idleTimeoutMs);
+      else sock.destroy();
+    };
+    // Idle: nothing received or sent for idleTimeoutMs while no answer is still being worked on
+    // (forwarded queries are bounded by the recursor timeouts).
+    sock.setTimeout(this.limits.idleTimeoutMs, () => {
+      if (inFlight === 0) sock.destroy();
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      clearTimeout(partialTimer);
+    });
+    // allowHalfOpen: a client may send its queries and shut down its side; it still gets the
+    // answers, then the connection is closed.
+    const maybeEnd = () => {
+      if (clientEnded && inFlight === 0 && !sock.destroyed) sock.end();
+    };
+    sock.on('end', () => {
+      clientEnded = true;
+      maybeEnd();
+    });
     const write = (m: Buffer | undefined) => {
-      if (!m || sock.destroyed) return;
+      if (!m || sock.destroyed || sock.writableEnded) return;
       const frame = Buffer.allocUnsafe(m.length + 2);
       frame.writeUInt16BE(m.length, 0);
       m.copy(frame, 2);
@@ -90,12 +120,18 @@ export class TcpTransport {
           if (++inFlight >= this.limits.maxInFlight) sock.pause();
           void r.then(write, () => undefined).finally(() => {
             if (--inFlight < this.limits.maxInFlight && !sock.destroyed) sock.resume();
+            maybeEnd();
           });
         } else {
           write(r);
         }
       }
       pending = buf.length > 0 ? buf : undefined;
+      if (pending && !partialTimer) partialTimer = setTimeout(partialExpired, this.limits.idleTimeoutMs);
+      else if (!pending && partialTimer) {
+        clearTimeout(partialTimer);
+        partialTimer = undefined;
+      }
     });
   }
 

@@ -152,6 +152,47 @@ describe('TCP', () => {
   });
 });
 
+describe('TCP bounds on slow and half-closed clients', () => {
+  it('closes a connection whose message trickles in slower than the idle time allows', async () => {
+    const s = await connect(h.port);
+    s.on('error', () => undefined);
+    // Announce 4,096 bytes, then send one byte every 100 ms: each byte alone would keep the
+    // 400 ms idle timer from firing for ~7 minutes.
+    s.write(Buffer.from([0x10, 0x00]));
+    const drip = setInterval(() => { if (!s.destroyed) s.write(Buffer.from([0])); }, 100);
+    const started = Date.now();
+    try {
+      expect(await closed(s, 3000)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('closes a connection that announces a length over the bound without waiting for it', async () => {
+    const s = await connect(h.port);
+    s.on('error', () => undefined);
+    s.write(Buffer.from([0xff, 0xff]));
+    const started = Date.now();
+    expect(await closed(s, 2000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
+  it('answers a client that sends its query and shuts down its side, then closes', async () => {
+    const s = await connect(h.port);
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    const ended = closed(s, 3000);
+    s.end(frame(query(7, 'big.service.consul')));
+    expect(await ended).toBe(true);
+    const buf = Buffer.concat(chunks);
+    expect(buf.length).toBe(2 + buf.readUInt16BE(0));
+    const m = decode(buf.subarray(2));
+    expect(m.id).toBe(7);
+    expect(m.answers).toHaveLength(40);
+  });
+});
+
 describe('binding', () => {
   it('resolves a host name once and binds UDP and TCP to the same address', async () => {
     const config = buildConfig({ dnsAddr: 'localhost:0' }).dns;
