@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import net, { isIPv6 } from 'node:net';
 import type { HostPort } from '../config/index.js';
-import { FLAG_QR, FLAG_TC, HEADER_LEN } from './wire.js';
+import { FLAG_QR, FLAG_TC, HEADER_LEN, MIN_UDP_SIZE } from './wire.js';
 
 interface Pending {
   resolve(answer: Buffer | undefined): void;
@@ -48,8 +48,8 @@ export class Forwarder {
    * failed, timed out or too many forwards are in flight. `questionEnd` bounds the question.
    * `udpLimit` is the client's UDP payload limit when it asked over UDP, undefined when it
    * asked over TCP (then the query is forwarded over TCP). A truncated UDP answer is replaced
-   * by the recursor's TCP answer when that fits `udpLimit`; otherwise the truncated one is
-   * relayed (TC set, so the client retries over TCP).
+   * by the recursor's TCP answer when that fits `udpLimit` (only tried when the limit is over
+   * 512); otherwise the truncated one is relayed (TC set, so the client retries over TCP).
    */
   async forward(query: Buffer, questionEnd: number, udpLimit: number | undefined): Promise<Buffer | undefined> {
     this.forwarded++;
@@ -65,7 +65,9 @@ export class Forwarder {
         if (!answer && !t.timedOut && !this.closed) answer = await this.once(r, query, questionEnd);
       } else {
         answer = await this.once(r, query, questionEnd);
-        if (answer && answer.readUInt16BE(2) & FLAG_TC && !this.closed) {
+        // Without EDNS (limit 512) the recursor was held to the client's own limit: a full
+        // answer could not fit, so the client's own TCP retry is the only way (no extra trip).
+        if (answer && answer.readUInt16BE(2) & FLAG_TC && udpLimit > MIN_UDP_SIZE && !this.closed) {
           this.tcpRetries++;
           const full = (await this.tcpOnce(r, query, questionEnd)).answer;
           if (full && full.length <= udpLimit) answer = full;
