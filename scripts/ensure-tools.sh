@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system tools Beacon's tests use when they are missing (Debian packages):
-#   dig (dnsutils) for the DNS tests; python3-consul for the python-consul e2e test.
-# Benchmarks additionally use dnsperf and nsd: `scripts/ensure-tools.sh --bench`.
+#   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
+#   python3-consul for the python-consul e2e test.
+# Benchmarks additionally use dnsperf and etcd: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+# NSD, a real authoritative server, for test/integration/dns-forward.test.ts (and the DNS bench)
+command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 # python-consul (a second, independent Consul client) for test/e2e/python-consul.test.ts
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || need+=(python3-consul)
 if [ "${1:-}" = "--bench" ]; then
   command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
-  command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
   command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 fi
 if [ ${#need[@]} -eq 0 ]; then
