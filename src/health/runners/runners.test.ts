@@ -137,6 +137,20 @@ describe('HttpRunner', () => {
     expect(r.output).toContain('Captured 100 of');
     expect(r.output.length).toBeLessThan(300);
   });
+
+  it('verifies TLS unless TLSSkipVerify; TLSServerName is the name verified', async () => {
+    const t = await httpTarget(200, 'secure', { tls: true });
+    cleanups.push(() => t.close());
+    const strict = await run(new HttpRunner({ url: t.url, outputMax: 4096 }));
+    expect(strict.status).toBe('critical');
+    expect(strict.output).toMatch(/self[- ]signed certificate/i);
+    expect(await run(new HttpRunner({ url: t.url, tlsSkipVerify: true, outputMax: 4096 }))).toEqual({ status: 'passing', output: `HTTP GET ${t.url}: 200 OK Output: secure` });
+    // Skipping verification with a server name: the name is sent, nothing is verified.
+    const named = new HttpRunner({ url: t.url, tlsSkipVerify: true, tlsServerName: 'localhost', outputMax: 4096 });
+    cleanups.push(() => named.close());
+    expect((await run(named)).status).toBe('passing');
+    expect(t.requests).toHaveLength(2);
+  });
 });
 
 describe('TcpRunner', () => {
@@ -163,6 +177,17 @@ describe('GrpcRunner', () => {
     const unknown = await run(new GrpcRunner({ target: `${t.addr}/nope` }));
     expect(unknown.status).toBe('critical');
     expect(unknown.output).toContain('NOT_FOUND');
+  });
+
+  it('speaks TLS with GRPCUseTLS, verifying the certificate unless TLSSkipVerify', async () => {
+    const t = await grpcTarget({ tls: true });
+    cleanups.push(() => t.close());
+    expect(await run(new GrpcRunner({ target: t.addr, useTls: true, tlsSkipVerify: true }))).toEqual({ status: 'passing', output: `gRPC check ${t.addr}: success` });
+    const strict = await run(new GrpcRunner({ target: t.addr, useTls: true }));
+    expect(strict.status).toBe('critical');
+    expect(strict.output).toContain('UNAVAILABLE');
+    // Plain text against a TLS server gets no answer it can read.
+    expect((await run(new GrpcRunner({ target: t.addr }), 1500)).status).toBe('critical');
   });
 });
 

@@ -1,9 +1,13 @@
 /**
- * Real check targets on loopback for tests: an HTTP server whose answer can be flipped
+ * Real check targets on loopback for tests: an HTTP(S) server whose answer can be flipped
  * (200, 429, 500, or no answer), a TCP port that refuses, a gRPC server implementing
- * grpc.health.v1.Health/Check, and script arguments that exit with a given code.
+ * grpc.health.v1.Health/Check (plain or TLS), and script arguments that exit with a given code.
+ * TLS targets use the self-signed certificate in test/fixtures/tls (CN beacon-test, SAN
+ * localhost and 127.0.0.1), which no client trusts unless told to skip verification.
  */
-import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as GrpcServer, ServerCredentials, status as grpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { decodeHealthCheckRequest, encodeHealthCheckResponse, HEALTH_CHECK_METHOD } from './grpc-health-proto.js';
@@ -13,30 +17,39 @@ export type HttpMode = 200 | 429 | 500 | 'hang';
 export interface HttpTarget {
   url: string;
   mode: HttpMode;
-  requests: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[];
+  /** Every request received: what it was, when (Date.now()) and what it was answered. */
+  requests: { method: string; url: string; headers: IncomingHttpHeaders; body: string; at: number; mode: HttpMode }[];
   close(): Promise<void>;
 }
 
-/** An HTTP server answering `mode` (set it any time); 'hang' never answers. */
-export async function httpTarget(mode: HttpMode = 200, body = 'ok'): Promise<HttpTarget> {
+const fixture = (name: string): Buffer => readFileSync(new URL(`../../../test/fixtures/tls/${name}`, import.meta.url));
+
+/** The self-signed test certificate and its key. */
+export function testTls(): { cert: Buffer; key: Buffer } {
+  return { cert: fixture('cert.pem'), key: fixture('key.pem') };
+}
+
+/** An HTTP server answering `mode` (set it any time); 'hang' never answers. With `tls`, HTTPS with the test certificate. */
+export async function httpTarget(mode: HttpMode = 200, body = 'ok', opts: { tls?: boolean } = {}): Promise<HttpTarget> {
   const sockets = new Set<Socket>();
   const target: HttpTarget = { url: '', mode, requests: [], close: async () => undefined };
-  const server: HttpServer = createHttpServer((req, res) => {
+  const handler: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
     let b = '';
     req.on('data', (d: Buffer) => (b += d.toString()));
     req.on('end', () => {
-      target.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: b });
+      target.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: b, at: Date.now(), mode: target.mode });
       if (target.mode === 'hang') return;
       res.writeHead(target.mode, { 'content-type': 'text/plain' }).end(body);
     });
-  });
-  server.on('connection', (s) => {
+  };
+  const server: HttpServer = opts.tls ? createHttpsServer(testTls(), handler) : createHttpServer(handler);
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  target.url = `http://127.0.0.1:${port}/health`;
+  target.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/health`;
   target.close = () => new Promise<void>((r) => {
     for (const s of sockets) s.destroy();
     server.close(() => r());
@@ -81,8 +94,8 @@ export interface GrpcTarget {
   close(): Promise<void>;
 }
 
-/** A real gRPC server implementing grpc.health.v1.Health/Check; unknown services answer NOT_FOUND. */
-export async function grpcTarget(): Promise<GrpcTarget> {
+/** A real gRPC server implementing grpc.health.v1.Health/Check; unknown services answer NOT_FOUND. With `tls`, the test certificate. */
+export async function grpcTarget(opts: { tls?: boolean } = {}): Promise<GrpcTarget> {
   const server = new GrpcServer();
   const target: GrpcTarget = { addr: '', statuses: new Map([['', 1]]), hang: false, close: async () => undefined };
   server.addService(
@@ -103,7 +116,9 @@ export async function grpcTarget(): Promise<GrpcTarget> {
       },
     },
   );
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? rej(err) : res(p))));
+  const { cert, key } = testTls();
+  const creds = opts.tls ? ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]) : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? rej(err) : res(p))));
   target.addr = `127.0.0.1:${port}`;
   target.close = () => new Promise<void>((r) => {
     server.forceShutdown();
