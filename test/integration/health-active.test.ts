@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { closedPort, grpcTarget, httpTarget, scriptArgs, tcpTarget, type GrpcTarget, type HttpTarget } from '../../src/health/runners/targets.test-suite.js';
-import { call, checkOf, passingIds, putOk, until, untilStatus } from './health-helpers.js';
+import { call, checkOf, passingIds, putOk, sleep, until, untilStatus } from './health-helpers.js';
 
 let server: RunningServer;
 const closers: (() => Promise<void>)[] = [];
@@ -53,12 +53,70 @@ describe('HTTP checks', () => {
     await untilStatus(server, 'service:web-1', 'passing');
   });
 
+  it('the default FailuresBeforeCritical (2): a first failure is retried at once, the second turns critical', async () => {
+    const f = await httpTarget(200);
+    closers.push(() => f.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'flaky', HTTP: f.url, Interval: '2s', Timeout: '1s' });
+    await untilStatus(server, 'flaky', 'passing');
+    f.mode = 500;
+    await untilStatus(server, 'flaky', 'critical', 6000);
+    const failed = f.requests.filter((r) => r.mode === 500);
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    // The retry came right after the first failure, not an interval (2 s) later.
+    expect(failed[1]!.at - failed[0]!.at).toBeLessThan(1000);
+    await putOk(server, '/v1/agent/check/deregister/flaky');
+  });
+
+  it('SuccessBeforePassing: stays critical until that many successes in a row', async () => {
+    const g = await httpTarget(200);
+    closers.push(() => g.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'careful', HTTP: g.url, Interval: '1s', Timeout: '1s', SuccessBeforePassing: 3 });
+    await untilStatus(server, 'careful', 'passing', 8000);
+    expect(g.requests.length).toBeGreaterThanOrEqual(3);
+    await putOk(server, '/v1/agent/check/deregister/careful');
+  });
+
+  it('an Interval under 1 s is raised to 1 s, as Consul does', async () => {
+    const h = await httpTarget(200);
+    closers.push(() => h.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'eager', HTTP: h.url, Interval: '50ms' });
+    expect((await checkOf(server, 'eager'))?.Interval).toBe('1s');
+    await untilStatus(server, 'eager', 'passing');
+    const first = h.requests.length;
+    await sleep(2500);
+    // At 50 ms there would be ~50 more runs; at 1 s, two or three.
+    expect(h.requests.length - first).toBeLessThanOrEqual(3);
+    await putOk(server, '/v1/agent/check/deregister/eager');
+  });
+
   it('a target that never answers is critical after the timeout', async () => {
     const hang = await httpTarget('hang');
     closers.push(() => hang.close());
     await putOk(server, '/v1/agent/check/register', { Name: 'hangs', HTTP: hang.url, Interval: '1s', Timeout: '300ms', Status: 'passing' });
     const c = await untilStatus(server, 'hangs', 'critical', 6000);
     expect(c.Output).toContain('timed out after 300 ms');
+  });
+});
+
+describe('HTTPS and gRPC over TLS (self-signed certificate)', () => {
+  it('HTTPS is critical when the certificate does not verify, passing with TLSSkipVerify', async () => {
+    const t = await httpTarget(200, 'tls ok', { tls: true });
+    closers.push(() => t.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'https-strict', HTTP: t.url, Interval: '1s', Timeout: '1s', Status: 'passing' });
+    await putOk(server, '/v1/agent/check/register', { Name: 'https-skip', HTTP: t.url, TLSSkipVerify: true, Interval: '1s', Timeout: '1s' });
+    expect((await untilStatus(server, 'https-skip', 'passing')).Output).toBe(`HTTP GET ${t.url}: 200 OK Output: tls ok`);
+    expect((await untilStatus(server, 'https-strict', 'critical')).Output).toMatch(/self[- ]signed certificate/i);
+    for (const id of ['https-strict', 'https-skip']) await putOk(server, `/v1/agent/check/deregister/${id}`);
+  });
+
+  it('GRPCUseTLS with TLSSkipVerify is passing; without TLSSkipVerify critical', async () => {
+    const g = await grpcTarget({ tls: true });
+    closers.push(() => g.close());
+    await putOk(server, '/v1/agent/check/register', { Name: 'grpc-tls', GRPC: g.addr, GRPCUseTLS: true, TLSSkipVerify: true, Interval: '1s', Timeout: '1s' });
+    await putOk(server, '/v1/agent/check/register', { Name: 'grpc-tls-strict', GRPC: g.addr, GRPCUseTLS: true, Interval: '1s', Timeout: '1s', Status: 'passing' });
+    expect((await untilStatus(server, 'grpc-tls', 'passing')).Output).toBe(`gRPC check ${g.addr}: success`);
+    expect((await untilStatus(server, 'grpc-tls-strict', 'critical')).Output).toContain('UNAVAILABLE');
+    for (const id of ['grpc-tls', 'grpc-tls-strict']) await putOk(server, `/v1/agent/check/deregister/${id}`);
   });
 });
 

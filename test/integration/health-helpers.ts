@@ -37,6 +37,8 @@ export interface HealthCheckJson {
   Name: string;
   ServiceID: string;
   Type: string;
+  Interval: string;
+  Definition: Record<string, unknown>;
 }
 
 export interface HealthEntryJson {

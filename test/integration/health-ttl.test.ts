@@ -55,6 +55,75 @@ describe('TTL checks', () => {
   });
 });
 
+describe('check IDs and re-registration', () => {
+  it('IDs with slashes reach pass/update/deregister and maintenance unescaped, as Consul\'s Go client sends them', async () => {
+    await putOk(server, '/v1/agent/service/register', { Name: 'slashy', ID: 'slashy/1', Check: { TTL: '30s' } });
+    await putOk(server, '/v1/agent/check/pass/service:slashy/1?note=raw');
+    expect(await checkOf(server, 'service:slashy/1')).toMatchObject({ Status: 'passing', Output: 'raw' });
+    await putOk(server, '/v1/agent/check/update/service:slashy%2F1', { Status: 'warning', Output: 'escaped' });
+    expect(await checkOf(server, 'service:slashy/1')).toMatchObject({ Status: 'warning', Output: 'escaped' });
+    await putOk(server, '/v1/agent/service/maintenance/slashy/1?enable=true');
+    expect((await checkOf(server, '_service_maintenance:slashy/1'))?.ServiceID).toBe('slashy/1');
+    const h = await call(server, 'GET', '/v1/agent/health/service/id/slashy/1?format=text');
+    expect([h.status, h.text]).toEqual([503, 'maintenance']);
+    await putOk(server, '/v1/agent/service/maintenance/slashy/1?enable=false');
+    await putOk(server, '/v1/agent/check/register', { Name: 'node/disk', TTL: '30s' });
+    await putOk(server, '/v1/agent/check/deregister/node/disk');
+    expect(await checkOf(server, 'node/disk')).toBeUndefined();
+    await putOk(server, '/v1/agent/service/deregister/slashy%2F1');
+  });
+
+  it('a missing ID in the path answers 400 naming it', async () => {
+    for (const path of ['/v1/agent/check/pass/', '/v1/agent/check/update/', '/v1/agent/check/deregister/', '/v1/agent/service/maintenance/?enable=true']) {
+      const r = await put(server, path, path.includes('update') ? { Status: 'passing' } : undefined);
+      expect([r.status, r.headers.get('x-beacon-error')], path).toEqual([400, 'BEACON_ERR_VALIDATION']);
+      expect(r.text, path).toMatch(/^Missing (check|service) ID in the path/);
+    }
+  });
+
+  it('re-registering keeps the current status and output, as Consul\'s agent does', async () => {
+    const svc = { Name: 'again', ID: 'again-1', Checks: [{ TTL: '30s', Status: 'passing' }, { TTL: '30s' }] };
+    await putOk(server, '/v1/agent/service/register', svc);
+    await putOk(server, '/v1/agent/check/warn/service:again-1:1?note=slow');
+    await putOk(server, '/v1/agent/check/pass/service:again-1:2?note=fine');
+    await putOk(server, '/v1/agent/service/register', { ...svc, Tags: ['v2'] });
+    expect(await checkOf(server, 'service:again-1:1')).toMatchObject({ Status: 'warning', Output: 'slow' });
+    expect(await checkOf(server, 'service:again-1:2')).toMatchObject({ Status: 'passing', Output: 'fine' });
+    await putOk(server, '/v1/agent/check/register', { Name: 'again-node', TTL: '30s', Status: 'passing', ServiceID: 'again-1' });
+    await putOk(server, '/v1/agent/check/fail/again-node?note=down');
+    await putOk(server, '/v1/agent/check/register', { Name: 'again-node', TTL: '30s', Status: 'passing', ServiceID: 'again-1', Notes: 'new notes' });
+    expect(await checkOf(server, 'again-node')).toMatchObject({ Status: 'critical', Output: 'down', Notes: 'new notes' });
+    await putOk(server, '/v1/agent/service/deregister/again-1');
+  });
+});
+
+describe('bad input on the check routes', () => {
+  const cases: [string, string, unknown, RegExp, string][] = [
+    ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'GE T' }, /^Invalid check: Method must be an HTTP method/, 'Method'],
+    ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'not a url', Interval: '5s' }, /^Invalid check: HTTP must be an absolute/, 'HTTP'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TCP: 'nohost', Interval: '5s' }, /^Invalid check: TCP must be HOST:PORT/, 'TCP'],
+    ['register', '/v1/agent/check/register', { Name: 'b', GRPC: 'nohost', Interval: '5s' }, /^Invalid check: GRPC must be HOST:PORT/, 'GRPC'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TCP: '127.0.0.1:1' }, /^Invalid check: Interval must be > 0/, 'Interval'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TTL: 'soon' }, /^Invalid TTL: "soon" is not a duration/, 'TTL'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TTL: '0s' }, /^Invalid check: TTL must be > 0/, 'TTL'],
+    ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'http://127.0.0.1:1/', Interval: '5s', Timeout: 'x' }, /^Invalid Timeout/, 'Timeout'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TTL: '5s', FailuresBeforeCritical: -1 }, /FailuresBeforeCritical/, 'FailuresBeforeCritical'],
+    ['register', '/v1/agent/check/register', { Name: 'b', TTL: '5s', Header: { a: 'b' } }, /Header/, 'Header.a'],
+    ['service', '/v1/agent/service/register', { Name: 'b', Checks: [{ TTL: '5s' }, { HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'a b' }] }, /^Invalid check: Method/, 'Checks[1].Method'],
+    ['update', '/v1/agent/check/update/x', { Status: 'passing', Output: 5 }, /Output/, 'Output'],
+    ['update', '/v1/agent/check/update/x', '{', /^Request decode failed/, 'body'],
+  ];
+  it.each(cases)('%s %s %j answers 400 naming the field, and registers nothing', async (_kind, path, body, text, field) => {
+    const r = await put(server, path, body);
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(text);
+    expect(r.headers.get('x-beacon-error')).toMatch(/^BEACON_ERR_/);
+    expect(r.text).toContain(field);
+    expect(await checkOf(server, 'b')).toBeUndefined();
+    expect((await call(server, 'GET', '/v1/agent/services')).json<Record<string, unknown>>().b).toBeUndefined();
+  });
+});
+
 describe('propagation', () => {
   it('a blocking query on /v1/health/service/:name is woken by a status change within 100 ms', async () => {
     await putOk(server, '/v1/agent/service/register', { Name: 'watched', ID: 'w-1', Check: { TTL: '30s', Status: 'passing' } });

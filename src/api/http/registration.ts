@@ -31,7 +31,10 @@ export function scriptPolicy(
 type Body = Record<string, unknown>;
 const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
 const META_KEY = /^[a-zA-Z0-9_-]{1,128}$/;
+/** Shortest check interval: shorter ones are raised to it, as Consul does (checks.MinInterval). */
 const MIN_INTERVAL_MS = 1000;
+/** An HTTP method is a token (RFC 9110 §5.6.2), as Go's http.NewRequest requires. */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,16}$/;
 const OUTPUT_MAX = 4096;
 
 const s = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -69,41 +72,43 @@ export function buildCheck(
   opts: { node: string; field: string; defaultId: string; defaultName: string; service?: ServiceRecord; policy: RegistrationPolicy },
 ): CheckRecord {
   const f = opts.field;
+  /** The field's name as the client sent it: prefixed inside a registration, bare for /v1/agent/check/register. */
+  const at = (k: string): string => (f ? `${f}.${k}` : k);
   const type = checkType(c);
-  if (s(c.Script)) throw invalid(`${f}.Script`, `Invalid check: the legacy Script field is not supported; use Args`);
-  const ttl = duration(`${f}.TTL`, c.TTL);
-  const interval = duration(`${f}.Interval`, c.Interval);
-  const timeout = duration(`${f}.Timeout`, c.Timeout);
-  const reap = duration(`${f}.DeregisterCriticalServiceAfter`, c.DeregisterCriticalServiceAfter);
-  if (ttl !== undefined && interval !== undefined) throw invalid(f, 'Invalid check: Interval and TTL cannot both be specified');
-  if (type === '') throw invalid(f, 'Invalid check: one of TTL, HTTP, TCP, GRPC or Args must be set');
-  if (type === 'ttl' && !(ttl! > 0)) throw invalid(`${f}.TTL`, 'Invalid check: TTL must be > 0 for TTL checks');
+  if (s(c.Script)) throw invalid(at('Script'), `Invalid check: the legacy Script field is not supported; use Args`);
+  const ttl = duration(at('TTL'), c.TTL);
+  const interval = duration(at('Interval'), c.Interval);
+  const timeout = duration(at('Timeout'), c.Timeout);
+  const reap = duration(at('DeregisterCriticalServiceAfter'), c.DeregisterCriticalServiceAfter);
+  if (ttl !== undefined && interval !== undefined) throw invalid(f || 'body', 'Invalid check: Interval and TTL cannot both be specified');
+  if (type === '') throw invalid(f || 'body', 'Invalid check: one of TTL, HTTP, TCP, GRPC or Args must be set');
+  if (type === 'ttl' && !(ttl! > 0)) throw invalid(at('TTL'), 'Invalid check: TTL must be > 0 for TTL checks');
   if (type !== 'ttl') {
-    if (!(interval !== undefined && interval > 0)) throw invalid(`${f}.Interval`, 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
-    if (interval < MIN_INTERVAL_MS) throw invalid(`${f}.Interval`, `Invalid check: Interval must be at least 1s (got ${s(c.Interval) || String(c.Interval)})`);
+    if (!(interval !== undefined && interval > 0)) throw invalid(at('Interval'), 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
   }
   if (type === 'script' && !opts.policy.enableScriptChecks) {
-    throw new BeaconError('BEACON_ERR_SCRIPT_CHECKS_DISABLED', `Invalid check: Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true (start beacon server with --enable-script-checks)`, { field: `${f}.Args` });
+    throw new BeaconError('BEACON_ERR_SCRIPT_CHECKS_DISABLED', `Invalid check: Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true (start beacon server with --enable-script-checks)`, { field: at('Args') });
   }
   if (type === 'http') {
     let u: URL;
     try {
       u = new URL(s(c.HTTP));
     } catch {
-      throw invalid(`${f}.HTTP`, `Invalid check: HTTP must be an absolute http(s) URL, got "${s(c.HTTP)}"`);
+      throw invalid(at('HTTP'), `Invalid check: HTTP must be an absolute http(s) URL, got "${s(c.HTTP)}"`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`${f}.HTTP`, `Invalid check: HTTP must use http or https, got "${u.protocol}"`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(at('HTTP'), `Invalid check: HTTP must use http or https, got "${u.protocol}"`);
+    if (s(c.Method) && !HTTP_TOKEN.test(s(c.Method))) throw invalid(at('Method'), `Invalid check: Method must be an HTTP method such as GET, HEAD or POST, got "${s(c.Method)}"`);
   }
   if ((type === 'tcp' || type === 'grpc') && !/^.+:\d{1,5}(\/.*)?$/.test(type === 'tcp' ? s(c.TCP) : s(c.GRPC))) {
     const k = type === 'tcp' ? 'TCP' : 'GRPC';
-    throw invalid(`${f}.${k}`, `Invalid check: ${k} must be HOST:PORT, got "${s(c[k])}"`);
+    throw invalid(at(k), `Invalid check: ${k} must be HOST:PORT, got "${s(c[k])}"`);
   }
   const fbc = c.FailuresBeforeCritical as number | undefined;
   const fbw = c.FailuresBeforeWarning as number | undefined;
-  if (fbw !== undefined && fbc !== undefined && fbw > fbc) throw invalid(`${f}.FailuresBeforeWarning`, 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
+  if (fbw !== undefined && fbc !== undefined && fbw > fbc) throw invalid(at('FailuresBeforeWarning'), 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
   let status: HealthStatus = 'critical';
   if (c.Status !== undefined && c.Status !== '') {
-    if (!STATUSES.includes(s(c.Status))) throw invalid(`${f}.Status`, `Status for checks must 'passing', 'warning', 'critical'`);
+    if (!STATUSES.includes(s(c.Status))) throw invalid(at('Status'), `Status for checks must 'passing', 'warning', 'critical'`);
     status = c.Status as HealthStatus;
   }
   const def: CheckDefinition = {};
@@ -123,7 +128,8 @@ export function buildCheck(
   }
   if (type === 'script') def.Args = c.Args as string[];
   if (ttl !== undefined) def.TTLMs = ttl;
-  if (interval !== undefined) def.IntervalMs = interval;
+  // Consul raises an interval under the minimum to it (agent.go: "check has interval below minimum").
+  if (interval !== undefined) def.IntervalMs = Math.max(interval, MIN_INTERVAL_MS);
   if (timeout !== undefined) def.TimeoutMs = timeout;
   if (reap !== undefined) def.DeregisterCriticalServiceAfterMs = reap;
   if (c.SuccessBeforePassing) def.SuccessBeforePassing = c.SuccessBeforePassing as number;

@@ -43,7 +43,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
         const existing = catalog.instance(node, svc.ID)?.checks.filter((c) => c.record.ServiceID === svc.ID) ?? [];
         for (const c of checks) {
           const prev = existing.find((e) => e.record.CheckID === c.CheckID)?.record;
-          ops.push(catalog.putCheckOp(keepStatus(c, prev, body)));
+          ops.push(catalog.putCheckOp(keepStatus(c, prev)));
         }
         for (const e of existing) {
           const stays = checks.some((c) => c.CheckID === e.record.CheckID);
@@ -126,11 +126,10 @@ function nodeId(catalog: HttpContext['catalog'], node: string): string {
   return catalog.node(node).value?.node.record.ID ?? '';
 }
 
-/** Re-registering keeps a check's current status unless the body sets one. */
-function keepStatus(c: CheckRecord, prev: CheckRecord | undefined, body: Record<string, unknown>): CheckRecord {
-  if (!prev) return c;
-  const explicit = [body.Check, ...((body.Checks as unknown[]) ?? [])].some(
-    (x) => x && typeof x === 'object' && (x as Record<string, unknown>).Status && ((x as Record<string, unknown>).CheckID ?? (x as Record<string, unknown>).ID ?? c.CheckID) === c.CheckID,
-  );
-  return explicit ? c : { ...c, Status: prev.Status, Output: prev.Output };
+/**
+ * Re-registering keeps a check's current status and output, as Consul's agent restores them
+ * from its snapshot (agent.go addServiceInternal): `Status` only sets a new check's first status.
+ */
+function keepStatus(c: CheckRecord, prev: CheckRecord | undefined): CheckRecord {
+  return prev ? { ...c, Status: prev.Status, Output: prev.Output } : c;
 }

@@ -15,7 +15,7 @@ import { buildCheck, scriptPolicy } from '../registration.js';
 import { checkSchema } from '../schemas.js';
 import { agentServiceJson, checkJson } from '../serialize.js';
 import { CHECK_FIELDS } from '../filter-fields.js';
-import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
+import { applyFilter, normalizeBody, ok, queryOf } from './shared.js';
 
 const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
 
@@ -31,6 +31,17 @@ function parseEnable(req: FastifyRequest): boolean {
   if (/^(1|t|T|TRUE|true|True)$/.test(raw)) return true;
   if (/^(0|f|F|FALSE|false|False)$/.test(raw)) return false;
   throw invalid('enable', `Invalid value for enable: ${JSON.stringify(raw)}`);
+}
+
+/**
+ * The ID at the end of the path, slashes included: Consul takes everything after the route's
+ * prefix (strings.TrimPrefix), and its Go client does not escape IDs, so `service:web/1`
+ * arrives as `/v1/agent/check/pass/service:web/1`.
+ */
+function pathId(req: FastifyRequest, what = 'check ID'): string {
+  const v = (req.params as Record<string, string>)['*'] ?? '';
+  if (v === '') throw invalid('id', `Missing ${what} in the path`);
+  return v;
 }
 
 /** Consul answers agent health as 200 passing, 429 warning, 503 critical or maintenance. */
@@ -55,11 +66,11 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
 
   const ttlRoute = (verb: 'pass' | 'warn' | 'fail', status: HealthStatus): RouteOptions => ({
     method: 'PUT',
-    url: `/v1/agent/check/${verb}/:id`,
+    url: `/v1/agent/check/${verb}/*`,
     handler: async (req, reply) => {
       const q = queryOf(req);
       checkDatacenter(q, dc);
-      await health().updateTtl(param(req, 'id'), status, one(q, 'note') ?? '');
+      await health().updateTtl(pathId(req), status, one(q, 'note') ?? '');
       return ok(reply);
     },
   });
@@ -72,7 +83,18 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     AggregatedStatus: i.status, Service: agentServiceJson(i.service, dc), Checks: i.checks.map(checkJson),
   });
 
+  /** The route without its ID (`/v1/agent/check/pass/`, trailing slash ignored): 400 naming the ID. */
+  const missingId = (url: string, what: string): RouteOptions => ({
+    method: 'PUT',
+    url,
+    handler: async () => {
+      throw invalid('id', `Missing ${what} in the path`);
+    },
+  });
+
   return [
+    ...['pass', 'warn', 'fail', 'update', 'deregister'].map((verb) => missingId(`/v1/agent/check/${verb}`, 'check ID')),
+    missingId('/v1/agent/service/maintenance', 'service ID'),
     {
       method: 'PUT',
       url: '/v1/agent/check/register',
@@ -88,22 +110,23 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         const inst = serviceId ? catalog.instance(node, serviceId) : undefined;
         if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
         let check: CheckRecord = buildCheck(b, {
-          node, field: 'Check', defaultId: name, defaultName: name, service: inst?.service.record,
+          node, field: '', defaultId: name, defaultName: name, service: inst?.service.record,
           policy: scriptPolicy(config.checks, ctx.localSecret, req.headers),
         });
-        // Registering an existing check again keeps its status unless the body sets one.
+        // Registering an existing check again keeps its status and output, as Consul's agent does
+        // ("snapshot the current state of the health check to avoid potential flapping").
         const prev = catalog.check(node, check.CheckID)?.record;
-        if (prev && (b.Status === undefined || b.Status === '')) check = { ...check, Status: prev.Status, Output: prev.Output };
+        if (prev) check = { ...check, Status: prev.Status, Output: prev.Output };
         await catalog.write([catalog.putCheckOp(check)]);
         return ok(reply);
       },
     },
     {
       method: 'PUT',
-      url: '/v1/agent/check/deregister/:id',
+      url: '/v1/agent/check/deregister/*',
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
-        const id = param(req, 'id');
+        const id = pathId(req);
         if (catalog.check(node, id)) await catalog.write([catalog.deleteCheckOp(node, id)]);
         return ok(reply);
       },
@@ -128,7 +151,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     ttlRoute('fail', 'critical'),
     {
       method: 'PUT',
-      url: '/v1/agent/check/update/:id',
+      url: '/v1/agent/check/update/*',
       schema: { body: updateSchema },
       preValidation: [normalizeBody(CHECK_UPDATE_SHAPE)],
       handler: async (req, reply) => {
@@ -136,17 +159,17 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         const b = req.body as { Status?: string; Output?: string };
         const status = b.Status ?? '';
         if (!STATUSES.includes(status)) throw invalid('Status', `Invalid check status: '${status}'`);
-        await health().updateTtl(param(req, 'id'), status as HealthStatus, b.Output ?? '');
+        await health().updateTtl(pathId(req), status as HealthStatus, b.Output ?? '');
         return ok(reply);
       },
     },
     {
       method: 'PUT',
-      url: '/v1/agent/service/maintenance/:id',
+      url: '/v1/agent/service/maintenance/*',
       handler: async (req, reply) => {
         const q = queryOf(req);
         checkDatacenter(q, dc);
-        const id = param(req, 'id');
+        const id = pathId(req, 'service ID');
         const enable = parseEnable(req);
         await health().setMaintenance(enable, one(q, 'reason') ?? '', id);
         return ok(reply);
@@ -165,9 +188,9 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     },
     {
       method: 'GET',
-      url: '/v1/agent/health/service/id/:id',
+      url: '/v1/agent/health/service/id/*',
       handler: async (req, reply) => {
-        const id = param(req, 'id');
+        const id = pathId(req, 'service ID');
         const inst = catalog.instance(node, id);
         if (!inst) {
           return agentHealth(req, reply, 404, `ServiceId ${id} not found`, { AggregatedStatus: 'critical', Checks: null, Service: null });
@@ -177,9 +200,9 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     },
     {
       method: 'GET',
-      url: '/v1/agent/health/service/name/:name',
+      url: '/v1/agent/health/service/name/*',
       handler: async (req, reply) => {
-        const name = param(req, 'name');
+        const name = pathId(req, 'service name');
         const list = catalog.instances(name).value.filter((i) => i.node.record.Node === node);
         let code = 404;
         let text = `ServiceName ${name} Not Found`;
