@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ActiveCheck } from './active-check.js';
 import { StatusCounter, thresholdsOf } from './status-counter.js';
 import type { CheckResult, RunContext, Runner } from './types.js';
@@ -15,6 +15,10 @@ class ScriptedRunner implements Runner {
     return Promise.resolve(r);
   }
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('ActiveCheck', () => {
   it('staggers the first run inside the interval and re-runs a first failure at once', async () => {
@@ -47,6 +51,26 @@ describe('ActiveCheck', () => {
     await sleep(1300);
     ac.stop();
     expect(reports[0]).toEqual({ status: 'critical', output: 'Timed out after 100 ms' });
+  });
+
+  it('waits out an interval longer than one Node timer can (40 days)', async () => {
+    vi.useFakeTimers();
+    const DAY = 86_400_000;
+    const runner = new ScriptedRunner([{ status: 'passing', output: '' }]);
+    const ac = new ActiveCheck({
+      runner, intervalMs: 40 * DAY, timeoutMs: 1000, random: () => 0.5,
+      counter: new StatusCounter(thresholdsOf({}, 2)), report: () => undefined,
+    });
+    ac.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(runner.runs).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(20 * DAY);
+    expect(runner.runs).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(39 * DAY);
+    expect(runner.runs).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(runner.runs).toHaveLength(2);
+    ac.stop();
   });
 
   it('never runs more often than once a second', async () => {

@@ -1,4 +1,5 @@
 import type { StatusCounter } from './status-counter.js';
+import { MAX_TIMER_MS } from './ttl-check.js';
 import type { CheckResult, Runner } from './types.js';
 
 /** Smallest interval honoured (design.md: check interval ≥ 1 s). */
@@ -47,7 +48,12 @@ export class ActiveCheck {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
+    // Node fires a timer longer than 2^31 - 1 ms at once: wait a very long interval in steps.
+    if (ms > MAX_TIMER_MS) {
+      this.timer = setTimeout(() => this.schedule(ms - MAX_TIMER_MS), MAX_TIMER_MS);
+    } else {
+      this.timer = setTimeout(() => void this.tick(), ms);
+    }
     this.timer.unref();
   }
 
@@ -67,7 +73,8 @@ export class ActiveCheck {
   private runOnce(): Promise<CheckResult> {
     const ac = new AbortController();
     this.inflight = ac;
-    const { timeoutMs } = this.opts;
+    // A timeout past what one timer can wait (~24.8 days) would fire at once: cap it there.
+    const timeoutMs = Math.min(this.opts.timeoutMs, MAX_TIMER_MS - 1000);
     return new Promise<CheckResult>((resolve) => {
       let done = false;
       const finish = (r: CheckResult) => {

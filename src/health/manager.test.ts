@@ -179,4 +179,25 @@ describe('HealthManager: node liveness', () => {
     expect(kv2!.lease).not.toBe(kv!.lease);
     expect(DEAD_OUTPUT).toBe('Agent not live or unreachable');
   });
+
+  it('another node whose session lapses turns critical, and every instance on it leaves passing results', async () => {
+    await catalog.write([
+      catalog.putNodeOp({ ID: 'id-n2', Node: 'n2', Address: '127.0.0.2', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }),
+      catalog.putCheckOp({ ...chk('serfHealth', '', '', {}, 'passing'), Node: 'n2', Name: 'Serf Health Status' }),
+      catalog.putServiceOp('n2', svc('web-2')),
+      catalog.putCheckOp({ ...chk('service:web-2', 'web-2', 'ttl', { TTLMs: 60_000 }, 'passing'), Node: 'n2' }),
+    ]);
+    await startHealth();
+    const lease = await store.grant(30);
+    await store.put(sessionKey('n2'), '{}', { lease });
+    const statusOf = (node: string) => catalog.instances('web').value.find((i) => i.node.record.Node === node)?.status;
+    await until('web-2 passing', () => statusOf('n2') === 'passing');
+    await store.revoke(lease);
+    await until('n2 serfHealth critical', () => catalog.check('n2', 'serfHealth')?.record.Status === 'critical');
+    expect(catalog.check('n2', 'serfHealth')!.record.Output).toBe(DEAD_OUTPUT);
+    expect(statusOf('n2')).toBe('critical');
+    // Still registered, and this node's instance is untouched.
+    expect(catalog.instance('n2', 'web-2')).toBeDefined();
+    expect(catalog.check(NODE, 'serfHealth')!.record.Status).toBe('passing');
+  });
 });
