@@ -99,9 +99,13 @@ export function buildCheck(
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(at('HTTP'), `Invalid check: HTTP must use http or https, got "${u.protocol}"`);
     if (s(c.Method) && !HTTP_TOKEN.test(s(c.Method))) throw invalid(at('Method'), `Invalid check: Method must be an HTTP method such as GET, HEAD or POST, got "${s(c.Method)}"`);
   }
-  if ((type === 'tcp' || type === 'grpc') && !/^.+:\d{1,5}(\/.*)?$/.test(type === 'tcp' ? s(c.TCP) : s(c.GRPC))) {
+  if (type === 'tcp' || type === 'grpc') {
     const k = type === 'tcp' ? 'TCP' : 'GRPC';
-    throw invalid(at(k), `Invalid check: ${k} must be HOST:PORT, got "${s(c[k])}"`);
+    // TCP is HOST:PORT; GRPC may add /service. The port must be one a connection can go to.
+    const m = (type === 'tcp' ? /^(.+):(\d{1,5})$/ : /^([^/]+):(\d{1,5})(\/.*)?$/).exec(s(c[k]));
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw invalid(at(k), `Invalid check: ${k} must be HOST:PORT${type === 'grpc' ? '[/service]' : ''} with a port from 1 to 65535, got "${s(c[k])}"`);
+    }
   }
   const fbc = c.FailuresBeforeCritical as number | undefined;
   const fbw = c.FailuresBeforeWarning as number | undefined;
