@@ -47,6 +47,12 @@ export interface CheckDefinition {
   FailuresBeforeWarning?: number;
   FailuresBeforeCritical?: number;
   OutputMaxSize?: number;
+  /**
+   * A script check that came from this server's local config file: --enable-local-script-checks
+   * runs only these (one registered through the API while --enable-script-checks was on does
+   * not run after a restart without it).
+   */
+  LocalScript?: boolean;
 }
 
 export type CheckType = 'ttl' | 'http' | 'tcp' | 'grpc' | 'script' | 'serf' | 'maintenance' | '';

@@ -6,8 +6,8 @@ import { isBeaconError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { DEAD_OUTPUT, sessionKey } from './liveness.js';
 import { DEFAULT_SERVICE_MAINT_REASON } from './maintenance.js';
-import { HealthManager } from './manager.js';
-import { httpTarget } from './runners/targets.test-suite.js';
+import { HealthManager, LOCAL_SCRIPTS_ONLY_OUTPUT, SCRIPTS_DISABLED_OUTPUT } from './manager.js';
+import { httpTarget, scriptArgs } from './runners/targets.test-suite.js';
 import type { HealthOptions } from './types.js';
 
 const NODE = 'n1';
@@ -122,6 +122,33 @@ describe('HealthManager: active checks', () => {
     const runs = t.requests.length;
     await sleep(1200);
     expect(t.requests.length).toBe(runs);
+  });
+});
+
+describe('HealthManager: script checks and the enabling flags', () => {
+  const script = (id: string, local: boolean) =>
+    chk(id, '', 'script', { Args: scriptArgs(0, `ran ${id}`), IntervalMs: 1000, TimeoutMs: 5000, ...(local ? { LocalScript: true } : {}) }, 'warning');
+
+  it('--enable-local-script-checks runs the config file\'s script checks only', async () => {
+    health = new HealthManager({ catalog, store, logger: quiet, config: buildConfig({ node: NODE, enableLocalScriptChecks: true }) });
+    await health.start();
+    await catalog.write([catalog.putCheckOp(script('from-file', true)), catalog.putCheckOp(script('from-api', false))]);
+    const api = await until('from-api refused', () => catalog.check(NODE, 'from-api')?.record.Status === 'critical' && catalog.check(NODE, 'from-api')!.record, 3000);
+    expect(api.Output).toBe(LOCAL_SCRIPTS_ONLY_OUTPUT);
+    const file = await until('from-file passing', () => catalog.check(NODE, 'from-file')?.record.Status === 'passing' && catalog.check(NODE, 'from-file')!.record, 4000);
+    expect(file.Output).toBe('ran from-file');
+  });
+
+  it('without either flag no script check runs; --enable-script-checks runs both', async () => {
+    health = new HealthManager({ catalog, store, logger: quiet, config: buildConfig({ node: NODE }) });
+    await health.start();
+    await catalog.write([catalog.putCheckOp(script('s1', true))]);
+    expect((await until('s1 refused', () => catalog.check(NODE, 's1')?.record.Status === 'critical' && catalog.check(NODE, 's1')!.record, 3000)).Output).toBe(SCRIPTS_DISABLED_OUTPUT);
+    await health.stop();
+    health = new HealthManager({ catalog, store, logger: quiet, config: buildConfig({ node: NODE, enableScriptChecks: true }) });
+    await health.start();
+    await catalog.write([catalog.putCheckOp(script('s2', false))]);
+    await until('both passing', () => catalog.check(NODE, 's1')?.record.Status === 'passing' && catalog.check(NODE, 's2')?.record.Status === 'passing', 4000);
   });
 });
 

@@ -25,6 +25,7 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
 };
 
 export const SCRIPTS_DISABLED_OUTPUT = 'Script checks are disabled on this server; start it with --enable-script-checks to run this check';
+export const LOCAL_SCRIPTS_ONLY_OUTPUT = 'This server runs only the script checks of its config file (--enable-local-script-checks); start it with --enable-script-checks to run this check';
 
 type Kind = ActiveType | 'ttl';
 
@@ -229,8 +230,8 @@ export class HealthManager implements Health {
       });
       return;
     }
-    if (kind === 'script' && !this.config.checks.enableScriptChecks && !this.config.checks.enableLocalScriptChecks) {
-      this.report(m, { status: 'critical', output: SCRIPTS_DISABLED_OUTPUT });
+    if (kind === 'script' && !this.scriptAllowed(rec)) {
+      this.report(m, { status: 'critical', output: this.config.checks.enableLocalScriptChecks ? LOCAL_SCRIPTS_ONLY_OUTPUT : SCRIPTS_DISABLED_OUTPUT });
       return;
     }
     const runner = createRunner(rec);
@@ -250,6 +251,12 @@ export class HealthManager implements Health {
       },
     });
     m.active.start();
+  }
+
+  /** Script checks run with --enable-script-checks, or with --enable-local-script-checks when they came from the config file. */
+  private scriptAllowed(c: CheckRecord): boolean {
+    const { enableScriptChecks, enableLocalScriptChecks } = this.config.checks;
+    return enableScriptChecks || (enableLocalScriptChecks && c.Definition.LocalScript === true);
   }
 
   private report(m: Managed, r: CheckResult): void {

@@ -9,6 +9,8 @@ import { BeaconError, invalid } from '../../errors/index.js';
 /** Server settings the rules depend on. */
 export interface RegistrationPolicy {
   enableScriptChecks: boolean;
+  /** The registration was read from this server's own config file (marks its script checks LocalScript). */
+  fromLocalFile?: boolean;
 }
 
 /** Header that marks a registration read from this server's own config file (see server/config-definitions.ts). */
@@ -24,8 +26,8 @@ export function scriptPolicy(
   localSecret: string,
   headers: Record<string, string | string[] | undefined>,
 ): RegistrationPolicy {
-  const local = checks.enableLocalScriptChecks && localSecret !== '' && headers[LOCAL_DEFINITION_HEADER] === localSecret;
-  return { enableScriptChecks: checks.enableScriptChecks || local };
+  const fromLocalFile = localSecret !== '' && headers[LOCAL_DEFINITION_HEADER] === localSecret;
+  return { enableScriptChecks: checks.enableScriptChecks || (checks.enableLocalScriptChecks && fromLocalFile), fromLocalFile };
 }
 
 type Body = Record<string, unknown>;
@@ -130,7 +132,10 @@ export function buildCheck(
     if (c.GRPCUseTLS) def.GRPCUseTLS = true;
     if (c.TLSSkipVerify) def.TLSSkipVerify = true;
   }
-  if (type === 'script') def.Args = c.Args as string[];
+  if (type === 'script') {
+    def.Args = c.Args as string[];
+    if (opts.policy.fromLocalFile) def.LocalScript = true;
+  }
   if (ttl !== undefined) def.TTLMs = ttl;
   // Consul raises an interval under the minimum to it (agent.go: "check has interval below minimum").
   if (interval !== undefined) def.IntervalMs = Math.max(interval, MIN_INTERVAL_MS);
