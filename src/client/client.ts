@@ -1,4 +1,4 @@
-import { Agent, fetch as undiciFetch, type Dispatcher, type RequestInfo, type RequestInit, type Response } from 'undici';
+import { Agent, fetch as undiciFetch, Headers, type Dispatcher, type RequestInfo, type RequestInit, type Response } from 'undici';
 import type { StrategyName } from './balance/index.js';
 import { BeaconClientError, invalidOption } from './client-error.js';
 import {
@@ -15,7 +15,7 @@ import {
 import { safeLogger, type ClientLogger } from './logger.js';
 import { resolveConfig, type BeaconClientOptions, type ClientConfig } from './options.js';
 import { buildServiceDefinition, installShutdownHook, Registration, type RegisterOptions } from './registration/index.js';
-import { beaconInterceptor, ServiceRouter, type RoutedCall } from './routing/index.js';
+import { beaconInterceptor, IDEMPOTENT_METHODS, REPLAY_HEADER, replayableFetchBody, ServiceRouter, type ReplayBody, type RoutedCall } from './routing/index.js';
 import { RegistryTransport } from './transport/index.js';
 
 /** Options of {@link BeaconClient.pick} and {@link BeaconClient.startCall}. */
@@ -52,6 +52,8 @@ export class BeaconClient {
   readonly #routers = new Map<string, ServiceRouter>();
   readonly #plainRouters = new Map<string, ServiceRouter>();
   readonly #registrations = new Map<string, Registration>();
+  readonly #replayBodies = new Map<string, ReplayBody>();
+  #replaySeq = 0;
   #dispatcher: Dispatcher | undefined;
   #removeSignalHook: (() => void) | undefined;
   #closed: Promise<void> | undefined;
@@ -239,6 +241,7 @@ export class BeaconClient {
         hashKeyHeader: this.config.hashKeyHeader,
         domain: 'consul',
         log: this.#log,
+        replayBodies: this.#replayBodies,
       }),
     );
     return this.#dispatcher;
@@ -247,13 +250,38 @@ export class BeaconClient {
   /**
    * `fetch` through {@link dispatcher}: `beacon.fetch('http://payments/v1/charges')`.
    * The consistent-hash key, if any, goes in the `x-beacon-hash-key` header.
+   *
+   * Idempotent requests (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) are retried on another instance
+   * when their body can be sent again: none, a string, URLSearchParams, a Buffer or other typed
+   * array, a DataView or an ArrayBuffer. A stream, async iterable, Blob or FormData body is sent
+   * once and never retried (it may already be consumed).
+   *
+   * @example
+   * await beacon.fetch('http://inventory/v1/items/42', { method: 'PUT', body: JSON.stringify(item) });
    */
   fetch(input: RequestInfo, init: RequestInit = {}): Promise<Response> {
     try {
-      return undiciFetch(input, { ...init, dispatcher: this.dispatcher });
+      const dispatcher = this.dispatcher;
+      const replay = init.body == null || this.config.retries === 0 ? undefined : this.#replayable(input, init);
+      if (replay === undefined) return undiciFetch(input, { ...init, dispatcher });
+      // undici's fetch hands dispatchers every body as a one-shot stream: keep a copy the
+      // dispatcher can send again, named by a token header it strips (routing/replay.ts).
+      const token = `${++this.#replaySeq}`;
+      const requestHeaders = typeof input === 'object' && 'headers' in input ? input.headers : undefined;
+      const headers = new Headers(init.headers ?? requestHeaders);
+      headers.set(REPLAY_HEADER, token);
+      this.#replayBodies.set(token, replay);
+      return undiciFetch(input, { ...init, headers, dispatcher }).finally(() => this.#replayBodies.delete(token));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The replayable copy of an idempotent fetch's body, or undefined when it must not be retried. */
+  #replayable(input: RequestInfo, init: RequestInit): ReplayBody | undefined {
+    const method = init.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
+    if (!IDEMPOTENT_METHODS.has(method.toUpperCase())) return undefined;
+    return replayableFetchBody(init.body);
   }
 
   /**

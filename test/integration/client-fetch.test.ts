@@ -14,6 +14,8 @@ interface Upstream {
   port: number;
   hits: number;
   status: number;
+  /** Method, body and headers of each request this upstream received. */
+  received: Array<{ method: string; body: string; headers: Record<string, string | string[] | undefined> }>;
 }
 
 let beacon: RunningServer;
@@ -21,11 +23,15 @@ const upstreams: Upstream[] = [];
 const clients: BeaconClient[] = [];
 
 async function upstream(name: string): Promise<Upstream> {
-  const u = { name, hits: 0, status: 200 } as Upstream;
+  const u = { name, hits: 0, status: 200, received: [] } as unknown as Upstream;
   u.server = createServer((req, res) => {
     u.hits += 1;
-    req.resume();
-    res.writeHead(u.status, { 'content-type': 'text/plain' }).end(name);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      u.received.push({ method: req.method!, body: Buffer.concat(chunks).toString(), headers: req.headers });
+      res.writeHead(u.status, { 'content-type': 'text/plain' }).end(name);
+    });
   });
   await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
   u.port = (u.server.address() as AddressInfo).port;
@@ -130,5 +136,52 @@ describe('beacon.fetch through a real server', () => {
     const bodies = new Set<string>();
     for (let i = 0; i < 10; i++) bodies.add((await call(c, 'http://sticky/', { headers: { 'x-beacon-hash-key': 'user-42' } })).body);
     expect(bodies.size).toBe(1);
+  });
+
+  it('retries PUT and DELETE with string, Buffer, Uint8Array and URLSearchParams bodies on another instance; the body arrives whole', async () => {
+    const ups = await service('replay', 3);
+    const [down, failing, good] = ups as [Upstream, Upstream, Upstream];
+    await stopUpstream(down); // connection refused
+    failing.status = 503;
+    const c = client({ strategy: 'round-robin', passiveHealth: false, retries: 2 });
+    const doc = JSON.stringify({ id: 42, note: 'é ✓' });
+    const cases: Array<[string, () => string | Buffer | Uint8Array | URLSearchParams, string]> = [
+      ['PUT', () => doc, doc],
+      ['PUT', () => Buffer.from(doc), doc],
+      ['DELETE', () => new TextEncoder().encode(doc), doc],
+      ['PUT', () => new URLSearchParams({ id: '42', note: 'a b' }), 'id=42&note=a+b'],
+    ];
+    for (const [method, body, expected] of cases) {
+      // Three calls: round robin starts one on each instance, so every call meets a failure
+      // first or after, and each must end on the good one with the whole body.
+      for (let i = 0; i < 3; i++) {
+        const before = good.received.length;
+        const res = await call(c, 'http://replay/item', { method, body: body(), headers: { 'x-trace': `t${i}` } });
+        expect(res, `${method} ${expected}`).toEqual({ status: 200, body: good.name });
+        const got = good.received.slice(before);
+        expect(got).toHaveLength(1);
+        expect(got[0]!.method).toBe(method);
+        expect(got[0]!.body).toBe(expected);
+        expect(got[0]!.headers['x-trace']).toBe(`t${i}`);
+        expect(got[0]!.headers['x-beacon-replay-body']).toBeUndefined();
+      }
+    }
+    // The failing instance saw the same whole bodies before the retry moved on.
+    expect(failing.received.length).toBeGreaterThanOrEqual(cases.length);
+    for (const r of failing.received) expect([doc, 'id=42&note=a+b']).toContain(r.body);
+  });
+
+  it('sends a stream body once and does not retry it', async () => {
+    const ups = await service('oneshot', 2);
+    ups[0]!.status = 503;
+    ups[1]!.status = 503;
+    const c = client({ strategy: 'round-robin', passiveHealth: false, retries: 2 });
+    const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('once')); ctl.close(); } });
+    const res = await call(c, 'http://oneshot/', { method: 'PUT', body: stream, duplex: 'half' });
+    expect(res.status).toBe(503);
+    expect(ups[0]!.hits + ups[1]!.hits).toBe(1);
+    const again = await call(c, 'http://oneshot/', { method: 'PUT', body: 'twice' });
+    expect(again.status).toBe(503);
+    expect(ups[0]!.hits + ups[1]!.hits).toBe(3);
   });
 });

@@ -18,13 +18,14 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function upstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse, u: Upstream) => void): Promise<Upstream> {
+async function upstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse, u: Upstream, body: string) => void): Promise<Upstream> {
   const u: Upstream = { server: undefined as unknown as Server, port: 0, hits: 0, lastHost: undefined, status: 200 };
   u.server = createServer((req, res) => {
     u.hits += 1;
     u.lastHost = req.headers.host;
-    req.resume();
-    req.on('end', () => (handler ? handler(req, res, u) : res.writeHead(u.status, { 'content-type': 'text/plain' }).end(`${name} ${req.method} ${req.url}`)));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => (handler ? handler(req, res, u, Buffer.concat(chunks).toString()) : res.writeHead(u.status, { 'content-type': 'text/plain' }).end(`${name} ${req.method} ${req.url}`)));
   });
   await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
   u.port = (u.server.address() as AddressInfo).port;
@@ -109,23 +110,73 @@ describe('beacon.fetch and the dispatcher', () => {
     expect(statuses.sort()).toEqual([200, 200, 503, 503]);
   });
 
-  it('retries a PUT with a replayable body through request(), not through fetch (which streams bodies)', async () => {
-    const bad = await upstream('bad');
+  it('retries PUT/DELETE with a replayable body on another instance, through request() and fetch alike', async () => {
+    const seen: Array<{ name: string; method: string; body: string; type: string | undefined; replayHeader: boolean }> = [];
+    const echo = (name: string) => (req: IncomingMessage, res: ServerResponse, u: Upstream, body: string) => {
+      seen.push({ name, method: req.method!, body, type: req.headers['content-type'], replayHeader: 'x-beacon-replay-body' in req.headers });
+      res.writeHead(u.status).end(name);
+    };
+    const bad = await upstream('bad', echo('bad'));
     bad.status = 503;
-    const good = await upstream('good');
+    const good = await upstream('good', echo('good'));
     const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
-    for (let i = 0; i < 4; i++) {
+    const bodies: Array<[string, () => string | Uint8Array | ArrayBuffer | URLSearchParams, string]> = [
+      ['PUT', () => 'text', 'text'],
+      ['PUT', () => Buffer.from('buffer'), 'buffer'],
+      ['DELETE', () => new TextEncoder().encode('uint8array'), 'uint8array'],
+      ['PUT', () => new TextEncoder().encode('arraybuffer').buffer, 'arraybuffer'],
+      ['PUT', () => new URLSearchParams({ a: '1', b: 'two words' }), 'a=1&b=two+words'],
+    ];
+    for (const [method, body, expected] of bodies) {
+      // Round robin over two: one call of each pair starts on the failing instance.
+      for (let i = 0; i < 2; i++) {
+        seen.length = 0;
+        const res = await c.fetch('http://web/', { method, body: body() });
+        expect(res.status, `${method} ${expected}`).toBe(200);
+        expect(await res.text()).toBe('good');
+        const last = seen.at(-1)!;
+        expect(last).toMatchObject({ name: 'good', method, body: expected, replayHeader: false });
+        for (const s of seen) expect(s.body).toBe(expected);
+      }
+    }
+    expect(seen.every((s) => !s.replayHeader)).toBe(true);
+    expect(bad.hits).toBeGreaterThanOrEqual(bodies.length);
+    // URLSearchParams keeps fetch's content type.
+    seen.length = 0;
+    await (await c.fetch('http://web/', { method: 'PUT', body: new URLSearchParams({ x: 'y' }) })).text();
+    expect(seen.at(-1)!.type).toBe('application/x-www-form-urlencoded;charset=UTF-8');
+    for (let i = 0; i < 2; i++) {
       const res = await request('http://web/', { method: 'PUT', body: 'x', dispatcher: c.dispatcher });
       expect(res.statusCode).toBe(200);
       await res.body.text();
     }
+  });
+
+  it('does not retry a stream body (sent once), nor a POST, nor with retries: 0', async () => {
+    const bad = await upstream('bad');
+    bad.status = 503;
+    const good = await upstream('good');
+    const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await c.fetch('http://web/', { method: 'PUT', body: 'x' });
+      const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('streamed')); ctl.close(); } });
+      const res = await c.fetch('http://web/', { method: 'PUT', body: stream, duplex: 'half' });
       statuses.push(res.status);
       await res.text();
     }
-    expect(statuses.sort()).toEqual([200, 200, 503, 503]);
+    for (let i = 0; i < 4; i++) {
+      const res = await c.fetch('http://web/', { method: 'POST', body: 'x' });
+      statuses.push(res.status);
+      await res.text();
+    }
+    const c0 = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false, retries: 0 });
+    for (let i = 0; i < 4; i++) {
+      const res = await c0.fetch('http://web/', { method: 'PUT', body: 'x' });
+      statuses.push(res.status);
+      await res.text();
+    }
+    expect(statuses.filter((s) => s === 503)).toHaveLength(6);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
   });
 
   it('hands back the last failure when every instance fails', async () => {

@@ -46,3 +46,28 @@ export function withHost(headers: Headers, host: string): Headers {
   }
   return { host, ...(headers as Record<string, string | string[] | undefined>) };
 }
+
+/** `headers` without `name` (case-insensitive), in the same shape where possible. */
+export function withoutHeader(headers: Headers, name: string): Headers {
+  if (headers == null) return headers;
+  const drop = name.toLowerCase();
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      return (headers as unknown as Array<[string, string]>).filter((p) => String(p[0]).toLowerCase() !== drop) as unknown as string[];
+    }
+    const out: string[] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() !== drop) out.push(headers[i] as string, headers[i + 1] as string);
+    return out;
+  }
+  if (isPairList(headers)) {
+    const flat: string[] = [];
+    for (const [k, v] of headers) {
+      if (v === undefined || k.toLowerCase() === drop) continue;
+      for (const item of Array.isArray(v) ? v : [v]) flat.push(k, item);
+    }
+    return flat;
+  }
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(headers as Record<string, string | string[] | undefined>)) if (k.toLowerCase() !== drop) out[k] = v;
+  return out;
+}

@@ -4,6 +4,7 @@ import type { ServiceInstance } from '../discovery/index.js';
 import { errorText, type ClientLogger } from '../logger.js';
 import { getHeader, withHost } from './headers.js';
 import { toRawHandler, type RawHandler } from './legacy-handler.js';
+import { IDEMPOTENT_METHODS, isReplayable, takeReplayBody, type ReplayBody } from './replay.js';
 import { serviceFromHost, type ServiceTarget } from './service-host.js';
 import type { RoutedCall, ServiceRouter } from './service-router.js';
 
@@ -18,9 +19,12 @@ export interface InterceptorOptions {
   /** DNS domain of `<name>.service[.<dc>].<domain>` hosts. Default `consul`. */
   readonly domain: string;
   readonly log: ClientLogger;
+  /**
+   * Replayable bodies of `beacon.fetch` calls in flight, by the token their request carries in
+   * the `x-beacon-replay-body` header (see replay.ts). The header never leaves this dispatcher.
+   */
+  readonly replayBodies?: ReadonlyMap<string, ReplayBody>;
 }
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Error codes that mean the instance (or the way to it) failed, not the request or the caller. */
 const NETWORK_FAILURES = new Set([
@@ -37,10 +41,6 @@ export function isInstanceFailure(err: unknown): boolean {
 function isAbort(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown } | null;
   return e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED' || e?.code === 'ABORT_ERR';
-}
-
-function replayable(body: unknown): boolean {
-  return body == null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 /** A service named by an origin, with its router once resolved. */
@@ -85,7 +85,7 @@ class ServiceCall implements RawHandler {
     this.#user = toRawHandler(handler);
     this.#route = route;
     this.#key = getHeader(opts.headers, io.hashKeyHeader);
-    this.#mayRetry = io.retries > 0 && IDEMPOTENT.has(String(opts.method).toUpperCase()) && replayable(opts.body) && !opts.upgrade;
+    this.#mayRetry = io.retries > 0 && IDEMPOTENT_METHODS.has(String(opts.method).toUpperCase()) && isReplayable(opts.body) && !opts.upgrade;
     this.#attemptsLeft = 1 + (this.#mayRetry ? io.retries : 0);
     this.#log = io.log;
   }
@@ -225,8 +225,11 @@ class ServiceCall implements RawHandler {
  */
 export function beaconInterceptor(io: InterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const routes = new Map<string, Route | null>();
+  const replay = io.replayBodies;
   return (dispatch) =>
     function beaconDispatch(opts, handler) {
+      // Only while a beacon.fetch with a replayable body is in flight: GETs pay nothing.
+      if (replay !== undefined && replay.size > 0) opts = takeReplayBody(opts, replay);
       const origin = opts.origin;
       if (origin === undefined) return dispatch(opts, handler);
       const text = typeof origin === 'string' ? origin : origin.origin;
