@@ -103,6 +103,59 @@ describe('registration against a real server', () => {
   });
 });
 
+describe('a registry restarted on an empty data dir', () => {
+  it('gets both instances back (TTL and HTTP check) and discovery follows the new, lower index', async () => {
+    const { createServer } = await import('node:http');
+    const up = createServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const upPort = (up.address() as { port: number }).port;
+    const s1 = await startServer({ dnsAddr: 'off' });
+    let s2: RunningServer | undefined;
+    const c = new BeaconClient({ servers: [s1.httpUrl], deregisterOnSignals: false, requestTimeoutMs: 1_000, verifyRegistrationMs: 1_000, retry: { baseMs: 50, maxMs: 300 } });
+    try {
+      // Some history first, so the first server's index is well above a fresh one's.
+      for (let i = 0; i < 30; i++) {
+        const r = await fetch(`${s1.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'filler', ID: `filler-${i}`, Port: 1 }) });
+        expect(r.status).toBe(200);
+      }
+      const ttl = await c.register({ name: 'amnesia', id: 'amnesia-ttl', address: '127.0.0.1', port: 7201, check: { ttl: '900ms' } });
+      const http = await c.register({ name: 'amnesia', id: 'amnesia-http', address: '127.0.0.1', port: upPort, check: { http: `http://127.0.0.1:${upPort}/`, interval: '1s' } });
+      const ids = () => (c.cached('amnesia')?.instances ?? []).map((i) => i.id).sort();
+      await c.discover('amnesia');
+      await until(() => ids().length === 2 && c.cached('amnesia')!.instances.every((i) => i.status === 'passing'), 5_000, 'both passing');
+
+      await s1.kill();
+      await until(() => c.cached('amnesia')?.stale === true, 5_000, 'stale while down');
+      expect(ids()).toEqual(['amnesia-http', 'amnesia-ttl']);
+      s2 = await startServer({ dnsAddr: 'off', httpAddr: `${s1.httpHost}:${s1.httpPort}` }); // a fresh, empty data dir
+      rmSync(s1.dataDir, { recursive: true, force: true });
+
+      await until(async () => {
+        const r = await fetch(`${s2!.httpUrl}/v1/health/service/amnesia?passing`);
+        return ((await r.json()) as unknown[]).length === 2;
+      }, 8_000, 'both instances registered again and passing');
+      expect(ttl.reregistrations).toBeGreaterThanOrEqual(1);
+      expect(http.reregistrations).toBeGreaterThanOrEqual(1);
+      await until(() => c.cached('amnesia')?.stale === false && ids().length === 2, 8_000, 'discovery fresh again');
+
+      // The blocking loop reset to the new server's lower index: it sees a change at once.
+      const removed: string[] = [];
+      const stop = c.watch('amnesia', (ch) => removed.push(...ch.removed.map((i) => i.id)));
+      const r = await fetch(`${s2.httpUrl}/v1/agent/service/deregister/amnesia-http`, { method: 'PUT' });
+      expect(r.status).toBe(200);
+      http.stop();
+      await until(() => removed.includes('amnesia-http'), 3_000, 'the watcher seeing a change on the new server');
+      stop();
+    } finally {
+      await c.close();
+      await s2?.stop();
+      await s1.stop();
+      up.closeAllConnections();
+      await new Promise((r) => up.close(r));
+    }
+  }, 60_000);
+});
+
 /** A child process that registers through the SDK (built dist), like a real service would. */
 function spawnService(id: string, appHandler: boolean) {
   const dir = tempDir('beacon-sdk-child-');
@@ -128,21 +181,24 @@ setInterval(() => {}, 1_000);
   return { proc, exited, output: () => out };
 }
 
-describe('deregistration on SIGTERM', () => {
-  it('deregisters, then dies by SIGTERM as if the SDK were not there', async () => {
-    const svc = spawnService('sigterm-1', false);
-    try {
-      await until(() => svc.output().includes('registered'), 10_000, `child registration (output: ${svc.output()})`);
-      expect(await healthIds('sigterm-svc')).toContain('sigterm-1');
-      svc.proc.kill('SIGTERM');
-      const { code, signal } = await svc.exited;
-      expect(signal).toBe('SIGTERM');
-      expect(code).toBeNull();
-      expect(await healthIds('sigterm-svc', false)).not.toContain('sigterm-1');
-    } finally {
-      svc.proc.kill('SIGKILL');
-    }
-  });
+describe('deregistration on SIGTERM/SIGINT', () => {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`deregisters, then dies by ${sig} as if the SDK were not there`, async () => {
+      const id = `${sig.toLowerCase()}-1`;
+      const svc = spawnService(id, false);
+      try {
+        await until(() => svc.output().includes('registered'), 10_000, `child registration (output: ${svc.output()})`);
+        expect(await healthIds('sigterm-svc')).toContain(id);
+        svc.proc.kill(sig);
+        const { code, signal } = await svc.exited;
+        expect(signal).toBe(sig);
+        expect(code).toBeNull();
+        expect(await healthIds('sigterm-svc', false)).not.toContain(id);
+      } finally {
+        svc.proc.kill('SIGKILL');
+      }
+    });
+  }
 
   it('deregisters and leaves the exit to the application when it handles SIGTERM itself', async () => {
     const svc = spawnService('sigterm-2', true);
