@@ -1,5 +1,6 @@
 /** GET /v1/beacon/pick/:service — server-side discovery with the SDK's strategies. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_STRATEGY, STRATEGIES } from '../../src/client/index.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;
@@ -18,6 +19,13 @@ beforeAll(async () => {
     expect(r.status).toBe(200);
   }
   await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'down', ID: 'down-1', Port: 1, Check: { TTL: '60s' } }) });
+  // 'mixed': one passing instance, one in warning (TTL check set to warn).
+  for (const id of ['mixed-ok', 'mixed-warn']) {
+    const r = await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'mixed', ID: id, Port: 9000, Check: { TTL: '60s', CheckID: `${id}-ttl` } }) });
+    expect(r.status).toBe(200);
+  }
+  expect((await fetch(`${server.httpUrl}/v1/agent/check/pass/mixed-ok-ttl`, { method: 'PUT' })).status).toBe(200);
+  expect((await fetch(`${server.httpUrl}/v1/agent/check/warn/mixed-warn-ttl`, { method: 'PUT' })).status).toBe(200);
 });
 afterAll(async () => {
   await server?.stop();
@@ -64,5 +72,42 @@ describe('pick route', () => {
     const nokey = await pick('api?strategy=consistent-hash');
     expect(nokey.status).toBe(400);
     expect(nokey.body.field).toBe('key');
+  });
+
+  it('accepts every SDK strategy by name (the default too) and answers a member of the healthy set', async () => {
+    for (const strategy of STRATEGIES) {
+      const ids = new Set<unknown>();
+      for (let i = 0; i < 24; i++) {
+        const r = await pick(`api?strategy=${strategy}&key=k${i}`);
+        expect(r.status, strategy).toBe(200);
+        expect(r.body.Strategy).toBe(strategy);
+        ids.add(r.body.ID);
+      }
+      for (const id of ids) expect(['api-1', 'api-2', 'api-3', 'api-4']).toContain(id);
+      // Without call feedback on the server, none of them sticks to one instance (keys vary).
+      expect(ids.size, strategy).toBeGreaterThan(1);
+    }
+    expect((await pick('api')).body.Strategy).toBe(DEFAULT_STRATEGY);
+  });
+
+  it('includes warning instances unless ?passing, and validates passing, dc and key', async () => {
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 8; i++) seen.add((await pick('mixed?strategy=round-robin')).body.ID);
+    expect([...seen].sort()).toEqual(['mixed-ok', 'mixed-warn']);
+    for (let i = 0; i < 6; i++) expect((await pick('mixed?strategy=round-robin&passing')).body).toMatchObject({ ID: 'mixed-ok', Status: 'passing' });
+    const badBool = await pick('mixed?passing=maybe');
+    expect(badBool.status).toBe(400);
+    expect(badBool.body).toMatchObject({ code: 'BEACON_ERR_VALIDATION', field: 'passing' });
+    const otherDc = await pick('mixed?dc=elsewhere');
+    expect(otherDc.body.field).toBe('dc');
+    expect(otherDc.status).toBeGreaterThanOrEqual(400);
+    const longKey = await pick(`api?strategy=consistent-hash&key=${'k'.repeat(1025)}`);
+    expect(longKey.status).toBe(400);
+    expect(longKey.body).toMatchObject({ code: 'BEACON_ERR_VALIDATION', field: 'key' });
+    const emptyKey = await pick('api?strategy=consistent-hash&key=');
+    expect(emptyKey.status).toBe(400);
+    expect(emptyKey.body.field).toBe('key');
+    const bad = await pick('api?strategy=fastest');
+    expect(String(bad.body.message)).toMatch(/strategy.*fastest.*round-robin/);
   });
 });
