@@ -227,6 +227,8 @@ export class BeaconClient {
    * An undici Dispatcher that sends `http://<service>/…` (also `<service>.service[.<dc>].consul`)
    * to a picked instance, retries idempotent requests on another instance after a connection
    * failure, timeout or 5xx, and feeds passive health. Other hosts pass through unchanged.
+   * Requests with a body are retried when the dispatcher gets it as a string or bytes (undici's
+   * `request()`); fetch hands dispatchers streams, so use {@link fetch} for retried PUT/DELETE.
    *
    * @example
    * import { request } from 'undici';
