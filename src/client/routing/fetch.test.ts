@@ -74,6 +74,15 @@ describe('beacon.fetch and the dispatcher', () => {
     const c = client({});
     const res = await c.fetch(`http://127.0.0.1:${a.port}/x`);
     expect(await res.text()).toBe('plain GET /x');
+    // A replayable body to a plain host arrives whole, without the SDK's replay header.
+    let got: { body: string; replay: boolean } | undefined;
+    const b = await upstream('plain-put', (req, res, _u, body) => {
+      got = { body, replay: 'x-beacon-replay-body' in req.headers };
+      res.end('ok');
+    });
+    const put = await c.fetch(`http://127.0.0.1:${b.port}/y`, { method: 'PUT', body: 'data' });
+    expect(await put.text()).toBe('ok');
+    expect(got).toEqual({ body: 'data', replay: false });
   });
 
   it('retries an idempotent request on another instance after connection refused, and ejects the dead one', async () => {
