@@ -61,6 +61,14 @@ describe('beacon CLI', () => {
         expect(r2.status).toBe(1);
         expect(r2.stderr.trim().split('\n')).toHaveLength(1);
       }
+      if (process.platform === 'linux') {
+        // Unwritable even for root; Node's recursive mkdir used to spin forever here.
+        const proc = `/proc/beacon-${process.pid}/data`;
+        const r3 = runCli(['server', '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', proc, '--log-level', 'silent']);
+        expect(r3.status).toBe(1);
+        expect(r3.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r3.stderr).toContain(proc);
+      }
     } finally {
       rmSync(parent, { recursive: true, force: true });
     }

@@ -136,6 +136,21 @@ describe('embedded store', () => {
     expect((e2 as Error).message).toContain(join(junk, 'beacon.db'));
   });
 
+  // Node 20's recursive mkdir loops forever on ENOENT from an existing parent (/proc); the store must fail instead.
+  it.runIf(process.platform === 'linux')('fails fast on a data dir that cannot exist (below /proc)', async () => {
+    const bad = `/proc/beacon-${process.pid}/data`;
+    const err = await EmbeddedStore.open({ dataDir: bad }).catch((e: unknown) => e);
+    expect(isBeaconError(err, 'BEACON_ERR_STARTUP')).toBe(true);
+    expect((err as Error).message).toContain(`cannot create the data directory ${bad}`);
+  }, 5000);
+
+  it('creates a nested data dir that does not exist yet', async () => {
+    const dir = join(tempDir(), 'a', 'b', 'c');
+    const s = await openAt(dir);
+    await s.put('k', 'v');
+    expect(statSync(join(dir, 'beacon.db')).isFile()).toBe(true);
+  });
+
   it('commits every write of one tick in one disk transaction', async () => {
     const s = await openAt(tempDir());
     await s.put('warm', 'up');

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BeaconError } from '../../errors/index.js';
 import type { KeyValue } from '../types.js';
 
@@ -24,6 +24,30 @@ export interface LoadedState {
   compacted: number;
   nextLeaseId: number;
   leases: Array<{ id: string; ttl: number }>;
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node 20's `mkdirSync(p, { recursive: true })` spins forever
+ * at full CPU when the kernel answers ENOENT for a parent that exists (e.g. below /proc), which
+ * would hang `beacon server --data-dir /proc/x` instead of failing with a one-line reason.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  while (statSync(p, { throwIfNoEntry: false }) === undefined) {
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  if (!statSync(resolve(dir)).isDirectory()) throw new Error(`ENOTDIR: not a directory, '${dir}'`);
 }
 
 /** A key's row without its value, as streamed at open. */
@@ -90,7 +114,7 @@ export class SqliteFile {
    */
   static open(dataDir: string, lockTimeoutMs: number): SqliteFile {
     try {
-      mkdirSync(dataDir, { recursive: true });
+      makeDirs(dataDir);
     } catch (err) {
       throw new BeaconError('BEACON_ERR_STARTUP', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
