@@ -90,9 +90,12 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     // While shutting down, answers close their connection so the server is not held open by
     // keep-alive connections that were busy (e.g. a blocking query) when close began.
     if (ctx.shutdownSignal.aborted) reply.header('Connection', 'close');
-    if (req.query && typeof req.query === 'object' && 'pretty' in req.query && typeof payload === 'string' && payload.length > 0 && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
+    // Every answer, errors and writes included, carries an index; reads set their data's own.
+    if (!reply.hasHeader('x-consul-index')) reply.header('X-Consul-Index', String(Math.max(1, ctx.catalog.revision)));
+    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : undefined;
+    if (req.query && typeof req.query === 'object' && 'pretty' in req.query && text && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
       try {
-        return done(null, JSON.stringify(JSON.parse(payload), null, 4));
+        return done(null, JSON.stringify(JSON.parse(text), null, 4));
       } catch {
         /* not JSON after all: send as is */
       }

@@ -12,6 +12,8 @@ export interface ReadSpec {
   body: (opts: ReadOptions) => unknown;
   /** The shape of the items `?filter=` runs over (filter-fields.ts). */
   filterFields?: FieldSpec;
+  /** False for bodies that change without their index moving (agent/self's uptime): never cached. */
+  cache?: boolean;
 }
 
 /**
@@ -30,9 +32,10 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
   const headerIndex = String(index > 0 ? index : 1);
   reply.header('X-Consul-Index', headerIndex);
   if (opts.consistency !== 'default') reply.header('X-Consul-Effective-Consistency', opts.consistency);
-  if (!ResponseCache.cacheable(req.url) || ctx.shutdownSignal.aborted) return body;
-  const json = JSON.stringify(body);
-  const buf = Buffer.from(json);
+  // Serialized here, not by Fastify, so a JSON string body (status/leader) goes out quoted.
+  const buf = Buffer.from(JSON.stringify(body));
+  reply.type('application/json; charset=utf-8');
+  if (spec.cache === false || !ResponseCache.cacheable(req.url) || ctx.shutdownSignal.aborted) return reply.send(buf);
   const route = req.routeOptions.url ?? 'unmatched';
   const counter = ctx.metrics.requests.labels(route, 'GET', '200');
   const latency = ctx.metrics.latency.labels(route, 'GET');
@@ -47,12 +50,17 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
       latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
     },
   });
-  return reply.type('application/json; charset=utf-8').send(buf);
+  return reply.send(buf);
+}
+
+/** How long a blocking query waits: `wait` plus a random jitter of up to wait/16, as Consul adds. */
+export function jitteredWait(waitMs: number, random: () => number = Math.random): number {
+  return waitMs + random() * (waitMs / 16);
 }
 
 async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSpec, opts: ReadOptions): Promise<number> {
   let index = spec.index();
-  const deadline = Date.now() + opts.waitMs + Math.random() * (opts.waitMs / 16);
+  const deadline = Date.now() + jitteredWait(opts.waitMs);
   const abort = new AbortController();
   const onClose = () => abort.abort();
   reply.raw.once('close', onClose);

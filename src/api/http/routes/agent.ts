@@ -22,6 +22,9 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     Status: 1, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
   });
 
+  // What agent/self and members say changes only with this server's own node record.
+  const selfRead = { topics: [`node:${node}`], index: () => catalog.nodeIndex(node) } as const;
+
   return [
     {
       method: 'PUT',
@@ -99,7 +102,10 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/agent/self',
-      handler: async () => ({
+      handler: (req, reply) => blockingRead(ctx, req, reply, {
+        ...selfRead,
+        cache: false,
+        body: () => ({
         Config: {
           Datacenter: dc, PrimaryDatacenter: dc, NodeName: node, NodeID: nodeId(catalog, node),
           Revision: 'beacon', Server: true, Version: ctx.version, BuildDate: '',
@@ -112,12 +118,13 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
           catalog: Object.fromEntries(Object.entries(catalog.sizes).map(([k, v]) => [k, String(v)])),
         },
         Meta: {},
+        }),
       }),
     },
     {
       method: 'GET',
       url: '/v1/agent/members',
-      handler: async () => [member()],
+      handler: (req, reply) => blockingRead(ctx, req, reply, { ...selfRead, body: () => [member()] }),
     },
   ];
 }

@@ -23,7 +23,9 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/catalog/datacenters',
-      handler: async () => [dc],
+      handler: (req, reply) => blockingRead(ctx, req, reply, {
+        topics: [`node:${config.node}`], index: () => catalog.nodeIndex(config.node), body: () => [dc],
+      }),
     },
     {
       method: 'GET',
