@@ -99,10 +99,26 @@ describe('query parameters', () => {
     ['/v1/catalog/nodes?node-meta=novalue', /^Invalid node-meta/],
     ['/v1/health/state/sick', /^Bad check state/],
     ['/v1/health/service/web?filter=Service.Port%20%3D%3D', /filter|boolean expression/i],
+    ['/v1/catalog/service/', /^Missing service name/],
+    ['/v1/health/service/', /^Missing service name/],
+    ['/v1/health/checks/', /^Missing service name/],
+    ['/v1/catalog/node/', /^Missing node name/],
+    ['/v1/health/node/', /^Missing node name/],
+    ['/v1/health/state/', /^Missing check state/],
   ])('%s -> 400', async (path, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);
+    expect(r.headers.get('x-beacon-error')).toBe('BEACON_ERR_VALIDATION');
     expect(await r.text()).toMatch(message);
+  });
+
+  it('a catalog check is named by the key it came in (Check or Checks[i])', async () => {
+    const one = await put('/v1/catalog/register', JSON.stringify({ Node: 'ext', Address: '10.1.1.1', Check: { Name: 'c', Status: 'green' } }));
+    expect(one.status).toBe(400);
+    expect(await one.text()).toMatch(/field: Check\.Status/);
+    const many = await put('/v1/catalog/register', JSON.stringify({ Node: 'ext', Address: '10.1.1.1', Checks: [{ Name: 'a' }, { Name: 'b', Status: 'green' }] }));
+    expect(many.status).toBe(400);
+    expect(await many.text()).toMatch(/field: Checks\[1\]\.Status/);
   });
 
   it('another datacenter -> 500 No path to datacenter', async () => {

@@ -92,6 +92,27 @@ describe('beacon CLI', () => {
   });
 });
 
+describe('beacon server settings', () => {
+  it('takes settings from a config file, BEACON_* env and flags (flags beat env, env beats file)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'beacon.json');
+    writeFileSync(file, JSON.stringify({ datacenter: 'dc-file', node: 'file-node', maxBodyBytes: 2048 }));
+    const s = await startServer({ dnsAddr: 'off', args: ['--config', file], env: { BEACON_DATACENTER: 'dc-env' } });
+    try {
+      const self = (await (await fetch(`${s.httpUrl}/v1/agent/self`)).json()) as { Config: { Datacenter: string; NodeName: string } };
+      expect(self.Config.Datacenter).toBe('dc-env');
+      expect(self.Config.NodeName).toBe('test-node');
+      // Only the file sets the body limit.
+      const big = await fetch(`${s.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'x', Meta: { a: 'y'.repeat(3000) } }) });
+      expect(big.status).toBe(413);
+      expect((await fetch(`${s.httpUrl}/v1/catalog/services?dc=dc-file`)).status).toBe(500);
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('beacon server lifecycle', () => {
   it('SIGTERM finishes an in-flight blocking query and exits 0; a restart keeps every registration', async () => {
     const s1 = await startServer({ dnsAddr: 'off' });

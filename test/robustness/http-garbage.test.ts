@@ -65,7 +65,7 @@ function randomBody(r: () => number): string {
 const QUERIES = ['', '?index=', '?index=99999999999999999999999', '?wait=%ff', '?wait=1ms&index=1', '?passing=2', '?tag=&tag=%00',
   '?filter=(((((', '?filter=Service.Meta[%22a%22]%20matches%20%22(a%2B)%2B%24%22', '?node-meta=:', '?dc=', '?stale&stale',
   '?enable=maybe', '?enable=true&reason=' + 'r'.repeat(3000), '?note=' + '%E2%82'.repeat(10), '?format=text', '?pretty'];
-const SEGMENTS = ['x', '%00', '..', '%2F%2F', 'a'.repeat(600), '💥', '%', 'web'];
+const SEGMENTS = ['', 'x', '%00', '..', '%2F%2F', 'a'.repeat(600), '💥', '%', 'web'];
 
 async function catalogSnapshot(): Promise<string> {
   const [services, nodes] = await Promise.all([

@@ -10,7 +10,7 @@ import { buildCheck, buildService, validateMeta } from '../registration.js';
 import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
 import { nodeJson, nodeServiceJson, serviceNodeJson } from '../serialize.js';
 import { NODE_FIELDS, SERVICE_NODE_FIELDS } from '../filter-fields.js';
-import { applyFilter, normalizeBody, param, queryOf } from './shared.js';
+import { applyFilter, missingParam, normalizeBody, param, queryOf } from './shared.js';
 
 type Body = Record<string, unknown>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -88,6 +88,8 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         });
       },
     },
+    missingParam('/v1/catalog/service', 'name', 'Missing service name'),
+    missingParam('/v1/catalog/node', 'node', 'Missing node name'),
     {
       method: 'PUT',
       url: '/v1/catalog/register',
@@ -150,16 +152,15 @@ function catalogRegisterOps(ctx: HttpContext, b: Body): TxnOpLike[] {
   const svcBody = b.Service as Body | null | undefined;
   const svc = svcBody ? buildService(svcBody, 'Service') : undefined;
   if (svc) ops.push(catalog.putServiceOp(node, svc));
-  const checks: Body[] = [];
-  if (b.Check && typeof b.Check === 'object') checks.push(b.Check as Body);
-  if (Array.isArray(b.Checks)) checks.push(...(b.Checks as Body[]));
-  checks.forEach((raw, i) => ops.push(catalog.putCheckOp(catalogCheck(ctx, raw, node, svc, i))));
+  const checks: Array<[Body, string]> = [];
+  if (b.Check && typeof b.Check === 'object') checks.push([b.Check as Body, 'Check']);
+  if (Array.isArray(b.Checks)) (b.Checks as Body[]).forEach((c, i) => checks.push([c, `Checks[${i}]`]));
+  for (const [raw, field] of checks) ops.push(catalog.putCheckOp(catalogCheck(ctx, raw, node, svc, field)));
   return ops;
 }
 
 /** A catalog check: status and output as given (the catalog API runs nothing). */
-function catalogCheck(ctx: HttpContext, raw: Body, node: string, svc: ReturnType<typeof buildService> | undefined, i: number): CheckRecord {
-  const field = `Checks[${i}]`;
+function catalogCheck(ctx: HttpContext, raw: Body, node: string, svc: ReturnType<typeof buildService> | undefined, field: string): CheckRecord {
   const name = (raw.Name as string | undefined) ?? '';
   const checkId = (raw.CheckID as string | undefined) || name;
   if (!checkId) throw invalid(`${field}.CheckID`, 'Missing check ID (CheckID or Name)');

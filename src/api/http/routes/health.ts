@@ -5,7 +5,7 @@ import type { HttpContext } from '../context.js';
 import { all, boolParam } from '../query.js';
 import { checkJson, healthEntryJson } from '../serialize.js';
 import { CHECK_FIELDS, HEALTH_ENTRY_FIELDS } from '../filter-fields.js';
-import { applyFilter, param, queryOf } from './shared.js';
+import { applyFilter, missingParam, param, queryOf } from './shared.js';
 
 const STATES = ['any', 'passing', 'warning', 'critical'] as const;
 type State = (typeof STATES)[number];
@@ -13,6 +13,10 @@ type State = (typeof STATES)[number];
 export function healthRoutes(ctx: HttpContext): RouteOptions[] {
   const { catalog } = ctx;
   return [
+    missingParam('/v1/health/service', 'name', 'Missing service name'),
+    missingParam('/v1/health/checks', 'name', 'Missing service name'),
+    missingParam('/v1/health/node', 'node', 'Missing node name'),
+    missingParam('/v1/health/state', 'state', 'Missing check state'),
     {
       method: 'GET',
       url: '/v1/health/service/:name',

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions, preValidationHookHandler } from 'fastify';
 import { invalid } from '../../../errors/index.js';
 import { normalizeKeys, type Shape } from '../normalize.js';
 import { one, type Query } from '../query.js';
@@ -29,3 +29,11 @@ export function ok(reply: FastifyReply): FastifyReply {
 
 export const queryOf = (req: FastifyRequest): Query => req.query as Query;
 export { one };
+
+/**
+ * A read whose path parameter is missing (`GET /v1/catalog/service/`): 400 with Consul's text
+ * naming it, rather than a bare 404 that reads like "unknown route".
+ */
+export function missingParam(url: string, field: string, message: string): RouteOptions {
+  return { method: 'GET', url, handler: async () => { throw invalid(field, message); } };
+}
