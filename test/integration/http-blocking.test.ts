@@ -143,6 +143,30 @@ describe('blocking queries on every read endpoint', () => {
     expect(nodeName).not.toBe('');
   });
 
+  it('/metrics counts requests by route, times them, and shows catalog sizes, waiting queries and the store revision', async () => {
+    const metrics = async () => {
+      const r = await fetch(url('/metrics'));
+      expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+      return r.text();
+    };
+    const value = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    const index = indexOf(await fetch(url('/v1/catalog/service/blk-web')));
+    const blocked = fetch(url(`/v1/catalog/service/blk-web?index=${index}&wait=30s`));
+    await new Promise((res) => setTimeout(res, 100));
+    const during = await metrics();
+    expect(value(during, /^beacon_http_blocking_queries_waiting (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(during, /^beacon_http_requests_total\{route="\/v1\/catalog\/service\/:name",method="GET",code="200"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(during, /^beacon_http_request_duration_seconds_count\{route="\/v1\/catalog\/service\/:name",method="GET"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(during).toMatch(/^beacon_catalog_objects\{kind="services"\} [1-9]/m);
+    const rev = value(during, /^beacon_store_revision (\d+)/m);
+    expect(rev).toBeGreaterThan(0);
+    expect((await changes.agentService()).status).toBe(200);
+    await blocked;
+    const after = await metrics();
+    expect(value(after, /^beacon_http_blocking_queries_waiting (\d+)/m)).toBe(0);
+    expect(value(after, /^beacon_store_revision (\d+)/m)).toBeGreaterThan(rev);
+  });
+
   it('status/leader answers a JSON string on every path (plain, blocking, pretty)', async () => {
     for (const q of ['', '?index=1&wait=1ms', '?pretty']) {
       const r = await fetch(url(`/v1/status/leader${q}`));
