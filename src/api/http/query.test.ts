@@ -19,6 +19,8 @@ describe('blocking query parameters', () => {
     expect(MAX_WAIT_MS).toBe(10 * 60_000);
     expect(read({ index: '7' }).waitMs).toBe(DEFAULT_WAIT_MS);
     expect(read({ index: '7', wait: '' }).waitMs).toBe(DEFAULT_WAIT_MS);
+    expect(read({ index: '7', wait: '0' }).waitMs).toBe(DEFAULT_WAIT_MS);
+    expect(read({ index: '7', wait: '0s' }).waitMs).toBe(DEFAULT_WAIT_MS);
     expect(read({ index: '7', wait: '11m' }).waitMs).toBe(MAX_WAIT_MS);
     expect(read({ index: '7', wait: '24h' }).waitMs).toBe(MAX_WAIT_MS);
   });

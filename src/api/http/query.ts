@@ -75,7 +75,8 @@ export function parseReadOptions(q: Query, datacenter: string, filterFields?: Fi
   if (rawWait !== undefined && rawWait !== '') {
     const ms = parseDuration(rawWait);
     if (ms === undefined) throw invalid('wait', `Invalid wait time: "${rawWait}" (use a duration such as 30s, 5m or 120000ms)`);
-    waitMs = Math.min(ms, MAX_WAIT_MS);
+    // As Consul's blockingQuery: a zero wait means the default, not "answer at once".
+    waitMs = ms <= 0 ? DEFAULT_WAIT_MS : Math.min(ms, MAX_WAIT_MS);
   }
   const filterExpr = one(q, 'filter');
   return {
