@@ -34,6 +34,7 @@ describe('service registration input', () => {
     ['meta value not a string', { Name: 'x', Meta: { a: 1 } }, /^Invalid Meta\.a: must be string/, 'Meta.a'],
     ['meta key reserved', { Name: 'x', Meta: { 'consul-x': '1' } }, /reserved prefix/, 'Meta.consul-x'],
     ['weights passing 0', { Name: 'x', Weights: { Passing: 0, Warning: 1 } }, /^Invalid Weights: Passing must be greater than 0/, 'Weights.Passing'],
+    ['weights without Passing', { Name: 'x', Weights: { Warning: 2 } }, /^Invalid Weights: Passing must be greater than 0/, 'Weights.Passing'],
     ['address 0.0.0.0', { Name: 'x', Address: '0.0.0.0' }, /^Invalid service address/, 'Address'],
     ['bad check TTL', { Name: 'x', Check: { TTL: 'soon' } }, /^Invalid Check\.TTL: "soon" is not a duration/, 'Check.TTL'],
     ['check with TTL and Interval', { Name: 'x', Check: { TTL: '5s', Interval: '5s', HTTP: 'http://127.0.0.1/' } }, /Interval and TTL cannot both be specified/, 'Check'],
@@ -79,6 +80,13 @@ describe('service registration input', () => {
     expect(r.status).toBe(200);
     const svc = await (await get('/v1/agent/service/cased-1')).json();
     expect(svc).toMatchObject({ ID: 'cased-1', Service: 'Cased', Port: 81, EnableTagOverride: true, Tags: [], Meta: {}, Weights: { Passing: 1, Warning: 1 } });
+  });
+
+  it('Weights: absent is {1, 1}; a field left out of a given Weights is 0, as in Consul', async () => {
+    expect((await put('/v1/agent/service/register', JSON.stringify({ Name: 'wp', Weights: { Passing: 3 } }))).status).toBe(200);
+    expect(await (await get('/v1/agent/service/wp')).json()).toMatchObject({ Weights: { Passing: 3, Warning: 0 } });
+    expect((await put('/v1/agent/service/register', JSON.stringify({ Name: 'wn', Weights: null }))).status).toBe(200);
+    expect(await (await get('/v1/agent/service/wn')).json()).toMatchObject({ Weights: { Passing: 1, Warning: 1 } });
   });
 
   it('durations take Go syntax and integer nanoseconds', async () => {

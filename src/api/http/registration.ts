@@ -169,8 +169,11 @@ export function buildService(b: Body, field = ''): ServiceRecord {
   const address = s(b.Address);
   if (address === '0.0.0.0' || address === '::' || address === '[::]') throw invalid(`${p}Address`, 'Invalid service address');
   const w = (b.Weights ?? null) as { Passing?: number; Warning?: number } | null;
-  const weights = { Passing: w?.Passing ?? 1, Warning: w?.Warning ?? 1 };
-  if (w && w.Passing !== undefined && w.Passing < 1) throw invalid(`${p}Weights.Passing`, 'Invalid Weights: Passing must be greater than 0');
+  // No Weights: Consul's default {1, 1}. Weights given: a missing field is 0, as in Consul
+  // (Go's zero value), so {Passing: 3} takes warning instances out of weighted traffic and
+  // {Warning: 2} alone is refused for its Passing of 0.
+  const weights = w ? { Passing: w.Passing ?? 0, Warning: w.Warning ?? 0 } : { Passing: 1, Warning: 1 };
+  if (weights.Passing < 1) throw invalid(`${p}Weights.Passing`, 'Invalid Weights: Passing must be greater than 0');
   const tagged: ServiceRecord['TaggedAddresses'] = {};
   for (const [k, v] of Object.entries((b.TaggedAddresses ?? {}) as Record<string, { Address?: string; Port?: number }>)) {
     tagged[k] = { Address: v.Address ?? '', Port: v.Port ?? 0 };
