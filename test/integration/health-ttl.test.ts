@@ -70,11 +70,17 @@ describe('check IDs and re-registration', () => {
     await putOk(server, '/v1/agent/check/register', { Name: 'node/disk', TTL: '30s' });
     await putOk(server, '/v1/agent/check/deregister/node/disk');
     expect(await checkOf(server, 'node/disk')).toBeUndefined();
-    await putOk(server, '/v1/agent/service/deregister/slashy%2F1');
+    const svc = await call(server, 'GET', '/v1/agent/service/slashy/1');
+    expect([svc.status, JSON.parse(svc.text).ID]).toEqual([200, 'slashy/1']);
+    await putOk(server, '/v1/agent/service/deregister/slashy/1');
+    expect((await call(server, 'GET', '/v1/agent/service/slashy/1')).status).toBe(404);
+    await putOk(server, '/v1/agent/service/register', { Name: 'slashy', ID: 'slashy/2' });
+    await putOk(server, '/v1/agent/service/deregister/slashy%2F2');
+    expect((await call(server, 'GET', '/v1/agent/service/slashy%2F2')).status).toBe(404);
   });
 
   it('a missing ID in the path answers 400 naming it', async () => {
-    for (const path of ['/v1/agent/check/pass/', '/v1/agent/check/update/', '/v1/agent/check/deregister/', '/v1/agent/service/maintenance/?enable=true']) {
+    for (const path of ['/v1/agent/check/pass/', '/v1/agent/check/update/', '/v1/agent/check/deregister/', '/v1/agent/service/maintenance/?enable=true', '/v1/agent/service/deregister/']) {
       const r = await put(server, path, path.includes('update') ? { Status: 'passing' } : undefined);
       expect([r.status, r.headers.get('x-beacon-error')], path).toEqual([400, 'BEACON_ERR_VALIDATION']);
       expect(r.text, path).toMatch(/^Missing (check|service) ID in the path/);

@@ -113,6 +113,7 @@ describe('query parameters', () => {
     ['/v1/catalog/node/', /^Missing node name/],
     ['/v1/health/node/', /^Missing node name/],
     ['/v1/health/state/', /^Missing check state/],
+    ['/v1/agent/service/', /^Missing service ID in the path/],
   ])('%s -> 400', async (path, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);

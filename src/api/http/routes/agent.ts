@@ -9,7 +9,7 @@ import { buildService, buildServiceChecks, scriptPolicy } from '../registration.
 import { serviceSchema } from '../schemas.js';
 import { agentServiceJson } from '../serialize.js';
 import { AGENT_SERVICE_FIELDS } from '../filter-fields.js';
-import { applyFilter, normalizeBody, ok, param, queryOf } from './shared.js';
+import { applyFilter, missingParam, normalizeBody, ok, pathId, queryOf } from './shared.js';
 
 export function agentRoutes(ctx: HttpContext): RouteOptions[] {
   const { catalog, config } = ctx;
@@ -26,6 +26,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
   const selfRead = { topics: [`node:${node}`], index: () => catalog.nodeIndex(node) } as const;
 
   return [
+    missingParam('/v1/agent/service', 'id', 'Missing service ID in the path'),
     {
       method: 'PUT',
       url: '/v1/agent/service/register',
@@ -59,10 +60,10 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     },
     {
       method: 'PUT',
-      url: '/v1/agent/service/deregister/:id',
+      url: '/v1/agent/service/deregister/*',
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
-        const id = param(req, 'id');
+        const id = pathId(req, 'service ID');
         if (catalog.instance(node, id)) await catalog.write(catalog.deleteServiceOps(node, id));
         return ok(reply);
       },
@@ -85,9 +86,9 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     },
     {
       method: 'GET',
-      url: '/v1/agent/service/:id',
+      url: '/v1/agent/service/*',
       handler: (req, reply) => {
-        const id = param(req, 'id');
+        const id = pathId(req, 'service ID');
         return blockingRead(ctx, req, reply, {
           topics: [`node:${node}`],
           index: () => catalog.nodeIndex(node),

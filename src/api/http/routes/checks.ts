@@ -15,7 +15,7 @@ import { buildCheck, scriptPolicy } from '../registration.js';
 import { checkSchema } from '../schemas.js';
 import { agentServiceJson, checkJson } from '../serialize.js';
 import { CHECK_FIELDS } from '../filter-fields.js';
-import { applyFilter, normalizeBody, ok, queryOf } from './shared.js';
+import { applyFilter, missingParam, normalizeBody, ok, pathId, queryOf } from './shared.js';
 
 const STATUSES: readonly string[] = ['passing', 'warning', 'critical'];
 
@@ -31,17 +31,6 @@ function parseEnable(req: FastifyRequest): boolean {
   if (/^(1|t|T|TRUE|true|True)$/.test(raw)) return true;
   if (/^(0|f|F|FALSE|false|False)$/.test(raw)) return false;
   throw invalid('enable', `Invalid value for enable: ${JSON.stringify(raw)}`);
-}
-
-/**
- * The ID at the end of the path, slashes included: Consul takes everything after the route's
- * prefix (strings.TrimPrefix), and its Go client does not escape IDs, so `service:web/1`
- * arrives as `/v1/agent/check/pass/service:web/1`.
- */
-function pathId(req: FastifyRequest, what = 'check ID'): string {
-  const v = (req.params as Record<string, string>)['*'] ?? '';
-  if (v === '') throw invalid('id', `Missing ${what} in the path`);
-  return v;
 }
 
 /** Consul answers agent health as 200 passing, 429 warning, 503 critical or maintenance. */
@@ -83,18 +72,13 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     AggregatedStatus: i.status, Service: agentServiceJson(i.service, dc), Checks: i.checks.map(checkJson),
   });
 
-  /** The route without its ID (`/v1/agent/check/pass/`, trailing slash ignored): 400 naming the ID. */
-  const missingId = (url: string, what: string): RouteOptions => ({
-    method: 'PUT',
-    url,
-    handler: async () => {
-      throw invalid('id', `Missing ${what} in the path`);
-    },
-  });
+  /** The route without its ID: 400 naming it. */
+  const missingId = (url: string, what: string): RouteOptions => missingParam(url, 'id', `Missing ${what} in the path`, 'PUT');
 
   return [
     ...['pass', 'warn', 'fail', 'update', 'deregister'].map((verb) => missingId(`/v1/agent/check/${verb}`, 'check ID')),
     missingId('/v1/agent/service/maintenance', 'service ID'),
+    missingId('/v1/agent/service/deregister', 'service ID'),
     {
       method: 'PUT',
       url: '/v1/agent/check/register',

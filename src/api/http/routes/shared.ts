@@ -18,6 +18,17 @@ export function param(req: FastifyRequest, name: string): string {
   return v;
 }
 
+/**
+ * The ID at the end of a wildcard route (`…/*`), slashes included: Consul takes everything
+ * after the route's prefix (strings.TrimPrefix), and its Go client does not escape IDs, so
+ * `service:web/1` arrives as `/v1/agent/check/pass/service:web/1`.
+ */
+export function pathId(req: FastifyRequest, what = 'check ID'): string {
+  const v = (req.params as Record<string, string>)['*'] ?? '';
+  if (v === '') throw invalid('id', `Missing ${what} in the path`);
+  return v;
+}
+
 export function applyFilter<T>(items: T[], filter: ((v: unknown) => boolean) | undefined): T[] {
   return filter ? items.filter((i) => filter(i)) : items;
 }
@@ -31,9 +42,10 @@ export const queryOf = (req: FastifyRequest): Query => req.query as Query;
 export { one };
 
 /**
- * A read whose path parameter is missing (`GET /v1/catalog/service/`): 400 with Consul's text
- * naming it, rather than a bare 404 that reads like "unknown route".
+ * A route whose path parameter is missing (`GET /v1/catalog/service/`, `PUT
+ * /v1/agent/check/pass/`; the router ignores the trailing slash): 400 with a text naming it,
+ * rather than a bare 404 that reads like "unknown route".
  */
-export function missingParam(url: string, field: string, message: string): RouteOptions {
-  return { method: 'GET', url, handler: async () => { throw invalid(field, message); } };
+export function missingParam(url: string, field: string, message: string, method: 'GET' | 'PUT' = 'GET'): RouteOptions {
+  return { method, url, handler: async () => { throw invalid(field, message); } };
 }
