@@ -92,12 +92,15 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     if (ctx.shutdownSignal.aborted) reply.header('Connection', 'close');
     // Every answer, errors and writes included, carries an index; reads set their data's own.
     if (!reply.hasHeader('x-consul-index')) reply.header('X-Consul-Index', String(Math.max(1, ctx.catalog.revision)));
-    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : undefined;
-    if (req.query && typeof req.query === 'object' && 'pretty' in req.query && text && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
-      try {
-        return done(null, JSON.stringify(JSON.parse(text), null, 4));
-      } catch {
-        /* not JSON after all: send as is */
+    if (req.query && typeof req.query === 'object' && 'pretty' in req.query && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
+      // Decoded only here: on every other answer a Buffer payload goes out untouched.
+      const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString() : '';
+      if (text) {
+        try {
+          return done(null, JSON.stringify(JSON.parse(text), null, 4));
+        } catch {
+          /* not JSON after all: send as is */
+        }
       }
     }
     done(null, payload);
