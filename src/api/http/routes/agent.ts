@@ -27,6 +27,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
 
   return [
     missingParam('/v1/agent/service', 'id', 'Missing service ID in the path'),
+    missingParam('/v1/agent/service/deregister', 'id', 'Missing service ID in the path', 'PUT'),
     {
       method: 'PUT',
       url: '/v1/agent/service/register',

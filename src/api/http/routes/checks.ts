@@ -78,7 +78,6 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
   return [
     ...['pass', 'warn', 'fail', 'update', 'deregister'].map((verb) => missingId(`/v1/agent/check/${verb}`, 'check ID')),
     missingId('/v1/agent/service/maintenance', 'service ID'),
-    missingId('/v1/agent/service/deregister', 'service ID'),
     {
       method: 'PUT',
       url: '/v1/agent/check/register',
