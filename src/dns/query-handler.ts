@@ -114,6 +114,8 @@ export class QueryHandler {
     // Over TCP the query is forwarded over TCP; over UDP, by UDP (TCP when the answer is truncated).
     const answer = await this.forwarder!.forward(msg, q.questionEnd, tcp ? undefined : limit);
     if (!answer) return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
+    // An NXDOMAIN that left the question out: the client gets it with its question back.
+    if (answer.readUInt16BE(4) === 0) return this.bare(msg, q.id, q.flags, answer.readUInt16BE(2) & 0xf, q);
     if (!tcp && answer.length > limit) {
       const tc = this.bare(msg, q.id, q.flags, answer.readUInt16BE(2) & 0xf, q);
       tc.writeUInt16BE(tc.readUInt16BE(2) | FLAG_TC, 2);

@@ -1,18 +1,22 @@
 /**
  * Forwards questions outside Beacon's domains to the configured recursors, one after the
- * other (each gets `timeoutMs`), and relays the first answer with the client's ID. The
+ * other (each gets `timeoutMs`), and relays the first answer with the client's ID. As in
+ * Consul, an answer whose rcode is neither NOERROR nor NXDOMAIN (SERVFAIL, REFUSED, FORMERR,
+ * NOTIMP, ...) counts as that recursor failing: the next one is asked at once. The
  * transport follows the client's, as a real resolver does: a query that came over TCP is
  * forwarded over TCP (one connection per query); one that came over UDP goes over UDP, and
  * when the recursor's UDP answer has the TC bit, the same recursor is asked again over TCP.
  * The query is sent as the client wrote it, under a fresh random ID; an answer is accepted
- * only from the recursor it was sent to, with that ID and the same question. At most
+ * only from the recursor it was sent to (its address and port over UDP, the connection Beacon
+ * opened over TCP), with that ID and the same question — or no question at all when its rcode
+ * is an error, as real servers send FORMERR, SERVFAIL, REFUSED or NOTIMP. At most
  * `maxPending` forwards are in flight; beyond that, and when every recursor fails, the
  * caller answers SERVFAIL.
  */
 import dgram from 'node:dgram';
 import net, { isIPv6 } from 'node:net';
 import type { HostPort } from '../config/index.js';
-import { FLAG_QR, FLAG_TC, HEADER_LEN, MIN_UDP_SIZE } from './wire.js';
+import { FLAG_QR, FLAG_TC, HEADER_LEN, MIN_UDP_SIZE, RCODE } from './wire.js';
 
 interface Pending {
   resolve(answer: Buffer | undefined): void;
@@ -31,6 +35,8 @@ export class Forwarder {
   failures = 0;
   /** Truncated UDP answers asked again over TCP. */
   tcpRetries = 0;
+  /** Answers with an error rcode (not NOERROR or NXDOMAIN): the next recursor was asked. */
+  errorReplies = 0;
 
   constructor(
     private readonly recursors: readonly HostPort[],
@@ -67,11 +73,16 @@ export class Forwarder {
         answer = await this.once(r, query, questionEnd);
         // Without EDNS (limit 512) the recursor was held to the client's own limit: a full
         // answer could not fit, so the client's own TCP retry is the only way (no extra trip).
-        if (answer && answer.readUInt16BE(2) & FLAG_TC && udpLimit > MIN_UDP_SIZE && !this.closed) {
+        if (answer && usable(answer) && answer.readUInt16BE(2) & FLAG_TC && udpLimit > MIN_UDP_SIZE && !this.closed) {
           this.tcpRetries++;
           const full = (await this.tcpOnce(r, query, questionEnd)).answer;
-          if (full && full.length <= udpLimit) answer = full;
+          if (full && usable(full) && full.length <= udpLimit) answer = full;
         }
+      }
+      if (answer && !usable(answer)) {
+        // This recursor failed to answer (Consul's handleRecurse does the same): try the next.
+        this.errorReplies++;
+        continue;
       }
       if (answer) {
         answer.writeUInt16BE(id, 0);
@@ -190,11 +201,24 @@ export class Forwarder {
   }
 }
 
-/** A response (QR) with this ID whose question is `question`. */
+/**
+ * A response (QR) with this ID whose question is `question`, or which has no question and an
+ * error rcode (servers answer FORMERR, SERVFAIL, REFUSED, NOTIMP without echoing it). A reply
+ * with a different question, or none and NOERROR, is not an answer to this query.
+ */
 function isAnswerTo(msg: Buffer, id: number, question: Buffer): boolean {
-  if (msg.length < HEADER_LEN + question.length) return false;
+  if (msg.length < HEADER_LEN) return false;
   if (msg.readUInt16BE(0) !== id || !(msg.readUInt16BE(2) & FLAG_QR)) return false;
+  const qdcount = msg.readUInt16BE(4);
+  if (qdcount === 0) return (msg.readUInt16BE(2) & 0xf) !== RCODE.NOERROR;
+  if (qdcount !== 1 || msg.length < HEADER_LEN + question.length) return false;
   return sameQuestion(msg.subarray(HEADER_LEN, HEADER_LEN + question.length), question);
+}
+
+/** An answer to relay: NOERROR or NXDOMAIN. Any other rcode means the recursor failed. */
+function usable(answer: Buffer): boolean {
+  const rcode = answer.readUInt16BE(2) & 0xf;
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
 }
 
 function sameHost(a: string, b: string): boolean {

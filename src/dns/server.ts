@@ -59,6 +59,8 @@ export interface DnsStats {
   forwardFailures: number;
   /** Truncated UDP answers from a recursor that were asked again over TCP. */
   forwardTcpRetries: number;
+  /** Recursor answers with an error rcode (not NOERROR/NXDOMAIN), after which the next was asked. */
+  forwardErrorReplies: number;
   forwardsInFlight: number;
   tcpConnections: number;
   tcpAccepted: number;
@@ -178,7 +180,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         dropped: handler.dropped, truncated: handler.truncated, responses,
         cacheHits: c.hits, cacheMisses: c.misses, cacheEntries: c.entries, cacheInvalidations: c.invalidations, cacheEvictions: c.evictions,
         forwarded: forwarder?.forwarded ?? 0, forwardFailures: forwarder?.failures ?? 0,
-        forwardTcpRetries: forwarder?.tcpRetries ?? 0, forwardsInFlight: forwarder?.inFlight ?? 0,
+        forwardTcpRetries: forwarder?.tcpRetries ?? 0, forwardErrorReplies: forwarder?.errorReplies ?? 0, forwardsInFlight: forwarder?.inFlight ?? 0,
         tcpConnections: tcpT.connections, tcpAccepted: tcpT.accepted, tcpRejected: tcpT.rejected,
       };
     },

@@ -3,7 +3,11 @@
  * (same port): answers every A question with `records` addresses (the first is `address`), or
  * stays silent, and logs every query with the transport it came over. With `udpMax`, a UDP
  * answer larger than that is replaced by an empty one with TC set, as a real server with a
- * smaller buffer does; `tcp: false` refuses TCP connections.
+ * smaller buffer does; `tcp: false` refuses TCP connections. With `reply`, it answers with the
+ * given rcode (and no records) and, as `question` says, echoes the question, leaves the question
+ * section empty (as real servers do with FORMERR, SERVFAIL, REFUSED, NOTIMP) or puts another
+ * name there (what a spoofed or stray reply with the right ID looks like). `udpFromOtherPort`
+ * sends UDP replies from another socket than the one asked (a reply from the wrong port).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -13,6 +17,8 @@ export interface UpstreamQuery {
   /** "<name> <type>" as asked. */
   q: string;
   transport: 'udp' | 'tcp';
+  /** Date.now() when it arrived. */
+  at: number;
 }
 
 export interface Upstream {
@@ -21,6 +27,15 @@ export interface Upstream {
   queries: string[];
   log: UpstreamQuery[];
   close(): Promise<void>;
+}
+
+export type UpstreamRcode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED';
+const RCODES: Record<UpstreamRcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+
+export interface UpstreamReply {
+  rcode: UpstreamRcode;
+  /** The question section: the one asked (default), none, or another name. */
+  question?: 'echo' | 'empty' | 'other';
 }
 
 export interface UpstreamOptions {
@@ -32,6 +47,10 @@ export interface UpstreamOptions {
   udpMax?: number;
   /** Listen on TCP too (default true). */
   tcp?: boolean;
+  /** Answer with this rcode and question section instead (per question name when a function). */
+  reply?: UpstreamReply | ((name: string) => UpstreamReply | undefined);
+  /** Send UDP replies from a second socket (another port) instead of the one asked. */
+  udpFromOtherPort?: boolean;
 }
 
 export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstream> {
@@ -47,8 +66,16 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstrea
     const question = q.questions?.[0];
     if (!question) return undefined;
     queries.push(`${question.name} ${question.type}`);
-    log.push({ q: `${question.name} ${question.type}`, transport });
+    log.push({ q: `${question.name} ${question.type}`, transport, at: Date.now() });
     if (opts.silent) return undefined;
+    const shape = typeof opts.reply === 'function' ? opts.reply(question.name) : opts.reply;
+    if (shape) {
+      const questions = shape.question === 'empty' ? []
+        : shape.question === 'other' ? [{ ...question, name: `other.${question.name}` }] : q.questions;
+      return dnsPacket.encode({
+        id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | RCODES[shape.rcode], questions, answers: [],
+      });
+    }
     const n = opts.records ?? 1;
     const answers: dnsPacket.Answer[] = question.type !== 'A' ? [] : Array.from({ length: n }, (_, i) => ({
       name: question.name, type: 'A', ttl: 60, data: i === 0 ? opts.address ?? '192.0.2.7' : `198.51.${100 + (i >> 8)}.${i & 0xff}`,
@@ -65,11 +92,13 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstrea
   };
 
   const sock = dgram.createSocket('udp4');
+  const other = opts.udpFromOtherPort ? dgram.createSocket('udp4') : undefined;
   sock.on('message', (msg, rinfo) => {
     const a = answer(msg, 'udp');
-    if (a) sock.send(a, rinfo.port, rinfo.address);
+    if (a) (other ?? sock).send(a, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
+  if (other) await new Promise<void>((resolve) => other.bind(0, '127.0.0.1', () => resolve()));
   const port = sock.address().port;
 
   const conns = new Set<net.Socket>();
@@ -106,6 +135,7 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstrea
     log,
     close: () => (closing ??= Promise.all([
       new Promise<void>((res) => sock.close(() => res())),
+      new Promise<void>((res) => (other ? other.close(() => res()) : res())),
       new Promise<void>((res) => {
         if (!server) return res();
         for (const c of conns) c.destroy();

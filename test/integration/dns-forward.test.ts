@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, dataOf } from '../helpers/dns-decode.js';
 import { dig, ensureDebianTool, ensureDig } from '../helpers/dns-dig.js';
 import { startDnsHarness, type DnsHarness } from '../helpers/dns-harness.js';
-import { startUpstream, type Upstream } from '../helpers/dns-upstream.js';
+import { startUpstream, type Upstream, type UpstreamRcode } from '../helpers/dns-upstream.js';
 import { tempDir } from '../helpers/server.js';
 import { freePort } from '../helpers/tools.js';
 
@@ -239,5 +239,140 @@ zone:
     expect(udp.flags).toContain('tc');
     expect(msgSize(udp.raw)).toBeLessThanOrEqual(512);
     expect((await dig(h.port, ['big.example.test', 'A', '+noedns'])).answer).toHaveLength(100);
+  });
+});
+
+/**
+ * Recursors that answer an error without echoing the question, as real servers do with FORMERR,
+ * SERVFAIL, REFUSED and NOTIMP. Such a reply (right ID, right source, error rcode, empty question)
+ * is taken at once; as in Consul's handleRecurse, any rcode but NOERROR and NXDOMAIN means that
+ * recursor failed: the next is asked at once, and SERVFAIL is answered when none is left. A reply
+ * with the right ID but another question (or none, with NOERROR) is still ignored.
+ */
+describe('recursor error replies without the question', () => {
+  const TIMEOUT = 1500;
+  let one: DnsHarness;
+  let two: DnsHarness;
+  let stray: DnsHarness;
+  let errUp: Upstream;
+  let otherPort: Upstream;
+  let good: Upstream;
+  // The first label says how errUp replies: "<rcode>-<echo|empty|other>".
+  const shape = (name: string) => {
+    const m = /^(noerror|formerr|servfail|nxdomain|notimp|refused)-(echo|empty|other)\./i.exec(name);
+    return m ? { rcode: m[1]!.toUpperCase() as UpstreamRcode, question: m[2]!.toLowerCase() as 'echo' | 'empty' | 'other' } : undefined;
+  };
+  const asked = (u: Upstream, name: string) => u.log.filter((l) => l.q.toLowerCase() === `${name} a`);
+  const timed = async (port: number, args: string[]) => {
+    const started = Date.now();
+    const r = await dig(port, args);
+    return { ...r, ms: Date.now() - started };
+  };
+
+  beforeAll(async () => {
+    ensureDig();
+    errUp = await startUpstream({ reply: shape });
+    good = await startUpstream({ address: '192.0.2.33' });
+    one = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`] }, { dns: { recursorTimeoutMs: TIMEOUT } });
+    two = await startDnsHarness(
+      { recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] },
+      { dns: { recursorTimeoutMs: TIMEOUT } },
+    );
+    otherPort = await startUpstream({ reply: { rcode: 'REFUSED', question: 'empty' }, udpFromOtherPort: true });
+    stray = await startDnsHarness(
+      { recursors: [`127.0.0.1:${otherPort.port}`, `127.0.0.1:${good.port}`] },
+      { dns: { recursorTimeoutMs: TIMEOUT } },
+    );
+  });
+  afterAll(async () => {
+    await one?.close();
+    await two?.close();
+    await stray?.close();
+    await errUp?.close();
+    await otherPort?.close();
+    await good?.close();
+  });
+
+  for (const rcode of ['FORMERR', 'SERVFAIL', 'NOTIMP', 'REFUSED']) {
+    for (const transport of ['udp', 'tcp'] as const) {
+      it(`answers SERVFAIL at once when the only recursor says ${rcode} without the question (${transport})`, async () => {
+        const name = `${rcode.toLowerCase()}-empty.${transport}.example.org`;
+        const before = one.dns.stats();
+        const r = await timed(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+        expect(r.status).toBe('SERVFAIL');
+        expect(r.ms).toBeLessThan(TIMEOUT / 2);
+        expect(r.flags).toContain('ra');
+        // The client's question is in the answer, though the recursor's had none.
+        expect(r.raw).toMatch(/QUERY: 1,/);
+        expect(r.raw).toContain(`;${name}.`);
+        // Asked once, over the client's transport (no UDP fallback after a TCP error answer).
+        expect(asked(errUp, name).map((l) => l.transport)).toEqual([transport]);
+        const after = one.dns.stats();
+        expect(after.forwardErrorReplies).toBe(before.forwardErrorReplies + 1);
+        expect(after.forwardFailures).toBe(before.forwardFailures + 1);
+      });
+    }
+  }
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`asks the second recursor at once when the first says REFUSED without the question (${transport})`, async () => {
+      const name = `refused-empty.two-${transport}.example.org`;
+      const r = await timed(two.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+      expect(r.status).toBe('NOERROR');
+      expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
+      expect(r.ms).toBeLessThan(TIMEOUT / 2);
+      const first = asked(errUp, name);
+      const second = asked(good, name);
+      expect(first.map((l) => l.transport)).toEqual([transport]);
+      expect(second.map((l) => l.transport)).toEqual([transport]);
+      expect(second[0]!.at - first[0]!.at).toBeLessThan(TIMEOUT / 4);
+    });
+  }
+
+  it('moves on just the same when the error answer echoes the question', async () => {
+    const name = 'servfail-echo.two.example.org';
+    const r = await timed(two.port, [name, 'A']);
+    expect(r.status).toBe('NOERROR');
+    expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
+    expect(r.ms).toBeLessThan(TIMEOUT / 2);
+    expect(asked(good, name)).toHaveLength(1);
+  });
+
+  it('relays NXDOMAIN without the question at once, with the client\'s question put back', async () => {
+    for (const transport of ['udp', 'tcp']) {
+      const name = `nxdomain-empty.${transport}.example.org`;
+      const r = await timed(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+      expect(r.status, transport).toBe('NXDOMAIN');
+      expect(r.ms, transport).toBeLessThan(TIMEOUT / 2);
+      expect(r.raw, transport).toMatch(/QUERY: 1,/);
+      expect(r.raw, transport).toContain(`;${name}.`);
+      // NXDOMAIN is an answer (as in Consul): the second recursor is not asked.
+      const viaTwo = await dig(two.port, [`nxdomain-empty.two-${transport}.example.org`, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+      expect(viaTwo.status, transport).toBe('NXDOMAIN');
+      expect(asked(good, `nxdomain-empty.two-${transport}.example.org`), transport).toEqual([]);
+    }
+  });
+
+  for (const [kind, label] of [['another question', 'servfail-other'], ['no question but NOERROR', 'noerror-empty']] as const) {
+    for (const transport of ['udp', 'tcp'] as const) {
+      it(`still ignores a reply with the right ID and ${kind} (${transport})`, async () => {
+        const name = `${label}.${transport}.example.org`;
+        const r = await timed(two.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+        // Ignored: the first recursor is given its whole time, then the second answers.
+        expect(r.status).toBe('NOERROR');
+        expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
+        expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT - 50);
+        expect(asked(errUp, name).length).toBeGreaterThanOrEqual(1);
+      });
+    }
+  }
+
+  it('still ignores an error reply without the question that comes from another port (udp)', async () => {
+    const name = 'from-other-port.example.org';
+    const r = await timed(stray.port, [name, 'A']);
+    expect(r.status).toBe('NOERROR');
+    expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
+    expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT - 50);
+    expect(asked(otherPort, name).map((l) => l.transport)).toEqual(['udp']);
   });
 });
