@@ -31,6 +31,7 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
     ['beacon_dns_forwarded_total', 'Queries forwarded to a recursor.', (s) => s.forwarded],
     ['beacon_dns_forward_failures_total', 'Forwarded queries that failed (answered SERVFAIL).', (s) => s.forwardFailures],
     ['beacon_dns_forward_tcp_retries_total', 'Truncated UDP answers from a recursor asked again over TCP.', (s) => s.forwardTcpRetries],
+    ['beacon_dns_forward_error_replies_total', 'Recursor replies with an error rcode, after which the next recursor is asked (as Consul does).', (s) => s.forwardErrorReplies],
   ];
   for (const [name, help, pick] of simple) {
     new client.Counter({ name, help, registers: [registry], collect() { grow(this, name, {}, pick(dns.stats())); } });

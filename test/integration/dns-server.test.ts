@@ -87,6 +87,7 @@ describe('beacon server --dns-addr', () => {
     expect(value(/^beacon_dns_responses_total\{rcode="NXDOMAIN"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
     expect(value(/^beacon_dns_forwarded_total (\d+)/m)).toBe(2);
     expect(value(/^beacon_dns_forward_tcp_retries_total (\d+)/m)).toBe(1);
+    expect(value(/^beacon_dns_forward_error_replies_total (\d+)/m)).toBe(0); // counted in dns-forward.test.ts
     expect(text).toMatch(/^beacon_dns_tcp_connections \d+/m);
   });
 });
