@@ -7,6 +7,8 @@ export interface GrpcCheckSpec {
   target: string;
   useTls?: boolean;
   tlsSkipVerify?: boolean;
+  /** With useTls: the name sent as SNI and verified in the certificate, instead of the target's host. */
+  tlsServerName?: string;
 }
 
 /** Splits Consul's GRPC target into the address and the service name asked about. */
@@ -36,7 +38,11 @@ export class GrpcRunner implements Runner {
     const creds = this.spec.useTls
       ? credentials.createSsl(null, null, null, { rejectUnauthorized: !this.spec.tlsSkipVerify })
       : credentials.createInsecure();
-    const client = new Client(this.address, creds, { 'grpc.enable_retries': 0, 'grpc.max_reconnect_backoff_ms': 1000 });
+    const options: Record<string, string | number> = { 'grpc.enable_retries': 0, 'grpc.max_reconnect_backoff_ms': 1000 };
+    // grpc-js sends this name as SNI and checks the certificate against it (not the target's
+    // host, which for a bare IP would also be sent as SNI, against RFC 6066: Node's DEP0123).
+    if (this.spec.useTls && this.spec.tlsServerName) options['grpc.ssl_target_name_override'] = this.spec.tlsServerName;
+    const client = new Client(this.address, creds, options);
     const target = this.spec.target;
     return new Promise<CheckResult>((resolve) => {
       const call = client.makeUnaryRequest<Buffer, number>(

@@ -18,7 +18,11 @@ const MAX_REDIRECTS = 10;
 let verifying: Dispatcher | undefined;
 let skipping: Dispatcher | undefined;
 
-/** Shared dispatchers (one verifying TLS, one not), following redirects as Go's client does. */
+/**
+ * Shared dispatchers (one verifying TLS, one not), following redirects as Go's client does. A
+ * check with TLSServerName gets its own: that name is sent as SNI and is the one the certificate
+ * must hold (instead of the URL's host), on every connection including redirects.
+ */
 function dispatcher(skipVerify: boolean, serverName: string | undefined): Dispatcher {
   if (serverName) {
     return new Agent({ connect: { rejectUnauthorized: !skipVerify, servername: serverName } })
@@ -62,7 +66,10 @@ export class HttpRunner implements Runner {
         dispatcher: this.dispatcher,
         signal: ctx.signal,
         reset: true,
-      });
+        // undici takes the SNI name from a Host header before the connector's own `servername`;
+        // given per request too, TLSServerName wins over any Header, as Go's tls.Config.ServerName does.
+        ...(this.spec.tlsServerName ? { servername: this.spec.tlsServerName } : {}),
+      } as Parameters<typeof request>[1]);
       const out = new BoundedBuffer(this.spec.outputMax);
       try {
         for await (const chunk of res.body) {

@@ -45,7 +45,7 @@ export function createRunner(c: CheckRecord): Runner | undefined {
     case 'tcp':
       return d.TCP ? new TcpRunner(d.TCP) : undefined;
     case 'grpc':
-      return d.GRPC ? new GrpcRunner({ target: d.GRPC, useTls: d.GRPCUseTLS, tlsSkipVerify: d.TLSSkipVerify }) : undefined;
+      return d.GRPC ? new GrpcRunner({ target: d.GRPC, useTls: d.GRPCUseTLS, tlsSkipVerify: d.TLSSkipVerify, tlsServerName: d.TLSServerName }) : undefined;
     case 'script':
       return d.Args && d.Args.length > 0 ? new ScriptRunner(d.Args, max) : undefined;
     default:

@@ -6,7 +6,7 @@ import type { CheckResult, Runner } from '../types.js';
 import { GrpcRunner } from './grpc-runner.js';
 import { HttpRunner } from './http-runner.js';
 import { ScriptRunner } from './script-runner.js';
-import { closedPort, grpcTarget, hangingScriptArgs, httpTarget, scriptArgs, tcpTarget } from './targets.test-suite.js';
+import { closedPort, grpcTarget, hangingScriptArgs, httpTarget, scriptArgs, tcpTarget, tlsFront } from './targets.test-suite.js';
 import { TcpRunner } from './tcp-runner.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -150,6 +150,23 @@ describe('HttpRunner', () => {
     cleanups.push(() => named.close());
     expect((await run(named)).status).toBe('passing');
     expect(t.requests).toHaveLength(2);
+    // No SNI for a bare IP without TLSServerName (RFC 6066); TLSServerName is sent.
+    expect(t.requests.map((q) => q.servername)).toEqual(['', 'localhost']);
+  });
+
+  it('TLSServerName is the SNI name whatever the URL\'s host or a Host header', async () => {
+    const t = await httpTarget(200, 'secure', { tls: true });
+    cleanups.push(() => t.close());
+    const byName = t.url.replace('127.0.0.1', 'localhost');
+    expect((await run(new HttpRunner({ url: byName, tlsSkipVerify: true, outputMax: 4096 }))).status).toBe('passing');
+    const named = new HttpRunner({ url: byName, tlsSkipVerify: true, tlsServerName: 'svc.beacon.test', outputMax: 4096 });
+    cleanups.push(() => named.close());
+    expect((await run(named)).status).toBe('passing');
+    const hosted = new HttpRunner({ url: byName, header: { Host: ['vhost.beacon.test'] }, tlsSkipVerify: true, tlsServerName: 'svc.beacon.test', outputMax: 4096 });
+    cleanups.push(() => hosted.close());
+    expect((await run(hosted)).status).toBe('passing');
+    expect(t.requests.map((q) => q.servername)).toEqual(['localhost', 'svc.beacon.test', 'svc.beacon.test']);
+    expect(t.requests[2]!.headers.host).toBe('vhost.beacon.test');
   });
 });
 
@@ -188,6 +205,17 @@ describe('GrpcRunner', () => {
     expect(strict.output).toContain('UNAVAILABLE');
     // Plain text against a TLS server gets no answer it can read.
     expect((await run(new GrpcRunner({ target: t.addr }), 1500)).status).toBe('critical');
+  });
+
+  it('sends TLSServerName as the SNI name over TLS, and nothing in plain text', async () => {
+    const t = await grpcTarget();
+    cleanups.push(() => t.close());
+    const front = await tlsFront(t.addr);
+    cleanups.push(() => front.close());
+    expect(await run(new GrpcRunner({ target: front.addr, useTls: true, tlsSkipVerify: true, tlsServerName: 'grpc.beacon.test' }))).toEqual({ status: 'passing', output: `gRPC check ${front.addr}: success` });
+    expect(front.servernames).toEqual(['grpc.beacon.test']);
+    // Without GRPCUseTLS the name has no use: plain text straight to the server.
+    expect((await run(new GrpcRunner({ target: t.addr, tlsServerName: 'grpc.beacon.test' }))).status).toBe('passing');
   });
 });
 

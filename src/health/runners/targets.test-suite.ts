@@ -6,9 +6,11 @@
  * localhost and 127.0.0.1), which no client trusts unless told to skip verification.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Server as GrpcServer, ServerCredentials, status as grpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { decodeHealthCheckRequest, encodeHealthCheckResponse, HEALTH_CHECK_METHOD } from './grpc-health-proto.js';
 
@@ -17,12 +19,16 @@ export type HttpMode = 200 | 429 | 500 | 'hang';
 export interface HttpTarget {
   url: string;
   mode: HttpMode;
-  /** Every request received: what it was, when (Date.now()) and what it was answered. */
-  requests: { method: string; url: string; headers: IncomingHttpHeaders; body: string; at: number; mode: HttpMode }[];
+  /** Every request received: what it was, when (Date.now()), what it was answered and, over TLS, the SNI name sent ('' for none). */
+  requests: { method: string; url: string; headers: IncomingHttpHeaders; body: string; at: number; mode: HttpMode; servername?: string }[];
   close(): Promise<void>;
 }
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../../test/fixtures/tls/${name}`, import.meta.url));
+const fixturePath = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/tls/${name}`, import.meta.url));
+const fixture = (name: string): Buffer => readFileSync(fixturePath(name));
+
+/** The test certificate's file: a CA (self-signed) to trust, e.g. as NODE_EXTRA_CA_CERTS. */
+export const TEST_CERT_FILE = fixturePath('cert.pem');
 
 /** The self-signed test certificate and its key. */
 export function testTls(): { cert: Buffer; key: Buffer } {
@@ -37,7 +43,8 @@ export async function httpTarget(mode: HttpMode = 200, body = 'ok', opts: { tls?
     let b = '';
     req.on('data', (d: Buffer) => (b += d.toString()));
     req.on('end', () => {
-      target.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: b, at: Date.now(), mode: target.mode });
+      const sni = opts.tls ? { servername: (req.socket as TLSSocket).servername || '' } : {};
+      target.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: b, at: Date.now(), mode: target.mode, ...sni });
       if (target.mode === 'hang') return;
       res.writeHead(target.mode, { 'content-type': 'text/plain' }).end(body);
     });
@@ -125,6 +132,38 @@ export async function grpcTarget(opts: { tls?: boolean } = {}): Promise<GrpcTarg
     r();
   });
   return target;
+}
+
+/**
+ * A TLS front (test certificate, ALPN h2) for a plain-text target such as grpcTarget(): it records
+ * the SNI name each client sent ('' for none) and relays the decrypted stream to `backend`.
+ */
+export async function tlsFront(backend: string): Promise<{ addr: string; servernames: string[]; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const servernames: string[] = [];
+  const [host, port] = [backend.slice(0, backend.lastIndexOf(':')), Number(backend.slice(backend.lastIndexOf(':') + 1))];
+  const srv = createTlsServer({ ...testTls(), ALPNProtocols: ['h2'] }, (s: TLSSocket) => {
+    servernames.push(s.servername || '');
+    const b = tcpConnect(port, host);
+    for (const x of [s, b]) {
+      sockets.add(x);
+      x.on('close', () => sockets.delete(x));
+      x.on('error', () => undefined);
+    }
+    s.pipe(b).pipe(s);
+    s.on('close', () => b.destroy());
+    b.on('close', () => s.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port: p } = srv.address() as AddressInfo;
+  return {
+    addr: `127.0.0.1:${p}`,
+    servernames,
+    close: () => new Promise<void>((r) => {
+      for (const x of sockets) x.destroy();
+      srv.close(() => r());
+    }),
+  };
 }
 
 /** Script check arguments (no shell): print `out`, exit with `code`. */
