@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { closedPort, grpcTarget, httpTarget, scriptArgs, tcpTarget, type GrpcTarget, type HttpTarget } from '../../src/health/runners/targets.test-suite.js';
-import { call, checkOf, passingIds, putOk, sleep, until, untilStatus } from './health-helpers.js';
+import { closedPort, grpcTarget, httpTarget, scriptArgs, tcpTarget, TEST_CERT_FILE, type GrpcTarget, type HttpTarget } from '../../src/health/runners/targets.test-suite.js';
+import { call, checkOf, passingIds, putOk, sleep, storeRevision, until, untilStatus, type HealthCheckJson } from './health-helpers.js';
 
 let server: RunningServer;
 const closers: (() => Promise<void>)[] = [];
@@ -117,6 +117,80 @@ describe('HTTPS and gRPC over TLS (self-signed certificate)', () => {
     expect((await untilStatus(server, 'grpc-tls', 'passing')).Output).toBe(`gRPC check ${g.addr}: success`);
     expect((await untilStatus(server, 'grpc-tls-strict', 'critical')).Output).toContain('UNAVAILABLE');
     for (const id of ['grpc-tls', 'grpc-tls-strict']) await putOk(server, `/v1/agent/check/deregister/${id}`);
+  });
+});
+
+describe('TLSServerName, against a server that trusts the test certificate (NODE_EXTRA_CA_CERTS)', () => {
+  // The process-wide trust store stands in for Consul's agent CA (ca_file): no check option
+  // trusts a certificate, so verification stays on (no TLSSkipVerify) in everything below.
+  let trusting: RunningServer;
+  beforeAll(async () => {
+    // grpc-js trusts only GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when that is set (this machine sets it):
+    // unset, gRPC checks trust Node's store, as HTTP checks do.
+    trusting = await startServer({ dnsAddr: 'off', env: { NODE_EXTRA_CA_CERTS: TEST_CERT_FILE, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '' } });
+  });
+  afterAll(async () => {
+    await trusting?.stop();
+  });
+
+  it('HTTPS to 127.0.0.1: passing with the certificate\'s DNS name, critical with another; the name is sent as SNI and shown in Definition', async () => {
+    const t = await httpTarget(200, 'sni ok', { tls: true });
+    closers.push(() => t.close());
+    await putOk(trusting, '/v1/agent/service/register', {
+      Name: 'secure', ID: 'secure-1', Port: 443,
+      Checks: [
+        { CheckID: 'sni-right', HTTP: t.url, TLSServerName: 'localhost', Interval: '1s', Timeout: '1s' },
+        { CheckID: 'sni-wrong', HTTP: t.url, TLSServerName: 'wrong.beacon.test', Interval: '1s', Timeout: '1s', Status: 'passing' },
+      ],
+    });
+    expect((await untilStatus(trusting, 'sni-right', 'passing')).Output).toBe(`HTTP GET ${t.url}: 200 OK Output: sni ok`);
+    const wrong = await untilStatus(trusting, 'sni-wrong', 'critical');
+    expect(wrong.Output).toMatch(/wrong\.beacon\.test.*altnames|altnames.*wrong\.beacon\.test/i);
+    // Only the right name got as far as a request; both were sent as SNI.
+    expect(new Set(t.requests.map((q) => q.servername))).toEqual(new Set(['localhost']));
+    expect((await checkOf(trusting, 'sni-right'))!.Definition).toMatchObject({ HTTP: t.url, TLSServerName: 'localhost', TLSSkipVerify: false });
+    await putOk(trusting, '/v1/agent/service/deregister/secure-1');
+  });
+
+  it('gRPC over TLS to 127.0.0.1: passing with the certificate\'s DNS name, critical with another, and no DEP0123 warning', async () => {
+    const g = await grpcTarget({ tls: true });
+    closers.push(() => g.close());
+    await putOk(trusting, '/v1/agent/check/register', { Name: 'grpc-sni', GRPC: g.addr, GRPCUseTLS: true, TLSServerName: 'localhost', Interval: '1s', Timeout: '1s' });
+    await putOk(trusting, '/v1/agent/check/register', { Name: 'grpc-sni-wrong', GRPC: g.addr, GRPCUseTLS: true, tls_server_name: 'wrong.beacon.test', Interval: '1s', Timeout: '1s', Status: 'passing' });
+    expect((await untilStatus(trusting, 'grpc-sni', 'passing')).Output).toBe(`gRPC check ${g.addr}: success`);
+    const wrong = await untilStatus(trusting, 'grpc-sni-wrong', 'critical');
+    expect(wrong.Output).toContain('UNAVAILABLE');
+    expect(wrong.Output).toMatch(/altnames/i);
+    expect((await checkOf(trusting, 'grpc-sni'))!.Definition).toMatchObject({ GRPC: g.addr, GRPCUseTLS: true, TLSServerName: 'localhost' });
+    expect((await checkOf(trusting, 'grpc-sni-wrong'))!.Definition.TLSServerName).toBe('wrong.beacon.test');
+    expect(trusting.output()).not.toContain('DEP0123');
+    for (const id of ['grpc-sni', 'grpc-sni-wrong']) await putOk(trusting, `/v1/agent/check/deregister/${id}`);
+  });
+
+  it('PUT /v1/catalog/register keeps TLSServerName in the check\'s Definition', async () => {
+    await putOk(trusting, '/v1/catalog/register', {
+      Node: 'ext-1', Address: '10.0.0.9',
+      Checks: [{ CheckID: 'ext-https', Name: 'ext https', Status: 'passing', Definition: { HTTP: 'https://10.0.0.9/health', TLSServerName: 'ext.beacon.test', Interval: '10s' } }],
+    });
+    const checks = (await call(trusting, 'GET', '/v1/health/node/ext-1')).json<HealthCheckJson[]>();
+    expect(checks.find((c) => c.CheckID === 'ext-https')!.Definition).toMatchObject({ HTTP: 'https://10.0.0.9/health', TLSServerName: 'ext.beacon.test' });
+  });
+
+  it('a TLSServerName that is not a string is a 400 naming the field, on every route', async () => {
+    const cases: Array<[string, unknown, string]> = [
+      ['/v1/agent/check/register', { Name: 'bad', HTTP: 'https://127.0.0.1:1/', Interval: '10s', TLSServerName: 5 }, 'TLSServerName'],
+      ['/v1/agent/service/register', { Name: 'bad', Check: { GRPC: '127.0.0.1:1', GRPCUseTLS: true, Interval: '10s', TLSServerName: ['a'] } }, 'Check.TLSServerName'],
+      ['/v1/agent/service/register', { Name: 'bad', Checks: [{ HTTP: 'https://127.0.0.1:1/', Interval: '10s', TLSServerName: true }] }, 'Checks[0].TLSServerName'],
+      ['/v1/catalog/register', { Node: 'ext-2', Address: '10.0.0.8', Checks: [{ CheckID: 'c', Definition: { HTTP: 'https://10.0.0.8/', Interval: '10s', TLSServerName: 7 } }] }, 'Checks[0].Definition.TLSServerName'],
+    ];
+    const before = await storeRevision(trusting);
+    for (const [path, body, field] of cases) {
+      const r = await call(trusting, 'PUT', path, body);
+      expect(r.status, path).toBe(400);
+      expect(r.headers.get('x-beacon-error')).toBe('BEACON_ERR_VALIDATION');
+      expect(r.text).toContain(field);
+    }
+    expect(await storeRevision(trusting)).toBe(before);
   });
 });
 

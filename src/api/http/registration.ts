@@ -109,6 +109,13 @@ export function buildCheck(
       throw invalid(at(k), `Invalid check: ${k} must be HOST:PORT${type === 'grpc' ? '[/service]' : ''} with a port from 1 to 65535, got "${s(c[k])}"`);
     }
   }
+  // Typed by the schema on the agent routes; a catalog Definition arrives untyped, so check here.
+  if (c.TLSServerName !== undefined && c.TLSServerName !== null && (typeof c.TLSServerName !== 'string' || c.TLSServerName.length > 256)) {
+    throw invalid(at('TLSServerName'), `Invalid check: TLSServerName must be a string of at most 256 characters, got ${JSON.stringify(c.TLSServerName).slice(0, 64)}`);
+  }
+  if (c.TLSSkipVerify !== undefined && c.TLSSkipVerify !== null && typeof c.TLSSkipVerify !== 'boolean') {
+    throw invalid(at('TLSSkipVerify'), `Invalid check: TLSSkipVerify must be a boolean, got ${JSON.stringify(c.TLSSkipVerify).slice(0, 64)}`);
+  }
   const fbc = c.FailuresBeforeCritical as number | undefined;
   const fbw = c.FailuresBeforeWarning as number | undefined;
   if (fbw !== undefined && fbc !== undefined && fbw > fbc) throw invalid(at('FailuresBeforeWarning'), 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
@@ -131,6 +138,7 @@ export function buildCheck(
     def.GRPC = s(c.GRPC);
     if (c.GRPCUseTLS) def.GRPCUseTLS = true;
     if (c.TLSSkipVerify) def.TLSSkipVerify = true;
+    if (c.TLSServerName) def.TLSServerName = s(c.TLSServerName);
   }
   if (type === 'script') {
     def.Args = c.Args as string[];

@@ -66,7 +66,10 @@ function definitionJson(c: CheckRecord) {
   if (d.GRPC) {
     out.GRPC = d.GRPC;
     out.GRPCUseTLS = d.GRPCUseTLS ?? false;
+    if (d.TLSSkipVerify) out.TLSSkipVerify = true;
   }
+  // Consul's HealthCheckDefinition omits an empty TLSServerName.
+  if (d.TLSServerName) out.TLSServerName = d.TLSServerName;
   if (d.Args) out.ScriptArgs = d.Args;
   if (d.IntervalMs !== undefined) out.Interval = formatDuration(d.IntervalMs);
   if (d.TimeoutMs !== undefined) out.Timeout = formatDuration(d.TimeoutMs);
