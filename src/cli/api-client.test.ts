@@ -8,6 +8,9 @@ describe('resolveHttpAddr', () => {
     expect(resolveHttpAddr('10.0.0.1:8501', { BEACON_HTTP_ADDR: '10.0.0.2:8500' })).toBe('http://10.0.0.1:8501');
     expect(resolveHttpAddr(undefined, { BEACON_HTTP_ADDR: '10.0.0.2:8500' })).toBe('http://10.0.0.2:8500');
     expect(resolveHttpAddr(undefined, {})).toBe('http://127.0.0.1:8500');
+    expect(resolveHttpAddr(undefined, { CONSUL_HTTP_ADDR: 'http://10.0.0.3:8500' })).toBe('http://10.0.0.3:8500');
+    expect(resolveHttpAddr(undefined, { BEACON_HTTP_ADDR: '10.0.0.2:8500', CONSUL_HTTP_ADDR: '10.0.0.3:8500' })).toBe('http://10.0.0.2:8500');
+    expect(() => resolveHttpAddr(undefined, { CONSUL_HTTP_ADDR: 'x' })).toThrow('invalid CONSUL_HTTP_ADDR "x"');
   });
 
   it('accepts [v6]:port and http(s):// URLs', () => {

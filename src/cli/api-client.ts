@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import { BeaconClientError } from '../client/index.js';
 import { formatHostPort, parseHostPort } from '../config/index.js';
 
-/** Where the client commands send requests when neither `--http-addr` nor `$BEACON_HTTP_ADDR` says. */
+/** Where the client commands send requests when neither `--http-addr` nor the environment says. */
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
 
 /** Query parameters: `true` sends a presence-only flag (`?passing`), arrays repeat the key. */
@@ -32,6 +32,7 @@ export interface ApiResponse {
 
 /**
  * Resolves the server address of the client commands: the flag, else `$BEACON_HTTP_ADDR`, else
+ * `$CONSUL_HTTP_ADDR` (what the consul CLI reads, so a shell set up for Consul works), else
  * 127.0.0.1:8500. Takes `HOST:PORT`, `[v6]:PORT`, or a URL with `http://` or `https://`.
  * Returns the base URL; throws `BEACON_ERR_VALIDATION` naming where the bad value came from.
  *
@@ -39,7 +40,11 @@ export interface ApiResponse {
  * resolveHttpAddr(undefined, { BEACON_HTTP_ADDR: '10.0.0.5:8500' }); // 'http://10.0.0.5:8500'
  */
 export function resolveHttpAddr(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  const [value, source] = flag !== undefined ? [flag, '--http-addr'] : env.BEACON_HTTP_ADDR ? [env.BEACON_HTTP_ADDR, 'BEACON_HTTP_ADDR'] : [DEFAULT_HTTP_ADDR, 'default'];
+  const [value, source] =
+    flag !== undefined ? [flag, '--http-addr']
+      : env.BEACON_HTTP_ADDR ? [env.BEACON_HTTP_ADDR, 'BEACON_HTTP_ADDR']
+        : env.CONSUL_HTTP_ADDR ? [env.CONSUL_HTTP_ADDR, 'CONSUL_HTTP_ADDR']
+          : [DEFAULT_HTTP_ADDR, 'default'];
   const m = /^(https?):\/\/([^/]+)\/?$/.exec(value.trim());
   const hp = parseHostPort(m ? m[2]! : value);
   if (!hp) throw new BeaconClientError('BEACON_ERR_VALIDATION', `invalid ${source} "${value}": expected HOST:PORT, e.g. 127.0.0.1:8500`);

@@ -19,7 +19,7 @@ export interface HttpAddrOption {
 
 /**
  * A command that talks to a running server: `--http-addr` (default `$BEACON_HTTP_ADDR`, else
- * 127.0.0.1:8500) and an Examples section in `--help`.
+ * `$CONSUL_HTTP_ADDR`, else 127.0.0.1:8500) and an Examples section in `--help`.
  *
  * @example
  * clientCommand('members', 'List the cluster members', ['beacon members'])
@@ -28,7 +28,7 @@ export interface HttpAddrOption {
 export function clientCommand(name: string, description: string, examples: readonly string[]): Command {
   return new Command(name)
     .description(description)
-    .option('--http-addr <host:port>', 'Beacon HTTP API address (default $BEACON_HTTP_ADDR, else 127.0.0.1:8500)')
+    .option('--http-addr <host:port>', 'Beacon HTTP API address (default $BEACON_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)')
     .configureOutput({ outputError: (text, write) => write(`beacon: ${text.replace(/^error: /, '')}`) })
     .showHelpAfterError('(add --help for the usage and examples)')
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
