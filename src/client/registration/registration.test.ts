@@ -27,6 +27,8 @@ describe('service definition', () => {
     const http = buildServiceDefinition({ name: 'web', port: 1, check: { http: 'http://x/health', interval: '10s', timeout: 2_000 } });
     expect(http.body.Check).toMatchObject({ HTTP: 'http://x/health', Interval: '10000ms', Timeout: '2000ms' });
     expect(http.ttlMs).toBeUndefined();
+    const https = buildServiceDefinition({ name: 'web', port: 1, check: { http: 'https://10.0.0.1/health', interval: '10s', tlsServerName: 'web.internal', tlsSkipVerify: false } });
+    expect(https.body.Check).toMatchObject({ HTTP: 'https://10.0.0.1/health', TLSServerName: 'web.internal', TLSSkipVerify: false });
     expect(buildServiceDefinition({ name: 'db', port: 5432, check: { tcp: '10.0.0.1:5432', interval: '5s' } }).body.Check).toMatchObject({ TCP: '10.0.0.1:5432' });
     expect(buildServiceDefinition({ name: 'db', port: 5432 }).id).toMatch(/^db-.+-5432$/);
   });
@@ -41,6 +43,7 @@ describe('service definition', () => {
       [{ name: 'x', port: 1, weights: { passing: -1 } }, /weights\.passing/],
       [{ name: 'x', port: 1, check: { ttl: 'soon' } }, /check\.ttl/],
       [{ name: 'x', port: 1, check: { http: 'http://x', interval: 0 } }, /interval/],
+      [{ name: 'x', port: 1, check: { http: 'https://x', interval: '10s', tlsServerName: '' } }, /check\.tlsServerName must be a non-empty string/],
       [{ name: 'x', port: 1, check: {} }, /ttl, http or tcp/],
     ];
     for (const [opts, re] of bad) expect(() => buildServiceDefinition(opts as never)).toThrow(re);

@@ -70,6 +70,10 @@ export function buildServiceDefinition(opts: RegisterOptions): ServiceDefinition
         if (c.method) check.Method = c.method;
         if (c.header) check.Header = c.header;
         if (c.tlsSkipVerify !== undefined) check.TLSSkipVerify = c.tlsSkipVerify;
+        if (c.tlsServerName !== undefined) {
+          if (typeof c.tlsServerName !== 'string' || c.tlsServerName === '') throw invalidOption('register: check.tlsServerName must be a non-empty string');
+          check.TLSServerName = c.tlsServerName;
+        }
       } else check.TCP = c.tcp;
     } else {
       throw invalidOption('register: check must have ttl, http or tcp');

@@ -22,6 +22,8 @@ export interface HttpCheckOptions extends CheckCommon {
   readonly method?: string;
   readonly header?: Readonly<Record<string, readonly string[]>>;
   readonly tlsSkipVerify?: boolean;
+  /** Name the server sends (SNI) and verifies for an `https://` check, e.g. when `http` names an IP. */
+  readonly tlsServerName?: string;
 }
 
 /** A TCP check the server runs: passing when it can connect to `tcp` ("host:port"). */
