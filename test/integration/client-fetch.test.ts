@@ -166,8 +166,10 @@ describe('beacon.fetch through a real server', () => {
         expect(got[0]!.headers['x-beacon-replay-body']).toBeUndefined();
       }
     }
-    // The failing instance saw the same whole bodies before the retry moved on.
-    expect(failing.received.length).toBeGreaterThanOrEqual(cases.length);
+    // The failing instance saw the same whole bodies before the retry moved on. How often it is
+    // tried depends on where round robin stands after each retry (the order of the instances
+    // and of the retries' picks), so only that it was tried is certain.
+    expect(failing.received.length).toBeGreaterThan(0);
     for (const r of failing.received) expect([doc, 'id=42&note=a+b']).toContain(r.body);
   });
 
