@@ -1,34 +1,48 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expiredOutput, TtlCheck } from './ttl-check.js';
 import type { CheckResult } from './types.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Every test runs on the fake clock: expiry is asserted to the millisecond, whatever the load.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe('TtlCheck', () => {
-  it('expires to critical with Consul\'s output unless touched in time', async () => {
+  it('expires to critical with Consul\'s output unless touched in time', () => {
     const fired: CheckResult[] = [];
     const t = new TtlCheck(150, '', (r) => fired.push(r));
+    // Touched every 100 ms: each update restarts the 150 ms TTL, so it never runs out.
     for (let i = 0; i < 4; i++) {
-      await sleep(60);
+      vi.advanceTimersByTime(100);
       t.touch(`beat ${i}`);
     }
     expect(fired).toEqual([]);
-    await sleep(250);
+    expect(t.expired).toBe(false);
+    // 150 ms after the last update, not before, it turns critical with the last output.
+    vi.advanceTimersByTime(149);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
     expect(fired).toEqual([{ status: 'critical', output: 'TTL expired (last output before timeout follows): beat 3' }]);
     expect(t.expired).toBe(true);
+    // Expiry is reported once, not again every TTL.
+    vi.advanceTimersByTime(1000);
+    expect(fired).toHaveLength(1);
     // A later update re-arms it.
     t.touch('');
-    await sleep(250);
+    expect(t.expired).toBe(false);
+    vi.advanceTimersByTime(149);
+    expect(fired).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(fired).toHaveLength(2);
     expect(fired.at(-1)).toEqual({ status: 'critical', output: 'TTL expired' });
     t.stop();
   });
 
   it('waits out a TTL longer than one Node timer can (720h), and a heartbeat still restarts it', () => {
-    vi.useFakeTimers();
     const DAY = 86_400_000;
     const fired: CheckResult[] = [];
     const t = new TtlCheck(30 * DAY, 'ok', (r) => fired.push(r));
@@ -43,11 +57,13 @@ describe('TtlCheck', () => {
     t.stop();
   });
 
-  it('does not fire once stopped', async () => {
+  it('does not fire once stopped, nor after a late update', () => {
     const fired: CheckResult[] = [];
     const t = new TtlCheck(50, '', (r) => fired.push(r));
+    vi.advanceTimersByTime(49);
     t.stop();
-    await sleep(120);
+    t.touch('late');
+    vi.advanceTimersByTime(10_000);
     expect(fired).toEqual([]);
     expect(expiredOutput('')).toBe('TTL expired');
   });
