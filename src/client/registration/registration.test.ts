@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BeaconClient } from '../client.js';
 import { FakeConsul, until } from '../transport/fake-consul.test-suite.js';
+import type { RegistryRequest, RegistryResponse, RegistryTransport } from '../transport/index.js';
+import { Registration } from './registration.js';
 import { buildServiceDefinition } from './service-definition.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -51,31 +53,24 @@ describe('service definition', () => {
 });
 
 describe('registration keep-alive', () => {
-  it('registers, heartbeats at about a third of the TTL, and deregisters', async () => {
+  it('registers, heartbeats, and deregisters against a real HTTP server', async () => {
     const { f, c } = await setup();
     const reg = await c.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8080, check: { ttl: 300 } });
     expect(f.registered.get('web-1')).toMatchObject({ Name: 'web', Port: 8080 });
-    await until(() => f.count('/v1/agent/check/pass/', 'PUT') >= 3, 2_000, 'three heartbeats');
+    await until(() => f.count('/v1/agent/check/pass/', 'PUT') >= 3, 10_000, 'three heartbeats');
     const beats = f.requests.filter((r) => r.path === '/v1/agent/check/pass/service%3Aweb-1' || r.path === '/v1/agent/check/pass/service:web-1');
     expect(beats.length).toBeGreaterThanOrEqual(3);
-    const gaps = beats.slice(1).map((b, i) => b.at - beats[i]!.at);
-    for (const g of gaps) {
-      expect(g).toBeGreaterThan(80);
-      expect(g).toBeLessThan(150);
-    }
     await reg.deregister();
+    expect(reg.active).toBe(false);
     expect(f.registered.has('web-1')).toBe(false);
     expect(c.registrations).toHaveLength(0);
-    const n = f.count('/v1/agent/check/pass/', 'PUT');
-    await new Promise((r) => setTimeout(r, 250));
-    expect(f.count('/v1/agent/check/pass/', 'PUT')).toBe(n);
   });
 
   it('registers again when the server forgets the instance (TTL check: 500 "does not have associated TTL")', async () => {
     const { f, c } = await setup();
     const reg = await c.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8080, check: { ttl: 150 } });
     f.registered.clear();
-    await until(() => reg.reregistrations >= 1, 2_000, 're-registration');
+    await until(() => reg.reregistrations >= 1, 10_000, 're-registration');
     expect(f.registered.has('web-1')).toBe(true);
     expect(f.count('/v1/agent/service/register', 'PUT')).toBeGreaterThanOrEqual(2);
   });
@@ -84,7 +79,7 @@ describe('registration keep-alive', () => {
     const { f, c } = await setup({ verifyRegistrationMs: 1_000 });
     await c.register({ name: 'web', id: 'web-2', address: '127.0.0.1', port: 8081, check: { http: 'http://127.0.0.1:8081/health', interval: '10s' } });
     f.registered.clear();
-    await until(() => f.registered.has('web-2'), 3_000, 're-registration');
+    await until(() => f.registered.has('web-2'), 10_000, 're-registration');
   });
 
   it('keeps heartbeating through an outage and a failover', async () => {
@@ -96,8 +91,8 @@ describe('registration keep-alive', () => {
     await c.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8080, check: { ttl: 150 } });
     await a.close();
     // b has never heard of the instance: the heartbeat there says unknown, so it registers on b.
-    await until(() => b.registered.has('web-1'), 2_000, 'registration on b');
-    await until(() => b.count('/v1/agent/check/pass/', 'PUT') >= 2, 2_000, 'heartbeats on b');
+    await until(() => b.registered.has('web-1'), 10_000, 'registration on b');
+    await until(() => b.count('/v1/agent/check/pass/', 'PUT') >= 2, 10_000, 'heartbeats on b');
   });
 
   it('deregisters everything on close', async () => {
@@ -115,5 +110,112 @@ describe('registration keep-alive', () => {
     f.failWith = { status: 400, body: 'Invalid service address' };
     await expect(c.register({ name: 'web', port: 1 })).rejects.toMatchObject({ code: 'BEACON_ERR_REGISTRY_RESPONSE', status: 400 });
     expect(c.registrations).toHaveLength(0);
+  });
+});
+
+/** An in-memory registry: answers at once, so the keep-alive schedule runs on the fake clock alone. */
+class MemoryRegistry {
+  /** Fake-clock time (ms since the test began) and path of each request. */
+  calls: Array<{ at: number; method: string; path: string }> = [];
+  /** Heartbeats fail as if the registry were unreachable. */
+  down = false;
+  /** Whether the registry knows the instance (set by registering; cleared to simulate lost state). */
+  known = false;
+  readonly t0 = Date.now();
+  readonly transport = {
+    request: async (req: RegistryRequest): Promise<RegistryResponse> => {
+      this.calls.push({ at: Date.now() - this.t0, method: req.method, path: req.path });
+      if (req.path === '/v1/agent/service/register') this.known = true;
+      if (req.path.startsWith('/v1/agent/service/deregister/')) this.known = false;
+      if (req.path.startsWith('/v1/agent/check/pass/')) {
+        if (this.down) throw new Error('registry unreachable');
+        if (!this.known) return { status: 500, headers: {}, text: 'CheckID "service:web-1" does not have associated TTL', server: 'mem' };
+      }
+      return { status: 200, headers: {}, text: '', server: 'mem' };
+    },
+  } as unknown as RegistryTransport;
+
+  beats(): number[] {
+    return this.calls.filter((c) => c.path.startsWith('/v1/agent/check/pass/')).map((c) => c.at);
+  }
+}
+
+describe('registration keep-alive schedule (fake clock)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A TTL-checked instance on the in-memory registry, with `random` driving the jitter. */
+  async function started(random: () => number, ttl = 300) {
+    vi.useFakeTimers();
+    const m = new MemoryRegistry();
+    const def = buildServiceDefinition({ name: 'web', id: 'web-1', port: 8080, check: { ttl } });
+    const reg = new Registration(def, m.transport, { verifyMs: 60_000, log: () => {}, random }, () => {});
+    await reg.start();
+    return { m, reg };
+  }
+
+  it('heartbeats every third of the TTL with ±10 % jitter, and stops after deregistering', async () => {
+    // Jitter draws 0, 1, 0.5, ...: gaps of 90, 110 and 100 ms for a 300 ms TTL.
+    const draws = [0, 1, 0.5];
+    let i = 0;
+    const { m, reg } = await started(() => draws[i++ % draws.length]!);
+    expect(m.calls[0]).toMatchObject({ at: 0, method: 'PUT', path: '/v1/agent/service/register' });
+    await vi.advanceTimersByTimeAsync(89);
+    expect(m.beats()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(m.beats()).toEqual([90]);
+    await vi.advanceTimersByTimeAsync(210);
+    expect(m.beats()).toEqual([90, 200, 300]);
+    await reg.deregister();
+    expect(m.calls.at(-1)).toMatchObject({ method: 'PUT', path: '/v1/agent/service/deregister/web-1' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(m.beats()).toEqual([90, 200, 300]);
+  });
+
+  it('retries a failed heartbeat with back-off well inside the period, then resumes the period', async () => {
+    // TTL 600 ms: period 200 ms with ±10 % jitter; jitter draws 0, so every period is 180 ms.
+    const { m, reg } = await started(() => 0, 600);
+    await vi.advanceTimersByTimeAsync(180);
+    expect(m.beats()).toEqual([180]);
+    m.down = true;
+    await vi.advanceTimersByTimeAsync(180);
+    expect(m.beats()).toEqual([180, 360]);
+    // Back-off from min(500, 200 / 4) = 50 ms with equal jitter at 0: 25 ms, then 50 ms.
+    await vi.advanceTimersByTimeAsync(24);
+    expect(m.beats()).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(m.beats()).toEqual([180, 360, 385]);
+    m.down = false;
+    await vi.advanceTimersByTimeAsync(49);
+    expect(m.beats()).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(m.beats()).toEqual([180, 360, 385, 435]);
+    // Recovered: the next heartbeat is one period later again, and the back-off starts over.
+    await vi.advanceTimersByTimeAsync(180);
+    expect(m.beats()).toEqual([180, 360, 385, 435, 615]);
+    m.down = true;
+    await vi.advanceTimersByTimeAsync(180 + 25);
+    expect(m.beats()).toEqual([180, 360, 385, 435, 615, 795, 820]);
+    reg.stop();
+  });
+
+  it('registers again, then heartbeats, when the registry no longer knows the check', async () => {
+    const { m, reg } = await started(() => 0.5);
+    m.known = false;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(reg.reregistrations).toBe(1);
+    expect(m.known).toBe(true);
+    expect(m.calls.map((c) => `${c.at} ${c.path}`)).toEqual([
+      '0 /v1/agent/service/register',
+      '100 /v1/agent/check/pass/service%3Aweb-1',
+      '100 /v1/agent/service/register',
+      '100 /v1/agent/check/pass/service%3Aweb-1',
+    ]);
+    // Known again: the next period brings one plain heartbeat.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(reg.reregistrations).toBe(1);
+    expect(m.calls).toHaveLength(5);
+    reg.stop();
   });
 });
