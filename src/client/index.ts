@@ -10,6 +10,8 @@ export type { BeaconClientOptions, ClientConfig } from './options.js';
 export { BeaconClientError, CLIENT_ERRORS, isBeaconClientError, type ClientErrorCode } from './client-error.js';
 export type { ClientLogger, LogLevel } from './logger.js';
 export type { Duration } from './duration.js';
+/** @internal Go's time.ParseDuration, shared with Beacon's server; not part of the SDK's stable API. */
+export { parseGoDuration } from './duration.js';
 export { backoffDelay, jitter, type BackoffOptions } from './backoff.js';
 
 export {

@@ -1,33 +1,31 @@
-/**
- * Go-syntax durations as Consul takes them: "10s", "1m30s", "120000ms", "1.5h", "300us", or a
- * plain integer meaning nanoseconds. Returns milliseconds (fractional below 1 ms is kept).
- */
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
-};
-const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+import { parseGoDuration } from '../client/index.js';
 
-/** Parses a duration; undefined when it is not one. Negative durations are refused. */
+/** Go's time.Duration limit: int64 nanoseconds. */
+const MAX_NS = 2 ** 63 - 1;
+
+/**
+ * Parses a duration as Consul takes them, into milliseconds (fractions of a millisecond kept):
+ * a Go duration string read by the SDK's `parseGoDuration` ("10s", "1m30s", "120000ms", "1.5h",
+ * ".5s", "300us"), a JSON number of nanoseconds (Consul's API and config files), or a string of
+ * digits meaning nanoseconds. Undefined when it is none of these, negative, or beyond Go's
+ * range (about 292 years).
+ *
+ * @example
+ * parseDuration('1m30s');        // 90000
+ * parseDuration(120_000_000_000); // 120000
+ * parseDuration('-5s');          // undefined
+ */
 export function parseDuration(input: unknown): number | undefined {
   if (typeof input === 'number') {
-    return Number.isFinite(input) && input >= 0 ? input / 1e6 : undefined;
+    return Number.isFinite(input) && input >= 0 && input <= MAX_NS ? input / 1e6 : undefined;
   }
   if (typeof input !== 'string') return undefined;
   const s = input.trim();
-  if (s === '') return undefined;
-  if (s === '0') return 0;
-  if (/^\d+$/.test(s)) return Number(s) / 1e6;
-  if (s.length > 64) return undefined;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    PART.lastIndex = pos;
-    const m = PART.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = PART.lastIndex;
+  if (/^\d+$/.test(s)) {
+    const ns = Number(s);
+    return ns <= MAX_NS ? ns / 1e6 : undefined;
   }
-  return Number.isFinite(total) ? total : undefined;
+  return parseGoDuration(s);
 }
 
 /** Formats milliseconds as a Go duration string ("10s", "1m30s", "250ms"). */
