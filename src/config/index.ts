@@ -1,4 +1,5 @@
 export { buildConfig, type RawConfig, type RuntimeConfig, type DnsConfig, type LogLevel } from './runtime.js';
 export { fromEnv, fromFile, mergeRaw, envName } from './sources.js';
 export { parseDuration, formatDuration } from './duration.js';
+export { parseBool } from './bool.js';
 export { parseHostPort, formatHostPort, type HostPort } from './address.js';

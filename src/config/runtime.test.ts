@@ -38,12 +38,19 @@ describe('config', () => {
     [{ datacenter: 'dc 1' }, /invalid datacenter/],
     [{ logLevel: 'loud' }, /invalid logLevel/],
     [{ dnsOnlyPassing: 'perhaps' }, /invalid dnsOnlyPassing/],
+    [{ enableScriptChecks: 'yes' }, /invalid enableScriptChecks: "yes" is not a boolean/],
     [{ checkFailuresBeforeCritical: '0' }, /invalid checkFailuresBeforeCritical/],
     [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
     [{ domain: 'bad_domain!' }, /invalid domain/],
     [{ recursors: '127.0.0.1:0' }, /invalid recursors/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
+  });
+
+  it("reads booleans from the environment as Go's strconv.ParseBool", () => {
+    const c = buildConfig({ node: 'n', ...fromEnv({ BEACON_DNS_ONLY_PASSING: 'T', BEACON_ENABLE_SCRIPT_CHECKS: '1', BEACON_ENABLE_LOCAL_SCRIPT_CHECKS: 'False' }) });
+    expect([c.dns.onlyPassing, c.checks.enableScriptChecks, c.checks.enableLocalScriptChecks]).toEqual([true, true, false]);
+    expect(buildConfig({ node: 'n', dnsOnlyPassing: true }).dns.onlyPassing).toBe(true);
   });
 
   it('parses DNS TTL overrides and recursors', () => {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { BeaconError } from '../errors/index.js';
 import { parseHostPort, type HostPort } from './address.js';
+import { parseBool } from './bool.js';
 import { parseDuration } from './duration.js';
 
 /** Raw configuration: every field optional, as merged from config file, BEACON_* env and flags. */
@@ -84,9 +85,9 @@ function addr(field: string, v: string): HostPort {
 function bool(field: string, v: boolean | string | undefined, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   if (typeof v === 'boolean') return v;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw bad(field, `"${v}" is not a boolean`);
+  const b = parseBool(v);
+  if (b === undefined) throw bad(field, `"${v}" is not a boolean (true, false, 1, 0, t, f)`);
+  return b;
 }
 
 function int(field: string, v: number | string | undefined, dflt: number, min: number, max: number): number {

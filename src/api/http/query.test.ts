@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBeaconError } from '../../errors/index.js';
 import { jitteredWait } from './blocking.js';
-import { DEFAULT_WAIT_MS, MAX_WAIT_MS, parseReadOptions } from './query.js';
+import { boolParam, DEFAULT_WAIT_MS, MAX_WAIT_MS, parseReadOptions } from './query.js';
 
 const read = (q: Record<string, string | string[]>) => parseReadOptions(q, 'dc1');
 const failure = (q: Record<string, string | string[]>) => {
@@ -72,5 +72,30 @@ describe('blocking query parameters', () => {
       expect(w).toBeGreaterThanOrEqual(16_000);
       expect(w).toBeLessThan(17_000);
     }
+  });
+});
+
+describe('boolean presence flags (?passing)', () => {
+  it('absent is false, present without a value is true', () => {
+    expect(boolParam({}, 'passing')).toBe(false);
+    expect(boolParam({ passing: '' }, 'passing')).toBe(true);
+  });
+
+  it("reads an explicit value as Go's strconv.ParseBool; the last of repeated values wins", () => {
+    for (const v of ['1', 't', 'T', 'TRUE', 'true', 'True']) expect(boolParam({ passing: v }, 'passing')).toBe(true);
+    for (const v of ['0', 'f', 'F', 'FALSE', 'false', 'False']) expect(boolParam({ passing: v }, 'passing')).toBe(false);
+    expect(boolParam({ passing: ['true', 'false'] }, 'passing')).toBe(false);
+  });
+
+  it.each(['yes', 'on', 'maybe', 'tRuE'])('?passing=%s -> 400 naming the field', (v) => {
+    let err: unknown;
+    try {
+      boolParam({ passing: v }, 'passing');
+    } catch (e) {
+      err = e;
+    }
+    expect(isBeaconError(err, 'BEACON_ERR_VALIDATION')).toBe(true);
+    expect((err as { field?: string }).field).toBe('passing');
+    expect((err as Error).message).toBe(`Invalid value for ?passing: "${v}" is not a boolean`);
   });
 });

@@ -1,5 +1,5 @@
 /** Consul's common query parameters (consul-compat.md, "Common query params"). */
-import { parseDuration } from '../../config/index.js';
+import { parseBool, parseDuration } from '../../config/index.js';
 import { BeaconError, invalid } from '../../errors/index.js';
 import { compileFilter, type FieldSpec } from './filter/index.js';
 
@@ -28,13 +28,18 @@ export function all(q: Query, name: string): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-/** Go's strconv.ParseBool, with "present and empty" meaning true (getBoolQueryParam). */
+/**
+ * A presence flag such as `?passing`: absent is false, present with no value is true, an
+ * explicit value is read by Go's strconv.ParseBool (`parseBool`), as Consul's
+ * getBoolQueryParam does — so `?passing=false` is false and `?passing=maybe` answers 400.
+ */
 export function boolParam(q: Query, name: string): boolean {
   const v = one(q, name);
   if (v === undefined) return false;
-  if (v === '' || /^(1|t|T|TRUE|true|True)$/.test(v)) return true;
-  if (/^(0|f|F|FALSE|false|False)$/.test(v)) return false;
-  throw invalid(name, `Invalid value for ?${name}: "${v}" is not a boolean`);
+  if (v === '') return true;
+  const b = parseBool(v);
+  if (b === undefined) throw invalid(name, `Invalid value for ?${name}: "${v}" is not a boolean`);
+  return b;
 }
 
 /** Rejects a dc other than ours with Consul's "No path to datacenter". */
