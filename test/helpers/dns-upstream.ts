@@ -54,6 +54,18 @@ export interface UpstreamOptions {
 }
 
 export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstream> {
+  // The TCP side takes the port the system gave the UDP side; another process may hold it
+  // for TCP already, so try a bounded number of ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startUpstreamOnce(opts);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function startUpstreamOnce(opts: UpstreamOptions): Promise<Upstream> {
   const queries: string[] = [];
   const log: UpstreamQuery[] = [];
   const answer = (msg: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
@@ -122,10 +134,16 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<Upstrea
         }
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(port, '127.0.0.1', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, '127.0.0.1', () => resolve());
+      });
+    } catch (err) {
+      sock.close();
+      other?.close();
+      throw err;
+    }
   }
 
   let closing: Promise<void> | undefined;
