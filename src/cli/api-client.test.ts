@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBeaconClientError } from '../client/index.js';
-import { ApiClient, encodeQuery, resolveHttpAddr } from './api-client.js';
+import { ApiClient, resolveHttpAddr } from './api-client.js';
 
 describe('resolveHttpAddr', () => {
   it('takes the flag, else $BEACON_HTTP_ADDR, else 127.0.0.1:8500', () => {
@@ -24,19 +24,21 @@ describe('resolveHttpAddr', () => {
   });
 });
 
-describe('encodeQuery', () => {
-  it('encodes flags, repeated keys and skips undefined', () => {
-    expect(encodeQuery({ passing: true, tag: ['a b', 'c'], dc: undefined, 'node-meta': 'k:v' })).toBe('?passing&tag=a%20b&tag=c&node-meta=k%3Av');
-    expect(encodeQuery({})).toBe('');
-  });
-});
-
 describe('ApiClient', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
     server = createServer((req, res) => {
+      if (req.url?.startsWith('/v1/echo')) {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        return req.on('end', () => res.end(JSON.stringify({ method: req.method, url: req.url, type: req.headers['content-type'] ?? null, body })));
+      }
       if (req.url === '/v1/ok') return res.end('{"a":1}');
+      if (req.url === '/v1/busy') {
+        res.statusCode = 503;
+        return res.end('Service Unavailable: no leader');
+      }
       if (req.url === '/v1/garbage') return res.end('not json');
       if (req.url === '/v1/empty404') {
         res.statusCode = 404;
@@ -54,6 +56,24 @@ describe('ApiClient', () => {
   it('parses JSON answers', async () => {
     const api = new ApiClient(base);
     await expect(api.json({ path: '/v1/ok', what: 'reading' })).resolves.toEqual({ a: 1 });
+    await api.close();
+  });
+
+  it('encodes flags and repeated keys, skips undefined, and sends a body as JSON', async () => {
+    const api = new ApiClient(base);
+    await expect(api.json({ path: '/v1/echo', query: { passing: true, tag: ['a b', 'c'], dc: undefined, 'node-meta': 'k:v' }, what: 'reading' }))
+      .resolves.toEqual({ method: 'GET', url: '/v1/echo?passing&tag=a%20b&tag=c&node-meta=k%3Av', type: null, body: '' });
+    await expect(api.json({ method: 'PUT', path: '/v1/echo', body: { Name: 'web' }, what: 'registering' }))
+      .resolves.toEqual({ method: 'PUT', url: '/v1/echo', type: 'application/json', body: '{"Name":"web"}' });
+    await api.close();
+  });
+
+  it('reports a 503 as the answer of its one server, not as a failover', async () => {
+    const api = new ApiClient(base);
+    const err = await api.send({ path: '/v1/busy', what: 'listing members' }).catch((e: unknown) => e);
+    expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_RESPONSE')).toBe(true);
+    expect((err as { status?: number }).status).toBe(503);
+    expect((err as Error).message).toBe('error listing members: Service Unavailable: no leader (HTTP 503)');
     await api.close();
   });
 

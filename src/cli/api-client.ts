@@ -1,12 +1,12 @@
-import { Agent, request } from 'undici';
-import { BeaconClientError } from '../client/index.js';
+import { Agent } from 'undici';
+import { BeaconClientError, RegistryTransport, type QueryParams, type RegistryResponse } from '../client/index.js';
 import { formatHostPort, parseHostPort } from '../config/index.js';
 
 /** Where the client commands send requests when neither `--http-addr` nor the environment says. */
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
 
 /** Query parameters: `true` sends a presence-only flag (`?passing`), arrays repeat the key. */
-export type Query = Record<string, string | readonly string[] | true | undefined>;
+export type Query = QueryParams;
 
 /** One call to the server's v1 HTTP API. */
 export interface ApiRequest {
@@ -24,11 +24,7 @@ export interface ApiRequest {
 }
 
 /** A successful (2xx) answer. */
-export interface ApiResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-}
+export type ApiResponse = RegistryResponse;
 
 /**
  * Resolves the server address of the client commands: the flag, else `$BEACON_HTTP_ADDR`, else
@@ -59,9 +55,10 @@ function connectionError(err: unknown): string {
 }
 
 /**
- * The client commands' connection to one Beacon (or Consul) server. Each answer other than 2xx
- * becomes a `BeaconClientError` whose message is the server's own text (which names the field at
- * fault); a connection failure becomes `BEACON_ERR_REGISTRY_UNREACHABLE`.
+ * The client commands' connection to one Beacon (or Consul) server, over the SDK's
+ * `RegistryTransport`. Each answer other than 2xx becomes a `BeaconClientError` whose message is
+ * the server's own text (which names the field at fault); a connection failure becomes
+ * `BEACON_ERR_REGISTRY_UNREACHABLE`.
  *
  * @example
  * const api = new ApiClient('http://127.0.0.1:8500');
@@ -71,35 +68,37 @@ function connectionError(err: unknown): string {
 export class ApiClient {
   readonly baseUrl: string;
   readonly #agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 1_000 });
+  readonly #transport: RegistryTransport;
 
   constructor(baseUrl: string) {
     this.baseUrl = baseUrl;
+    // One server, and every answer (503 included) reported as the server gave it.
+    this.#transport = new RegistryTransport({ servers: [baseUrl], dispatcher: this.#agent, timeoutMs: 30_000, failoverStatuses: new Set() });
   }
 
   /** Sends the request; resolves with a 2xx answer, throws a `BeaconClientError` otherwise. */
   async send(req: ApiRequest): Promise<ApiResponse> {
-    const timeout = req.timeoutMs ?? 30_000;
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: RegistryResponse;
     try {
-      res = await request(`${this.baseUrl}${req.path}${encodeQuery(req.query)}`, {
+      res = await this.#transport.request({
         method: req.method ?? 'GET',
-        dispatcher: this.#agent,
-        headers: req.body === undefined ? {} : { 'content-type': 'application/json' },
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        path: req.path,
+        query: req.query,
+        body: req.body,
+        timeoutMs: req.timeoutMs,
         signal: req.signal,
       });
     } catch (err) {
       if (req.signal?.aborted) throw err;
-      throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: cannot reach ${this.baseUrl}: ${connectionError(err)}`, { cause: err });
+      // The transport's error lists every server; the CLI has one, so it says what failed there.
+      const cause = err instanceof BeaconClientError && err.cause !== undefined ? err.cause : err;
+      throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: cannot reach ${this.baseUrl}: ${connectionError(cause)}`, { cause });
     }
-    const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode > 299) {
-      const detail = text.trim().replace(/\s+/g, ' ').slice(0, 500) || 'no message';
-      throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${req.what}: ${detail} (HTTP ${res.statusCode})`, { status: res.statusCode });
+    if (res.status < 200 || res.status > 299) {
+      const detail = res.text.trim().replace(/\s+/g, ' ').slice(0, 500) || 'no message';
+      throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${req.what}: ${detail} (HTTP ${res.status})`, { status: res.status });
     }
-    return { status: res.statusCode, headers: res.headers, text };
+    return res;
   }
 
   /** Sends the request and parses the JSON answer. */
@@ -114,21 +113,10 @@ export class ApiClient {
 }
 
 /** Parses an answer's JSON body; a body that is not JSON gets a clear error. */
-export function parseBody<T>(res: ApiResponse, what: string): T {
+export function parseBody<T>(res: Pick<ApiResponse, 'status' | 'text'>, what: string): T {
   try {
     return (res.text === '' ? null : JSON.parse(res.text)) as T;
   } catch (err) {
     throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${what}: the server answered ${res.status} with a body that is not JSON`, { status: res.status, cause: err });
   }
-}
-
-/** Encodes a query string, `?` included (empty when nothing is set). */
-export function encodeQuery(query: Query | undefined): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(query ?? {})) {
-    if (v === undefined) continue;
-    if (v === true) parts.push(encodeURIComponent(k));
-    else for (const item of typeof v === 'string' ? [v] : v) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(item)}`);
-  }
-  return parts.length ? `?${parts.join('&')}` : '';
 }

@@ -52,3 +52,11 @@ export {
 
 export { Registration, type CheckOptions, type HttpCheckOptions, type RegisterOptions, type TcpCheckOptions, type TtlCheckOptions } from './registration/index.js';
 export { beaconInterceptor, serviceFromHost, type CallResult, type InterceptorOptions, type OutlierOptions, type RoutedCall, type ServiceTarget } from './routing/index.js';
+
+/**
+ * @internal The low-level HTTP transport to the registry's v1 API (failover over the server list,
+ * query encoding, timeouts), which the SDK's own calls go through; exported so Beacon's CLI uses
+ * the same client. Not part of the SDK's stable API: it may change in any release.
+ */
+export { RegistryTransport, type QueryParams, type RegistryRequest, type RegistryResponse, type TransportOptions } from './transport/index.js';
+

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isBeaconClientError } from '../client-error.js';
 import { RegistryTransport } from './registry-transport.js';
 
 let alive: Server;
@@ -11,7 +12,10 @@ let slowFailUrl: string;
 const agent = new Agent();
 
 beforeAll(async () => {
-  alive = createServer((_req, res) => res.end('ok'));
+  alive = createServer((req, res) => {
+    if (req.url === '/v1/busy') res.statusCode = 503;
+    res.end('ok');
+  });
   // Takes the connection, then drops it 10 ms later: a failure that takes time.
   failing = createServer((req) => setTimeout(() => req.socket.destroy(), 10));
   await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
@@ -48,3 +52,18 @@ describe('RegistryTransport failover', () => {
     await expect(t.request({ method: 'GET', path: '/v1/status/leader' })).rejects.toThrow(new RegExp(`${deadUrl}: .*; http://127\\.0\\.0\\.1:1: `));
   });
 });
+
+describe('RegistryTransport failoverStatuses', () => {
+  it('by default a 503 moves on to the next server, and throws when every one answered so', async () => {
+    const t = new RegistryTransport({ servers: [aliveUrl], dispatcher: agent, timeoutMs: 2000 });
+    const err = await t.request({ method: 'GET', path: '/v1/busy' }).catch((e: unknown) => e);
+    expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_UNREACHABLE')).toBe(true);
+    expect((err as Error).message).toBe(`No registry server answered (${aliveUrl}: HTTP 503)`);
+  });
+
+  it('an empty set returns every answer to the caller', async () => {
+    const t = new RegistryTransport({ servers: [aliveUrl], dispatcher: agent, timeoutMs: 2000, failoverStatuses: new Set() });
+    await expect(t.request({ method: 'GET', path: '/v1/busy' })).resolves.toMatchObject({ status: 503, text: 'ok', server: aliveUrl });
+  });
+});
+

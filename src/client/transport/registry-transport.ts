@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { BeaconClientError } from '../client-error.js';
-import { errorText, type ClientLogger } from '../logger.js';
+import { errorText, silentLogger, type ClientLogger } from '../logger.js';
 
 /** Query parameters: `true` sends a presence-only flag (`?passing`), arrays repeat the key. */
 export type QueryParams = Record<string, string | readonly string[] | true | undefined>;
@@ -33,16 +33,27 @@ export interface RegistryResponse {
 }
 
 export interface TransportOptions {
+  /** Base URLs (`http://host:port`), tried in order. */
   readonly servers: readonly string[];
+  /** Sent as `X-Consul-Token`. */
   readonly token?: string;
   readonly dispatcher: Dispatcher;
+  /** Headers and body timeout of a call that sets none, in ms. */
   readonly timeoutMs: number;
-  readonly log: ClientLogger;
+  /** Default: drops everything. */
+  readonly log?: ClientLogger;
+  /**
+   * Statuses that mean "this server cannot serve now; another one may": the call moves on to the
+   * next server, and throws `BEACON_ERR_REGISTRY_UNREACHABLE` when every one answered so.
+   * Default 429, 502, 503, 504. An empty set returns every answer to the caller (a client of
+   * one server that reports answers itself, such as Beacon's CLI).
+   */
+  readonly failoverStatuses?: ReadonlySet<number>;
 }
 
-/** Statuses that mean "this server cannot serve now; another one may". */
-const UNAVAILABLE = new Set([429, 502, 503, 504]);
+const UNAVAILABLE: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
+/** Encodes a query string, `?` included (empty when nothing is set). */
 export function encodeQuery(query: QueryParams | undefined): string {
   if (!query) return '';
   const parts: string[] = [];
@@ -58,16 +69,29 @@ export function encodeQuery(query: QueryParams | undefined): string {
  * Talks to the registry's v1 HTTP API over a list of server addresses with failover: a call
  * goes to the preferred server; on a connection error, timeout or 429/502/503/504 it moves on to
  * the next address (which becomes preferred) until each has been tried once, then throws
- * `BEACON_ERR_REGISTRY_UNREACHABLE`. Any other answer, including 4xx and 500, is returned to the
- * caller as is.
+ * `BEACON_ERR_REGISTRY_UNREACHABLE` (its `cause` is the last failure). Any other answer,
+ * including 4xx and 500, is returned to the caller as is. Query values are URL-encoded, a body
+ * is sent as JSON.
+ *
+ * The one HTTP client to the registry: the SDK's discovery and registration, and Beacon's CLI.
+ *
+ * @example
+ * const agent = new Agent();
+ * const t = new RegistryTransport({ servers: ['http://127.0.0.1:8500'], dispatcher: agent, timeoutMs: 30_000 });
+ * const res = await t.request({ method: 'GET', path: '/v1/health/service/web', query: { passing: true } });
+ * const entries = parseJson(res);
  */
 export class RegistryTransport {
   readonly servers: readonly string[];
   #preferred = 0;
   readonly #opts: TransportOptions;
+  readonly #log: ClientLogger;
+  readonly #failoverStatuses: ReadonlySet<number>;
 
   constructor(opts: TransportOptions) {
     this.#opts = opts;
+    this.#log = opts.log ?? silentLogger;
+    this.#failoverStatuses = opts.failoverStatuses ?? UNAVAILABLE;
     this.servers = [...opts.servers];
   }
 
@@ -88,9 +112,9 @@ export class RegistryTransport {
       const server = this.servers[i]!;
       try {
         const res = await this.#send(server, req);
-        if (!UNAVAILABLE.has(res.status)) {
+        if (!this.#failoverStatuses.has(res.status)) {
           if (i !== this.#preferred) {
-            this.#opts.log('info', 'registry failover', { from: this.servers[this.#preferred], to: server });
+            this.#log('info', 'registry failover', { from: this.servers[this.#preferred], to: server });
             this.#preferred = i;
           }
           return res;
@@ -102,7 +126,7 @@ export class RegistryTransport {
         lastErr = err;
         failures.push(`${server}: ${errorText(err)}`);
       }
-      this.#opts.log('debug', 'registry server unavailable', { server, error: failures[failures.length - 1] });
+      this.#log('debug', 'registry server unavailable', { server, error: failures[failures.length - 1] });
     }
     if (this.#preferred === start) this.#preferred = (start + 1) % this.servers.length;
     throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `No registry server answered (${failures.join('; ')})`, { cause: lastErr });
