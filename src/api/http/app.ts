@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { createServer } from 'node:http';
 import client from 'prom-client';
+import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { sendError, toBeaconError } from './replies.js';
@@ -38,19 +39,25 @@ const ALL_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'] as cons
 
 /**
  * Builds the Fastify app: Consul's v1 routes, JSON bodies under any content type, 400s naming
- * the field, 404 with an empty body for unknown paths, 405 + Allow for a wrong method.
+ * the field, 404 with an empty body for unknown paths, 405 + Allow for a wrong method, and
+ * `BEACON_ERR_SHUTTING_DOWN` (503, retryable) for every request that arrives once shutdown began.
  */
 export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): FastifyInstance {
+  // Set when the app starts closing; the server's shutdown signal usually fires just before.
+  let closing = false;
+  const shuttingDown = () => closing || ctx.shutdownSignal.aborted;
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
-    return503OnClosing: true,
+    // Requests during shutdown get Beacon's own retryable error (the onRequest hook below),
+    // not Fastify's JSON 503, which carries no code and which Consul clients would show as is.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     // Cached answers of plain reads go out before routing (response-cache.ts).
     serverFactory: (handler) => createServer((req, res) => {
-      if (ctx.shutdownSignal.aborted || !ctx.responseCache.tryServe(req, res)) handler(req, res);
+      if (shuttingDown() || !ctx.responseCache.tryServe(req, res)) handler(req, res);
     }),
   });
 
@@ -68,6 +75,18 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     reply.header('X-Consul-KnownLeader', 'true');
     reply.header('X-Consul-LastContact', '0');
     reply.header('X-Consul-Default-ACL-Policy', 'allow');
+    done();
+  });
+
+  // Once shutdown began, a new request (on a new connection, or on a kept-alive one that was
+  // busy when close started) takes no new work: it gets BEACON_ERR_SHUTTING_DOWN in the route's
+  // error form, and clients retry elsewhere or later. Requests already running finish normally.
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_req, _reply, done) => {
+    if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down; retry on another server or later'));
     done();
   });
 
@@ -89,7 +108,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   app.addHook('onSend', (req, reply, payload, done) => {
     // While shutting down, answers close their connection so the server is not held open by
     // keep-alive connections that were busy (e.g. a blocking query) when close began.
-    if (ctx.shutdownSignal.aborted) reply.header('Connection', 'close');
+    if (shuttingDown()) reply.header('Connection', 'close');
     // Every answer, errors and writes included, carries an index; reads set their data's own.
     if (!reply.hasHeader('x-consul-index')) reply.header('X-Consul-Index', String(Math.max(1, ctx.catalog.revision)));
     if (req.query && typeof req.query === 'object' && 'pretty' in req.query && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
