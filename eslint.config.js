@@ -9,7 +9,7 @@ const layers = {
   config: ['store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   store: ['catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   catalog: ['health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  health: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  health: ['store', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
@@ -17,6 +17,27 @@ const layers = {
   gateway: ['agent', 'server', 'cli', 'ui'],
   server: ['cli', 'ui'],
 };
+
+const siblingImports = {
+  selector: "ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]",
+  message: 'Import another subsystem through its index.js, not its insides.',
+};
+
+const STORE_WRITES = '/^(put|delete|deletePrefix|txn|grant|keepAlive|revoke|compact)$/';
+const storeWrites = [
+  {
+    selector: `CallExpression[callee.type='MemberExpression'][callee.object.name='store'][callee.property.name=${STORE_WRITES}]`,
+    message: 'Only the catalog and the store write the store: call a catalog command (catalog.commands) instead.',
+  },
+  {
+    selector: `CallExpression[callee.type='MemberExpression'][callee.object.property.name='store'][callee.property.name=${STORE_WRITES}]`,
+    message: 'Only the catalog and the store write the store: call a catalog command (catalog.commands) instead.',
+  },
+  {
+    selector: "ImportSpecifier[imported.name=/^(TxnOp|Compare|PutOptions|LeaseId)$/]",
+    message: 'Store operations are built inside the catalog only: call a catalog command instead.',
+  },
+];
 
 function upwardPatterns(layer, forbidden) {
   const patterns = forbidden.map((dir) => ({
@@ -57,11 +78,15 @@ export default tseslint.config(
     // Siblings import each other's face (index.ts), never their insides.
     files: ['src/**/*.ts'],
     ignores: ['src/**/*.test.ts'],
+    rules: { 'no-restricted-syntax': ['error', siblingImports] },
+  },
+  {
+    // The write path is the catalog's commands: nothing above the catalog writes the store,
+    // builds its operations or holds its leases (design.md, "catalog").
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts', 'src/**/*.test-suite.ts', 'src/store/**', 'src/catalog/**'],
     rules: {
-      'no-restricted-syntax': ['error', {
-        selector: "ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]",
-        message: "Import another subsystem through its index.js, not its insides.",
-      }],
+      'no-restricted-syntax': ['error', siblingImports, ...storeWrites],
     },
   },
 );

@@ -15,20 +15,21 @@ const dir = mkdtempSync(join(tmpdir(), 'beacon-bench-dns-'));
 const store = await openStore('embedded', { dataDir: dir });
 const catalog = new Catalog(store, { datacenter: DATACENTER });
 await catalog.start();
-const ops = NODES.map((n) => catalog.putNodeOp({ ID: '', Node: n.node, Address: n.address, Datacenter: DATACENTER, TaggedAddresses: {}, Meta: {} }));
+const byNode = new Map(NODES.map((n) => [n.node, { node: { ID: '', Node: n.node, Address: n.address, Datacenter: DATACENTER, TaggedAddresses: {}, Meta: {} }, services: [], checks: [] }]));
 for (const [service, nodes] of Object.entries(SERVICES)) {
   for (const node of nodes) {
-    ops.push(catalog.putServiceOp(node, {
+    const entry = byNode.get(node);
+    entry.services.push({
       ID: service, Service: service, Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 8080,
       Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
-    }));
-    ops.push(catalog.putCheckOp({
+    });
+    entry.checks.push({
       Node: node, CheckID: `service:${service}`, Name: 'check', Status: 'passing', Notes: '', Output: '',
       ServiceID: service, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: {},
-    }));
+    });
   }
 }
-await catalog.write(ops);
+for (const e of byNode.values()) await catalog.commands.registerNodeWith(e.node, e.services, e.checks);
 const config = buildConfig({ dnsAddr: '127.0.0.1:0', datacenter: DATACENTER }).dns;
 const dns = await startDnsServer({ catalog, config, datacenter: DATACENTER, nodeName: 'bench' });
 process.stdout.write(`READY ${dns.udpAddress.port}\n`);

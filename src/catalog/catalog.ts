@@ -1,9 +1,10 @@
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import type { Store, TxnOp, WatchBatch, WatchHandle } from '../store/index.js';
+import type { Store, WatchBatch, WatchHandle } from '../store/index.js';
 import { aggregateStatus } from './aggregate.js';
-import { CATALOG_PREFIX, checkKey, nodeChecksPrefix, nodeKey, nodeServicesPrefix, serviceKey } from './keys.js';
+import { CatalogCommands, type CommandView } from './commands.js';
+import { CATALOG_PREFIX } from './keys.js';
 import type {
-  CheckRecord, HealthStatus, Indexed, InstanceQuery, InstanceView, NodeRecord, NodeView, ServiceRecord, Topic, Versioned,
+  CheckChange, CheckListener, CheckRecord, HealthStatus, Indexed, InstanceQuery, InstanceView, NodeRecord, NodeView, ServiceRecord, Topic, Versioned,
 } from './types.js';
 import { CatalogView, findCheck, type NodeState } from './view.js';
 import { TopicWaiters } from './waiters.js';
@@ -29,14 +30,16 @@ const atLeast1 = (n: number) => (n > 0 ? n : 1);
  * await catalog.start();
  * const { value, index } = catalog.instances('payments', { passingOnly: true });
  */
-export class Catalog {
+export class Catalog implements CommandView {
   readonly datacenter: string;
   private readonly view = new CatalogView();
   private readonly waiters = new TopicWaiters();
   private readonly revisionWaiters: { rev: number; resolve: () => void }[] = [];
   private readonly listeners = new Set<ChangeListener>();
+  private readonly checkListeners = new Set<CheckListener>();
   private watch: WatchHandle | undefined;
   private stopped = false;
+  private cmds: CatalogCommands | undefined;
 
   constructor(private readonly store: Store, private readonly opts: CatalogOptions) {
     this.datacenter = opts.datacenter;
@@ -69,6 +72,7 @@ export class Catalog {
     try {
       const { kvs, revision } = await this.store.range(CATALOG_PREFIX);
       this.view.load(kvs, revision);
+      for (const l of this.checkListeners) l.reloaded();
       this.waiters.notifyAll();
       this.settleRevisionWaiters();
       this.startWatch(revision + 1);
@@ -81,8 +85,12 @@ export class Catalog {
   private applyBatch(b: WatchBatch): void {
     if (b.revision <= this.view.revision) return;
     const topics = new Set<Topic>();
+    const checkChanges: CheckChange[] | undefined = this.checkListeners.size > 0 ? [] : undefined;
+    this.view.checkChanges = checkChanges;
     for (const ev of b.events) this.view.apply(ev, topics);
+    this.view.checkChanges = undefined;
     this.view.revision = b.revision;
+    if (checkChanges && checkChanges.length > 0) for (const l of this.checkListeners) l.changed(checkChanges, b.revision);
     this.settleRevisionWaiters();
     if (topics.size > 0) {
       this.waiters.notify(topics);
@@ -147,6 +155,12 @@ export class Catalog {
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Follows every check write and delete exactly, in revision order. Returns an unsubscribe. */
+  onCheckChange(listener: CheckListener): () => void {
+    this.checkListeners.add(listener);
+    return () => this.checkListeners.delete(listener);
   }
 
   // ---- indexes -----------------------------------------------------------------------------
@@ -284,39 +298,23 @@ export class Catalog {
     return { nodes, instances };
   }
 
-  // ---- writes ------------------------------------------------------------------------------
+  // ---- the write path ----------------------------------------------------------------------
 
-  /** Applies ops in one store revision and waits until this view has it (read-your-writes). */
-  async write(ops: TxnOp[]): Promise<number> {
-    const { revision } = await this.store.txn([], ops);
-    await this.waitForRevision(revision);
-    return revision;
+  /** The commands that change the catalog (commands.ts): the only way anything writes it. */
+  get commands(): CatalogCommands {
+    return (this.cmds ??= new CatalogCommands(this.store, this));
   }
 
-  putNodeOp(n: NodeRecord): TxnOp {
-    return { type: 'put', key: nodeKey(n.Node), value: JSON.stringify(n) };
+  /** A node's record (commands read through these). */
+  nodeRecord(node: string): Indexed<NodeRecord> | undefined {
+    return this.view.nodes.get(node)?.node;
   }
-  putServiceOp(node: string, s: ServiceRecord): TxnOp {
-    return { type: 'put', key: serviceKey(node, s.ID), value: JSON.stringify(s) };
+  serviceRecord(node: string, id: string): Indexed<ServiceRecord> | undefined {
+    return this.view.nodes.get(node)?.services.get(id);
   }
-  putCheckOp(c: CheckRecord): TxnOp {
-    return { type: 'put', key: checkKey(c.Node, c.CheckID), value: JSON.stringify(c) };
-  }
-  deleteServiceOps(node: string, id: string): TxnOp[] {
-    const ops: TxnOp[] = [{ type: 'delete', key: serviceKey(node, id) }];
-    const list = this.view.nodes.get(node)?.checksByService.get(id);
-    for (const c of list ?? []) ops.push({ type: 'delete', key: checkKey(node, c.record.CheckID) });
-    return ops;
-  }
-  deleteCheckOp(node: string, checkId: string): TxnOp {
-    return { type: 'delete', key: checkKey(node, checkId) };
-  }
-  deleteNodeOps(node: string): TxnOp[] {
-    return [
-      { type: 'deletePrefix', prefix: nodeChecksPrefix(node) },
-      { type: 'deletePrefix', prefix: nodeServicesPrefix(node) },
-      { type: 'delete', key: nodeKey(node) },
-    ];
+  /** The checks filed under a service of a node ('' = the node's own checks). */
+  checksOf(node: string, serviceId: string): readonly Indexed<CheckRecord>[] {
+    return this.view.nodes.get(node)?.checksByService.get(serviceId) ?? EMPTY_CHECKS;
   }
 }
 

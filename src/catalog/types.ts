@@ -128,3 +128,19 @@ export interface InstanceQuery {
  * svc:<name> — instances or checks of a service (node checks too); node:<name>; and the tables.
  */
 export type Topic = `svc:${string}` | `node:${string}` | 'table:services' | 'table:nodes' | 'table:checks';
+
+/** One check written or deleted, as the catalog applied it. */
+export interface CheckChange {
+  node: string;
+  checkId: string;
+  /** The check as now stored; undefined when it was deleted. */
+  check: Indexed<CheckRecord> | undefined;
+}
+
+/** Follows every check of the catalog exactly (the health checkers). */
+export interface CheckListener {
+  /** Checks written or deleted in one store revision, in order. */
+  changed(changes: readonly CheckChange[], revision: number): void;
+  /** The view was re-listed (after a broken or compacted watch): anything may have changed. */
+  reloaded(): void;
+}

@@ -1,6 +1,6 @@
 import type { KeyValue, WatchEvent } from '../store/index.js';
 import { parseKey } from './keys.js';
-import type { CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic, Weights } from './types.js';
+import type { CheckChange, CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic, Weights } from './types.js';
 
 /** Everything the catalog knows about one node. */
 export interface NodeState {
@@ -119,6 +119,8 @@ export class CatalogView {
   readonly serviceIndex = new Map<string, number>();
   readonly nodeIndex = new Map<string, number>();
   readonly tableIndex = { services: 0, nodes: 0, checks: 0 };
+  /** Set while a batch is applied: collects every check put or delete (for the health checkers). */
+  checkChanges: CheckChange[] | undefined;
   revision = 0;
   instanceCount = 0;
   checkCount = 0;
@@ -225,6 +227,7 @@ export class CatalogView {
     }
     this.bumpTable('checks', rev);
     topics.add('table:checks');
+    this.checkChanges?.push({ node, checkId: id, check: ev.type === 'put' ? findCheck(s, id) : undefined });
   }
 
   private touchCheckOwner(s: NodeState, node: string, c: CheckRecord, rev: number, topics: Set<Topic>): void {

@@ -1,22 +1,45 @@
-import type { FastifyInstance } from 'fastify';
+import { decodeCheckDefinition, decodeServiceDefinition } from '../api/http/index.js';
+import { buildAgentCheck, buildService, buildServiceChecks, type RegistrationPolicy } from '../catalog/index.js';
 import type { RuntimeConfig } from '../config/index.js';
-import { BeaconError } from '../errors/index.js';
-import { LOCAL_DEFINITION_HEADER } from '../api/http/index.js';
+import { BeaconError, isBeaconError } from '../errors/index.js';
+import type { ServerNode } from './local-node.js';
 
 /**
  * Registers the services and checks of the config file (Consul's `services` / `checks` agent
- * config) through the server's own routes — the same validation, the same records — marked with
- * the per-process secret so --enable-local-script-checks lets their script checks through.
- * A definition the API would refuse stops the start with BEACON_ERR_CONFIG naming it.
+ * config) on this server's node: the same decoding and registration rules as the agent API,
+ * with script checks allowed by --enable-script-checks or --enable-local-script-checks (and
+ * marked as the file's, so only they run under the latter). A definition the API would refuse
+ * stops the start with BEACON_ERR_CONFIG naming it.
  */
-export async function registerConfigDefinitions(app: FastifyInstance, config: RuntimeConfig, secret: string): Promise<void> {
+export async function registerConfigDefinitions(local: ServerNode, config: RuntimeConfig): Promise<void> {
   const { services, checks } = config.definitions;
-  const put = async (url: string, body: unknown, field: string) => {
-    const r = await app.inject({ method: 'PUT', url, payload: JSON.stringify(body ?? null), headers: { [LOCAL_DEFINITION_HEADER]: secret } });
-    if (r.statusCode !== 200) {
-      throw new BeaconError('BEACON_ERR_CONFIG', `invalid ${field} in the config file: ${r.body || `HTTP ${r.statusCode}`}`, { field });
+  const policy: RegistrationPolicy = {
+    enableScriptChecks: config.checks.enableScriptChecks || config.checks.enableLocalScriptChecks,
+    fromLocalFile: true,
+  };
+  const named = async (field: string, register: () => Promise<void>) => {
+    try {
+      await register();
+    } catch (err) {
+      if (!isBeaconError(err) || err.status >= 500) throw err;
+      const text = err.field && !err.message.includes(err.field) ? `${err.message} (field: ${err.field})` : err.message;
+      throw new BeaconError('BEACON_ERR_CONFIG', `invalid ${field} in the config file: ${text}`, { field, cause: err });
     }
   };
-  for (const [i, s] of services.entries()) await put('/v1/agent/service/register', s, `services[${i}]`);
-  for (const [i, c] of checks.entries()) await put('/v1/agent/check/register', c, `checks[${i}]`);
+  for (const [i, s] of services.entries()) {
+    await named(`services[${i}]`, async () => {
+      const body = decodeServiceDefinition(s);
+      const svc = buildService(body);
+      await local.registerService(svc, buildServiceChecks(body, svc, local.name, policy), { replaceExistingChecks: false });
+    });
+  }
+  for (const [i, c] of checks.entries()) {
+    await named(`checks[${i}]`, async () => {
+      const b = decodeCheckDefinition(c);
+      const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
+      const inst = serviceId ? local.service(serviceId) : undefined;
+      if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
+      await local.registerCheck(buildAgentCheck(b, local.name, inst?.service.record, policy));
+    });
+  }
 }

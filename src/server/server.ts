@@ -10,8 +10,8 @@ import { openStore } from '../store/index.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions } from './config-definitions.js';
 import { collectStartupGarbage } from './startup-gc.js';
-import { randomUUID } from 'node:crypto';
 import { createLogger } from './logger.js';
+import { ServerNode } from './local-node.js';
 import { registerSelf } from './self-registration.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -31,7 +31,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
     onWatchError: (err) => logger.warn({ err }, 'catalog watch failed; re-listing'),
   });
   await catalog.start();
-  await registerSelf(catalog, config);
+  let selfNode = await registerSelf(catalog, config);
   collectStartupGarbage();
 
   const metrics = createMetrics({ catalog, store });
@@ -39,13 +39,14 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   await health.start();
 
   const shutdown = new AbortController();
+  const local = new ServerNode(catalog, health.api, () => (selfNode = catalog.nodeRecord(config.node)?.record ?? selfNode), config.checks);
   const ctx: HttpContext = {
-    config, store, catalog, logger, metrics, health: health.api, responseCache: new ResponseCache(),
-    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal, localSecret: randomUUID(),
+    config, store, catalog, logger, metrics, local, responseCache: new ResponseCache(),
+    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);
   try {
-    await registerConfigDefinitions(app, config, ctx.localSecret);
+    await registerConfigDefinitions(local, config);
   } catch (err) {
     await app.close();
     await health.stop();

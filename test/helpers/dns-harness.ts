@@ -3,7 +3,7 @@
  * to register nodes, services and checks. Call close() in afterAll (removes the temp dir).
  */
 import { rmSync } from 'node:fs';
-import { Catalog, type HealthStatus } from '../../src/catalog/index.js';
+import { Catalog, type CheckRecord, type HealthStatus } from '../../src/catalog/index.js';
 import { buildConfig, type DnsConfig, type RawConfig } from '../../src/config/index.js';
 import { startDnsServer, type DnsLimits, type DnsServer } from '../../src/dns/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -59,27 +59,25 @@ export async function startDnsHarness(
   return {
     store, catalog, dns, config, port: dns.udpAddress.port,
     async register(...specs) {
-      const ops = [];
       for (const s of specs) {
         if (!nodesDone.has(s.node) || s.nodeMeta) {
-          ops.push(catalog.putNodeOp({
+          await catalog.commands.registerNodeWith({
             ID: '', Node: s.node, Address: s.address, Datacenter: datacenter, TaggedAddresses: {}, Meta: s.nodeMeta ?? {},
-          }));
+          }, [], []);
           nodesDone.add(s.node);
         }
         const id = s.id ?? s.service;
-        ops.push(catalog.putServiceOp(s.node, {
+        await catalog.commands.registerService(s.node, {
           ID: id, Service: s.service, Tags: s.tags ?? [], Address: s.serviceAddress ?? '', TaggedAddresses: {}, Meta: {},
           Port: s.port ?? 8080, Weights: s.weights ?? { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
-        }));
-        if (s.status) ops.push(checkOp(catalog, s.node, id, s.service, s.status));
+        }, s.status ? [ttlCheck(s.node, id, s.service, s.status)] : []);
+        // A re-registration keeps a check's status: set the one asked for.
+        if (s.status) await catalog.commands.setCheckStatus(s.node, `service:${id}`, { status: s.status, output: '' });
       }
-      await catalog.write(ops);
     },
     async setStatus(node, serviceId, status) {
-      const svc = catalog.instance(node, serviceId);
-      if (!svc) throw new Error(`no instance ${node}/${serviceId}`);
-      await catalog.write([checkOp(catalog, node, serviceId, svc.service.record.Service, status)]);
+      if (!catalog.instance(node, serviceId)) throw new Error(`no instance ${node}/${serviceId}`);
+      await catalog.commands.setCheckStatus(node, `service:${serviceId}`, { status, output: '' });
     },
     async close() {
       await dns.close();
@@ -90,9 +88,9 @@ export async function startDnsHarness(
   };
 }
 
-function checkOp(catalog: Catalog, node: string, serviceId: string, service: string, status: HealthStatus) {
-  return catalog.putCheckOp({
+function ttlCheck(node: string, serviceId: string, service: string, status: HealthStatus): CheckRecord {
+  return {
     Node: node, CheckID: `service:${serviceId}`, Name: `${service} check`, Status: status, Notes: '', Output: '',
     ServiceID: serviceId, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: {},
-  });
+  };
 }

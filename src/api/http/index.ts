@@ -1,12 +1,13 @@
 export { createHttpApp, type RouteModule } from './app.js';
-export type { HttpContext, HealthApi, Logger } from './context.js';
+export type { HttpContext, Logger } from './context.js';
+export type { LocalNode } from './local-node.js';
 export { createMetrics, type HttpMetrics } from './metrics.js';
 export { blockingRead, type ReadSpec } from './blocking.js';
 export { ResponseCache } from './response-cache.js';
 export { sendError, toBeaconError } from './replies.js';
 export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, type Shape } from './normalize.js';
-export { buildCheck, buildService, LOCAL_DEFINITION_HEADER, type RegistrationPolicy } from './registration.js';
 export { checkSchema } from './schemas.js';
 export { checkJson, agentServiceJson, healthEntryJson } from './serialize.js';
 export { checkDatacenter, boolParam, one, type Query } from './query.js';
 export { normalizeBody, param, ok, queryOf, applyFilter } from './routes/shared.js';
+export { decodeCheckDefinition, decodeServiceDefinition } from './definitions.js';

@@ -1,19 +1,18 @@
 import type { RouteOptions } from 'fastify';
-import type { CheckRecord, TxnOpLike } from './types.js';
 import { BeaconError } from '../../../errors/index.js';
 import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
 import { SERVICE_SHAPE, normalizeTaggedAddresses } from '../normalize.js';
 import { boolParam, checkDatacenter } from '../query.js';
-import { buildService, buildServiceChecks, scriptPolicy } from '../registration.js';
+import { buildService, buildServiceChecks } from '../../../catalog/index.js';
 import { serviceSchema } from '../schemas.js';
 import { agentServiceJson } from '../serialize.js';
 import { AGENT_SERVICE_FIELDS } from '../filter-fields.js';
 import { applyFilter, missingParam, normalizeBody, ok, pathId, queryOf } from './shared.js';
 
 export function agentRoutes(ctx: HttpContext): RouteOptions[] {
-  const { catalog, config } = ctx;
-  const node = config.node;
+  const { catalog, config, local } = ctx;
+  const node = local.name;
   const dc = config.datacenter;
 
   const member = () => ({
@@ -23,7 +22,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
   });
 
   // What agent/self and members say changes only with this server's own node record.
-  const selfRead = { topics: [`node:${node}`], index: () => catalog.nodeIndex(node) } as const;
+  const selfRead = { topics: [local.topic], index: () => local.index() } as const;
 
   return [
     missingParam('/v1/agent/service', 'id', 'Missing service ID in the path'),
@@ -40,22 +39,10 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       handler: async (req, reply) => {
         const q = queryOf(req);
         checkDatacenter(q, dc);
-        const replace = boolParam(q, 'replace-existing-checks');
         const body = req.body as Record<string, unknown>;
         const svc = buildService(body);
-        const checks = buildServiceChecks(body, svc, node, scriptPolicy(config.checks, ctx.localSecret, req.headers));
-        const ops: TxnOpLike[] = [catalog.putServiceOp(node, svc)];
-        const existing = catalog.instance(node, svc.ID)?.checks.filter((c) => c.record.ServiceID === svc.ID) ?? [];
-        for (const c of checks) {
-          const prev = existing.find((e) => e.record.CheckID === c.CheckID)?.record;
-          ops.push(catalog.putCheckOp(keepStatus(c, prev)));
-        }
-        for (const e of existing) {
-          const stays = checks.some((c) => c.CheckID === e.record.CheckID);
-          if (!stays && replace) ops.push(catalog.deleteCheckOp(node, e.record.CheckID));
-          else if (!stays) ops.push(catalog.putCheckOp({ ...e.record, ServiceName: svc.Service, ServiceTags: svc.Tags }));
-        }
-        await catalog.write(ops);
+        const checks = buildServiceChecks(body, svc, local.name, local.policy);
+        await local.registerService(svc, checks, { replaceExistingChecks: boolParam(q, 'replace-existing-checks') });
         return ok(reply);
       },
     },
@@ -64,8 +51,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/service/deregister/*',
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
-        const id = pathId(req, 'service ID');
-        if (catalog.instance(node, id)) await catalog.write(catalog.deleteServiceOps(node, id));
+        await local.deregisterService(pathId(req, 'service ID'));
         return ok(reply);
       },
     },
@@ -74,11 +60,11 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/services',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
-          topics: [`node:${node}`],
+          topics: [local.topic],
           filterFields: AGENT_SERVICE_FIELDS,
-          index: () => catalog.nodeIndex(node),
+          index: () => local.index(),
           body: (opts) => {
-            const list = (catalog.node(node).value?.services ?? []).map((s) => agentServiceJson(s, dc));
+            const list = local.services().map((s) => agentServiceJson(s, dc));
             const out: Record<string, unknown> = {};
             for (const s of applyFilter(list, opts.filter)) out[s.ID] = s;
             return out;
@@ -91,10 +77,10 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const id = pathId(req, 'service ID');
         return blockingRead(ctx, req, reply, {
-          topics: [`node:${node}`],
-          index: () => catalog.nodeIndex(node),
+          topics: [local.topic],
+          index: () => local.index(),
           body: () => {
-            const inst = catalog.instance(node, id);
+            const inst = local.service(id);
             if (!inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `unknown service ID: ${id}`, { field: 'id' });
             return agentServiceJson(inst.service, dc);
           },
@@ -135,10 +121,3 @@ function nodeId(catalog: HttpContext['catalog'], node: string): string {
   return catalog.node(node).value?.node.record.ID ?? '';
 }
 
-/**
- * Re-registering keeps a check's current status and output, as Consul's agent restores them
- * from its snapshot (agent.go addServiceInternal): `Status` only sets a new check's first status.
- */
-function keepStatus(c: CheckRecord, prev: CheckRecord | undefined): CheckRecord {
-  return prev ? { ...c, Status: prev.Status, Output: prev.Output } : c;
-}

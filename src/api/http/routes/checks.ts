@@ -1,17 +1,17 @@
 /**
  * Consul's agent check and maintenance routes: check register/deregister/list, TTL updates
  * (pass/warn/fail/update), service and node maintenance, and the agent's local health
- * endpoints (/v1/agent/health/service/id/:id and /name/:name). TTL updates and maintenance go
- * through the health subsystem (ctx.health); the rest reads and writes the catalog.
+ * endpoints (/v1/agent/health/service/id/:id and /name/:name). Everything acts on this node
+ * through ctx.local (a server's own node, or an agent's).
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { AggregatedStatus, CheckRecord, HealthStatus, InstanceView } from '../../../catalog/index.js';
+import type { AggregatedStatus, HealthStatus, InstanceView } from '../../../catalog/index.js';
 import { BeaconError, invalid } from '../../../errors/index.js';
 import { blockingRead } from '../blocking.js';
-import type { HealthApi, HttpContext } from '../context.js';
+import type { HttpContext } from '../context.js';
 import { CHECK_SHAPE, CHECK_UPDATE_SHAPE } from '../normalize.js';
 import { checkDatacenter, one } from '../query.js';
-import { buildCheck, scriptPolicy } from '../registration.js';
+import { buildAgentCheck } from '../../../catalog/index.js';
 import { checkSchema } from '../schemas.js';
 import { agentServiceJson, checkJson } from '../serialize.js';
 import { CHECK_FIELDS } from '../filter-fields.js';
@@ -44,14 +44,8 @@ function wantsText(req: FastifyRequest): boolean {
 }
 
 export function checksRoutes(ctx: HttpContext): RouteOptions[] {
-  const { catalog, config } = ctx;
-  const node = config.node;
+  const { catalog, config, local } = ctx;
   const dc = config.datacenter;
-
-  const health = (): HealthApi => {
-    if (!ctx.health) throw new BeaconError('BEACON_ERR_INTERNAL', 'health checking is not running on this server');
-    return ctx.health;
-  };
 
   const ttlRoute = (verb: 'pass' | 'warn' | 'fail', status: HealthStatus): RouteOptions => ({
     method: 'PUT',
@@ -59,7 +53,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     handler: async (req, reply) => {
       const q = queryOf(req);
       checkDatacenter(q, dc);
-      await health().updateTtl(pathId(req), status, one(q, 'note') ?? '');
+      await local.updateTtl(pathId(req), status, one(q, 'note') ?? '');
       return ok(reply);
     },
   });
@@ -86,21 +80,12 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
         const b = req.body as Record<string, unknown>;
-        const name = typeof b.Name === 'string' ? b.Name : '';
-        if (!name) throw invalid('Name', 'Missing check name');
         if (b.Status !== undefined && b.Status !== '' && !STATUSES.includes(String(b.Status))) throw invalid('Status', 'Bad check status');
         const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
-        const inst = serviceId ? catalog.instance(node, serviceId) : undefined;
+        const inst = serviceId ? local.service(serviceId) : undefined;
         if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
-        let check: CheckRecord = buildCheck(b, {
-          node, field: '', defaultId: name, defaultName: name, service: inst?.service.record,
-          policy: scriptPolicy(config.checks, ctx.localSecret, req.headers),
-        });
-        // Registering an existing check again keeps its status and output, as Consul's agent does
-        // ("snapshot the current state of the health check to avoid potential flapping").
-        const prev = catalog.check(node, check.CheckID)?.record;
-        if (prev) check = { ...check, Status: prev.Status, Output: prev.Output };
-        await catalog.write([catalog.putCheckOp(check)]);
+        // Registering an existing check again keeps its status and output (the command sees to it).
+        await local.registerCheck(buildAgentCheck(b, local.name, inst?.service.record, local.policy));
         return ok(reply);
       },
     },
@@ -109,8 +94,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/check/deregister/*',
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
-        const id = pathId(req);
-        if (catalog.check(node, id)) await catalog.write([catalog.deleteCheckOp(node, id)]);
+        await local.deregisterCheck(pathId(req));
         return ok(reply);
       },
     },
@@ -119,12 +103,12 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/checks',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
-          topics: [`node:${node}`],
+          topics: [local.topic],
           filterFields: CHECK_FIELDS,
-          index: () => catalog.nodeIndex(node),
+          index: () => local.index(),
           body: (opts) => {
             const out: Record<string, unknown> = {};
-            for (const c of applyFilter(catalog.nodeChecks(node).value.map(checkJson), opts.filter)) out[c.CheckID] = c;
+            for (const c of applyFilter(local.checks().map(checkJson), opts.filter)) out[c.CheckID] = c;
             return out;
           },
         }),
@@ -142,7 +126,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         const b = req.body as { Status?: string; Output?: string };
         const status = b.Status ?? '';
         if (!STATUSES.includes(status)) throw invalid('Status', `Invalid check status: '${status}'`);
-        await health().updateTtl(pathId(req), status as HealthStatus, b.Output ?? '');
+        await local.updateTtl(pathId(req), status as HealthStatus, b.Output ?? '');
         return ok(reply);
       },
     },
@@ -154,7 +138,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         checkDatacenter(q, dc);
         const id = pathId(req, 'service ID');
         const enable = parseEnable(req);
-        await health().setMaintenance(enable, one(q, 'reason') ?? '', id);
+        await local.setMaintenance(enable, one(q, 'reason') ?? '', id);
         return ok(reply);
       },
     },
@@ -165,7 +149,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         const q = queryOf(req);
         checkDatacenter(q, dc);
         const enable = parseEnable(req);
-        await health().setMaintenance(enable, one(q, 'reason') ?? '');
+        await local.setMaintenance(enable, one(q, 'reason') ?? '');
         return ok(reply);
       },
     },
@@ -174,7 +158,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/health/service/id/*',
       handler: async (req, reply) => {
         const id = pathId(req, 'service ID');
-        const inst = catalog.instance(node, id);
+        const inst = local.service(id);
         if (!inst) {
           return agentHealth(req, reply, 404, `ServiceId ${id} not found`, { AggregatedStatus: 'critical', Checks: null, Service: null });
         }
@@ -186,7 +170,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/health/service/name/*',
       handler: async (req, reply) => {
         const name = pathId(req, 'service name');
-        const list = catalog.instances(name).value.filter((i) => i.node.record.Node === node);
+        const list = catalog.instances(name).value.filter((i) => i.node.record.Node === local.name);
         let code = 404;
         let text = `ServiceName ${name} Not Found`;
         for (const i of list) {

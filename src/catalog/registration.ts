@@ -1,33 +1,19 @@
 /**
- * Consul's semantic rules for registrations, turning validated request bodies into catalog
- * records. Messages keep Consul's text (clients match on it) and name the field at fault.
+ * Consul's semantic rules for registrations, turning request bodies (keys already in Consul's
+ * PascalCase) into catalog records: defaults, validation, generated check IDs. The HTTP API,
+ * the config file loader and the agent all build records here. Messages keep Consul's text
+ * (clients match on it) and name the field at fault.
  */
-import type { CheckDefinition, CheckRecord, CheckType, HealthStatus, ServiceRecord } from '../../catalog/index.js';
-import { parseDuration } from '../../config/index.js';
-import { BeaconError, invalid } from '../../errors/index.js';
+import { parseDuration } from '../config/index.js';
+import { BeaconError, invalid } from '../errors/index.js';
+import type { CheckDefinition, CheckRecord, CheckType, HealthStatus, ServiceRecord } from './types.js';
 
 /** Server settings the rules depend on. */
 export interface RegistrationPolicy {
+  /** Script checks (Args) may be registered. */
   enableScriptChecks: boolean;
-  /** The registration was read from this server's own config file (marks its script checks LocalScript). */
+  /** The registration was read from this node's own config file (marks its script checks LocalScript). */
   fromLocalFile?: boolean;
-}
-
-/** Header that marks a registration read from this server's own config file (see server/config-definitions.ts). */
-export const LOCAL_DEFINITION_HEADER = 'x-beacon-local-definition';
-
-/**
- * Script checks are allowed with --enable-script-checks, or with --enable-local-script-checks
- * for definitions from the local config file, which the server registers through its own routes
- * with a per-process secret in LOCAL_DEFINITION_HEADER.
- */
-export function scriptPolicy(
-  checks: { enableScriptChecks: boolean; enableLocalScriptChecks: boolean },
-  localSecret: string,
-  headers: Record<string, string | string[] | undefined>,
-): RegistrationPolicy {
-  const fromLocalFile = localSecret !== '' && headers[LOCAL_DEFINITION_HEADER] === localSecret;
-  return { enableScriptChecks: checks.enableScriptChecks || (checks.enableLocalScriptChecks && fromLocalFile), fromLocalFile };
 }
 
 type Body = Record<string, unknown>;
@@ -169,6 +155,13 @@ export function buildCheck(
   };
 }
 
+/** A check of /v1/agent/check/register (Name required; ID defaults to it), under `service` when it names one. */
+export function buildAgentCheck(b: Body, node: string, service: ServiceRecord | undefined, policy: RegistrationPolicy): CheckRecord {
+  const name = s(b.Name);
+  if (!name) throw invalid('Name', 'Missing check name');
+  return buildCheck(b, { node, field: '', defaultId: name, defaultName: name, ...(service ? { service } : {}), policy });
+}
+
 /** Builds a service record from an agent/catalog service body; throws Consul's messages. */
 export function buildService(b: Body, field = ''): ServiceRecord {
   const p = field ? `${field}.` : '';
@@ -220,4 +213,54 @@ export function buildServiceChecks(b: Body, svc: ServiceRecord, node: string, po
     ids.add(c.CheckID);
   }
   return out;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The node part of a catalog registration, validated. */
+export interface NodeRegistration {
+  Node: string;
+  Address: string;
+  /** '' keeps the node's current ID, or makes one up for a new node. */
+  ID: string;
+  TaggedAddresses: Record<string, string>;
+  Meta: Record<string, string>;
+}
+
+/** Validates the node fields of a /v1/catalog/register body. */
+export function buildNodeRegistration(b: Body): NodeRegistration {
+  const node = s(b.Node);
+  if (!node) throw invalid('Node', 'Missing node name');
+  if (/[\s/]/.test(node)) throw invalid('Node', `Invalid Node: "${node}" may not contain spaces or '/'`);
+  const address = s(b.Address);
+  if (!address) throw invalid('Address', 'Missing node address');
+  const id = s(b.ID);
+  if (id && !UUID.test(id)) throw invalid('ID', `Invalid ID: "${id}" must be a UUID`);
+  const tagged = { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address, ...((b.TaggedAddresses as Record<string, string> | null) ?? {}) };
+  return { Node: node, Address: address, ID: id, TaggedAddresses: tagged, Meta: validateMeta('NodeMeta', b.NodeMeta) };
+}
+
+/**
+ * A check of a /v1/catalog/register body: status and output as given (the catalog API runs
+ * nothing); `Definition` (keys in PascalCase) is validated as an agent check would be. Its
+ * ServiceName and ServiceTags are filled in by the register command from the service it names.
+ */
+export function buildCatalogCheck(raw: Body, node: string, field: string): CheckRecord {
+  const name = s(raw.Name);
+  const checkId = s(raw.CheckID) || name;
+  if (!checkId) throw invalid(`${field}.CheckID`, 'Missing check ID (CheckID or Name)');
+  const status = s(raw.Status) || 'critical';
+  if (!STATUSES.includes(status)) throw invalid(`${field}.Status`, `Invalid check status: '${status}'`);
+  const def = (raw.Definition && typeof raw.Definition === 'object' ? raw.Definition : {}) as Body;
+  const defRecord = Object.keys(def).length > 0
+    ? buildCheck({ ...def, Interval: def.Interval ?? def.IntervalDuration, Timeout: def.Timeout ?? def.TimeoutDuration, DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter ?? def.DeregisterCriticalServiceAfterDuration }, {
+      node, field: `${field}.Definition`, defaultId: checkId, defaultName: name || checkId, policy: { enableScriptChecks: false },
+    }).Definition
+    : {};
+  return {
+    Node: node, CheckID: checkId, Name: name || checkId, Status: status as HealthStatus,
+    Notes: s(raw.Notes), Output: s(raw.Output).slice(0, OUTPUT_MAX),
+    ServiceID: s(raw.ServiceID), ServiceName: '', ServiceTags: [],
+    Type: '', Definition: defRecord,
+  };
 }

@@ -1,0 +1,75 @@
+import type { LocalNode } from '../api/http/index.js';
+import type { Catalog, CheckRecord, HealthStatus, NodeRecord, RegistrationPolicy, ServiceRecord, Topic } from '../catalog/index.js';
+
+/** The health subsystem's part of "this node": TTL heartbeats. */
+export interface TtlUpdater {
+  updateTtl(node: string, checkId: string, status: HealthStatus, output: string): Promise<void>;
+}
+
+/**
+ * A server's own node as the agent API sees it: every write is a catalog command on this
+ * server's node. A registration while the node itself is missing from the catalog (a catalog
+ * deregister removed it) puts the node back first, so it is never accepted and then invisible.
+ */
+export class ServerNode implements LocalNode {
+  readonly name: string;
+  readonly topic: Topic;
+  readonly policy: RegistrationPolicy;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly health: TtlUpdater,
+    /** This server's node record, as it registered itself. */
+    private readonly self: () => NodeRecord,
+    opts: { enableScriptChecks: boolean },
+  ) {
+    this.name = self().Node;
+    this.topic = `node:${this.name}`;
+    this.policy = { enableScriptChecks: opts.enableScriptChecks };
+  }
+
+  async registerService(svc: ServiceRecord, checks: readonly CheckRecord[], opts: { replaceExistingChecks: boolean }): Promise<void> {
+    await this.catalog.commands.registerService(this.name, svc, checks, { replaceExistingChecks: opts.replaceExistingChecks, node: this.self() });
+  }
+
+  async deregisterService(id: string): Promise<void> {
+    await this.catalog.commands.deregisterService(this.name, id);
+  }
+
+  async registerCheck(check: CheckRecord): Promise<void> {
+    if (!check.ServiceID && !this.catalog.nodeRecord(this.name)) await this.catalog.commands.registerNodeWith(this.self(), [], []);
+    await this.catalog.commands.registerCheck({ ...check, Node: this.name });
+  }
+
+  async deregisterCheck(checkId: string): Promise<void> {
+    await this.catalog.commands.deregisterCheck(this.name, checkId);
+  }
+
+  updateTtl(checkId: string, status: HealthStatus, output: string): Promise<void> {
+    return this.health.updateTtl(this.name, checkId, status, output);
+  }
+
+  setMaintenance(enable: boolean, reason: string, serviceId?: string): Promise<void> {
+    return this.catalog.commands.setMaintenance(this.name, enable, reason, serviceId);
+  }
+
+  services() {
+    return this.catalog.node(this.name).value?.services ?? [];
+  }
+
+  service(id: string) {
+    return this.catalog.instance(this.name, id);
+  }
+
+  checks() {
+    return this.catalog.nodeChecks(this.name).value;
+  }
+
+  check(checkId: string) {
+    return this.catalog.check(this.name, checkId);
+  }
+
+  index(): number {
+    return this.catalog.nodeIndex(this.name);
+  }
+}
