@@ -1,7 +1,7 @@
 // Durable registrations per second: 64 concurrent clients, each awaiting its answer before
 // sending the next (Beacon answers 200 only once the write is fsynced), every request a new
 // service ID. Baseline in the same run: a single-member etcd on this machine, driven the same
-// way through the etcd3 client (64 concurrent put loops, distinct keys, similar value size).
+// way over its v3 JSON gateway (64 concurrent put loops, distinct keys, similar value size).
 // Goal (issue 2): Beacon at least 10,000 registrations/s; etcd manages about 1,000/s.
 //
 // (--bin PATH runs another checkout's bin/beacon, to compare two builds.)
@@ -78,7 +78,7 @@ const targets = [
       connections: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP, body: registration(`w${r}`), warmupBody: registration(`ww${r}`),
     }),
   }] : []),
-  ...(etcd ? [{ key: 'etcd', label: `etcd ${etcd.version} (etcd3 client)`, run: (r) => etcdLoad(etcd.endpoint, etcd.pid, `e${r}`, SECONDS, WARMUP) }] : []),
+  ...(etcd ? [{ key: 'etcd', label: `etcd ${etcd.version} (v3 JSON gateway)`, run: (r) => etcdLoad(etcd.endpoint, etcd.pid, `e${r}`, SECONDS, WARMUP) }] : []),
 ];
 
 const results = Object.fromEntries(targets.map((t) => [t.key, []]));
