@@ -134,7 +134,7 @@ describe('HTTP during shutdown', () => {
     expect(consul.status).toBe(503);
     expect(consul.headers['x-beacon-error']).toBe('BEACON_ERR_SHUTTING_DOWN');
     expect(consul.headers['content-type']).toMatch(/^text\/plain/);
-    expect(consul.body).toBe('Server is shutting down; retry on another server or later');
+    expect(consul.body).toBe('Server is shutting down');
     expect(consul.headers.connection).toBe('close');
     expect(consul.headers['x-consul-index']).toMatch(/^\d+$/);
     expect(ERRORS[consul.headers['x-beacon-error'] as ErrorCode]).toMatchObject({ status: 503, retryable: true });
@@ -143,7 +143,7 @@ describe('HTTP during shutdown', () => {
     expect(beacon.status).toBe(503);
     expect(beacon.headers['x-beacon-error']).toBe('BEACON_ERR_SHUTTING_DOWN');
     expect(beacon.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(beacon.body)).toEqual({ code: 'BEACON_ERR_SHUTTING_DOWN', message: 'Server is shutting down; retry on another server or later' });
+    expect(JSON.parse(beacon.body)).toEqual({ code: 'BEACON_ERR_SHUTTING_DOWN', message: 'Server is shutting down' });
 
     // Even a path that does not exist: the server takes no new work, so it says why.
     const unknown = await conns.unknown.response();

@@ -86,7 +86,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     done();
   });
   app.addHook('onRequest', (_req, _reply, done) => {
-    if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down; retry on another server or later'));
+    if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down'));
     done();
   });
 
