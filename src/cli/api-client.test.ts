@@ -39,6 +39,27 @@ describe('ApiClient', () => {
         res.statusCode = 503;
         return res.end('Service Unavailable: no leader');
       }
+      if (req.url === '/v1/shutting-down' || req.url === '/v1/beacon/shutting-down') {
+        res.statusCode = 503;
+        res.setHeader('x-beacon-error', 'BEACON_ERR_SHUTTING_DOWN');
+        if (req.url.startsWith('/v1/beacon/')) {
+          res.setHeader('content-type', 'application/json');
+          return res.end('{"code":"BEACON_ERR_SHUTTING_DOWN","message":"Server is shutting down"}');
+        }
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        return res.end('Server is shutting down');
+      }
+      if (req.url === '/v1/framework-503') {
+        res.statusCode = 503;
+        res.setHeader('content-type', 'application/json');
+        return res.end('{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}');
+      }
+      if (req.url === '/v1/beacon/bad') {
+        res.statusCode = 400;
+        res.setHeader('x-beacon-error', 'BEACON_ERR_VALIDATION');
+        res.setHeader('content-type', 'application/json');
+        return res.end('{"code":"BEACON_ERR_VALIDATION","message":"Invalid passing: must be boolean","field":"passing"}');
+      }
       if (req.url === '/v1/garbage') return res.end('not json');
       if (req.url === '/v1/empty404') {
         res.statusCode = 404;
@@ -74,6 +95,28 @@ describe('ApiClient', () => {
     expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_RESPONSE')).toBe(true);
     expect((err as { status?: number }).status).toBe(503);
     expect((err as Error).message).toBe('error listing members: Service Unavailable: no leader (HTTP 503)');
+    await api.close();
+  });
+
+  it('reports a retryable 503 (the server is shutting down) as the server being unavailable, in one line', async () => {
+    const api = new ApiClient(base);
+    for (const path of ['/v1/shutting-down', '/v1/beacon/shutting-down']) {
+      const err = await api.send({ path, what: 'watching services' }).catch((e: unknown) => e);
+      expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_UNREACHABLE')).toBe(true);
+      expect((err as { status?: number }).status).toBe(503);
+      expect((err as { retryable?: boolean }).retryable).toBe(true);
+      expect((err as Error).message).toBe(`error watching services: ${base} is unavailable: Server is shutting down (HTTP 503)`);
+    }
+    await api.close();
+  });
+
+  it('shows the message of a JSON error body, never the raw JSON', async () => {
+    const api = new ApiClient(base);
+    await expect(api.send({ path: '/v1/beacon/bad', what: 'picking' })).rejects.toThrow(/^error picking: Invalid passing: must be boolean \(HTTP 400\)$/);
+    // A 503 without Beacon's code (a proxy, an older server): reported as the answer it is.
+    const err = await api.send({ path: '/v1/framework-503', what: 'watching services' }).catch((e: unknown) => e);
+    expect(isBeaconClientError(err, 'BEACON_ERR_REGISTRY_RESPONSE')).toBe(true);
+    expect((err as Error).message).toBe('error watching services: Service Unavailable (HTTP 503)');
     await api.close();
   });
 

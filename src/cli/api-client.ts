@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
 import { BeaconClientError, RegistryTransport, type QueryParams, type RegistryResponse } from '../client/index.js';
 import { formatHostPort, parseHostPort } from '../config/index.js';
+import { ERRORS } from '../errors/index.js';
 
 /** Where the client commands send requests when neither `--http-addr` nor the environment says. */
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
@@ -55,10 +56,42 @@ function connectionError(err: unknown): string {
 }
 
 /**
+ * The message of an error answer, on one line: Beacon's own routes answer JSON `{code, message}`
+ * (and a bare HTTP framework may answer `{error, message}`), the Consul routes plain text.
+ */
+export function answerMessage(res: Pick<RegistryResponse, 'text'>): string {
+  const text = res.text.trim();
+  if (text.startsWith('{')) {
+    try {
+      const body = JSON.parse(text) as { message?: unknown };
+      if (typeof body.message === 'string' && body.message.trim() !== '') return oneLine(body.message);
+    } catch {
+      /* not JSON after all: the text as is */
+    }
+  }
+  return oneLine(text) || 'no message';
+}
+
+const oneLine = (text: string) => text.trim().replace(/\s+/g, ' ').slice(0, 500);
+
+/**
+ * True for a 503 whose `X-Beacon-Error` code is retryable (`BEACON_ERR_SHUTTING_DOWN`,
+ * `BEACON_ERR_STORE_UNAVAILABLE`, ...): the server is there but cannot serve now.
+ */
+export function isRetryableUnavailable(res: Pick<RegistryResponse, 'status' | 'headers'>): boolean {
+  if (res.status !== 503) return false;
+  const header = res.headers['x-beacon-error'];
+  const code = Array.isArray(header) ? header[0] : header;
+  return code !== undefined && Object.hasOwn(ERRORS, code) && ERRORS[code as keyof typeof ERRORS].retryable;
+}
+
+/**
  * The client commands' connection to one Beacon (or Consul) server, over the SDK's
  * `RegistryTransport`. Each answer other than 2xx becomes a `BeaconClientError` whose message is
- * the server's own text (which names the field at fault); a connection failure becomes
- * `BEACON_ERR_REGISTRY_UNREACHABLE`.
+ * the server's own message (which names the field at fault), never a raw JSON body. A connection
+ * failure becomes `BEACON_ERR_REGISTRY_UNREACHABLE`, and so does a retryable 503 (the server is
+ * shutting down or cannot reach its store), with `status` 503: callers that loop, such as
+ * `beacon watch`, retry it.
  *
  * @example
  * const api = new ApiClient('http://127.0.0.1:8500');
@@ -95,7 +128,10 @@ export class ApiClient {
       throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: cannot reach ${this.baseUrl}: ${connectionError(cause)}`, { cause });
     }
     if (res.status < 200 || res.status > 299) {
-      const detail = res.text.trim().replace(/\s+/g, ' ').slice(0, 500) || 'no message';
+      const detail = answerMessage(res);
+      if (isRetryableUnavailable(res)) {
+        throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: ${this.baseUrl} is unavailable: ${detail} (HTTP ${res.status})`, { status: res.status });
+      }
       throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${req.what}: ${detail} (HTTP ${res.status})`, { status: res.status });
     }
     return res;
