@@ -60,6 +60,8 @@ export function watchCommand(): Command {
           onChange: (body) => out(`${JSON.stringify(body, null, 4)}\n`),
           onRetry: (err, delayMs) => note(`beacon: ${errorLine(err)}; retrying in ${(delayMs / 1000).toFixed(1)}s\n`),
           isFatal: (err) => isBeaconClientError(err, 'BEACON_ERR_REGISTRY_RESPONSE') && err.status !== undefined && err.status >= 400 && err.status < 500,
+          // A retryable 503 (the server is shutting down, or cannot reach its store): retried.
+          isUnavailable: (err) => isBeaconClientError(err, 'BEACON_ERR_REGISTRY_UNREACHABLE') && err.status === 503,
         });
       }),
     );

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BeaconClientError } from '../client/index.js';
 import { canonicalJson, watchLoop, type WatchAnswer } from './watch-loop.js';
 
 type Step = WatchAnswer | Error;
+
+/** What the CLI turns a retryable 503 into: the server answered that it cannot serve now. */
+class Unavailable extends Error {}
 
 /** Runs the loop over a script of answers; the loop is stopped when the script runs out. */
 async function run(script: Step[], opts: { pollMs?: number } = {}) {
@@ -29,9 +32,14 @@ async function run(script: Step[], opts: { pollMs?: number } = {}) {
     onChange: (body) => changes.push(body),
     onRetry: (_err, delayMs) => retries.push(delayMs),
     isFatal: (err) => err instanceof BeaconClientError && err.status === 400,
+    isUnavailable: (err) => err instanceof Unavailable,
   });
   return { done, sent, changes, retries };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('watchLoop', () => {
   it('blocks on the last index, reports only changed bodies, and resets when the index goes backwards', async () => {
@@ -79,12 +87,33 @@ describe('watchLoop', () => {
   });
 
   it('polls, with a pause, a server that sends no index', async () => {
+    vi.useFakeTimers();
+    // pollMs 20, jittered ±20 % with random() = 0.5: a 20 ms pause after each answer.
     const r = await run([{ index: undefined, body: [1] }, { index: undefined, body: [1] }, { index: undefined, body: [2] }], { pollMs: 20 });
-    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.sent).toEqual([0]);
+    // No spinning: the next read waits out the pause.
+    await vi.advanceTimersByTimeAsync(19);
+    expect(r.sent).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.sent).toEqual([0, 0]);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(r.sent).toEqual([0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.sent).toEqual([0, 0, 0]);
+    await vi.advanceTimersByTimeAsync(20);
     await r.done;
     expect(r.sent).toEqual([0, 0, 0, 0]);
     expect(r.changes).toEqual([[1], [2]]);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(3 * 15);
+  });
+
+  it('retries a server that answers it is unavailable, even on the first query, and the failures that follow', async () => {
+    // Shutting down (a retryable 503), then gone while it restarts, then back.
+    const r = await run([new Unavailable('shutting down'), new Error('connect ECONNREFUSED'), { index: 3, body: ['a'] }, { index: 4, body: ['b'] }]);
+    await r.done;
+    expect(r.retries).toEqual([1.5, 3]);
+    expect(r.sent).toEqual([0, 0, 0, 3, 4]);
+    expect(r.changes).toEqual([['a'], ['b']]);
   });
 
   it('resolves at once when aborted during a query', async () => {

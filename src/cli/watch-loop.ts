@@ -16,6 +16,12 @@ export interface WatchLoopOptions {
   onRetry(err: unknown, delayMs: number): void;
   /** Errors that end the watch at once (a 4xx answer: asking again will not help). */
   isFatal(err: unknown): boolean;
+  /**
+   * Errors that are the server's answer that it cannot serve now (a retryable 503, e.g. while it
+   * shuts down). The address is right, so they are retried even before a first success, and so
+   * are the failures that follow them (the server may be restarting).
+   */
+  isUnavailable?(err: unknown): boolean;
   /** Ends the loop (between queries or during one). */
   readonly signal: AbortSignal;
   /** Back-off after errors. Default 500 ms doubling to 30 s, with jitter. */
@@ -50,9 +56,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * Consul's watch loop over blocking queries: a first plain read, then queries with the last
  * `X-Consul-Index`, which the server holds until something changes. The index is reset to 0
  * (a fresh read) when it goes backwards and never sent as 0 once known. Answers whose body did
- * not change (a wait that ran out, a map in another order) are not reported. A failure of the very first query, or a
- * fatal one, rejects; later failures are retried with jittered exponential back-off (the
- * server may be restarting). Resolves when `signal` aborts.
+ * not change (a wait that ran out, a map in another order) are not reported. A fatal failure
+ * rejects, and so does any failure before the server was ever reached (a wrong address); other
+ * failures, and a server that answers it is unavailable, are retried with jittered exponential
+ * back-off (the server may be restarting). Resolves when `signal` aborts.
  */
 export async function watchLoop(o: WatchLoopOptions): Promise<void> {
   const backoff = o.backoff ?? { baseMs: 500, maxMs: 30_000 };
@@ -60,14 +67,16 @@ export async function watchLoop(o: WatchLoopOptions): Promise<void> {
   let index = 0;
   let last: string | undefined;
   let failures = 0;
-  let answered = false;
+  /** The server answered once (data, or "unavailable"): the address is right. */
+  let reached = false;
   while (!o.signal.aborted) {
     let answer: WatchAnswer;
     try {
       answer = await o.fetch(index, o.signal);
     } catch (err) {
       if (o.signal.aborted) return;
-      if (!answered || o.isFatal(err)) throw err;
+      if (o.isUnavailable?.(err)) reached = true;
+      if (!reached || o.isFatal(err)) throw err;
       const delay = backoffDelay(failures++, backoff, random);
       o.onRetry(err, delay);
       // The server may have restarted with another history: start over with a plain read.
@@ -76,7 +85,7 @@ export async function watchLoop(o: WatchLoopOptions): Promise<void> {
       continue;
     }
     if (o.signal.aborted) return;
-    answered = true;
+    reached = true;
     failures = 0;
     const next = nextIndex(index, answer.index);
     const text = canonicalJson(answer.body);
