@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, jitter, sleep } from './backoff.js';
 
 describe('backoffDelay', () => {
@@ -40,12 +40,32 @@ describe('jitter', () => {
 });
 
 describe('sleep', () => {
-  it('resolves early when aborted', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('resolves after its time, or early when aborted, and then holds no timer', async () => {
+    vi.useFakeTimers();
+    let slept = false;
+    void sleep(10_000).then(() => (slept = true));
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(slept).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(slept).toBe(true);
+
     const ac = new AbortController();
-    const t0 = performance.now();
-    const p = sleep(10_000, ac.signal);
+    let woke = false;
+    void sleep(10_000, ac.signal).then(() => (woke = true));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(woke).toBe(false);
     ac.abort();
-    await p;
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(woke).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    // Already aborted: resolves without waiting at all.
+    let at = false;
+    void sleep(10_000, ac.signal).then(() => (at = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(at).toBe(true);
   });
 });

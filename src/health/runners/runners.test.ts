@@ -99,12 +99,16 @@ describe.each(kinds)('$name runner contract', (k) => {
 // Runners whose target can be made to hang (a TCP connect cannot be made to hang on loopback).
 const hangable = kinds.filter((k): k is Kind & { hanging(): Promise<Runner> } => k.hanging !== undefined);
 describe.each(hangable)('$name runner contract, hanging target', (k) => {
-  it('is critical when the target does not answer within the timeout, and ends on time', async () => {
-    const started = Date.now();
-    const r = await run(await k.hanging(), 400);
-    expect(r.status).toBe('critical');
-    expect(r.output.toLowerCase()).toContain('timed out');
-    expect(Date.now() - started).toBeLessThan(3000);
+  it('is critical when the target does not answer within the timeout, and ends without waiting on the target', async () => {
+    // The target never answers: only the runner's timeout can end the run. The generous bound
+    // only turns a hang into a clear failure; it says nothing about speed.
+    let bound: NodeJS.Timeout | undefined;
+    const hung = new Promise<'still running'>((resolve) => { bound = setTimeout(() => resolve('still running'), 20_000); });
+    const r = await Promise.race([run(await k.hanging(), 400), hung]).finally(() => clearTimeout(bound));
+    expect(r).not.toBe('still running');
+    const result = r as CheckResult;
+    expect(result.status).toBe('critical');
+    expect(result.output.toLowerCase()).toContain('timed out');
   });
 });
 

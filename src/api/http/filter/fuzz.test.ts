@@ -69,7 +69,6 @@ describe('fuzz: compileFilter on random input', () => {
   ] as [string, FieldSpec | undefined][])('throws nothing but BeaconError and never throws while evaluating (%s)', (_name, fields) => {
     const rand = prng(fields ? 0xbeac0 : 0xf117e5);
     let compiled = 0;
-    const started = Date.now();
     for (let i = 0; i < 4000; i++) {
       const expression = randomExpression(rand);
       let keep: ((v: unknown) => boolean) | undefined;
@@ -86,10 +85,11 @@ describe('fuzz: compileFilter on random input', () => {
       for (const value of VALUES) expect(typeof keep(value)).toBe('boolean');
     }
     expect(compiled).toBeGreaterThan(50); // the generator does reach valid expressions
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
-  it('handles pathological shapes in linear time', () => {
+  // No clock here (the machine is shared): a parser that backtracked exponentially on these
+  // shapes would not finish within the test timeout, which is what fails it.
+  it('handles pathological shapes: a result or a BeaconError, never a hang, overflow or other error', () => {
     const shapes = [
       '('.repeat(4000),
       `${'not '.repeat(1000)}`,
@@ -102,7 +102,6 @@ describe('fuzz: compileFilter on random input', () => {
       `${'( '.repeat(64)}a == 1${' )'.repeat(63)}`,
       `${'v in '.repeat(800)}x`,
     ];
-    const started = Date.now();
     for (const expression of shapes) {
       try {
         compileFilter(expression)(healthEntry());
@@ -110,6 +109,5 @@ describe('fuzz: compileFilter on random input', () => {
         expect(err).toBeInstanceOf(BeaconError);
       }
     }
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
