@@ -39,3 +39,21 @@ export function storeCounters(store: Store): StoreCounters | undefined {
   const s = store as Partial<CountingStore>;
   return typeof s.counters === 'function' ? s.counters() : undefined;
 }
+
+/** A store driver that can count the keys under a prefix without reading their values. */
+export interface KeyCountingStore extends Store {
+  /** Keys starting with `prefix` at the current revision. */
+  countKeys(prefix: string): Promise<number>;
+}
+
+/**
+ * How many keys start with `prefix`: the driver's own count when it keeps one (no values
+ * read), else the length of a range (which reads every value under the prefix).
+ *
+ * @example
+ * const services = await countKeys(store, 'services/');
+ */
+export async function countKeys(store: Store, prefix: string): Promise<number> {
+  const s = store as Partial<KeyCountingStore>;
+  return typeof s.countKeys === 'function' ? s.countKeys(prefix) : (await store.range(prefix)).kvs.length;
+}

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { BeaconError } from '../errors/index.js';
 import { EmbeddedStore } from './embedded/index.js';
 import type { StoreLogger } from './logger.js';
+import { namespaced, namespacePrefixProblem } from './namespace.js';
 import type { Store } from './types.js';
 
 export interface OpenStoreOptions {
@@ -10,6 +11,12 @@ export interface OpenStoreOptions {
   logger?: StoreLogger;
   /** Embedded driver: revisions kept in memory for watch replay (default 10,000, at least 100). */
   historyRevisions?: number;
+  /**
+   * Keep every key under this prefix (a non-empty string ending in '/', no control characters),
+   * so several Beacon clusters or test runs can share one store. Keys are read and written
+   * without it; revisions and leases stay the store's own. See {@link namespaced}.
+   */
+  prefix?: string;
 }
 
 /**
@@ -17,15 +24,26 @@ export interface OpenStoreOptions {
  * - `embedded` — the embedded driver in `opts.dataDir`;
  * - `embedded:///absolute/dir` — the embedded driver in that directory.
  *
- * Fails with BEACON_ERR_CONFIG for a URL it cannot use, and BEACON_ERR_STARTUP (naming the
- * path) when the store cannot be opened.
+ * With `opts.prefix` the store comes back as a namespaced view that owns the store: closing it
+ * closes the store.
+ *
+ * Fails with BEACON_ERR_CONFIG for a URL or prefix it cannot use (before touching anything),
+ * and BEACON_ERR_STARTUP (naming the path) when the store cannot be opened.
  *
  * @example
  * const store = await openStore('embedded', { dataDir: './data' });
+ * const shared = await openStore('embedded:///var/lib/beacon', { prefix: 'beacon/dc1/' });
  */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const dataDir = embeddedDir(url, opts.dataDir);
-  return EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions });
+  if (opts.prefix !== undefined) {
+    const problem = namespacePrefixProblem(opts.prefix);
+    if (problem !== undefined) {
+      throw new BeaconError('BEACON_ERR_CONFIG', `store-prefix ${JSON.stringify(opts.prefix)} ${problem}`, { field: 'store-prefix' });
+    }
+  }
+  const store = await EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions });
+  return opts.prefix === undefined ? store : namespaced(store, opts.prefix, { closeStore: true });
 }
 
 function embeddedDir(url: string, dataDir: string | undefined): string {

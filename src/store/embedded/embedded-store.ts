@@ -270,6 +270,14 @@ export class EmbeddedStore implements Store {
     }));
   }
 
+  /** Committed keys starting with `prefix`, counted in memory (no value is read). */
+  countKeys(prefix: string): Promise<number> {
+    return this.run(() => {
+      checkPrefix(prefix);
+      return this.space.countWithPrefix(prefix);
+    });
+  }
+
   /** Counters for metrics (see {@link StoreCounters}); works after close too. */
   counters(): StoreCounters {
     return {

@@ -43,6 +43,14 @@ export class KeySpace {
     return this.committed.size;
   }
 
+  /** How many committed keys start with `prefix`. */
+  countWithPrefix(prefix: string): number {
+    if (prefix === '') return this.committed.size;
+    let n = 0;
+    this.sorted.forEachWithPrefix(prefix, () => n++);
+    return n;
+  }
+
   /** The committed metadata of `key`. */
   get(key: string): KeyMeta | undefined {
     return this.committed.get(key);
