@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isBeaconError } from '../../errors/index.js';
-import { expectCode, record, runStoreContract } from '../contract.test-suite.js';
-import { openStore } from '../index.js';
+import { expectCode, record, runStoreContract, startNeighbour } from '../contract.test-suite.js';
+import { namespaced, openStore, type Store } from '../index.js';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './index.js';
 import { SqliteFile } from './sqlite-file.js';
 
@@ -25,10 +25,58 @@ runStoreContract('embedded', async () => {
   };
   return {
     store: await openIt(),
+    exclusive: true,
     reopen: openIt,
     cleanup: async () => {
       for (const s of opened) await s.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+runStoreContract('embedded, namespaced view', async () => {
+  const dataDir = tempDir();
+  const opened: EmbeddedStore[] = [];
+  const openIt = async (): Promise<Store> => {
+    const s = await EmbeddedStore.open({ dataDir });
+    opened.push(s);
+    return namespaced(s, 'contract/', { closeStore: true });
+  };
+  return {
+    store: await openIt(),
+    exclusive: true,
+    reopen: openIt,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** Keys the shared store holds besides the suite's namespace; none of them may change. */
+const OUTSIDE = ['contract', 'contract/', 'contract-other/x', 'contract0/x', 'contracts/x', 'a', '\uFFFF'];
+
+runStoreContract('embedded, namespaced view on a shared store with another writer', async () => {
+  const dataDir = tempDir();
+  const inner = await EmbeddedStore.open({ dataDir });
+  const lease = await inner.grant(300);
+  for (const key of OUTSIDE) await inner.put(key, `outside:${key}`, key === 'contract' ? { lease } : {});
+  const neighbour = await startNeighbour(namespaced(inner, 'neighbour/'), '');
+  const view = namespaced(inner, 'contract/');
+  return {
+    store: view,
+    cleanup: async () => {
+      try {
+        await neighbour.stop();
+        await view.close();
+        const inNamespace = (key: string): boolean => key.startsWith('neighbour/') || (key.startsWith('contract/') && key !== 'contract/');
+        const outside = (await inner.range('')).kvs.filter((kv) => !inNamespace(kv.key));
+        expect(outside.map((kv) => [kv.key, kv.value])).toEqual([...OUTSIDE].sort().map((key) => [key, `outside:${key}`]));
+        expect(neighbour.writes).toBeGreaterThan(0);
+      } finally {
+        await inner.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 });
