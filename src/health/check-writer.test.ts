@@ -1,56 +1,109 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
-import { Catalog, type CheckRecord } from '../catalog/index.js';
-import type { Store } from '../store/index.js';
+import type { CheckRecord, NodeRecord } from '../catalog/index.js';
 import { CheckWriter } from './check-writer.js';
+import { MemoryChecks } from './memory-deps.test-suite.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const check: CheckRecord = {
   Node: 'n1', CheckID: 'c1', Name: 'c1', Status: 'critical', Notes: 'keep me', Output: '', ServiceID: '', ServiceName: '',
   ServiceTags: [], Type: 'http', Definition: { HTTP: 'http://127.0.0.1:1/', IntervalMs: 1000 },
 };
+const node: NodeRecord = { ID: 'id-n1', Node: 'n1', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
 
-let fixture: TestCatalog;
-let store: Store;
-let catalog: Catalog;
+describe('CheckWriter (in memory, on the fake clock)', () => {
+  let mem: MemoryChecks;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    mem = new MemoryChecks();
+    mem.put(check);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
-beforeEach(async () => {
-  ({ store, catalog } = fixture = await openTestCatalog('beacon-writer-'));
-  await catalog.write([catalog.putCheckOp(check)]);
-});
-afterEach(async () => {
-  await fixture.close();
-});
-
-describe('CheckWriter', () => {
   it('writes status changes at once, output-only changes at most once per interval (latest wins), nothing else', async () => {
-    const writes: string[] = [];
-    const w = new CheckWriter({ catalog, store, logger: quiet, outputUpdateIntervalMs: 300, onWrite: (k) => writes.push(k) }, 'n1', 'c1');
+    const kinds: string[] = [];
+    const w = new CheckWriter({ source: mem, sink: mem, logger: quiet, outputUpdateIntervalMs: 300, onWrite: (k) => kinds.push(k) }, 'n1', 'c1');
     await w.set({ status: 'passing', output: 'one' });
-    expect(catalog.check('n1', 'c1')!.record).toMatchObject({ Status: 'passing', Output: 'one', Notes: 'keep me' });
-    const rev = await store.currentRevision();
+    expect(mem.check('n1', 'c1')!.record).toMatchObject({ Status: 'passing', Output: 'one', Notes: 'keep me' });
     await w.set({ status: 'passing', output: 'one' });
-    expect(await store.currentRevision()).toBe(rev);
-    // Output-only changes inside the interval are deferred; the latest one is written after it.
+    expect(mem.writes).toHaveLength(1);
+    // Output-only changes inside the interval wait for its end; the latest one is written then.
     await w.set({ status: 'passing', output: 'two' });
+    await vi.advanceTimersByTimeAsync(100);
     await w.set({ status: 'passing', output: 'three' });
-    expect(catalog.check('n1', 'c1')!.record.Output).toBe('one');
-    await sleep(400);
-    expect(catalog.check('n1', 'c1')!.record.Output).toBe('three');
+    await vi.advanceTimersByTimeAsync(199);
+    expect(mem.check('n1', 'c1')!.record.Output).toBe('one');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(mem.check('n1', 'c1')!.record.Output).toBe('three');
     // A status change is not held back by the output interval.
     await w.set({ status: 'critical', output: 'down' });
-    expect(catalog.check('n1', 'c1')!.record).toMatchObject({ Status: 'critical', Output: 'down' });
-    expect(writes).toEqual(['status', 'output', 'status']);
+    expect(mem.check('n1', 'c1')!.record).toMatchObject({ Status: 'critical', Output: 'down' });
+    expect(mem.writes.map((x) => x.output)).toEqual(['one', 'three', 'down']);
+    expect(kinds).toEqual(['status', 'output', 'status']);
+    w.close();
+  });
+
+  it('tries a failed write again with growing, jittered delays until it lands', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // no jitter: 1 s, then 2 s
+    const w = new CheckWriter({ source: mem, sink: mem, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
+    mem.failNext = 2;
+    await expect(w.set({ status: 'passing', output: 'up' })).rejects.toMatchObject({ code: 'BEACON_ERR_STORE_UNAVAILABLE' });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(mem.failNext).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(mem.failNext).toBe(0);
+    expect(mem.writes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(mem.writes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(mem.writes).toEqual([{ node: 'n1', checkId: 'c1', status: 'passing', output: 'up' }]);
+    // Once written, nothing more is tried.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(mem.writes).toHaveLength(1);
+    vi.restoreAllMocks();
+    w.close();
+  });
+
+  it('a closed writer tries nothing more', async () => {
+    const w = new CheckWriter({ source: mem, sink: mem, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
+    mem.failNext = 1;
+    await w.set({ status: 'passing', output: '' }).catch(() => undefined);
+    w.close();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(mem.writes).toEqual([]);
+  });
+});
+
+describe('CheckWriter through the catalog commands', () => {
+  let fixture: TestCatalog;
+  beforeEach(async () => {
+    fixture = await openTestCatalog('beacon-writer-');
+    await fixture.catalog.commands.registerNodeWith(node, [], [check]);
+  });
+  afterEach(async () => {
+    await fixture.close();
+  });
+
+  it('changes only Status and Output, and moves no revision when nothing changed', async () => {
+    const { catalog } = fixture;
+    const w = new CheckWriter({ source: catalog, sink: catalog.commands, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
+    await w.set({ status: 'passing', output: 'ok' });
+    expect(catalog.check('n1', 'c1')!.record).toEqual({ ...check, Status: 'passing', Output: 'ok' });
+    const rev = catalog.revision;
+    await w.set({ status: 'passing', output: 'ok' });
+    expect(catalog.revision).toBe(rev);
     w.close();
   });
 
   it('writes nothing for a check that was deregistered', async () => {
-    const w = new CheckWriter({ catalog, store, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
-    await catalog.write([catalog.deleteCheckOp('n1', 'c1')]);
-    const rev = await store.currentRevision();
+    const { catalog } = fixture;
+    const w = new CheckWriter({ source: catalog, sink: catalog.commands, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
+    await catalog.commands.deregisterCheck('n1', 'c1');
+    const rev = catalog.revision;
     await w.set({ status: 'passing', output: '' });
-    expect(await store.currentRevision()).toBe(rev);
+    expect(catalog.revision).toBe(rev);
     expect(catalog.check('n1', 'c1')).toBeUndefined();
   });
 });

@@ -1,10 +1,8 @@
-import type { Catalog, CheckRecord, Indexed } from '../catalog/index.js';
-import type { Store } from '../store/index.js';
-import type { CheckResult, HealthLogger } from './types.js';
+import type { CheckResult, CheckSource, HealthLogger, StatusSink } from './types.js';
 
 export interface CheckWriterDeps {
-  catalog: Catalog;
-  store: Store;
+  source: Pick<CheckSource, 'check'>;
+  sink: Pick<StatusSink, 'setCheckStatus'>;
   logger: HealthLogger;
   /** Output-only changes are written at most this often. */
   outputUpdateIntervalMs: number;
@@ -12,15 +10,17 @@ export interface CheckWriterDeps {
   onWrite?(kind: 'status' | 'output'): void;
 }
 
-const MAX_ATTEMPTS = 5;
+/** A failed write is tried again after 1 s, doubling up to 30 s (±20 % jitter), while it is still wanted. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 /**
- * Writes one check's Status and Output to the store, and nothing else: right before each
- * write it re-reads the record from the catalog and puts it back with only those two fields
- * changed, guarded by the record's modify index, so a concurrent re-registration is never
- * overwritten (on a conflict it catches up and looks again). A status change is written at
- * once; an output-only change at most once per `outputUpdateIntervalMs` (the latest output
- * wins); no change writes nothing. Writes of one check are serialised.
+ * Decides what of one check's results is written, and writes it through the sink, one write at
+ * a time: a status change at once; an output-only change at most once per
+ * `outputUpdateIntervalMs` (the latest output wins); no change, no write. The sink guards each
+ * write against concurrent writers, so a re-registration is never overwritten. A write that
+ * fails (store away, too many conflicts) is retried with back-off until it lands or something
+ * newer is wanted, so an expired TTL cannot stay passing because the store was briefly gone.
  */
 export class CheckWriter {
   private desired: CheckResult | undefined;
@@ -28,12 +28,11 @@ export class CheckWriter {
   private rerun = false;
   private lastWriteAt = 0;
   private deferred: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
   private closed = false;
-  /** Store revision of the newest record of this check the caller has seen; reads wait for the catalog to reach it. */
-  knownRevision = 0;
 
-  /** @param serviceId the check's service ('' for a node check): lets the re-read look at that service's checks only. */
-  constructor(private readonly deps: CheckWriterDeps, readonly node: string, readonly checkId: string, readonly serviceId = '') {}
+  constructor(private readonly deps: CheckWriterDeps, readonly node: string, readonly checkId: string) {}
 
   /** Asks for this status and output; resolves once written, found unchanged, or deferred (output only). */
   set(r: CheckResult): Promise<void> {
@@ -49,6 +48,7 @@ export class CheckWriter {
   close(): void {
     this.closed = true;
     clearTimeout(this.deferred);
+    clearTimeout(this.retry);
   }
 
   private kick(): Promise<void> {
@@ -62,6 +62,10 @@ export class CheckWriter {
           this.rerun = false;
           await this.flush();
         } while (this.rerun && !this.closed);
+        this.failures = 0;
+      } catch (err) {
+        this.scheduleRetry();
+        throw err;
       } finally {
         this.running = undefined;
       }
@@ -70,51 +74,48 @@ export class CheckWriter {
     return run;
   }
 
-  private defer(ms: number): void {
-    if (this.deferred) return;
-    this.deferred = setTimeout(() => {
-      this.deferred = undefined;
-      this.kick().catch((err: unknown) => this.deps.logger.warn({ err, node: this.node, checkId: this.checkId }, 'writing check output failed'));
+  /** Runs the writer again after `ms` (a deferred output, a retry); what fails then is logged. */
+  private later(ms: number, onFire: () => void, what: string): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      onFire();
+      if (this.closed) return;
+      this.kick().catch((err: unknown) => this.deps.logger.warn({ err, node: this.node, checkId: this.checkId }, what));
     }, ms);
-    this.deferred.unref();
+    t.unref();
+    return t;
   }
 
-  /** The check's current record in the catalog (a service check is looked up among its service's checks: O(its checks)). */
-  private read(): Indexed<CheckRecord> | undefined {
-    const { catalog } = this.deps;
-    if (!this.serviceId) return catalog.check(this.node, this.checkId);
-    const inst = catalog.instance(this.node, this.serviceId);
-    return inst?.checks.find((c) => c.record.CheckID === this.checkId && c.record.ServiceID === this.serviceId);
+  private defer(ms: number): void {
+    if (this.deferred || this.closed) return;
+    this.deferred = this.later(ms, () => (this.deferred = undefined), 'writing check output failed');
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry || this.closed) return;
+    const ms = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.failures) * (0.8 + Math.random() * 0.4);
+    this.failures++;
+    this.retry = this.later(ms, () => (this.retry = undefined), 'writing check status failed again; retrying');
   }
 
   private async flush(): Promise<void> {
-    const { catalog, store } = this.deps;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.closed; attempt++) {
-      const want = this.desired;
-      if (!want) return;
-      if (this.knownRevision > catalog.revision) await catalog.waitForRevision(this.knownRevision);
-      const cur = this.read();
-      if (!cur) return;
-      const statusChanged = cur.record.Status !== want.status;
-      if (!statusChanged && cur.record.Output === want.output) return;
-      if (!statusChanged) {
-        const wait = this.lastWriteAt + this.deps.outputUpdateIntervalMs - Date.now();
-        if (wait > 0) {
-          this.defer(wait);
-          return;
-        }
-      }
-      const op = catalog.putCheckOp({ ...cur.record, Status: want.status, Output: want.output });
-      if (op.type !== 'put') return;
-      const res = await store.txn([{ key: op.key, target: 'modRevision', op: '==', value: cur.modifyIndex }], [op]);
-      if (res.succeeded) {
-        this.lastWriteAt = Date.now();
-        this.deps.onWrite?.(statusChanged ? 'status' : 'output');
-        await catalog.waitForRevision(res.revision);
+    if (this.closed) return;
+    const want = this.desired;
+    if (!want) return;
+    const cur = this.deps.source.check(this.node, this.checkId);
+    if (!cur) return;
+    const statusChanged = cur.record.Status !== want.status;
+    if (!statusChanged && cur.record.Output === want.output) return;
+    if (!statusChanged) {
+      const wait = this.lastWriteAt + this.deps.outputUpdateIntervalMs - Date.now();
+      if (wait > 0) {
+        this.defer(wait);
         return;
       }
-      // The record changed under us (a re-registration, or this view lags the store): catch up, look again.
-      await catalog.catchUp();
+    }
+    const { written } = await this.deps.sink.setCheckStatus(this.node, this.checkId, want);
+    if (written) {
+      this.lastWriteAt = Date.now();
+      this.deps.onWrite?.(statusChanged ? 'status' : 'output');
     }
   }
 }

@@ -1,10 +1,12 @@
 import { HealthManager } from './manager.js';
 import type { Health, HealthDeps } from './types.js';
 
-export type { CheckResult, Health, HealthApi, HealthDeps, HealthLogger, HealthOptions, Runner, RunContext } from './types.js';
+export type {
+  CheckResult, CheckSource, Health, HealthApi, HealthConfig, HealthDeps, HealthLogger, HealthOptions, Runner, RunContext,
+  Session, SessionEvent, SessionId, SessionListener, Sessions, SessionWatch, StatusSink,
+} from './types.js';
 export { DEFAULT_HEALTH_OPTIONS, SCRIPTS_DISABLED_OUTPUT } from './manager.js';
-export { SESSION_PREFIX, SERF_CHECK_ID, ALIVE_OUTPUT, DEAD_OUTPUT, sessionKey } from './liveness.js';
-export { DEFAULT_NODE_MAINT_REASON, DEFAULT_SERVICE_MAINT_REASON } from './maintenance.js';
+export { SERF_CHECK_ID, ALIVE_OUTPUT, DEAD_OUTPUT } from './liveness.js';
 export { OUTPUT_MAX_BYTES, capOutput } from './output.js';
 export { ownsEverything } from './ownership.js';
 export {
@@ -12,14 +14,17 @@ export {
 } from './runners/index.js';
 
 /**
- * Creates the health subsystem of a server. Call `start()` once the catalog runs (and after
- * the server registered itself); put `api` where the HTTP routes find it; `stop()` before the
- * catalog stops.
+ * Creates the health subsystem. It holds no store: it reads checks from `source`, writes what
+ * it finds through `sink`, and keeps its node alive through `sessions`. Call `start()` once the
+ * source is current (and after the node registered itself); `stop()` before the source stops.
  *
  * @example
- * const health = createHealth({ catalog, store, config, logger, registry: metrics.registry });
+ * const health = createHealth({
+ *   source: catalog, sink: catalog.commands, sessions: new CatalogSessions(store),
+ *   config, logger, registry: metrics.registry,
+ * });
  * await health.start();
- * ctx.health = health.api;
+ * await health.api.updateTtl(config.node, 'service:web-1', 'passing', 'ok');
  * // ... on shutdown:
  * await health.stop();
  */

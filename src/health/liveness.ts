@@ -1,191 +1,207 @@
-import type { Catalog } from '../catalog/index.js';
-import { isBeaconError } from '../errors/index.js';
-import { NO_LEASE, type LeaseId, type Store, type WatchBatch, type WatchHandle } from '../store/index.js';
 import { CheckWriter, type CheckWriterDeps } from './check-writer.js';
-import type { HealthLogger } from './types.js';
+import type { CheckResult, CheckSource, HealthLogger, Session, SessionEvent, SessionId, Sessions, SessionWatch, StatusSink } from './types.js';
 
-/** Store prefix of node sessions: `beacon/sessions/<node>`, each attached to its node's lease. */
-export const SESSION_PREFIX = 'beacon/sessions/';
 export const SERF_CHECK_ID = 'serfHealth';
 export const ALIVE_OUTPUT = 'Agent alive and reachable';
 export const DEAD_OUTPUT = 'Agent not live or unreachable';
 
-export const sessionKey = (node: string): string => SESSION_PREFIX + encodeURIComponent(node);
+const ALIVE: CheckResult = { status: 'passing', output: ALIVE_OUTPUT };
+const DEAD: CheckResult = { status: 'critical', output: DEAD_OUTPUT };
 
 export interface LivenessOptions {
-  store: Store;
-  catalog: Catalog;
+  sessions: Sessions;
+  source: Pick<CheckSource, 'check'>;
+  sink: Pick<StatusSink, 'setCheckStatus'>;
   logger: HealthLogger;
-  /** This server's node. */
+  /** This process's node, whose session it holds. */
   node: string;
   ttlSeconds: number;
-  /** Whether this server keeps the serfHealth check of `node` (its own, or one it owns in cluster mode). */
+  /** Whether this process keeps the serfHealth check of `node` (its own, or one it owns in cluster mode). */
   ownsNode(node: string): boolean;
-  writer: Omit<CheckWriterDeps, 'catalog' | 'store' | 'logger'>;
+  writer: Pick<CheckWriterDeps, 'outputUpdateIntervalMs' | 'onWrite'>;
   onSession?(up: boolean): void;
 }
 
+/** Jittered delay before trying a failed keep-alive or session open again. */
+const retryMs = (): number => 500 + Math.random() * 500;
+
 /**
- * Node liveness (design.md): this server holds one store lease — its session — with the key
- * `beacon/sessions/<node>` attached, refreshed with jitter every third of its TTL. While a
- * node's session key lives its `serfHealth` check is passing; when the key goes (the lease
- * lapsed) it turns critical, which takes every service of the node out of passing results.
- * When its own lease is lost this server grants a new one and comes back.
+ * Node liveness (design.md): this process holds one session for its node, kept alive with
+ * jitter every third of its TTL. While a node's session lives its `serfHealth` check is
+ * passing; when the session goes (its lease lapsed) the check turns critical, which takes every
+ * service of the node out of passing results. When its own session is lost this process opens
+ * a new one and comes back. The sessions themselves (leases, keys, the watch) are behind
+ * {@link Sessions}; this class only decides which serfHealth to flip.
  */
 export class NodeLiveness {
-  private lease: LeaseId = NO_LEASE;
-  private watch: WatchHandle | undefined;
+  private session: Session | undefined;
+  private watch: SessionWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private recovering: Promise<void> | undefined;
   private readonly writers = new Map<string, CheckWriter>();
+  /** Other nodes (kept here) last seen with a session, so a re-list can tell which went meanwhile. */
+  private readonly live = new Set<string>();
 
   constructor(private readonly opts: LivenessOptions) {}
 
-  get currentLease(): LeaseId {
-    return this.lease;
+  /** The session this process holds now (undefined before start, or while it opens a new one). */
+  get currentSession(): SessionId | undefined {
+    return this.session?.id;
   }
 
   async start(): Promise<void> {
-    const { store, node } = this.opts;
-    // A session left by this node's previous run: end it quietly before watching.
-    const old = await store.get(sessionKey(node));
-    if (old && old.lease !== NO_LEASE) await store.revoke(old.lease);
-    const { revision } = await store.range(SESSION_PREFIX);
-    this.startWatch(revision + 1);
-    await this.establish();
+    const { sessions, node, ttlSeconds, logger } = this.opts;
+    this.session = await sessions.open(node, ttlSeconds);
+    this.opts.onSession?.(true);
+    const watch = await sessions.watch({
+      changed: (events) => this.onEvents(events),
+      reloaded: (live) => this.onReload(live),
+      broken: (err) => logger.warn({ err }, 'session watch failed; listing the sessions again'),
+    });
+    if (this.stopped) {
+      watch.cancel();
+      return;
+    }
+    this.watch = watch;
+    this.onReload(watch.initial);
     this.scheduleKeepAlive(this.refreshMs());
   }
 
-  /** Ends the session: the lease is revoked, so the node's checks go critical at once (clean leave). */
+  /** Stops keeping the session; with `revoke` it ends at once (clean leave), else it lapses after its TTL. */
   async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.watch?.cancel();
     for (const w of this.writers.values()) w.close();
-    if (opts.revoke && this.lease !== NO_LEASE) await this.opts.store.revoke(this.lease).catch(() => undefined);
+    this.writers.clear();
+    if (opts.revoke) await this.session?.end({ revoke: true }).catch(() => undefined);
   }
 
   private refreshMs(): number {
     return (this.opts.ttlSeconds * 1000 / 3) * (0.8 + Math.random() * 0.4);
   }
 
-  private async establish(): Promise<void> {
-    const { store, node, ttlSeconds } = this.opts;
-    const lease = await store.grant(ttlSeconds);
-    this.lease = lease;
-    await store.put(sessionKey(node), JSON.stringify({ Node: node, Lease: lease, Since: new Date().toISOString() }), { lease });
-    this.opts.onSession?.(true);
-  }
-
   private scheduleKeepAlive(ms: number): void {
     if (this.stopped) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.keepAlive(), ms);
     this.timer.unref();
   }
 
   private async keepAlive(): Promise<void> {
-    if (this.stopped) return;
+    const s = this.session;
+    if (this.stopped || !s) return;
     try {
-      await this.opts.store.keepAlive(this.lease);
-      this.scheduleKeepAlive(this.refreshMs());
+      const held = await s.keepAlive();
+      // A newer session took over meanwhile: it keeps itself alive.
+      if (this.stopped || s !== this.session) return;
+      if (held) this.scheduleKeepAlive(this.refreshMs());
+      else this.lapsed();
     } catch (err) {
-      if (this.stopped) return;
-      if (isBeaconError(err, 'BEACON_ERR_LEASE_NOT_FOUND')) {
-        this.lapsed();
-      } else {
-        this.opts.logger.warn({ err }, 'session keep-alive failed; retrying');
-        this.scheduleKeepAlive(500 + Math.random() * 500);
-      }
+      if (this.stopped || s !== this.session) return;
+      this.opts.logger.warn({ err }, 'session keep-alive failed; retrying');
+      this.scheduleKeepAlive(retryMs());
     }
   }
 
-  /** Our lease is gone: the node is critical until a new session is up. */
+  /** Our session is gone: the node is critical until a new one is up. */
   private lapsed(): void {
     if (this.stopped || this.recovering) return;
-    this.opts.logger.warn({ node: this.opts.node, lease: this.lease }, 'session lease lapsed; starting a new session');
+    this.opts.logger.warn({ node: this.opts.node, session: this.session?.id }, 'session lapsed; opening a new one');
     this.opts.onSession?.(false);
     this.setSerf(this.opts.node, false);
     clearTimeout(this.timer);
+    this.reopen();
+  }
+
+  private reopen(): void {
+    const { sessions, node, ttlSeconds, logger } = this.opts;
+    const old = this.session;
     this.recovering = (async () => {
       try {
-        await this.establish();
+        // Best effort: a session whose key was removed by hand still holds its lease.
+        await old?.end({ revoke: true }).catch(() => undefined);
+        const s = await sessions.open(node, ttlSeconds);
+        if (this.stopped) return;
+        this.session = s;
+        this.opts.onSession?.(true);
         this.scheduleKeepAlive(this.refreshMs());
       } catch (err) {
-        this.opts.logger.warn({ err }, 'starting a new session failed; retrying');
-        this.scheduleKeepAlive(500 + Math.random() * 500);
+        if (this.stopped) return;
+        logger.warn({ err }, 'opening a new session failed; retrying');
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.reopen(), retryMs());
+        this.timer.unref();
       } finally {
         this.recovering = undefined;
       }
     })();
   }
 
-  private startWatch(fromRevision: number): void {
-    if (this.stopped) return;
-    this.watch = this.opts.store.watch({
-      prefix: SESSION_PREFIX,
-      fromRevision,
-      onBatch: (b) => this.onBatch(b),
-      onError: (err) => {
-        if (this.stopped) return;
-        if (!isBeaconError(err, 'BEACON_ERR_COMPACTED')) this.opts.logger.warn({ err }, 'session watch failed; watching again');
-        setTimeout(() => void this.rewatch(), 200 + Math.random() * 300).unref();
-      },
-    });
-  }
-
-  /** After a broken watch: this node's session must exist; then watch from now. */
-  private async rewatch(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const { kvs, revision } = await this.opts.store.range(SESSION_PREFIX);
-      this.startWatch(revision + 1);
-      const own = kvs.find((kv) => kv.key === sessionKey(this.opts.node));
-      if (own) this.setSerf(this.opts.node, true);
-      else this.lapsed();
-    } catch (err) {
-      this.opts.logger.warn({ err }, 're-listing sessions failed; retrying');
-      setTimeout(() => void this.rewatch(), 500 + Math.random() * 500).unref();
-    }
-  }
-
-  private onBatch(b: WatchBatch): void {
-    for (const ev of b.events) {
-      if (!ev.kv.key.startsWith(SESSION_PREFIX)) continue;
-      const node = decodeURIComponent(ev.kv.key.slice(SESSION_PREFIX.length));
-      if (!this.opts.ownsNode(node)) continue;
-      if (ev.type === 'put') {
-        this.setSerf(node, true);
-      } else if (node !== this.opts.node) {
-        this.setSerf(node, false);
-      } else if (ev.prevKv && ev.prevKv.lease !== this.lease) {
-        // The key of an older session of ours (its lease was revoked late): ours stands.
-        void this.restoreKey();
+  private onEvents(events: readonly SessionEvent[]): void {
+    const own = this.opts.node;
+    for (const ev of events) {
+      if (ev.node !== own) {
+        if (!this.opts.ownsNode(ev.node)) continue;
+        if (ev.up) this.live.add(ev.node);
+        else this.live.delete(ev.node);
+        this.setSerf(ev.node, ev.up);
+      } else if (ev.up) {
+        this.setSerf(own, true);
+      } else if (ev.session !== undefined && ev.session !== this.session?.id) {
+        // The mark of an older session of ours went (it ended late): ours stands.
+        void this.restore();
       } else {
         this.lapsed();
       }
     }
   }
 
-  /** Puts this node's session key back on the current lease if it is missing. */
-  private async restoreKey(): Promise<void> {
-    const { store, node } = this.opts;
+  /** A fresh list of every live session (the watch's start, or a re-list after it broke). */
+  private onReload(live: ReadonlyMap<string, SessionId>): void {
+    const own = this.opts.node;
+    for (const n of live.keys()) {
+      if (n === own || !this.opts.ownsNode(n)) continue;
+      this.live.add(n);
+      this.setSerf(n, true);
+    }
+    for (const n of [...this.live]) {
+      if (live.has(n)) continue;
+      this.live.delete(n);
+      this.setSerf(n, false);
+    }
+    if (live.has(own)) this.setSerf(own, true);
+    else if (!this.recovering) this.lapsed();
+  }
+
+  /** Puts this node's session mark back on the current session if it is missing. */
+  private async restore(): Promise<void> {
+    const s = this.session;
+    if (this.recovering || !s) return;
     try {
-      if (this.recovering || (await store.get(sessionKey(node)))) return;
-      await store.put(sessionKey(node), JSON.stringify({ Node: node, Lease: this.lease, Since: new Date().toISOString() }), { lease: this.lease });
+      if (!(await s.restore()) && s === this.session) this.lapsed();
     } catch (err) {
-      if (isBeaconError(err, 'BEACON_ERR_LEASE_NOT_FOUND')) this.lapsed();
+      this.opts.logger.warn({ err }, 'restoring the session mark failed');
     }
   }
 
   private setSerf(node: string, alive: boolean): void {
-    if (this.stopped || !this.opts.catalog.check(node, SERF_CHECK_ID)) return;
+    if (this.stopped) return;
+    const cur = this.opts.source.check(node, SERF_CHECK_ID);
     let w = this.writers.get(node);
+    if (!cur) {
+      // The node (or its serfHealth) is gone: nothing to keep for it.
+      w?.close();
+      this.writers.delete(node);
+      return;
+    }
+    const want = alive ? ALIVE : DEAD;
     if (!w) {
-      w = new CheckWriter({ ...this.opts.writer, catalog: this.opts.catalog, store: this.opts.store, logger: this.opts.logger }, node, SERF_CHECK_ID);
+      if (cur.record.Status === want.status && cur.record.Output === want.output) return;
+      w = new CheckWriter({ ...this.opts.writer, source: this.opts.source, sink: this.opts.sink, logger: this.opts.logger }, node, SERF_CHECK_ID);
       this.writers.set(node, w);
     }
-    w.set(alive ? { status: 'passing', output: ALIVE_OUTPUT } : { status: 'critical', output: DEAD_OUTPUT })
-      .catch((err: unknown) => this.opts.logger.warn({ err, node }, 'writing serfHealth failed'));
+    w.set(want).catch((err: unknown) => this.opts.logger.warn({ err, node }, 'writing serfHealth failed'));
   }
 }

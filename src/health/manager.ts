@@ -1,11 +1,8 @@
-import type { Catalog, CheckRecord, HealthStatus, Indexed } from '../catalog/index.js';
-import type { RuntimeConfig } from '../config/index.js';
+import type { CheckChange, CheckRecord, HealthStatus, Indexed } from '../catalog/index.js';
 import { BeaconError } from '../errors/index.js';
 import { ActiveCheck } from './active-check.js';
-import { CheckFeed, checkStoreKey } from './check-feed.js';
 import { CheckWriter, type CheckWriterDeps } from './check-writer.js';
 import { NodeLiveness, SERF_CHECK_ID } from './liveness.js';
-import { setMaintenance } from './maintenance.js';
 import { createHealthMetrics, type HealthMetrics } from './metrics.js';
 import { capOutput, outputCap } from './output.js';
 import { ownsEverything } from './ownership.js';
@@ -13,7 +10,7 @@ import { Reaper } from './reaper.js';
 import { createRunner, isActiveType, timeoutOf, type ActiveType } from './runners/index.js';
 import { StatusCounter, thresholdsOf } from './status-counter.js';
 import { TtlCheck } from './ttl-check.js';
-import type { CheckResult, Health, HealthApi, HealthDeps, HealthLogger, HealthOptions } from './types.js';
+import type { CheckResult, CheckSource, Health, HealthApi, HealthConfig, HealthDeps, HealthLogger, HealthOptions } from './types.js';
 
 export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   sessionTtlSeconds: 10,
@@ -45,87 +42,78 @@ const keyOf = (node: string, checkId: string): string => `${node}\u0000${checkId
 const fingerprintOf = (c: CheckRecord): string => JSON.stringify([c.Type, c.ServiceID, c.Definition]);
 
 /**
- * The health subsystem of one server: watches the catalog for the checks this server owns and
+ * The health subsystem of one process: follows the check source for the checks it owns and
  * keeps each one running (TTL timers in memory, interval runners for HTTP, TCP, gRPC and
- * script checks), writes status changes back through the catalog, reaps services critical
- * past DeregisterCriticalServiceAfter, and holds this node's session (serfHealth).
+ * script checks), writes status changes through the status sink, reaps services critical past
+ * DeregisterCriticalServiceAfter, and holds its node's session (serfHealth). It holds no store:
+ * a server passes its catalog and the catalog's commands, the per-host agent its own state.
  */
 export class HealthManager implements Health {
   readonly api: HealthApi;
   private readonly opts: HealthOptions;
-  private readonly catalog: Catalog;
-  private readonly config: RuntimeConfig;
+  private readonly source: CheckSource;
+  private readonly config: HealthConfig;
   private readonly logger: HealthLogger;
   private readonly metrics: HealthMetrics;
   private readonly writerDeps: CheckWriterDeps;
   private readonly checks = new Map<string, Managed>();
-  /** Store key of each managed check -> its key here (for deletes). */
-  private readonly byStoreKey = new Map<string, string>();
-  private readonly feed: CheckFeed;
   private readonly reaper: Reaper;
   private readonly liveness: NodeLiveness;
   /** Pre-bound counters of the heartbeat path (no label hashing per request). */
   private readonly ttlUnchanged: { inc(): void };
   private readonly ttlChanged: { inc(): void };
+  private unsubscribe: (() => void) | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(deps: HealthDeps) {
     this.opts = { ...DEFAULT_HEALTH_OPTIONS, ...deps.options };
-    this.catalog = deps.catalog;
+    this.source = deps.source;
     this.config = deps.config;
     this.logger = deps.logger;
     this.metrics = createHealthMetrics(deps.registry, () => this.countByKind());
     this.ttlUnchanged = this.metrics.ttlUpdates.labels({ changed: 'false' });
     this.ttlChanged = this.metrics.ttlUpdates.labels({ changed: 'true' });
     const onWrite = (kind: 'status' | 'output') => this.metrics.writes.inc({ kind });
-    this.writerDeps = { catalog: deps.catalog, store: deps.store, logger: deps.logger, outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite };
+    this.writerDeps = { source: deps.source, sink: deps.sink, logger: deps.logger, outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite };
     this.reaper = new Reaper({
-      catalog: deps.catalog, logger: deps.logger, tickMs: this.opts.reaperTickMs, floorMs: this.opts.reapFloorMs,
+      source: deps.source, sink: deps.sink, logger: deps.logger, tickMs: this.opts.reaperTickMs, floorMs: this.opts.reapFloorMs,
       onReap: () => this.metrics.reaped.inc(),
     });
     const node = this.config.node;
     this.liveness = new NodeLiveness({
-      store: deps.store, catalog: deps.catalog, logger: deps.logger, node, ttlSeconds: this.opts.sessionTtlSeconds,
-      ownsNode: (n) => n === node || this.opts.owns({ Node: n, CheckID: SERF_CHECK_ID, ServiceID: '' }),
+      sessions: deps.sessions, source: deps.source, sink: deps.sink, logger: deps.logger, node, ttlSeconds: this.opts.sessionTtlSeconds,
+      ownsNode: (n) => n === node || this.opts.owns(n, SERF_CHECK_ID),
       writer: { outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite },
       onSession: (up) => this.metrics.sessionUp.set(up ? 1 : 0),
     });
-    this.feed = new CheckFeed(deps.store, deps.catalog, deps.logger, {
-      put: (c) => this.reconcileCheck(keyOf(c.record.Node, c.record.CheckID), c),
-      delete: (storeKey, prev) => {
-        const key = this.byStoreKey.get(storeKey) ?? (prev ? keyOf(prev.Node, prev.CheckID) : undefined);
-        if (key) this.remove(key);
-      },
-      resync: () => this.fullScan(),
-    });
     this.api = {
-      updateTtl: (checkId, status, output) => this.updateTtl(checkId, status, output),
-      setMaintenance: (enable, reason, serviceId) => setMaintenance(this.catalog, node, enable, reason, serviceId),
+      updateTtl: (n, checkId, status, output) => this.updateTtl(n, checkId, status, output),
     };
   }
 
   async start(): Promise<void> {
-    // Scan the catalog at its revision, then follow exact changes from the next one.
-    const rev = this.catalog.revision;
+    // Everything the source holds now, then each change as it comes (both synchronous: no gap).
     this.fullScan();
-    this.feed.start(rev + 1);
+    this.unsubscribe = this.source.onCheckChange({
+      changed: (changes) => this.applyChanges(changes),
+      reloaded: () => this.fullScan(),
+    });
     await this.liveness.start();
     this.reaper.start();
     this.scheduleRescan();
     this.logger.debug({ checks: this.checks.size }, 'health checks started');
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.feed.stop();
+    this.unsubscribe?.();
     clearTimeout(this.rescanTimer);
     this.reaper.stop();
     for (const m of this.checks.values()) this.halt(m);
     this.checks.clear();
-    this.byStoreKey.clear();
-    await this.liveness.stop();
+    await this.liveness.stop(opts);
   }
 
   /** How many checks of each kind this server runs. */
@@ -137,12 +125,12 @@ export class HealthManager implements Health {
 
   // ---- TTL updates -------------------------------------------------------------------------
 
-  private async updateTtl(checkId: string, status: HealthStatus, output: string): Promise<void> {
-    const key = keyOf(this.config.node, checkId);
+  private async updateTtl(node: string, checkId: string, status: HealthStatus, output: string): Promise<void> {
+    const key = keyOf(node, checkId);
     let m = this.checks.get(key);
     if (!m) {
       // Registered a moment ago and not reconciled yet: look it up now.
-      const c = this.catalog.check(this.config.node, checkId);
+      const c = this.source.check(node, checkId);
       if (c) this.reconcileCheck(key, c);
       m = this.checks.get(key);
     }
@@ -159,30 +147,31 @@ export class HealthManager implements Health {
     await m.writer.set({ status, output: out });
   }
 
-  // ---- following the catalog ---------------------------------------------------------------
+  // ---- following the check source -----------------------------------------------------------
 
+  private applyChanges(changes: readonly CheckChange[]): void {
+    for (const ch of changes) {
+      const key = keyOf(ch.node, ch.checkId);
+      if (ch.check) this.reconcileCheck(key, ch.check);
+      else this.remove(key);
+    }
+  }
+
+  /** The periodic safety-net scan (jittered). */
   private scheduleRescan(): void {
     if (this.stopped) return;
-    this.rescanTimer = setTimeout(() => void this.rescan(), this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
+    this.rescanTimer = setTimeout(() => {
+      this.fullScan();
+      this.scheduleRescan();
+    }, this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
     this.rescanTimer.unref();
   }
 
-  /** The periodic safety-net scan, once the catalog has everything the feed delivered (so it is never older). */
-  private async rescan(): Promise<void> {
-    try {
-      await this.catalog.waitForRevision(this.feed.revision);
-      this.fullScan();
-    } catch (err) {
-      this.logger.warn({ err }, 'health re-scan skipped: the catalog lags the store');
-    }
-    this.scheduleRescan();
-  }
-
-  /** Reconciles every check with the catalog (start-up, after a broken feed, and now and then as a safety net). */
+  /** Reconciles every check with the source (start-up, after a re-list, and now and then as a safety net). */
   private fullScan(): void {
     if (this.stopped) return;
     const seen = new Set<string>();
-    for (const c of this.catalog.checksInState('any').value) {
+    for (const c of this.source.checksInState('any').value) {
       const key = keyOf(c.record.Node, c.record.CheckID);
       seen.add(key);
       this.reconcileCheck(key, c);
@@ -191,7 +180,7 @@ export class HealthManager implements Health {
   }
 
   private kindOf(c: CheckRecord): Kind | undefined {
-    if (!this.opts.owns(c)) return undefined;
+    if (!this.opts.owns(c.Node, c.CheckID)) return undefined;
     if (c.Type === 'ttl') return c.Definition.TTLMs && c.Definition.TTLMs > 0 ? 'ttl' : undefined;
     return isActiveType(c.Type) ? c.Type : undefined;
   }
@@ -209,7 +198,6 @@ export class HealthManager implements Health {
     const fp = fingerprintOf(rec);
     if (m && m.fingerprint === fp) {
       m.record = c;
-      m.writer.knownRevision = c.modifyIndex;
     } else {
       if (m) this.halt(m);
       this.launch(key, c, kind, fp);
@@ -219,10 +207,8 @@ export class HealthManager implements Health {
 
   private launch(key: string, c: Indexed<CheckRecord>, kind: Kind, fingerprint: string): void {
     const rec = c.record;
-    const m: Managed = { key, kind, fingerprint, record: c, writer: new CheckWriter(this.writerDeps, rec.Node, rec.CheckID, rec.ServiceID) };
-    m.writer.knownRevision = c.modifyIndex;
+    const m: Managed = { key, kind, fingerprint, record: c, writer: new CheckWriter(this.writerDeps, rec.Node, rec.CheckID) };
     this.checks.set(key, m);
-    this.byStoreKey.set(checkStoreKey(this.catalog, rec.Node, rec.CheckID), key);
     if (kind === 'ttl') {
       m.ttl = new TtlCheck(rec.Definition.TTLMs!, rec.Output, (r) => {
         this.metrics.ttlExpired.inc();
@@ -278,6 +264,5 @@ export class HealthManager implements Health {
     if (!m) return;
     this.halt(m);
     this.checks.delete(key);
-    this.byStoreKey.delete(checkStoreKey(this.catalog, m.record.record.Node, m.record.record.CheckID));
   }
 }

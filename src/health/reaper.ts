@@ -1,8 +1,9 @@
-import type { Catalog, CheckRecord } from '../catalog/index.js';
-import type { HealthLogger } from './types.js';
+import type { CheckRecord } from '../catalog/index.js';
+import type { CheckSource, HealthLogger, StatusSink } from './types.js';
 
 export interface ReaperOptions {
-  catalog: Catalog;
+  source: Pick<CheckSource, 'check'>;
+  sink: Pick<StatusSink, 'deregisterService'>;
   logger: HealthLogger;
   tickMs: number;
   floorMs: number;
@@ -69,15 +70,15 @@ export class Reaper {
   async tick(now = Date.now()): Promise<void> {
     if (this.reaping) return;
     this.reaping = true;
-    const { catalog, logger } = this.opts;
+    const { source, sink, logger } = this.opts;
     try {
       for (const [key, t] of this.tracked) {
         if (now - t.since < t.afterMs) continue;
         this.tracked.delete(key);
-        const chk = catalog.check(t.node, t.checkId);
-        if (!chk || chk.record.Status !== 'critical' || !catalog.instance(t.node, t.serviceId)) continue;
+        const chk = source.check(t.node, t.checkId);
+        if (!chk || chk.record.Status !== 'critical' || chk.record.ServiceID !== t.serviceId) continue;
         try {
-          await catalog.write(catalog.deleteServiceOps(t.node, t.serviceId));
+          if (!(await sink.deregisterService(t.node, t.serviceId))) continue;
           this.opts.onReap?.();
           logger.info({ node: t.node, serviceId: t.serviceId, checkId: t.checkId, criticalForMs: now - t.since }, 'deregistered a service critical for longer than DeregisterCriticalServiceAfter');
         } catch (err) {
