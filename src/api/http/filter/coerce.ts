@@ -4,10 +4,9 @@
  * text Go would give (it ends up in the 400 message).
  */
 
-export type Coerced<T> = { ok: true; value: T } | { ok: false; error: string };
+import { parseBool } from '../../../config/index.js';
 
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+export type Coerced<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const INT_FORMS: readonly RegExp[] = [
   /^0[xX](_?[0-9a-fA-F])+$/,
@@ -28,8 +27,8 @@ function fail<T>(fn: string, raw: string, why: string): Coerced<T> {
 
 /** strconv.ParseBool. */
 export function coerceBool(raw: string): Coerced<boolean> {
-  if (TRUE.has(raw)) return { ok: true, value: true };
-  if (FALSE.has(raw)) return { ok: true, value: false };
+  const value = parseBool(raw);
+  if (value !== undefined) return { ok: true, value };
   return fail('ParseBool', raw, 'invalid syntax');
 }
 

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AggregatedStatus, HealthStatus, InstanceView } from '../../../catalog/index.js';
+import { parseBool } from '../../../config/index.js';
 import { BeaconError, invalid } from '../../../errors/index.js';
 import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
@@ -28,9 +29,9 @@ const updateSchema = {
 function parseEnable(req: FastifyRequest): boolean {
   const raw = one(queryOf(req), 'enable');
   if (raw === undefined) throw invalid('enable', 'Missing value for enable');
-  if (/^(1|t|T|TRUE|true|True)$/.test(raw)) return true;
-  if (/^(0|f|F|FALSE|false|False)$/.test(raw)) return false;
-  throw invalid('enable', `Invalid value for enable: ${JSON.stringify(raw)}`);
+  const on = parseBool(raw);
+  if (on === undefined) throw invalid('enable', `Invalid value for enable: ${JSON.stringify(raw)}`);
+  return on;
 }
 
 /** Consul answers agent health as 200 passing, 429 warning, 503 critical or maintenance. */
