@@ -79,7 +79,7 @@ runStoreContract('embedded, namespaced view on a shared store with another write
       }
     },
   };
-});
+}, { reopen: false });
 
 describe('embedded store', () => {
   const open: EmbeddedStore[] = [];
