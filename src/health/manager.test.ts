@@ -5,6 +5,7 @@ import {
 } from '../catalog/index.js';
 import { buildConfig } from '../config/index.js';
 import { isBeaconError } from '../errors/index.js';
+import { createHealth } from './index.js';
 import { DEAD_OUTPUT } from './liveness.js';
 import { HealthManager, LOCAL_SCRIPTS_ONLY_OUTPUT, SCRIPTS_DISABLED_OUTPUT } from './manager.js';
 import { httpTarget, scriptArgs } from './runners/targets.test-suite.js';
@@ -75,6 +76,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
   await health?.stop();
   await fixture.close();
+});
+
+describe('createHealth', () => {
+  it('takes the server\'s catalog, its commands and CatalogSessions as they are', async () => {
+    const h = createHealth({ source: catalog, sink: catalog.commands, sessions: new CatalogSessions(fixture.store), config: buildConfig({ node: NODE }), logger: quiet });
+    cleanups.push(() => h.stop());
+    await h.start();
+    await catalog.commands.registerCheck(chk('service:web-1', 'web-1', 'ttl', { TTLMs: 60_000 }));
+    await h.api.updateTtl(NODE, 'service:web-1', 'passing', 'up');
+    expect(catalog.check(NODE, 'service:web-1')!.record).toMatchObject({ Status: 'passing', Output: 'up' });
+  });
 });
 
 describe('HealthManager: TTL checks', () => {

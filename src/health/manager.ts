@@ -26,7 +26,7 @@ export const LOCAL_SCRIPTS_ONLY_OUTPUT = 'This server runs only the script check
 
 type Kind = ActiveType | 'ttl';
 
-/** One check this server keeps: its latest record, its writer, and its TTL timer or active runner. */
+/** One check this process keeps: its latest record, its writer, and its TTL timer or active runner. */
 interface Managed {
   readonly key: string;
   readonly kind: Kind;
@@ -116,7 +116,7 @@ export class HealthManager implements Health {
     await this.liveness.stop(opts);
   }
 
-  /** How many checks of each kind this server runs. */
+  /** How many checks of each kind this process runs. */
   countByKind(): Map<string, number> {
     const out = new Map<string, number>();
     for (const m of this.checks.values()) out.set(m.kind, (out.get(m.kind) ?? 0) + 1);

@@ -15,13 +15,13 @@ interface Tracked {
   serviceId: string;
   checkId: string;
   afterMs: number;
-  /** When this server first saw the check critical. */
+  /** When this process first saw the check critical. */
   since: number;
 }
 
 /**
  * DeregisterCriticalServiceAfter: a service whose check has stayed critical that long is
- * deregistered with all its checks. The clock starts when this server sees the check critical
+ * deregistered with all its checks. The clock starts when this process sees the check critical
  * (a restart or a new owner starts it again). Values under the floor act as the floor.
  */
 export class Reaper {
