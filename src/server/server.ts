@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Catalog } from '../catalog/index.js';
+import { Catalog, CatalogSessions } from '../catalog/index.js';
 import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
@@ -35,7 +35,7 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
   collectStartupGarbage();
 
   const metrics = createMetrics({ catalog, store });
-  const health = createHealth({ catalog, store, config, logger, registry: metrics.registry });
+  const health = createHealth({ source: catalog, sink: catalog.commands, sessions: new CatalogSessions(store), config, logger, registry: metrics.registry });
   await health.start();
 
   const shutdown = new AbortController();
