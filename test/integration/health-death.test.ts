@@ -1,12 +1,14 @@
 /**
- * End to end: an instance whose process dies (a real child process, SIGKILLed) is gone from
- * /v1/health/service/:name?passing within interval × failures + timeout + 1 s (HTTP check),
- * or within its TTL + 1 s (a process that heartbeats).
+ * End to end: an instance whose process dies (a real child process, SIGKILLed) leaves
+ * /v1/health/service/:name?passing because its check turns critical (HTTP check: the target is
+ * gone; TTL check: the heartbeats stopped), and stays registered. How soon is the schedule of
+ * the check runners, asserted on the fake clock in src/health (active-check, ttl-check); here
+ * the bounds are only generous limits for a machine under load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { passingIds, putOk, until } from './health-helpers.js';
+import { checkOf, passingIds, putOk, until } from './health-helpers.js';
 
 let server: RunningServer;
 const children = new Set<ChildProcess>();
@@ -43,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('an instance whose process dies', () => {
-  it('with an HTTP check (1 s interval, 1 s timeout, 2 failures) leaves ?passing within 4 s', async () => {
+  it('with an HTTP check (1 s interval, 1 s timeout, 2 failures) leaves ?passing once its check fails', async () => {
     const { proc, line } = await child(`
       const srv = require('node:http').createServer((q, s) => s.end('ok'));
       srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
@@ -53,25 +55,29 @@ describe('an instance whose process dies', () => {
       Name: 'victim', ID: 'victim-1', Address: '127.0.0.1', Port: port,
       Check: { HTTP: `http://127.0.0.1:${port}/health`, Interval: '1s', Timeout: '1s' },
     });
-    await until('victim passing', async () => (await passingIds(server, 'victim')).includes('victim-1'), 5000);
+    await until('victim passing', async () => (await passingIds(server, 'victim')).includes('victim-1'), 20_000);
     await killed(proc);
-    const died = Date.now();
-    await until('victim gone from ?passing', async () => !(await passingIds(server, 'victim')).includes('victim-1'), 6000);
-    expect(Date.now() - died).toBeLessThan(1000 * 2 + 1000 + 1000);
+    await until('victim gone from ?passing', async () => !(await passingIds(server, 'victim')).includes('victim-1'), 20_000);
+    const check = await checkOf(server, 'service:victim-1');
+    expect(check?.Status).toBe('critical');
+    expect(check?.Output).not.toBe('');
+    const all = await fetch(`${server.httpUrl}/v1/health/service/victim`).then((r) => r.json() as Promise<unknown[]>);
+    expect(all).toHaveLength(1);
   });
 
-  it('that heartbeats a 1 s TTL leaves ?passing within 2 s, and stays registered', async () => {
+  it('that heartbeats a 1 s TTL leaves ?passing once the TTL runs out, and stays registered', async () => {
     await putOk(server, '/v1/agent/service/register', { Name: 'beater', ID: 'beater-1', Check: { TTL: '1s' } });
     const { proc } = await child(`
       const beat = () => fetch(${JSON.stringify(`${server.httpUrl}/v1/agent/check/pass/service:beater-1`)}, { method: 'PUT' }).catch(() => {});
       beat().then(() => console.log('beating'));
       setInterval(beat, 250);
     `);
-    await until('beater passing', async () => (await passingIds(server, 'beater')).includes('beater-1'), 5000);
+    await until('beater passing', async () => (await passingIds(server, 'beater')).includes('beater-1'), 20_000);
     await killed(proc);
-    const died = Date.now();
-    await until('beater gone from ?passing', async () => !(await passingIds(server, 'beater')).includes('beater-1'), 5000);
-    expect(Date.now() - died).toBeLessThan(1000 + 1000);
+    await until('beater gone from ?passing', async () => !(await passingIds(server, 'beater')).includes('beater-1'), 20_000);
+    const check = await checkOf(server, 'service:beater-1');
+    expect(check?.Status).toBe('critical');
+    expect(check?.Output).toMatch(/^TTL expired/);
     const all = await fetch(`${server.httpUrl}/v1/health/service/beater`).then((r) => r.json() as Promise<unknown[]>);
     expect(all).toHaveLength(1);
   });
