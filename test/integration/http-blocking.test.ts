@@ -15,6 +15,26 @@ const put = (path: string, body: unknown) => fetch(url(path), { method: 'PUT', b
 const indexOf = (r: Response) => Number(r.headers.get('x-consul-index'));
 const sep = (path: string) => (path.includes('?') ? '&' : '?');
 
+/**
+ * `p`, or undefined if it has not settled within `ms`. The bounds used here are far below the
+ * blocking waits (30-60 s): margins that tell "woken" from "waited out", not speed limits.
+ */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => { t = setTimeout(() => resolve(undefined), ms); })]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** A request whose `settled` flag says whether its answer came yet. */
+function tracked<T>(p: Promise<T>): { done: Promise<T>; settled: () => boolean } {
+  let settled = false;
+  const done = p.finally(() => { settled = true; });
+  return { done, settled: () => settled };
+}
+
 /** A change that each read depends on; every call makes a new one. */
 const changes = {
   agentService: () => put('/v1/agent/service/register', { Name: 'blk-web', ID: 'blk-web-1', Port: 1000 + ++n }),
@@ -55,7 +75,7 @@ describe('blocking queries on every read endpoint', () => {
     ['status peers', () => `/v1/status/peers?dc=${'dc1'}`, 'agentService'],
   ];
 
-  it.each(reads)('%s: waits out ?wait with an unchanged index, and a change wakes it at once', async (_label, path, change) => {
+  it.each(reads)('%s: waits out ?wait with an unchanged index, and a change wakes it', async (_label, path, change) => {
     const first = await fetch(url(path()));
     expect(first.status).toBe(200);
     const body = (await first.json()) as unknown;
@@ -64,39 +84,44 @@ describe('blocking queries on every read endpoint', () => {
     expect(index).toBeGreaterThan(0);
     for (const h of ['x-consul-knownleader', 'x-consul-lastcontact']) expect(first.headers.get(h)).not.toBeNull();
 
-    // Nothing changes: the answer comes after `wait` (plus at most wait/16), with the same index.
-    const t0 = performance.now();
+    // Nothing changes: the answer comes once `wait` runs out, with the same index.
     const idle = await fetch(url(`${path()}${sep(path())}index=${index}&wait=300ms`));
-    const idleMs = performance.now() - t0;
     await idle.arrayBuffer();
     expect(idle.status).toBe(200);
-    expect(idleMs).toBeGreaterThanOrEqual(290);
     expect(indexOf(idle)).toBe(index);
 
-    // A change wakes it long before its 30 s wait, with a larger index.
-    const t1 = performance.now();
-    const blocked = fetch(url(`${path()}${sep(path())}index=${index}&wait=30s`)).then(async (r) => ({ r, body: await r.text(), ms: performance.now() - t1 }));
+    // A query with a 30 s wait blocks: still unanswered after another request's round trip...
+    const blocked = tracked(fetch(url(`${path()}${sep(path())}index=${index}&wait=30s`)).then(async (r) => ({ r, body: await r.text() })));
     await new Promise((res) => setTimeout(res, 100));
+    expect((await fetch(url('/v1/status/peers'))).status).toBe(200);
+    expect(blocked.settled()).toBe(false);
+    // ...and a change wakes it long before the wait runs out, with a larger index.
     expect((await changes[change]()).status).toBe(200);
-    const woke = await blocked;
-    expect(woke.r.status).toBe(200);
-    expect(woke.ms).toBeLessThan(10_000);
-    expect(indexOf(woke.r)).toBeGreaterThan(index);
-    expect(woke.r.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(() => JSON.parse(woke.body) as unknown).not.toThrow();
+    const woke = await within(blocked.done, 20_000);
+    expect(woke, 'the change did not wake the blocking query').toBeDefined();
+    expect(woke!.r.status).toBe(200);
+    expect(indexOf(woke!.r)).toBeGreaterThan(index);
+    expect(woke!.r.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(() => JSON.parse(woke!.body) as unknown).not.toThrow();
   });
 
   it('a change to other data does not wake a query on one service', async () => {
     const first = await fetch(url('/v1/health/service/blk-web'));
     const index = indexOf(first);
-    const t0 = performance.now();
-    const blocked = fetch(url(`/v1/health/service/blk-web?index=${index}&wait=600ms`)).then((r) => ({ r, ms: performance.now() - t0 }));
+    const blocked = tracked(fetch(url(`/v1/health/service/blk-web?index=${index}&wait=30s`)).then(async (r) => ({ r, body: await r.json() as Array<{ Service: { Port: number } }> })));
     await new Promise((res) => setTimeout(res, 50));
     expect((await changes.newService()).status).toBe(200);
     expect((await changes.externalService()).status).toBe(200);
-    const { r, ms } = await blocked;
-    expect(ms).toBeGreaterThanOrEqual(590);
-    expect(indexOf(r)).toBe(index);
+    expect((await fetch(url('/v1/status/peers'))).status).toBe(200);
+    expect(blocked.settled()).toBe(false);
+    // Only a change to blk-web wakes it: its answer already holds that later change, so the
+    // earlier ones did not wake it.
+    expect((await changes.agentService()).status).toBe(200);
+    const port = 1000 + n;
+    const woke = await within(blocked.done, 20_000);
+    expect(woke, 'the change to blk-web did not wake the blocking query').toBeDefined();
+    expect(indexOf(woke!.r)).toBeGreaterThan(index);
+    expect(woke!.body.map((e) => e.Service.Port)).toEqual([port]);
   });
 
   it('deleting the last instance moves the index forward; the empty answer is [] with a non-zero index', async () => {
@@ -116,10 +141,10 @@ describe('blocking queries on every read endpoint', () => {
 
   it('an index ahead of the data answers at once with the current index, so the client resets', async () => {
     const current = indexOf(await fetch(url('/v1/catalog/services')));
-    const t0 = performance.now();
-    const r = await fetch(url(`/v1/catalog/services?index=${current + 1_000_000}&wait=20s`));
-    expect(performance.now() - t0).toBeLessThan(5_000);
-    expect(indexOf(r)).toBe(current);
+    // The wait is 60 s: an answer inside the generous bound means it did not wait.
+    const r = await within(fetch(url(`/v1/catalog/services?index=${current + 1_000_000}&wait=60s`)), 20_000);
+    expect(r, 'an index ahead of the data waited').toBeDefined();
+    expect(indexOf(r!)).toBe(current);
   });
 
   it('errors, writes and non-Consul paths carry the X-Consul headers too', async () => {
