@@ -91,8 +91,7 @@ describe('TCP clients waiting on slow recursors', () => {
     await up?.close();
   });
 
-  const ask = (id: number, halfClose: boolean) => new Promise<{ answer: Buffer | undefined; ms: number }>((resolve) => {
-    const started = Date.now();
+  const ask = (id: number, halfClose: boolean) => new Promise<{ answer: Buffer | undefined }>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port: h.port });
     const msg = dnsPacket.encode({ id, type: 'query', questions: [{ name: `slow${id}.example.org`, type: 'A' }] });
     const f = Buffer.alloc(msg.length + 2);
@@ -108,16 +107,18 @@ describe('TCP clients waiting on slow recursors', () => {
       }
     });
     s.on('error', () => undefined);
-    s.on('close', () => resolve({ answer, ms: Date.now() - started }));
+    s.on('close', () => resolve({ answer }));
     if (halfClose) s.end(f);
     else s.write(f);
   });
 
   it('keeps the connection open past the idle time while a forwarded answer is on its way', async () => {
     const r = await ask(21, false);
-    expect(r.ms).toBeGreaterThan(500);
     expect(r.answer && decode(r.answer)).toMatchObject({ id: 21, rcode: 'NOERROR' });
+    // The answer came from the second recursor, so it only existed once the silent first one's
+    // 600 ms had run out: well past the 300 ms idle time, and the connection was still open.
     expect(dataOf(decode(r.answer!).answers[0])).toBe('192.0.2.9');
+    expect(silent.log.some((l) => l.q.toLowerCase() === 'slow21.example.org a')).toBe(true);
   });
 
   it('answers a forwarded query from a client that shut down its side after sending it', async () => {
@@ -250,8 +251,13 @@ zone:
  * with the right ID but another question (or none, with NOERROR) is still ignored.
  */
 describe('recursor error replies without the question', () => {
+  // `one` and `twoAtOnce` give a recursor 60 s: an answer before dig's own 3 s timeout was not
+  // waiting on a recursor. `two` and `stray` give it 1.5 s, for the replies that are ignored
+  // (the first recursor's time runs out, then the second answers).
+  const LONG = 60_000;
   const TIMEOUT = 1500;
   let one: DnsHarness;
+  let twoAtOnce: DnsHarness;
   let two: DnsHarness;
   let stray: DnsHarness;
   let errUp: Upstream;
@@ -263,17 +269,16 @@ describe('recursor error replies without the question', () => {
     return m ? { rcode: m[1]!.toUpperCase() as UpstreamRcode, question: m[2]!.toLowerCase() as 'echo' | 'empty' | 'other' } : undefined;
   };
   const asked = (u: Upstream, name: string) => u.log.filter((l) => l.q.toLowerCase() === `${name} a`);
-  const timed = async (port: number, args: string[]) => {
-    const started = Date.now();
-    const r = await dig(port, args);
-    return { ...r, ms: Date.now() - started };
-  };
 
   beforeAll(async () => {
     ensureDig();
     errUp = await startUpstream({ reply: shape });
     good = await startUpstream({ address: '192.0.2.33' });
-    one = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`] }, { dns: { recursorTimeoutMs: TIMEOUT } });
+    one = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`] }, { dns: { recursorTimeoutMs: LONG } });
+    twoAtOnce = await startDnsHarness(
+      { recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] },
+      { dns: { recursorTimeoutMs: LONG } },
+    );
     two = await startDnsHarness(
       { recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] },
       { dns: { recursorTimeoutMs: TIMEOUT } },
@@ -286,6 +291,7 @@ describe('recursor error replies without the question', () => {
   });
   afterAll(async () => {
     await one?.close();
+    await twoAtOnce?.close();
     await two?.close();
     await stray?.close();
     await errUp?.close();
@@ -298,9 +304,8 @@ describe('recursor error replies without the question', () => {
       it(`answers SERVFAIL at once when the only recursor says ${rcode} without the question (${transport})`, async () => {
         const name = `${rcode.toLowerCase()}-empty.${transport}.example.org`;
         const before = one.dns.stats();
-        const r = await timed(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+        const r = await dig(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
         expect(r.status).toBe('SERVFAIL');
-        expect(r.ms).toBeLessThan(TIMEOUT / 2);
         expect(r.flags).toContain('ra');
         // The client's question is in the answer, though the recursor's had none.
         expect(r.raw).toMatch(/QUERY: 1,/);
@@ -317,33 +322,33 @@ describe('recursor error replies without the question', () => {
   for (const transport of ['udp', 'tcp'] as const) {
     it(`asks the second recursor at once when the first says REFUSED without the question (${transport})`, async () => {
       const name = `refused-empty.two-${transport}.example.org`;
-      const r = await timed(two.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+      const before = twoAtOnce.dns.stats();
+      const r = await dig(twoAtOnce.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
       expect(r.status).toBe('NOERROR');
       expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
-      expect(r.ms).toBeLessThan(TIMEOUT / 2);
       const first = asked(errUp, name);
       const second = asked(good, name);
       expect(first.map((l) => l.transport)).toEqual([transport]);
       expect(second.map((l) => l.transport)).toEqual([transport]);
-      expect(second[0]!.at - first[0]!.at).toBeLessThan(TIMEOUT / 4);
+      expect(twoAtOnce.dns.stats().forwardErrorReplies).toBe(before.forwardErrorReplies + 1);
     });
   }
 
   it('moves on just the same when the error answer echoes the question', async () => {
     const name = 'servfail-echo.two.example.org';
-    const r = await timed(two.port, [name, 'A']);
+    const before = twoAtOnce.dns.stats();
+    const r = await dig(twoAtOnce.port, [name, 'A']);
     expect(r.status).toBe('NOERROR');
     expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
-    expect(r.ms).toBeLessThan(TIMEOUT / 2);
     expect(asked(good, name)).toHaveLength(1);
+    expect(twoAtOnce.dns.stats().forwardErrorReplies).toBe(before.forwardErrorReplies + 1);
   });
 
   it('relays NXDOMAIN without the question at once, with the client\'s question put back', async () => {
     for (const transport of ['udp', 'tcp']) {
       const name = `nxdomain-empty.${transport}.example.org`;
-      const r = await timed(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+      const r = await dig(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
       expect(r.status, transport).toBe('NXDOMAIN');
-      expect(r.ms, transport).toBeLessThan(TIMEOUT / 2);
       expect(r.raw, transport).toMatch(/QUERY: 1,/);
       expect(r.raw, transport).toContain(`;${name}.`);
       // NXDOMAIN is an answer (as in Consul): the second recursor is not asked.
@@ -357,22 +362,25 @@ describe('recursor error replies without the question', () => {
     for (const transport of ['udp', 'tcp'] as const) {
       it(`still ignores a reply with the right ID and ${kind} (${transport})`, async () => {
         const name = `${label}.${transport}.example.org`;
-        const r = await timed(two.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
-        // Ignored: the first recursor is given its whole time, then the second answers.
+        const before = two.dns.stats();
+        const r = await dig(two.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
+        // Ignored: the first recursor is given its whole time, then the second answers. Taken
+        // as an error reply instead, it would have been counted as one.
         expect(r.status).toBe('NOERROR');
         expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
-        expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT - 50);
         expect(asked(errUp, name).length).toBeGreaterThanOrEqual(1);
+        expect(two.dns.stats().forwardErrorReplies).toBe(before.forwardErrorReplies);
       });
     }
   }
 
   it('still ignores an error reply without the question that comes from another port (udp)', async () => {
     const name = 'from-other-port.example.org';
-    const r = await timed(stray.port, [name, 'A']);
+    const before = stray.dns.stats();
+    const r = await dig(stray.port, [name, 'A']);
     expect(r.status).toBe('NOERROR');
     expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.33']);
-    expect(r.ms).toBeGreaterThanOrEqual(TIMEOUT - 50);
     expect(asked(otherPort, name).map((l) => l.transport)).toEqual(['udp']);
+    expect(stray.dns.stats().forwardErrorReplies).toBe(before.forwardErrorReplies);
   });
 });
