@@ -37,8 +37,13 @@ export class ServerNode implements LocalNode {
   }
 
   async registerCheck(check: CheckRecord): Promise<void> {
-    if (!check.ServiceID && !this.catalog.nodeRecord(this.name)) await this.catalog.commands.registerNodeWith(this.self(), [], []);
+    if (!check.ServiceID) await this.ensureNode();
     await this.catalog.commands.registerCheck({ ...check, Node: this.name });
+  }
+
+  /** Puts this server's node back when a catalog write removed it. */
+  private async ensureNode(): Promise<void> {
+    if (!this.catalog.nodeRecord(this.name)) await this.catalog.commands.registerNodeWith(this.self(), [], []);
   }
 
   async deregisterCheck(checkId: string): Promise<void> {
@@ -49,8 +54,9 @@ export class ServerNode implements LocalNode {
     return this.health.updateTtl(this.name, checkId, status, output);
   }
 
-  setMaintenance(enable: boolean, reason: string, serviceId?: string): Promise<void> {
-    return this.catalog.commands.setMaintenance(this.name, enable, reason, serviceId);
+  async setMaintenance(enable: boolean, reason: string, serviceId?: string): Promise<void> {
+    if (serviceId === undefined && enable) await this.ensureNode();
+    await this.catalog.commands.setMaintenance(this.name, enable, reason, serviceId);
   }
 
   services() {

@@ -158,17 +158,13 @@ describe('PUT /v1/catalog/register', () => {
       expect(h.catalog.nodeChecks('n1').value).toEqual([]);
     });
 
-    // KNOWN BUG: two checks with one CheckID (in Checks, or in Check and Checks) pass the
-    // route's validation and reach the store, which refuses the transaction in its own words:
-    // 400 `a txn may write key "beacon/catalog/checks/n1/a" only once (field: success[2].key)`.
-    // The client sees a store key and a transaction op index instead of the field to fix.
-    // Either Consul's behaviour (the later check wins, 200 true) or a 400 naming Checks[1].CheckID
-    // would do; the assertion takes both.
-    it.fails('KNOWN BUG: two checks with one CheckID get an answer in the request\'s terms, not the store\'s', async () => {
-      const res = await put('/v1/catalog/register', { ...NODE, Checks: [{ CheckID: 'a', Status: 'passing' }, { CheckID: 'a', Status: 'critical' }] });
-      expect(res.body).not.toMatch(/txn|beacon\/catalog|success\[/);
-      if (res.statusCode === 400) expect(res.body).toContain('Checks[1].CheckID');
-      else expect([res.statusCode, res.body]).toEqual([200, 'true']);
+    it('two checks with one CheckID (in Checks, or in Check and Checks): 400 naming the second, nothing written', async () => {
+      await expectRefused(h, { method: 'PUT', url: '/v1/catalog/register', payload: { ...NODE, Checks: [{ CheckID: 'a', Status: 'passing' }, { CheckID: 'a', Status: 'critical' }] } }, {
+        status: 400, code: 'BEACON_ERR_VALIDATION', message: /^Invalid check: duplicate CheckID "a"/, field: 'Checks[1].CheckID',
+      });
+      await expectRefused(h, { method: 'PUT', url: '/v1/catalog/register', payload: { ...NODE, Check: { CheckID: 'a' }, Checks: [{ Name: 'a' }] } }, {
+        status: 400, code: 'BEACON_ERR_VALIDATION', message: /^Invalid check: duplicate CheckID "a"/, field: 'Checks[0].CheckID',
+      });
     });
 
     it('another Datacenter in the body: No path to datacenter', async () => {

@@ -148,7 +148,9 @@ function catalogRegistration(b: Body): CatalogRegistration {
   const checkFields: string[] = [];
   const add = (raw: Body, field: string) => {
     const def = raw.Definition ? normalizeKeys(raw.Definition, CHECK_SHAPE) : undefined;
-    checks.push(buildCatalogCheck(def ? { ...raw, Definition: def } : raw, node.Node, field));
+    const check = buildCatalogCheck(def ? { ...raw, Definition: def } : raw, node.Node, field);
+    if (checks.some((c) => c.CheckID === check.CheckID)) throw invalid(`${field}.CheckID`, `Invalid check: duplicate CheckID "${check.CheckID}"`);
+    checks.push(check);
     checkFields.push(field);
   };
   if (b.Check && typeof b.Check === 'object') add(b.Check as Body, 'Check');

@@ -265,11 +265,7 @@ describe('maintenance', () => {
     expect(h.catalog.nodeChecks(TEST_NODE).value).toEqual([]);
   });
 
-  // KNOWN BUG: ServerNode puts this server's node back before an agent registration when a
-  // catalog deregister had removed it (registerService, registerCheck), but setMaintenance does
-  // not: node maintenance then answers 404 `Node "beacon-test" is not registered` about the
-  // agent's own node, which the very next check registration would have re-created.
-  it.fails('KNOWN BUG: node maintenance puts this node back when a catalog deregister had removed it', async () => {
+  it('node maintenance puts this node back when a catalog deregister had removed it', async () => {
     await put('/v1/catalog/deregister', { Node: TEST_NODE });
     const res = await put('/v1/agent/maintenance?enable=true');
     expect(res.statusCode, res.body).toBe(200);
