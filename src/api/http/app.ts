@@ -4,6 +4,7 @@ import client from 'prom-client';
 import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
+import { heartbeatFastPath } from './fast-heartbeat.js';
 import { sendError, toBeaconError } from './replies.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -46,6 +47,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   // Set when the app starts closing; the server's shutdown signal usually fires just before.
   let closing = false;
   const shuttingDown = () => closing || ctx.shutdownSignal.aborted;
+  const heartbeat = heartbeatFastPath(ctx);
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.maxBodyBytes,
@@ -57,7 +59,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     // Cached answers of plain reads go out before routing (response-cache.ts).
     serverFactory: (handler) => createServer((req, res) => {
-      if (shuttingDown() || !ctx.responseCache.tryServe(req, res)) handler(req, res);
+      if (shuttingDown() || !(ctx.responseCache.tryServe(req, res) || heartbeat(req, res))) handler(req, res);
     }),
   });
 

@@ -27,7 +27,10 @@ export function toBeaconError(err: unknown): BeaconError {
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: BeaconError): FastifyReply {
   reply.code(err.status).header('X-Beacon-Error', err.code);
   if (isBeaconRoute(req.url)) return reply.type('application/json').send(err.toJSON());
-  // Consul's text comes first (clients match on it); the field follows when the text lacks it.
-  const text = err.status === 400 && err.field && !err.message.includes(err.field) ? `${err.message} (field: ${err.field})` : err.message;
-  return reply.type('text/plain; charset=utf-8').send(text);
+  return reply.type('text/plain; charset=utf-8').send(consulErrorText(err));
+}
+
+/** An error's text on the Consul-compatible routes: Consul's text first (clients match on it), then the field when the text lacks it. */
+export function consulErrorText(err: BeaconError): string {
+  return err.status === 400 && err.field && !err.message.includes(err.field) ? `${err.message} (field: ${err.field})` : err.message;
 }
