@@ -3,3 +3,4 @@ export { fromEnv, fromFile, mergeRaw, envName } from './sources.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { parseBool } from './bool.js';
 export { parseHostPort, formatHostPort, type HostPort } from './address.js';
+export { silentLogger, type Logger } from './logger.js';

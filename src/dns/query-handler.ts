@@ -1,3 +1,4 @@
+import type { Logger } from '../config/index.js';
 /**
  * One query in, one answer out (or nothing, for packets not worth answering). The hot path:
  * read header + question (wire.ts), look the key up in the answer cache, assemble from
@@ -20,10 +21,8 @@ import {
 /** Largest DNS message over TCP. */
 export const TCP_MAX_MESSAGE = 65535;
 
-export interface DnsLogger {
-  warn(o: object, msg?: string): void;
-  debug?(o: object, msg?: string): void;
-}
+/** The server's structured logger. */
+export type DnsLogger = Logger;
 
 export type Reply = Buffer | undefined | Promise<Buffer | undefined>;
 
@@ -55,11 +54,11 @@ export class QueryHandler {
     const r = parseQuery(msg);
     if (r.kind === 'drop') {
       this.dropped++;
-      this.logger.debug?.({ reason: r.reason, bytes: msg.length }, 'dns: dropped packet');
+      this.logger.debug({ reason: r.reason, bytes: msg.length }, 'dns: dropped packet');
       return undefined;
     }
     if (r.kind === 'error') {
-      this.logger.debug?.({ reason: r.reason }, 'dns: malformed query');
+      this.logger.debug({ reason: r.reason }, 'dns: malformed query');
       return this.bare(msg, r.id, r.flags, r.rcode, undefined);
     }
     const q = r.query;

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { HostPort } from '../config/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { DnsConfig } from '../config/index.js';
+import { silentLogger } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
 import type { AnswerContext } from './answer-common.js';
 import { AnswerCache } from './cache.js';
@@ -84,7 +85,7 @@ async function resolveHost(host: string, what: string): Promise<string> {
     throw new BeaconError('BEACON_ERR_STARTUP', `cannot resolve the ${what} host "${host}": ${(err as Error).message}`, { cause: err });
   }
 }
-const noopLogger: DnsLogger = { warn: () => undefined };
+const noopLogger: DnsLogger = silentLogger;
 
 /**
  * Starts Beacon's DNS interface on `config.addr` (UDP and TCP on the same port; port 0 picks a
@@ -114,7 +115,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   };
   const cache = new AnswerCache(limits.cacheEntries, catalog.revision);
   const forwarder = recursors.length > 0
-    ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug?.({ err }, 'dns: recursor socket error'))
+    ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
     : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
   const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);

@@ -33,7 +33,7 @@ export class UdpTransport {
         }
         sock.on('error', (err) => {
           this.sendErrors++;
-          this.logger.debug?.({ err }, 'dns: udp socket error');
+          this.logger.debug({ err }, 'dns: udp socket error');
         });
         sock.on('message', (msg, rinfo) => this.onMessage(sock, msg, rinfo));
         resolve(sock.address().port);
@@ -61,7 +61,7 @@ export class UdpTransport {
       sock.send(m, rinfo.port, rinfo.address);
     } catch (err) {
       this.sendErrors++;
-      this.logger.debug?.({ err }, 'dns: udp send failed');
+      this.logger.debug({ err }, 'dns: udp send failed');
     }
   }
 

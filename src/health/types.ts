@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { CheckListener, CheckRecord, HealthStatus, Indexed } from '../catalog/index.js';
-import type { RuntimeConfig } from '../config/index.js';
+import type { RuntimeConfig, Logger } from '../config/index.js';
 
 /** The outcome of one run of a check, or the status a TTL update asks for. */
 export interface CheckResult {
@@ -21,13 +21,8 @@ export interface Runner {
   close?(): void;
 }
 
-/** Structured logger (pino-compatible). */
-export interface HealthLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+/** The server's structured logger. */
+export type HealthLogger = Logger;
 
 // ---- the seams ------------------------------------------------------------------------------
 // Health holds no store. It learns which checks exist from a CheckSource, writes what it finds

@@ -1,14 +1,5 @@
-/**
- * The little a store driver logs through. A pino logger fits it as is; the default logs nothing
- * (errors still reach callers as rejected promises or watch errors).
- */
-export interface StoreLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from '../config/index.js';
 
-const noop = (): void => {};
-
-/** A logger that drops everything. */
-export const silentLogger: StoreLogger = { info: noop, warn: noop, error: noop };
+/** What a store driver logs through: the server's logger (errors still reach callers as rejected promises or watch errors). */
+export type StoreLogger = Logger;
+export { silentLogger } from '../config/index.js';

@@ -5,12 +5,9 @@ import type { LocalNode } from './local-node.js';
 import type { HttpMetrics } from './metrics.js';
 import type { ResponseCache } from './response-cache.js';
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+/** The server's structured logger (one type for every subsystem). */
+export type { Logger } from '../../config/index.js';
+import type { Logger } from '../../config/index.js';
 
 /** Everything the HTTP routes use. */
 export interface HttpContext {
