@@ -1,27 +1,26 @@
 import client from 'prom-client';
 import type { Catalog } from '../../catalog/index.js';
+import { registerScrapeMetric, RequestCounter, RequestHistogram } from './request-metrics.js';
 import { storeCounters, type Store, type StoreCounters } from '../../store/index.js';
 
 /** The server's Prometheus registry, metrics named beacon_<subsystem>_*. */
 export interface HttpMetrics {
   registry: client.Registry;
-  requests: client.Counter<'route' | 'method' | 'code'>;
-  latency: client.Histogram<'route' | 'method'>;
+  requests: RequestCounter;
+  latency: RequestHistogram;
   blockingWaiting: client.Gauge;
 }
 
 export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'beacon_process_' });
-  const requests = new client.Counter({
-    name: 'beacon_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status code.',
-    labelNames: ['route', 'method', 'code'] as const, registers: [registry],
-  });
-  const latency = new client.Histogram({
-    name: 'beacon_http_request_duration_seconds', help: 'HTTP request latency by route pattern (blocking queries include their wait).',
-    labelNames: ['route', 'method'] as const, registers: [registry],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 60, 600],
-  });
+  const requests = new RequestCounter('beacon_http_requests_total', 'HTTP requests answered, by route pattern, method and status code.');
+  registerScrapeMetric(registry, requests);
+  const latency = new RequestHistogram(
+    'beacon_http_request_duration_seconds', 'HTTP request latency by route pattern (blocking queries include their wait).',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 60, 600],
+  );
+  registerScrapeMetric(registry, latency);
   const blockingWaiting = new client.Gauge({
     name: 'beacon_http_blocking_queries_waiting', help: 'Blocking queries currently waiting for a change.', registers: [registry],
   });
