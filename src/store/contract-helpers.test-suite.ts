@@ -74,7 +74,8 @@ export async function startNeighbour(store: Store, prefix: string, opts: { maxWr
   const lease = await store.grant(60);
   let writes = 0;
   let stopped = false;
-  let failure: unknown;
+  /** What the write loop threw (boxed: a thrown value may be anything). */
+  let failure: { err: unknown } | undefined;
   const step = async (i: number): Promise<unknown> => {
     const key = `${prefix}k/${i % 16}`;
     switch (i % 5) {
@@ -97,7 +98,7 @@ export async function startNeighbour(store: Store, prefix: string, opts: { maxWr
       if (!stopped) await step(writes++);
     }
   })().catch((err: unknown) => {
-    failure = err;
+    failure = { err };
   });
   return {
     get writes() {
@@ -107,7 +108,7 @@ export async function startNeighbour(store: Store, prefix: string, opts: { maxWr
       stopped = true;
       await loop;
       await store.revoke(lease);
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined) throw failure.err;
     },
   };
 }

@@ -518,7 +518,7 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>,
         const second = await store.put(k('keep/2'), 'b', { lease });
         const last = await store.put(k('keep/1'), 'c');
         await store.close();
-        const again = await opened.reopen!();
+        const again = await opened.reopen();
         expect(await again.currentRevision()).toBeGreaterThanOrEqual(last.revision);
         if (exclusive) expect(await again.currentRevision()).toBe(last.revision);
         expect((await again.range(k('keep/'))).kvs).toEqual([

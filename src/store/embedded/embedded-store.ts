@@ -126,14 +126,17 @@ export class EmbeddedStore implements Store {
    * Fails with BEACON_ERR_STARTUP (naming the path) if the directory or database cannot be
    * opened, or another process holds it.
    */
-  static async open(opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    const file = SqliteFile.open(opts.dataDir, opts.lockTimeoutMs ?? 1000);
-    try {
-      return new EmbeddedStore(file, opts);
-    } catch (err) {
-      file.close();
-      throw err instanceof BeaconError ? err : new BeaconError('BEACON_ERR_STARTUP', `cannot load the store database ${file.path}: ${(err as Error).message}`, { cause: err });
-    }
+  static open(opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    // Synchronous work; the executor turns a throw into the rejection callers expect.
+    return new Promise((resolve) => {
+      const file = SqliteFile.open(opts.dataDir, opts.lockTimeoutMs ?? 1000);
+      try {
+        resolve(new EmbeddedStore(file, opts));
+      } catch (err) {
+        file.close();
+        throw err instanceof BeaconError ? err : new BeaconError('BEACON_ERR_STARTUP', `cannot load the store database ${file.path}: ${(err as Error).message}`, { cause: err });
+      }
+    });
   }
 
   get(key: string): Promise<KeyValue | undefined> {
@@ -293,19 +296,23 @@ export class EmbeddedStore implements Store {
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
-    this.leases.stopTimers();
-    clearTimeout(this.checkpointTimer);
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
-    this.commit();
-    this.hub.failAll(new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store was closed'));
-    try {
-      if (this.failure === undefined) this.file.checkpoint(true);
-    } catch (err) {
-      this.logger.warn({ err, path: this.file.path }, 'checkpointing the store on close failed; the log is replayed at next open');
-    }
-    this.file.close();
-    this.logger.info({ path: this.file.path, revision: this.committedRevision }, 'embedded store closed');
+  /** Synchronous work; the executor turns a throw into a rejection of close(). */
+  private shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      this.leases.stopTimers();
+      clearTimeout(this.checkpointTimer);
+      if (this.immediate !== undefined) clearImmediate(this.immediate);
+      this.commit();
+      this.hub.failAll(new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store was closed'));
+      try {
+        if (this.failure === undefined) this.file.checkpoint(true);
+      } catch (err) {
+        this.logger.warn({ err, path: this.file.path }, 'checkpointing the store on close failed; the log is replayed at next open');
+      }
+      this.file.close();
+      this.logger.info({ path: this.file.path, revision: this.committedRevision }, 'embedded store closed');
+      resolve();
+    });
   }
 
   // ---- writes -------------------------------------------------------------------------------
@@ -334,7 +341,7 @@ export class EmbeddedStore implements Store {
       return Promise.reject(err);
     }
     return new Promise<T>((resolve, reject) => {
-      this.waiters.push({ resolve: resolve as (v: unknown) => void, reject, value });
+      this.waiters.push({ resolve: resolve, reject, value });
       this.immediate ??= setImmediate(() => this.commit());
     });
   }

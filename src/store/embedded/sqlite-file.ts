@@ -95,7 +95,7 @@ export class SqliteFile {
         .raw(),
     };
     const s = this.stmts;
-    this.commitTx = db.transaction((kvs, leases, meta) => {
+    this.commitTx = db.transaction((kvs: Map<string, KeyValue | null>, leases: Map<string, number | null>, meta: CommitMeta) => {
       for (const [key, kv] of kvs) {
         if (kv === null) s.deleteKv.run(key);
         else s.upsertKv.run(key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease);

@@ -41,7 +41,9 @@ const OPS = new Set(['==', '!=', '<', '>']);
  * requires — no key written twice in one branch and no put inside a deleted prefix.
  */
 export function checkTxn(compares: readonly Compare[], success: readonly TxnOp[], failure: readonly TxnOp[]): void {
-  if (!Array.isArray(compares) || !Array.isArray(success) || !Array.isArray(failure)) {
+  // Not Array.isArray on the arguments themselves: as a type guard it would make them any[].
+  const isArray = (v: unknown): boolean => Array.isArray(v);
+  if (!isArray(compares) || !isArray(success) || !isArray(failure)) {
     throw invalid('txn', 'compares, success and failure must be arrays');
   }
   compares.forEach((c, i) => {
