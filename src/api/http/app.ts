@@ -151,7 +151,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     const others = ALL_METHODS.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(', ');
     app.route({
-      method: others as unknown as string[],
+      method: others,
       url,
       handler: async (req, reply) => {
         reply.header('Allow', allow);

@@ -23,6 +23,12 @@ describe('parseJsonBody', () => {
   });
 
   it('answers malformed JSON with BEACON_ERR_BAD_JSON naming the body', () => {
-    expect(() => parseJsonBody('{"Name":')).toThrow(expect.objectContaining({ code: 'BEACON_ERR_BAD_JSON', field: 'body' }));
+    let thrown: unknown;
+    try {
+      parseJsonBody('{"Name":');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'BEACON_ERR_BAD_JSON', field: 'body' });
   });
 });

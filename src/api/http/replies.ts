@@ -9,7 +9,7 @@ export function toBeaconError(err: unknown): BeaconError {
   if (isBeaconError(err)) return err;
   const fe = err as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] };
   if (fe?.validation && fe.validation.length > 0) {
-    const v = fe.validation[0]!;
+    const v = fe.validation[0];
     const path = v.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
     const missing = v.params?.missingProperty as string | undefined;
     const field = [path, missing].filter(Boolean).join('.') || 'body';

@@ -61,8 +61,8 @@ export class RequestHistogram implements ScrapeMetric {
     return {
       observe: (v: number) => {
         let i = 0;
-        while (i < bounds.length && v > bounds[i]!) i++;
-        series.counts[i]!++;
+        while (i < bounds.length && v > bounds[i]) i++;
+        series.counts[i]++;
         series.sum += v;
         series.count++;
       },
@@ -74,7 +74,7 @@ export class RequestHistogram implements ScrapeMetric {
     for (const s of this.series.values()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
-        cumulative += s.counts[i]!;
+        cumulative += s.counts[i];
         values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` });
       });
       values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });

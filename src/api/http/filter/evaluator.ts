@@ -3,8 +3,6 @@ import { filterError } from './errors.js';
 import { checkOperator, resolveSelector, type FieldSpec, type Step } from './field-spec.js';
 import { compileLeaf, type Leaf, type Pred } from './leaf.js';
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /**
  * Builds the walk down a selector. At each step an object yields its own property (or the
  * step's Go zero value when a typed field is absent or null); a list met on the way is
@@ -16,8 +14,8 @@ function walker(selector: readonly string[], steps: readonly Step[], leaf: Leaf)
   let next: Pred = leaf.test;
   const missing = leaf.missing;
   for (let i = selector.length - 1; i >= 0; i--) {
-    const key = selector[i]!;
-    const zero = steps[i]!.zero;
+    const key = selector[i];
+    const zero = steps[i].zero;
     const child = next;
     const step: Pred = (v) => {
       if (v === null || typeof v !== 'object') return missing;
@@ -25,7 +23,7 @@ function walker(selector: readonly string[], steps: readonly Step[], leaf: Leaf)
         for (let j = 0; j < v.length; j++) if (step(v[j])) return true;
         return false;
       }
-      const found = hasOwn.call(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+      const found = Object.hasOwn(v, key) ? (v as Record<string, unknown>)[key] : undefined;
       if (found === undefined || found === null) return zero === undefined ? missing : child(zero);
       return child(found);
     };

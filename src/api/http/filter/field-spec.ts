@@ -86,8 +86,8 @@ export function resolveSelector(spec: FieldSpec | undefined, selector: readonly 
     } else if (typeof container === 'object' && 'map' in container) {
       type = container.map;
       steps.push({ zero: undefined });
-    } else if (typeof container === 'object' && 'fields' in container && Object.hasOwn(container.fields, selector[i]!)) {
-      type = container.fields[selector[i]!]!;
+    } else if (typeof container === 'object' && 'fields' in container && Object.hasOwn(container.fields, selector[i])) {
+      type = container.fields[selector[i]]!;
       steps.push({ zero: zeroOf(type) });
     } else {
       return `Selector ${JSON.stringify(selectorText(selector.slice(0, i + 1)))} is not valid`;

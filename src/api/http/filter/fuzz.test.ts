@@ -17,7 +17,7 @@ const VALUES: unknown[] = [
   { Service: null, Node: [], Checks: [null, { Status: 5 }] }, { Service: { Tags: 'v2', Port: '8080', Meta: [] } },
 ];
 
-const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)];
 
 const SELECTORS = ['Service.Tags', 'Service.Port', 'Service.ID', 'Node.Meta', 'Node.Meta.env', 'Node.Meta["rack.id"]', 'Checks.Status', 'Checks', 'Service.Weights.Passing', 'Nope'];
 const MATCH_VALUES = ['v2', '"v2"', '`prod`', '8080', '-1', '"8080"', 'true', '"passing"', '"^pay.*"', '""'];
@@ -58,7 +58,7 @@ function randomExpression(rand: () => number): string {
   }
   const n = 1 + Math.floor(rand() * 14);
   const parts: string[] = [];
-  for (let i = 0; i < n; i++) parts.push(TOKENS[Math.floor(rand() * TOKENS.length)]!);
+  for (let i = 0; i < n; i++) parts.push(TOKENS[Math.floor(rand() * TOKENS.length)]);
   return parts.join(rand() < 0.7 ? ' ' : '');
 }
 

@@ -12,8 +12,6 @@ export interface Leaf {
   readonly missing: boolean;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** The type values are coerced to: the field's own scalar type, or a list's element type. */
 function coercionType(type: FieldType): ScalarType | undefined {
   if (isScalar(type)) return type;
@@ -47,7 +45,7 @@ function isEmpty(v: unknown): boolean {
   if (v === null || v === undefined) return true;
   if (typeof v === 'string' || Array.isArray(v)) return v.length === 0;
   if (typeof v !== 'object') return false;
-  for (const key in v) if (hasOwn.call(v, key)) return false;
+  for (const key in v) if (Object.hasOwn(v, key)) return false;
   return true;
 }
 
@@ -84,7 +82,7 @@ export function compileLeaf(op: MatchOp, raw: string | undefined, type: FieldTyp
       : (v) => {
           if (typeof v === 'string') return v.includes(key);
           if (Array.isArray(v)) return v.some(eq);
-          return v !== null && typeof v === 'object' && hasOwn.call(v, key);
+          return v !== null && typeof v === 'object' && Object.hasOwn(v, key);
         };
   }
   if (base === op) return { test, missing: base === 'isEmpty' };

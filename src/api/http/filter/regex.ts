@@ -30,14 +30,14 @@ export function compilePattern(pattern: string): CompiledPattern {
   let i = 0;
   const lead = /^\(\?([imsU]+)\)/.exec(pattern);
   if (lead) {
-    if (lead[1]!.includes('U')) return unsupported('(?U)');
+    if (lead[1].includes('U')) return unsupported('(?U)');
     flags = [...new Set(lead[1])].join('');
     i = lead[0].length;
   }
   let out = '';
   let inClass = false;
   while (i < pattern.length) {
-    const ch = pattern[i]!;
+    const ch = pattern[i];
     if (ch === '\\') {
       const next = pattern[i + 1] ?? '';
       if (/[1-9]/.test(next) || next === 'k') return { ok: false, error: `error parsing regexp: invalid escape sequence: \`\\${next}\`` };
@@ -50,8 +50,8 @@ export function compilePattern(pattern: string): CompiledPattern {
     }
     if (inClass) {
       const posix = /^\[:(\^?)([a-z]+):\]/.exec(pattern.slice(i, i + 12));
-      if (posix && POSIX[posix[2]!] !== undefined && posix[1] === '') {
-        out += POSIX[posix[2]!];
+      if (posix && POSIX[posix[2]] !== undefined && posix[1] === '') {
+        out += POSIX[posix[2]];
         i += posix[0].length;
         continue;
       }

@@ -25,7 +25,7 @@ export function decodeDoubleQuoted(src: string, start: number, end: number): Dec
   let out = '';
   let i = start;
   while (i < end) {
-    const ch = src[i]!;
+    const ch = src[i];
     if (ch === '\n') return { ok: false, at: i, reason: 'invalid syntax: newline in string' };
     if (ch !== '\\') {
       out += ch;

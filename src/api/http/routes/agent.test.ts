@@ -252,7 +252,7 @@ describe('agent reads', () => {
     const res = await h.app.inject('/v1/agent/services');
     const body = okJson<Record<string, { ID: string; Port: number }>>(res);
     expect(Object.keys(body).sort()).toEqual(['db', 'web-1', 'web/2']);
-    expect(body['web/2']!.Port).toBe(81);
+    expect(body['web/2'].Port).toBe(81);
     expect(consulIndex(res)).toBe(h.local.index());
   });
 

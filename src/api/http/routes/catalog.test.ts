@@ -257,7 +257,7 @@ describe('catalog reads', () => {
     const res = await h.app.inject('/v1/catalog/services');
     const body = okJson<Record<string, string[]>>(res);
     expect(Object.keys(body).sort()).toEqual(['db', 'web']);
-    expect(body.web!.sort()).toEqual(['blue', 'green']);
+    expect(body.web.sort()).toEqual(['blue', 'green']);
     expect(consulIndex(res)).toBe(h.catalog.tableIndex('services'));
     expect(Object.keys(okJson<object>(await h.app.inject('/v1/catalog/services?node-meta=rack:r1')))).toEqual(['web']);
   });

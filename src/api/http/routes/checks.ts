@@ -81,7 +81,8 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       handler: async (req, reply) => {
         checkDatacenter(queryOf(req), dc);
         const b = req.body as Record<string, unknown>;
-        if (b.Status !== undefined && b.Status !== '' && !STATUSES.includes(String(b.Status))) throw invalid('Status', 'Bad check status');
+        // The body schema makes Status a string when present.
+        if (b.Status !== undefined && b.Status !== '' && (typeof b.Status !== 'string' || !STATUSES.includes(b.Status))) throw invalid('Status', 'Bad check status');
         const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
         const inst = serviceId ? local.service(serviceId) : undefined;
         if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });

@@ -36,7 +36,7 @@ export function pickRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/beacon/pick/:service',
-      handler: async (req) => {
+      handler: (req) => {
         const q = queryOf(req);
         checkDatacenter(q, ctx.config.datacenter);
         const service = param(req, 'service');

@@ -47,5 +47,5 @@ export { one };
  * rather than a bare 404 that reads like "unknown route".
  */
 export function missingParam(url: string, field: string, message: string, method: 'GET' | 'PUT' = 'GET'): RouteOptions {
-  return { method, url, handler: async () => { throw invalid(field, message); } };
+  return { method, url, handler: () => Promise.reject(invalid(field, message)) };
 }
