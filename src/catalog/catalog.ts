@@ -101,7 +101,7 @@ export class Catalog implements CommandView {
   private settleRevisionWaiters(): void {
     const rev = this.view.revision;
     for (let i = this.revisionWaiters.length - 1; i >= 0; i--) {
-      const w = this.revisionWaiters[i]!;
+      const w = this.revisionWaiters[i];
       if (w.rev <= rev) {
         this.revisionWaiters.splice(i, 1);
         w.resolve();

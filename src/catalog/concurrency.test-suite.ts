@@ -126,8 +126,8 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
       const writers = [new Catalog(store, { datacenter: 'dc1' }), new Catalog(store, { datacenter: 'dc1' })];
       catalogs.push(...writers);
       for (const w of writers) await w.start();
-      await writers[0]!.commands.registerNodeWith(nodeRec, [], []);
-      await writers[1]!.catchUp();
+      await writers[0].commands.registerNodeWith(nodeRec, [], []);
+      await writers[1].catchUp();
 
       const acked = new Map<string, string>(); // token -> check id, for status writes that resolved written
       const failedTokens = new Set<string>();
@@ -135,8 +135,8 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
       let seq = 0;
 
       const one = async (w: number, rnd: () => number): Promise<void> => {
-        const cmd = writers[w]!.commands;
-        const s = SERVICES[Math.floor(rnd() * SERVICES.length)]!;
+        const cmd = writers[w].commands;
+        const s = SERVICES[Math.floor(rnd() * SERVICES.length)];
         const n = Math.floor(rnd() * CHECKS_PER_SERVICE);
         const roll = rnd();
         const token = `w${w}-${++seq}`;
@@ -151,7 +151,7 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
           } else if (roll < 0.57) {
             await cmd.deregisterCheck(NODE, `${s}:c${n}`);
           } else {
-            const status = STATUSES[Math.floor(rnd() * STATUSES.length)]!;
+            const status = STATUSES[Math.floor(rnd() * STATUSES.length)];
             const r = await cmd.setCheckStatus(NODE, `${s}:c${n}`, { status, output: token });
             if (r.written) acked.set(token, `${s}:c${n}`);
           }
@@ -184,7 +184,7 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
 
       expect(observer.violations).toEqual([]);
       // Commands did collide and were planned again (the guards were exercised).
-      expect(writers[0]!.commands.stats.conflicts + writers[1]!.commands.stats.conflicts).toBeGreaterThan(0);
+      expect(writers[0].commands.stats.conflicts + writers[1].commands.stats.conflicts).toBeGreaterThan(0);
       expect(counts.ok).toBeGreaterThan(LOOPS * OPS_PER_LOOP);
       // Every acknowledged status write was in the store at some revision; no failed one ever was.
       for (const token of acked.keys()) expect(observer.seenTokens.has(token), `acknowledged ${token}`).toBe(true);

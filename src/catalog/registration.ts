@@ -30,7 +30,7 @@ const s = (v: unknown): string => (typeof v === 'string' ? v : '');
 function duration(field: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const ms = parseDuration(v);
-  if (ms === undefined) throw invalid(field, `Invalid ${field}: "${String(v)}" is not a duration (use Go syntax such as 10s, 1m30s or 500ms, or nanoseconds)`);
+  if (ms === undefined) throw invalid(field, `Invalid ${field}: "${typeof v === 'string' ? v : JSON.stringify(v)}" is not a duration (use Go syntax such as 10s, 1m30s or 500ms, or nanoseconds)`);
   return ms;
 }
 
@@ -169,7 +169,7 @@ export function buildService(b: Body, field = ''): ServiceRecord {
   if (!name) throw invalid(`${p}Name`, 'Missing service name');
   const address = s(b.Address);
   if (address === '0.0.0.0' || address === '::' || address === '[::]') throw invalid(`${p}Address`, 'Invalid service address');
-  const w = (b.Weights ?? null) as { Passing?: number; Warning?: number } | null;
+  const w = b.Weights as { Passing?: number; Warning?: number } | null | undefined;
   // No Weights: Consul's default {1, 1}. Weights given: a missing field is 0, as in Consul
   // (Go's zero value), so {Passing: 3} takes warning instances out of weighted traffic and
   // {Warning: 2} alone is refused for its Passing of 0.

@@ -114,12 +114,12 @@ describe('CatalogSessions', () => {
     expect(failers).toHaveLength(1);
     const b = await mine.open('b', 10);
     await vi.waitFor(() => expect(r.changes).toEqual([{ node: 'b', up: true, session: b.id }]), { timeout: 5000 });
-    failers[0]!(new BeaconError('BEACON_ERR_COMPACTED', 'compacted'));
+    failers[0](new BeaconError('BEACON_ERR_COMPACTED', 'compacted'));
     await vi.waitFor(() => expect(r.reloads).toHaveLength(1), { timeout: 5000 });
     expect(r.reloads[0]).toEqual(new Map([['a', a.id], ['b', b.id]]));
     expect(r.errors).toEqual([]);
     // Any other failure is reported, then re-listed the same way.
-    failers[1]!(new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', 'gone'));
+    failers[1](new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', 'gone'));
     await vi.waitFor(() => expect(r.reloads).toHaveLength(2), { timeout: 5000 });
     expect(r.errors.map((e) => (e as BeaconError).code)).toEqual(['BEACON_ERR_STORE_UNAVAILABLE']);
     // The new watch follows on from the re-list.

@@ -77,7 +77,7 @@ function shareMap<M extends Record<string, unknown>>(m: M, like: M | undefined):
   const likeKeys = Object.keys(like);
   if (keys.length !== likeKeys.length) return m;
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
+    const k = keys[i];
     const v = m[k];
     if (k !== likeKeys[i] || typeof v === 'object' || v !== like[k]) return m;
   }
@@ -249,7 +249,7 @@ export class CatalogView {
 
   private indexInstance(name: string, node: string, id: string): void {
     let m = this.byName.get(name);
-    if (!m) this.byName.set(name, (m = new Map()));
+    if (!m) this.byName.set(name, (m = new Map<string, InstanceRef>()));
     m.set(`${node}\u0000${id}`, { node, id });
     this.instanceCount++;
   }

@@ -11,7 +11,7 @@ class ScriptedRunner implements Runner {
   run(ctx: RunContext): Promise<CheckResult> {
     this.runs.push(Date.now() - this.t0);
     this.signals.push(ctx.signal);
-    const r = this.results[Math.min(this.runs.length - 1, this.results.length - 1)]!;
+    const r = this.results[Math.min(this.runs.length - 1, this.results.length - 1)];
     if (r === 'hang') return new Promise(() => { /* ignores its signal on purpose */ });
     return Promise.resolve(r);
   }
@@ -70,9 +70,9 @@ describe('ActiveCheck', () => {
     expect(runner.runs).toEqual([0]);
     // The timeout aborts the run's signal...
     await vi.advanceTimersByTimeAsync(99);
-    expect(runner.signals[0]!.aborted).toBe(false);
+    expect(runner.signals[0].aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    expect(runner.signals[0]!.aborted).toBe(true);
+    expect(runner.signals[0].aborted).toBe(true);
     // ...and a runner that ignores it gets one more second, then the run ends as critical.
     await vi.advanceTimersByTimeAsync(999);
     expect(reports).toEqual([]);

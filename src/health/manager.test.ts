@@ -218,13 +218,13 @@ describe('HealthManager: node liveness', () => {
     const seen: string[] = [];
     const off = catalog.onChange(() => seen.push(catalog.check(NODE, 'serfHealth')!.record.Status));
     // The lease ends under this server (as when it lapses).
-    await opened[0]!.end({ revoke: true });
+    await opened[0].end({ revoke: true });
     await until('serfHealth critical', () => seen.includes('critical'));
     await until('serfHealth passing again', () => catalog.check(NODE, 'serfHealth')!.record.Status === 'passing' && seen.at(-1) === 'passing');
     off();
     expect(opened).toHaveLength(2);
-    expect(opened[1]!.id).not.toBe(opened[0]!.id);
-    expect(await opened[1]!.keepAlive()).toBe(true);
+    expect(opened[1].id).not.toBe(opened[0].id);
+    expect(await opened[1].keepAlive()).toBe(true);
   });
 
   it('another node whose session lapses turns critical, and every instance on it leaves passing results', async () => {
@@ -248,7 +248,7 @@ describe('HealthManager: node liveness', () => {
   it('a restart of the same node ends the session its previous run left', async () => {
     await startHealth();
     await health!.stop();
-    const first = opened[0]!;
+    const first = opened[0];
     expect(await first.keepAlive()).toBe(true);
     await startHealth();
     expect(await first.keepAlive()).toBe(false);
@@ -258,6 +258,6 @@ describe('HealthManager: node liveness', () => {
   it('stop({ revoke: true }) ends the session at once (a clean leave)', async () => {
     await startHealth();
     await health!.stop({ revoke: true });
-    expect(await opened[0]!.keepAlive()).toBe(false);
+    expect(await opened[0].keepAlive()).toBe(false);
   });
 });

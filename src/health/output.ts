@@ -12,7 +12,7 @@ export function headBytes(s: string, max: number): string {
   if (buf.length <= max) return s;
   let end = max;
   // Step back over continuation bytes (10xxxxxx) so no character is cut in half.
-  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
   return buf.subarray(0, end).toString('utf8');
 }
 

@@ -27,7 +27,7 @@ function readVarint(buf: Buffer, pos: number): [number, number] {
   let mul = 1;
   for (let i = 0; i < 10; i++) {
     if (pos >= buf.length) throw new Error('truncated varint');
-    const b = buf[pos++]!;
+    const b = buf[pos++];
     value += (b & 0x7f) * mul;
     if ((b & 0x80) === 0) return [value, pos];
     mul *= 128;

@@ -52,7 +52,7 @@ export class HttpRunner implements Runner {
     this.closeDispatcher = Boolean(spec.tlsServerName);
     this.method = (spec.method || 'GET').toUpperCase();
     const headers: Record<string, string | string[]> = { 'user-agent': 'Consul Health Check', accept: 'text/plain, text/*, */*' };
-    for (const [k, v] of Object.entries(spec.header ?? {})) headers[k.toLowerCase()] = v.length === 1 ? v[0]! : v;
+    for (const [k, v] of Object.entries(spec.header ?? {})) headers[k.toLowerCase()] = v.length === 1 ? v[0] : v;
     this.headers = headers;
   }
 
@@ -60,7 +60,7 @@ export class HttpRunner implements Runner {
     const { url } = this.spec;
     try {
       const res = await request(url, {
-        method: this.method as Dispatcher.HttpMethod,
+        method: this.method,
         headers: this.headers,
         body: this.spec.body || undefined,
         dispatcher: this.dispatcher,
@@ -69,7 +69,7 @@ export class HttpRunner implements Runner {
         // undici takes the SNI name from a Host header before the connector's own `servername`;
         // given per request too, TLSServerName wins over any Header, as Go's tls.Config.ServerName does.
         ...(this.spec.tlsServerName ? { servername: this.spec.tlsServerName } : {}),
-      } as Parameters<typeof request>[1]);
+      });
       const out = new BoundedBuffer(this.spec.outputMax);
       try {
         for await (const chunk of res.body) {

@@ -75,9 +75,9 @@ const kinds: Kind[] = [
   },
   {
     name: 'script',
-    healthy: async () => new ScriptRunner(scriptArgs(0), 4096),
-    down: async () => new ScriptRunner(scriptArgs(2), 4096),
-    hanging: async () => new ScriptRunner(hangingScriptArgs(), 4096),
+    healthy: () => Promise.resolve(new ScriptRunner(scriptArgs(0), 4096)),
+    down: () => Promise.resolve(new ScriptRunner(scriptArgs(2), 4096)),
+    hanging: () => Promise.resolve(new ScriptRunner(hangingScriptArgs(), 4096)),
   },
 ];
 
@@ -170,7 +170,7 @@ describe('HttpRunner', () => {
     cleanups.push(() => hosted.close());
     expect((await run(hosted)).status).toBe('passing');
     expect(t.requests.map((q) => q.servername)).toEqual(['localhost', 'svc.beacon.test', 'svc.beacon.test']);
-    expect(t.requests[2]!.headers.host).toBe('vhost.beacon.test');
+    expect(t.requests[2].headers.host).toBe('vhost.beacon.test');
   });
 });
 
@@ -249,7 +249,7 @@ describe('ScriptRunner', () => {
     // Gone, or a zombie waiting for whoever inherited it to reap it.
     let state = 'gone';
     try {
-      state = readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1]!.charAt(0);
+      state = readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1].charAt(0);
     } catch {
       /* no such process */
     }

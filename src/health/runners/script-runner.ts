@@ -38,7 +38,7 @@ export class ScriptRunner implements Runner {
       };
       let child: ChildProcess;
       try {
-        child = spawn(this.args[0]!, this.args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        child = spawn(this.args[0], this.args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       } catch (err) {
         finish({ status: 'critical', output: `Check failed to start: ${errorText(err)}` });
         return;

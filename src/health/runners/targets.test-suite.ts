@@ -38,7 +38,7 @@ export function testTls(): { cert: Buffer; key: Buffer } {
 /** An HTTP server answering `mode` (set it any time); 'hang' never answers. With `tls`, HTTPS with the test certificate. */
 export async function httpTarget(mode: HttpMode = 200, body = 'ok', opts: { tls?: boolean } = {}): Promise<HttpTarget> {
   const sockets = new Set<Socket>();
-  const target: HttpTarget = { url: '', mode, requests: [], close: async () => undefined };
+  const target: HttpTarget = { url: '', mode, requests: [], close: () => Promise.resolve() };
   const handler: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
     let b = '';
     req.on('data', (d: Buffer) => (b += d.toString()));
@@ -104,7 +104,7 @@ export interface GrpcTarget {
 /** A real gRPC server implementing grpc.health.v1.Health/Check; unknown services answer NOT_FOUND. With `tls`, the test certificate. */
 export async function grpcTarget(opts: { tls?: boolean } = {}): Promise<GrpcTarget> {
   const server = new GrpcServer();
-  const target: GrpcTarget = { addr: '', statuses: new Map([['', 1]]), hang: false, close: async () => undefined };
+  const target: GrpcTarget = { addr: '', statuses: new Map([['', 1]]), hang: false, close: () => Promise.resolve() };
   server.addService(
     {
       Check: {
