@@ -43,7 +43,7 @@ export function resolveHttpAddr(flag: string | undefined, env: NodeJS.ProcessEnv
         : env.CONSUL_HTTP_ADDR ? [env.CONSUL_HTTP_ADDR, 'CONSUL_HTTP_ADDR']
           : [DEFAULT_HTTP_ADDR, 'default'];
   const m = /^(https?):\/\/([^/]+)\/?$/.exec(value.trim());
-  const hp = parseHostPort(m ? m[2]! : value);
+  const hp = parseHostPort(m ? m[2] : value);
   if (!hp) throw new BeaconClientError('BEACON_ERR_VALIDATION', `invalid ${source} "${value}": expected HOST:PORT, e.g. 127.0.0.1:8500`);
   return `${m ? m[1] : 'http'}://${formatHostPort(hp)}`;
 }

@@ -5,11 +5,11 @@ import { ApiClient, resolveHttpAddr } from './api-client.js';
 export interface CliContext {
   readonly api: ApiClient;
   /** Writes to stdout. */
-  out(text: string): void;
+  readonly out: (text: string) => void;
   /** Writes a note to stderr (not an error: the exit code stays 0). */
-  note(text: string): void;
+  readonly note: (text: string) => void;
   /** For commands that run until stopped: from now on SIGINT/SIGTERM abort the returned signal instead of ending the process. */
-  untilStopped(): AbortSignal;
+  readonly untilStopped: () => AbortSignal;
 }
 
 /** Options every client command takes. */

@@ -24,7 +24,7 @@ export function memberRows(members: readonly Member[]): string[][] {
   const rows = [['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC']];
   for (const m of sorted) {
     const tags = m.Tags ?? {};
-    const build = tags.build ? tags.build.split(':')[0]! : '< 0.3';
+    const build = tags.build ? tags.build.split(':')[0] : '< 0.3';
     const type = tags.role === 'consul' ? 'server' : tags.role === 'node' ? 'client' : 'unknown';
     const known = type !== 'unknown';
     rows.push([

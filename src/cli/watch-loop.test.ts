@@ -8,7 +8,7 @@ type Step = WatchAnswer | Error;
 class Unavailable extends Error {}
 
 /** Runs the loop over a script of answers; the loop is stopped when the script runs out. */
-async function run(script: Step[], opts: { pollMs?: number } = {}) {
+function run(script: Step[], opts: { pollMs?: number } = {}) {
   const controller = new AbortController();
   const sent: number[] = [];
   const changes: unknown[] = [];
@@ -19,22 +19,22 @@ async function run(script: Step[], opts: { pollMs?: number } = {}) {
     backoff: { baseMs: 2, maxMs: 8 },
     pollMs: opts.pollMs ?? 1,
     random: () => 0.5,
-    async fetch(index) {
+    fetch(index) {
       sent.push(index);
       const step = script[i++];
       if (step === undefined) {
         controller.abort();
-        return { index: 1, body: 'ignored' };
+        return Promise.resolve({ index: 1, body: 'ignored' });
       }
-      if (step instanceof Error) throw step;
-      return step;
+      if (step instanceof Error) return Promise.reject(step);
+      return Promise.resolve(step);
     },
     onChange: (body) => changes.push(body),
     onRetry: (_err, delayMs) => retries.push(delayMs),
     isFatal: (err) => err instanceof BeaconClientError && err.status === 400,
     isUnavailable: (err) => err instanceof Unavailable,
   });
-  return { done, sent, changes, retries };
+  return Promise.resolve({ done, sent, changes, retries });
 }
 
 afterEach(() => {

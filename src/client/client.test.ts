@@ -102,7 +102,7 @@ describe('static mode through the client', () => {
     });
     const stop = c.watch('web', (ch) => got.push(ch));
     await until(() => got.length === 1);
-    expect(got[0]!.added).toHaveLength(2);
+    expect(got[0].added).toHaveLength(2);
     stop();
     expect(logs.some((l) => l.startsWith('error watch listener threw'))).toBe(true);
     expect(() => c.watch('web', 'nope' as never)).toThrow(/listener/);

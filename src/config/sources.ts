@@ -19,7 +19,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): RawConfig {
     const v = env[envName(k)];
     if (v !== undefined && v !== '') out[k] = v;
   }
-  return out as RawConfig;
+  return out;
 }
 
 /** Reads a JSON config file with the same camelCase keys as the flags. */
@@ -44,12 +44,12 @@ export function fromFile(path: string): RawConfig {
       throw new BeaconError('BEACON_ERR_CONFIG', `config file ${path}: unknown key "${k}" (known: ${[...KEYS, ...FILE_ONLY].join(', ')})`, { field: k });
     }
   }
-  return parsed as RawConfig;
+  return parsed;
 }
 
 /** Later sources win: file < env < flags. Undefined values never override. */
 export function mergeRaw(...sources: RawConfig[]): RawConfig {
   const out: Record<string, unknown> = {};
   for (const s of sources) for (const [k, v] of Object.entries(s)) if (v !== undefined) out[k] = v;
-  return out as RawConfig;
+  return out;
 }

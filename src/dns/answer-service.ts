@@ -59,7 +59,7 @@ function srvAnswer(
     if (seen.has(key)) continue;
     seen.add(key);
     const w = inst.status === 'warning' ? svc.Weights?.Warning : svc.Weights?.Passing;
-    const weight = Number.isInteger(w) ? Math.min(Math.max(w!, 0), 65535) : 1;
+    const weight = Number.isInteger(w) ? Math.min(Math.max(w, 0), 65535) : 1;
     answers.push(encodeRecord(QNAME_POINTER, ttl, {
       type: 'SRV', data: { priority: 1, weight, port: svc.Port & 0xffff, target: t.name },
     }));

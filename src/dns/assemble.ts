@@ -66,7 +66,7 @@ export function assemble(
     // Fisher-Yates over the first n picks: a uniformly random ordered subset of size n.
     for (let i = 0; i < n && i < total - 1; i++) {
       const j = i + Math.floor(Math.random() * (total - i));
-      const t = order[i]!;
+      const t = order[i];
       order[i] = order[j]!;
       order[j] = t;
     }
@@ -76,10 +76,10 @@ export function assemble(
   let truncated = false;
   let extrasCount = 0;
   for (; kept < n; kept++) {
-    const u = entry.unitBytes[order[kept]!]!;
+    const u = entry.unitBytes[order[kept]];
     if (size + u > limit) { truncated = true; break; }
     size += u;
-    extrasCount += entry.extras?.[order[kept]!]?.length ?? 0;
+    extrasCount += entry.extras?.[order[kept]]?.length ?? 0;
   }
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(query.id, 0);
@@ -89,10 +89,10 @@ export function assemble(
   out.writeUInt16BE(entry.authority.length, 8);
   out.writeUInt16BE(extrasCount + entry.additional.length + (opt ? 1 : 0), 10);
   let off = HEADER_LEN + req.copy(out, HEADER_LEN, HEADER_LEN, query.questionEnd);
-  for (let i = 0; i < kept; i++) off += entry.answers[order[i]!]!.copy(out, off);
+  for (let i = 0; i < kept; i++) off += entry.answers[order[i]].copy(out, off);
   for (const r of entry.authority) off += r.copy(out, off);
   if (entry.extras) {
-    for (let i = 0; i < kept; i++) for (const r of entry.extras[order[i]!] ?? []) off += r.copy(out, off);
+    for (let i = 0; i < kept; i++) for (const r of entry.extras[order[i]] ?? []) off += r.copy(out, off);
   }
   for (const r of entry.additional) off += r.copy(out, off);
   if (opt) writeOpt(out, off, ednsSize, 0, query.edns!.dnssecOk);

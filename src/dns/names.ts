@@ -54,31 +54,31 @@ export function classifyName(labels: readonly string[], domains: readonly (reado
   // Locate the keyword: last label, or before a datacenter label, or before "<dc>.dc".
   let kw = -1;
   let dc: string | undefined;
-  if (KEYWORDS.has(rest[n - 1]!)) kw = n - 1;
-  else if (n >= 2 && KEYWORDS.has(rest[n - 2]!)) { kw = n - 2; dc = rest[n - 1]; }
-  else if (n >= 3 && rest[n - 1] === 'dc' && KEYWORDS.has(rest[n - 3]!)) { kw = n - 3; dc = rest[n - 2]; }
+  if (KEYWORDS.has(rest[n - 1])) kw = n - 1;
+  else if (n >= 2 && KEYWORDS.has(rest[n - 2])) { kw = n - 2; dc = rest[n - 1]; }
+  else if (n >= 3 && rest[n - 1] === 'dc' && KEYWORDS.has(rest[n - 3])) { kw = n - 3; dc = rest[n - 2]; }
 
   if (kw < 0) {
     // RFC 2782 without ".service": _svc._tag[.dc]
-    if ((n === 2 || n === 3) && isUnderscored(rest[0]!) && isUnderscored(rest[1]!)) {
-      return rfc2782(domain, n === 3 ? rest[2] : undefined, rest[0]!, rest[1]!);
+    if ((n === 2 || n === 3) && isUnderscored(rest[0]) && isUnderscored(rest[1])) {
+      return rfc2782(domain, n === 3 ? rest[2] : undefined, rest[0], rest[1]);
     }
     return { kind: 'unknown', domain, dc: undefined };
   }
   const prefix = rest.slice(0, kw);
   switch (rest[kw]) {
     case 'service':
-      if (prefix.length === 1) return { kind: 'service', domain, dc, service: prefix[0]!, tag: undefined, rfc2782: false };
+      if (prefix.length === 1) return { kind: 'service', domain, dc, service: prefix[0], tag: undefined, rfc2782: false };
       if (prefix.length === 2) {
-        if (isUnderscored(prefix[0]!) && isUnderscored(prefix[1]!)) return rfc2782(domain, dc, prefix[0]!, prefix[1]!);
-        return { kind: 'service', domain, dc, service: prefix[1]!, tag: prefix[0]!, rfc2782: false };
+        if (isUnderscored(prefix[0]) && isUnderscored(prefix[1])) return rfc2782(domain, dc, prefix[0], prefix[1]);
+        return { kind: 'service', domain, dc, service: prefix[1], tag: prefix[0], rfc2782: false };
       }
       break;
     case 'node':
-      if (prefix.length === 1) return { kind: 'node', domain, dc, node: prefix[0]! };
+      if (prefix.length === 1) return { kind: 'node', domain, dc, node: prefix[0] };
       break;
     case 'addr': {
-      const ip = prefix.length === 1 ? hexToIp(prefix[0]!) : undefined;
+      const ip = prefix.length === 1 ? hexToIp(prefix[0]) : undefined;
       if (ip) return { kind: 'addr', domain, dc, ip: ip.ip, family: ip.family };
       break;
     }
@@ -131,8 +131,8 @@ export function expandIpv6(ip: string): string | undefined {
   let s = ip.toLowerCase();
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (v4) {
-    const p = v4[1]!.split('.').map(Number);
-    s = s.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+    const p = v4[1].split('.').map(Number);
+    s = s.slice(0, -v4[1].length) + `${((p[0] << 8) | p[1]).toString(16)}:${((p[2] << 8) | p[3]).toString(16)}`;
   }
   const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
   const h = head ? head.split(':') : [];

@@ -78,7 +78,7 @@ export class QueryHandler {
     }
     const ednsSize = udpLimit(q.edns);
     const a = assemble(entry, msg, q, tcp ? TCP_MAX_MESSAGE : ednsSize, this.ra, ednsSize);
-    this.rcodes[entry.rcode]!++;
+    this.rcodes[entry.rcode]++;
     if (a.truncated) this.truncated++;
     return a.message;
   }
@@ -124,13 +124,13 @@ export class QueryHandler {
     // Beacon offers recursion here (its own answers say RA too), whatever the upstream said.
     const flags = answer.readUInt16BE(2) | FLAG_RA;
     answer.writeUInt16BE(flags, 2);
-    this.rcodes[flags & 0xf]!++;
+    this.rcodes[flags & 0xf]++;
     if (flags & FLAG_TC) this.truncated++;
     return answer;
   }
 
   private bare(msg: Buffer, id: number, flags: number, rcode: number, q: ParsedQuery | undefined): Buffer {
-    this.rcodes[Math.min(rcode, 16)]!++;
+    this.rcodes[Math.min(rcode, 16)]++;
     return bareResponse(msg, id, flags, rcode, this.ra, q);
   }
 }

@@ -44,7 +44,7 @@ export function ownerName(name: string, q: QuestionName): Buffer {
     parts.push(Buffer.from([b.length]), b);
   }
   if (shared > 0) {
-    const at = HEADER_LEN + q.offsets[q.labels.length - shared]!;
+    const at = HEADER_LEN + q.offsets[q.labels.length - shared];
     parts.push(Buffer.from([0xc0 | (at >> 8), at & 0xff]));
   } else {
     parts.push(Buffer.from([0]));

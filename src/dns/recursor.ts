@@ -229,7 +229,7 @@ function sameHost(a: string, b: string): boolean {
 function sameQuestion(a: Buffer, b: Buffer): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    if (lower(a[i]!) !== lower(b[i]!)) return false;
+    if (lower(a[i]) !== lower(b[i])) return false;
   }
   return true;
 }

@@ -155,8 +155,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     forwarder?.close();
     throw new BeaconError('BEACON_ERR_STARTUP', `DNS cannot listen on ${host}:${config.addr.port}: ${(err as Error).message}`, { cause: err });
   }
-  const udpT = udp!;
-  const tcpT = tcp!;
+  const udpT = udp;
+  const tcpT = tcp;
 
   return {
     udpAddress: { host, port },

@@ -76,7 +76,7 @@ function skipName(buf: Buffer, off: number): number {
   let wire = 0;
   for (;;) {
     if (off >= buf.length) return -1;
-    const len = buf[off]!;
+    const len = buf[off];
     if (len === 0) return off + 1;
     if ((len & 0xc0) === 0xc0) return off + 2 <= buf.length ? off + 2 : -1;
     if ((len & 0xc0) !== 0) return -1;
@@ -116,14 +116,14 @@ export function parseQuery(buf: Buffer): ParseResult {
   let w = 0;
   for (;;) {
     if (off >= buf.length) return formerr(id, flags, 'question name runs past the end of the packet');
-    const len = buf[off]!;
+    const len = buf[off];
     if (len === 0) break;
     if (len > MAX_LABEL) return formerr(id, flags, 'compressed or over-long label in the question');
     if (off + 1 + len > buf.length) return formerr(id, flags, 'question label runs past the end of the packet');
     if (w + len + 1 + 1 > MAX_NAME_WIRE) return formerr(id, flags, 'question name longer than 255 bytes');
     scratch[w++] = len;
     for (let i = off + 1, end = off + 1 + len; i < end; i++) {
-      const c = buf[i]!;
+      const c = buf[i];
       scratch[w++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
     off += len + 1;
@@ -152,7 +152,7 @@ export function parseQuery(buf: Buffer): ParseResult {
     if (off < 0) return formerr(id, flags, 'additional section is malformed');
     if (buf[start] === 0 && buf.readUInt16BE(start + 1) === TYPE.OPT) {
       if (edns) return formerr(id, flags, 'more than one OPT record');
-      edns = { size: buf.readUInt16BE(start + 3), version: buf[start + 6]!, dnssecOk: (buf[start + 7]! & 0x80) !== 0 };
+      edns = { size: buf.readUInt16BE(start + 3), version: buf[start + 6], dnssecOk: (buf[start + 7] & 0x80) !== 0 };
     } else if (buf.readUInt16BE(skipName(buf, start)) === TYPE.OPT) {
       return formerr(id, flags, 'OPT record with a non-root owner');
     }
@@ -170,7 +170,7 @@ export function keyLabels(key: string): string[] {
   const labels: string[] = [];
   let off = 0;
   while (off < bytes.length && bytes[off] !== 0) {
-    const len = bytes[off]!;
+    const len = bytes[off];
     labels.push(bytes.toString('utf8', off + 1, off + 1 + len));
     off += len + 1;
   }

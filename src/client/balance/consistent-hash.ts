@@ -21,7 +21,7 @@ function buildRing(instances: readonly BalancerInstance[], virtualNodes: number,
     for (let v = 0; v < virtualNodes; v++) entries.push([hash32(`${inst.id}#${v}`), idx]);
   });
   // Ties between points are broken by instance id so the ring does not depend on set order.
-  entries.sort((a, b) => a[0] - b[0] || (instances[a[1]]!.id < instances[b[1]]!.id ? -1 : 1));
+  entries.sort((a, b) => a[0] - b[0] || (instances[a[1]].id < instances[b[1]].id ? -1 : 1));
   return {
     signature,
     size: instances.length,
@@ -55,16 +55,16 @@ export function consistentHash(opts: BalancerOptions = {}): Balancer {
         if (ring?.signature !== signature) ring = buildRing(instances, virtualNodes, signature);
         ringFor = instances;
       }
-      const { points, owner } = ring!;
+      const { points, owner } = ring;
       const h = hash32(ctx.key);
       let lo = 0;
       let hi = points.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (points[mid]! < h) lo = mid + 1;
+        if (points[mid] < h) lo = mid + 1;
         else hi = mid;
       }
-      return instances[owner[lo === points.length ? 0 : lo]!];
+      return instances[owner[lo === points.length ? 0 : lo]];
     },
     start: () => NO_TRACKING,
   };

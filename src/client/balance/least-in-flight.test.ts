@@ -18,7 +18,7 @@ describe('least-in-flight', () => {
       } else {
         const busy = set.filter((i) => open.get(i.id)!.length > 0);
         if (busy.length === 0) continue;
-        const victim = busy[Math.floor(rnd() * busy.length)]!;
+        const victim = busy[Math.floor(rnd() * busy.length)];
         open.get(victim.id)!.pop()!({ latencyMs: 1 });
       }
     }
@@ -27,7 +27,7 @@ describe('least-in-flight', () => {
   it('moves traffic away from an instance whose calls hang', () => {
     const set = makeInstances(3);
     const lb = createBalancer('least-in-flight');
-    const stuck = set[0]!;
+    const stuck = set[0];
     for (let i = 0; i < 5; i++) lb.start(stuck);
     for (let i = 0; i < 100; i++) {
       const inst = lb.pick(set)!;
@@ -39,7 +39,7 @@ describe('least-in-flight', () => {
   it('forgets calls once they end', () => {
     const set = makeInstances(2);
     const lb = createBalancer('least-in-flight', { random: seededRandom(2) });
-    const end = lb.start(set[0]!);
+    const end = lb.start(set[0]);
     expect(lb.pick(set)).toBe(set[1]);
     end();
     end();

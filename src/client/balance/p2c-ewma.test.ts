@@ -42,9 +42,9 @@ describe('p2c-ewma', () => {
     const set = makeInstances(2);
     const clock = fakeClock();
     const lb = createBalancer('p2c-ewma', { random: seededRandom(3), now: clock.now });
-    lb.start(set[0]!)({ latencyMs: 10 });
-    lb.start(set[1]!)({ latencyMs: 30 });
-    const open = [lb.start(set[0]!), lb.start(set[0]!), lb.start(set[0]!)];
+    lb.start(set[0])({ latencyMs: 10 });
+    lb.start(set[1])({ latencyMs: 30 });
+    const open = [lb.start(set[0]), lb.start(set[0]), lb.start(set[0])];
     // i0 costs 10 × 4 = 40 > i1's 30 × 1.
     expect(lb.pick(set)!.id).toBe('i1');
     open.forEach((end) => end({ latencyMs: 10 }));
@@ -55,20 +55,20 @@ describe('p2c-ewma', () => {
     const set = makeInstances(2);
     const clock = fakeClock();
     const lb = createBalancer('p2c-ewma', { random: seededRandom(4), now: clock.now, decayMs: 1_000, failurePenaltyMs: 500 });
-    lb.start(set[0]!)({ failed: true, latencyMs: 1 });
-    lb.start(set[1]!)({ latencyMs: 20 });
+    lb.start(set[0])({ failed: true, latencyMs: 1 });
+    lb.start(set[1])({ latencyMs: 20 });
     expect(lb.pick(set)!.id).toBe('i1');
     // After 5 s idle i0's 500 ms has decayed to ≈ 3.4 ms, below i1's fresh 20 ms: i0 is probed again.
     clock.advance(5_000);
-    lb.start(set[1]!)({ latencyMs: 20 });
+    lb.start(set[1])({ latencyMs: 20 });
     expect(lb.pick(set)!.id).toBe('i0');
   });
 
   it('does not pile onto an instance with no latency history while its first calls are pending', () => {
     const set = makeInstances(2);
     const lb = createBalancer('p2c-ewma', { random: seededRandom(6), now: fakeClock().now });
-    lb.start(set[1]!)({ latencyMs: 50 });
-    const pending = lb.start(set[0]!);
+    lb.start(set[1])({ latencyMs: 50 });
+    const pending = lb.start(set[0]);
     expect(lb.pick(set)!.id).toBe('i1');
     pending({ latencyMs: 1 });
     expect(lb.pick(set)!.id).toBe('i0');

@@ -68,8 +68,8 @@ export function p2cEwma(opts: BalancerOptions = {}): Balancer {
       const i = Math.floor(random() * n);
       let j = Math.floor(random() * (n - 1));
       if (j >= i) j += 1;
-      const a = instances[i]!;
-      const b = instances[j]!;
+      const a = instances[i];
+      const b = instances[j];
       const t = now();
       const ca = cost(a.id, t);
       const cb = cost(b.id, t);

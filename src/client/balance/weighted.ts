@@ -25,14 +25,14 @@ export function weighted(opts: BalancerOptions = {}): Balancer {
         for (const inst of instances) cumulative.push((sum += weightOf(inst)));
         cachedFor = instances;
       }
-      const total = cumulative[cumulative.length - 1]!;
+      const total = cumulative[cumulative.length - 1];
       if (total === 0) return instances[Math.floor(random() * instances.length)];
       const target = random() * total;
       let lo = 0;
       let hi = cumulative.length - 1;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (cumulative[mid]! > target) hi = mid;
+        if (cumulative[mid] > target) hi = mid;
         else lo = mid + 1;
       }
       return instances[lo];

@@ -35,7 +35,7 @@ describe('HTTP discovery: snapshot and blocking queries', () => {
     expect(snap.stale).toBe(false);
     expect(snap.index).toBe(f.index);
     await until(() => f.count('/v1/health/service/web') >= 2, 2_000, 'a blocking query');
-    const blocking = f.requests.filter((r) => r.path === '/v1/health/service/web')[1]!;
+    const blocking = f.requests.filter((r) => r.path === '/v1/health/service/web')[1];
     expect(blocking.query.get('index')).toBe(String(f.index));
     expect(blocking.query.get('wait')).toBe('5000ms');
     expect(blocking.query.has('passing')).toBe(true);
@@ -67,15 +67,15 @@ describe('HTTP discovery: snapshot and blocking queries', () => {
     const changes: Array<ServiceChange & { reads: number }> = [];
     c.watch('web', (ch) => changes.push({ ...ch, reads: reads() }));
     await until(() => changes.length === 1, 10_000, 'initial event');
-    expect(changes[0]!.added.map((i) => i.id)).toEqual(['web-0', 'web-1']);
+    expect(changes[0].added.map((i) => i.id)).toEqual(['web-0', 'web-1']);
     await until(() => reads() >= 2, 10_000, 'blocking query armed');
     const armed = reads();
     f.set('web', [{ id: 'web-0', address: '127.0.0.1', port: 9100 }, { id: 'web-2', address: '127.0.0.1', port: 9002 }]);
     await until(() => changes.length === 2, 10_000, 'change event');
-    const ch = changes[1]!;
+    const ch = changes[1];
     // Delivered by the answer to the armed query (at most its successor was sent meanwhile).
     expect(ch.reads).toBeLessThanOrEqual(armed + 1);
-    expect(f.requests.filter((r) => r.path === '/v1/health/service/web')[armed - 1]!.query.get('wait')).toBe('60000ms');
+    expect(f.requests.filter((r) => r.path === '/v1/health/service/web')[armed - 1].query.get('wait')).toBe('60000ms');
     expect(ch.added.map((i) => i.id)).toEqual(['web-2']);
     expect(ch.removed.map((i) => i.id)).toEqual(['web-1']);
     expect(ch.changed.map((x) => [x.before.port, x.after.port])).toEqual([[9000, 9100]]);

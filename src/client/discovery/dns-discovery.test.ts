@@ -8,20 +8,20 @@ class FakeResolver implements SrvResolver {
   a = new Map<string, string[]>();
   fail: string | undefined;
   queries: string[] = [];
-  async resolveSrv(name: string) {
+  resolveSrv(name: string) {
     this.queries.push(name);
-    if (this.fail) throw Object.assign(new Error(`queryS ${this.fail} ${name}`), { code: this.fail });
+    if (this.fail) return Promise.reject(Object.assign(new Error(`queryS ${this.fail} ${name}`), { code: this.fail }));
     const r = this.srv.get(name);
-    if (!r) throw Object.assign(new Error(`queryS ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    return r;
+    if (!r) return Promise.reject(Object.assign(new Error(`queryS ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    return Promise.resolve(r);
   }
-  async resolve4(name: string) {
+  resolve4(name: string) {
     const r = this.a.get(name);
-    if (!r) throw Object.assign(new Error('ENODATA'), { code: 'ENODATA' });
-    return r;
+    if (!r) return Promise.reject(Object.assign(new Error('ENODATA'), { code: 'ENODATA' }));
+    return Promise.resolve(r);
   }
-  async resolve6(): Promise<string[]> {
-    throw Object.assign(new Error('ENODATA'), { code: 'ENODATA' });
+  resolve6(): Promise<string[]> {
+    return Promise.reject(Object.assign(new Error('ENODATA'), { code: 'ENODATA' }));
   }
 }
 

@@ -55,10 +55,11 @@ export abstract class FeedDiscovery implements Discovery {
     return this.feed(query).subscribe(listener);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
     const err = new BeaconClientError('BEACON_ERR_CLIENT_CLOSED', 'The Beacon client is closed');
     for (const feed of this.#feeds.values()) feed.close(err);
     this.#feeds.clear();
+    return Promise.resolve();
   }
 }

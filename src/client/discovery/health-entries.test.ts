@@ -12,7 +12,7 @@ describe('parseHealthEntries', () => {
     const out = parseHealthEntries([entry('b'), entry('a', { Address: '' })]);
     expect(out.map((i) => i.id)).toEqual(['a', 'b']);
     expect(out[0]).toMatchObject({ service: 'web', address: '10.1.1.1', port: 80, tags: ['v2'], meta: { a: 'b' }, node: 'n1', datacenter: 'dc1', status: 'passing', weight: 10 });
-    expect(out[1]!.address).toBe('10.0.0.1');
+    expect(out[1].address).toBe('10.0.0.1');
   });
 
   it('drops critical and maintenance instances, weighs warning ones by Weights.Warning', () => {

@@ -57,9 +57,10 @@ export class StaticDiscovery extends FeedDiscovery {
     this.#services = new Map(Object.entries(services).map(([name, eps]) => [name, uniqueSorted(eps.map((ep) => toInstance(name, ep)))]));
   }
 
-  protected async run(feed: ServiceFeed): Promise<void> {
+  protected run(feed: ServiceFeed): Promise<void> {
     const { name, tags } = feed.query;
     const all = this.#services.get(name) ?? [];
     feed.update(all.filter((i) => tags.every((t) => i.tags.includes(t))));
+    return Promise.resolve();
   }
 }

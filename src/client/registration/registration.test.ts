@@ -123,15 +123,15 @@ class MemoryRegistry {
   known = false;
   readonly t0 = Date.now();
   readonly transport = {
-    request: async (req: RegistryRequest): Promise<RegistryResponse> => {
+    request: (req: RegistryRequest): Promise<RegistryResponse> => {
       this.calls.push({ at: Date.now() - this.t0, method: req.method, path: req.path });
       if (req.path === '/v1/agent/service/register') this.known = true;
       if (req.path.startsWith('/v1/agent/service/deregister/')) this.known = false;
       if (req.path.startsWith('/v1/agent/check/pass/')) {
-        if (this.down) throw new Error('registry unreachable');
-        if (!this.known) return { status: 500, headers: {}, text: 'CheckID "service:web-1" does not have associated TTL', server: 'mem' };
+        if (this.down) return Promise.reject(new Error('registry unreachable'));
+        if (!this.known) return Promise.resolve({ status: 500, headers: {}, text: 'CheckID "service:web-1" does not have associated TTL', server: 'mem' });
       }
-      return { status: 200, headers: {}, text: '', server: 'mem' };
+      return Promise.resolve({ status: 200, headers: {}, text: '', server: 'mem' });
     },
   } as unknown as RegistryTransport;
 
@@ -159,7 +159,7 @@ describe('registration keep-alive schedule (fake clock)', () => {
     // Jitter draws 0, 1, 0.5, ...: gaps of 90, 110 and 100 ms for a 300 ms TTL.
     const draws = [0, 1, 0.5];
     let i = 0;
-    const { m, reg } = await started(() => draws[i++ % draws.length]!);
+    const { m, reg } = await started(() => draws[i++ % draws.length]);
     expect(m.calls[0]).toMatchObject({ at: 0, method: 'PUT', path: '/v1/agent/service/register' });
     await vi.advanceTimersByTimeAsync(89);
     expect(m.beats()).toEqual([]);

@@ -38,8 +38,9 @@ describe('deregister on SIGTERM/SIGINT', () => {
     let appSaw = 0;
     proc.on('SIGINT', () => appSaw++);
     let deregistered = false;
-    installShutdownHook(['SIGTERM', 'SIGINT'], async () => {
+    installShutdownHook(['SIGTERM', 'SIGINT'], () => {
       deregistered = true;
+      return Promise.resolve();
     }, { timeoutMs: 1_000, log: silentLogger, target: proc });
     proc.emit('SIGINT', 'SIGINT');
     await tick(30);
@@ -56,9 +57,7 @@ describe('deregister on SIGTERM/SIGINT', () => {
     expect(proc.kills).toEqual([[4242, 'SIGTERM']]);
 
     const proc2 = new FakeProcess();
-    installShutdownHook(['SIGTERM'], async () => {
-      throw new Error('registry down');
-    }, { timeoutMs: 1_000, log: silentLogger, target: proc2 });
+    installShutdownHook(['SIGTERM'], () => Promise.reject(new Error('registry down')), { timeoutMs: 1_000, log: silentLogger, target: proc2 });
     proc2.emit('SIGTERM', 'SIGTERM');
     await tick(30);
     expect(proc2.kills).toEqual([[4242, 'SIGTERM']]);

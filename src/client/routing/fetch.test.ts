@@ -237,14 +237,14 @@ describe('beacon.fetch and the dispatcher', () => {
       { web: ups.map((u, i) => ({ id: `w${i}`, address: '127.0.0.1', port: u.port })) },
       { passiveHealth: { consecutiveFailures: 2, baseEjectionMs: 300 }, retries: 0 },
     );
-    ups[0]!.status = 500;
+    ups[0].status = 500;
     for (let i = 0; i < 12; i++) await (await c.fetch('http://web/')).text();
-    const hitsWhileEjected = ups[0]!.hits;
+    const hitsWhileEjected = ups[0].hits;
     for (let i = 0; i < 12; i++) await (await c.fetch('http://web/')).text();
-    expect(ups[0]!.hits).toBe(hitsWhileEjected);
-    ups[0]!.status = 200;
+    expect(ups[0].hits).toBe(hitsWhileEjected);
+    ups[0].status = 200;
     await new Promise((r) => setTimeout(r, 400));
     for (let i = 0; i < 12; i++) await (await c.fetch('http://web/')).text();
-    expect(ups[0]!.hits).toBeGreaterThan(hitsWhileEjected);
+    expect(ups[0].hits).toBeGreaterThan(hitsWhileEjected);
   });
 });

@@ -33,8 +33,8 @@ export function withHost(headers: Headers, host: string): Headers {
   if (getHeader(headers, 'host') !== undefined) return headers;
   if (headers == null) return { host };
   if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0])) return [['host', host], ...(headers as unknown as Array<[string, string]>)].flat() as string[];
-    return ['host', host, ...(headers as string[])];
+    if (headers.length > 0 && Array.isArray(headers[0])) return [['host', host], ...(headers as unknown as Array<[string, string]>)].flat();
+    return ['host', host, ...(headers)];
   }
   if (isPairList(headers)) {
     const flat: string[] = ['host', host];
@@ -53,10 +53,10 @@ export function withoutHeader(headers: Headers, name: string): Headers {
   const drop = name.toLowerCase();
   if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      return (headers as unknown as Array<[string, string]>).filter((p) => String(p[0]).toLowerCase() !== drop) as unknown as string[];
+      return (headers as unknown as Array<[string, string]>).filter((p) => String(p[0]).toLowerCase() !== drop);
     }
     const out: string[] = [];
-    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() !== drop) out.push(headers[i] as string, headers[i + 1] as string);
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() !== drop) out.push(headers[i], headers[i + 1]);
     return out;
   }
   if (isPairList(headers)) {

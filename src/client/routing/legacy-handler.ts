@@ -22,8 +22,8 @@ export function parseRawHeaders(raw: ReadonlyArray<Buffer | string> | null | und
   const out: Record<string, string | string[]> = {};
   if (!raw) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
+    const key = raw[i].toString('latin1').toLowerCase();
+    const value = raw[i + 1].toString('latin1');
     const prev = out[key];
     if (prev === undefined) out[key] = value;
     else if (Array.isArray(prev)) prev.push(value);

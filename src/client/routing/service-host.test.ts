@@ -3,6 +3,11 @@ import { getHeader, withHost, withoutHeader } from './headers.js';
 import { replayableFetchBody, takeReplayBody } from './replay.js';
 import { serviceFromHost } from './service-host.js';
 
+/** A one-shot async-iterable body, as fetch hands a dispatcher (an async generator, so it has return()). */
+async function* oneShotStream<T>(...chunks: T[]): AsyncGenerator<T> {
+  for (const chunk of chunks) yield await Promise.resolve(chunk);
+}
+
 describe('serviceFromHost', () => {
   it('reads service names out of hosts', () => {
     expect(serviceFromHost('payments')).toEqual({ name: 'payments', dc: undefined });
@@ -58,11 +63,11 @@ describe('replayable bodies', () => {
     expect(Buffer.from(replayableFetchBody(new TextEncoder().encode('ab').buffer) as Uint8Array).toString()).toBe('ab');
     expect(replayableFetchBody(new ReadableStream())).toBeUndefined();
     expect(replayableFetchBody(new Blob(['x']))).toBeUndefined();
-    expect(replayableFetchBody((async function* () { yield 'x'; })())).toBeUndefined();
+    expect(replayableFetchBody(oneShotStream('x'))).toBeUndefined();
   });
 
   it('swaps the kept body in for the stream, strips the header, and sends no body where fetch sends none', async () => {
-    const stream = (async function* () { yield new Uint8Array([1]); })();
+    const stream = oneShotStream(new Uint8Array([1]));
     const bodies = new Map([['7', 'kept']]);
     const out = takeReplayBody({ method: 'PUT', path: '/', body: stream as never, headers: { 'x-beacon-replay-body': '7', a: '1' } }, bodies);
     expect(out.body).toBe('kept');

@@ -24,10 +24,10 @@ export function serviceFromHost(host: string, domain = 'consul'): ServiceTarget 
   if (h === '' || h === 'localhost' || isIP(h.replace(/^\[|\]$/g, '')) !== 0) return undefined;
   const labels = h.split('.');
   if (!labels.every((l) => LABEL.test(l))) return undefined;
-  if (labels.length === 1) return { name: labels[0]!, dc: undefined };
+  if (labels.length === 1) return { name: labels[0], dc: undefined };
   if (labels[1] !== 'service') return undefined;
-  if (labels.length === 2) return { name: labels[0]!, dc: undefined };
-  if (labels.length === 3 && labels[2] === domain) return { name: labels[0]!, dc: undefined };
-  if (labels.length === 4 && labels[3] === domain) return { name: labels[0]!, dc: labels[2] };
+  if (labels.length === 2) return { name: labels[0], dc: undefined };
+  if (labels.length === 3 && labels[2] === domain) return { name: labels[0], dc: undefined };
+  if (labels.length === 4 && labels[3] === domain) return { name: labels[0], dc: labels[2] };
   return undefined;
 }

@@ -118,7 +118,7 @@ export class FakeConsul {
         });
       }
       if (res.destroyed) return;
-      send(200, this.#entries(decodeURIComponent(m[1]!), url.searchParams.has('passing'), url.searchParams.getAll('tag')));
+      send(200, this.#entries(decodeURIComponent(m[1]), url.searchParams.has('passing'), url.searchParams.getAll('tag')));
       return;
     }
     if (req.method === 'PUT' && url.pathname === '/v1/agent/service/register') {
@@ -129,13 +129,13 @@ export class FakeConsul {
     }
     const dereg = url.pathname.match(/^\/v1\/agent\/service\/deregister\/(.+)$/);
     if (req.method === 'PUT' && dereg) {
-      this.registered.delete(decodeURIComponent(dereg[1]!));
+      this.registered.delete(decodeURIComponent(dereg[1]));
       send(200);
       return;
     }
     const pass = url.pathname.match(/^\/v1\/agent\/check\/pass\/(.+)$/);
     if (req.method === 'PUT' && pass) {
-      const checkId = decodeURIComponent(pass[1]!);
+      const checkId = decodeURIComponent(pass[1]);
       const known = [...this.registered.values()].some((d) => (d.Check as { CheckID?: string } | undefined)?.CheckID === checkId);
       if (known) send(200);
       else send(500, `CheckID "${checkId}" does not have associated TTL`);
@@ -143,7 +143,7 @@ export class FakeConsul {
     }
     const cat = url.pathname.match(/^\/v1\/catalog\/service\/(.+)$/);
     if (req.method === 'GET' && cat) {
-      const name = decodeURIComponent(cat[1]!);
+      const name = decodeURIComponent(cat[1]);
       send(200, [...this.registered.values()].filter((d) => d.Name === name).map((d) => ({ ServiceID: d.ID, ServiceName: d.Name })));
       return;
     }

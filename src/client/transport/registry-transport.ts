@@ -97,7 +97,7 @@ export class RegistryTransport {
 
   /** The server calls go to first. */
   get preferred(): string {
-    return this.servers[this.#preferred]!;
+    return this.servers[this.#preferred];
   }
 
   async request(req: RegistryRequest): Promise<RegistryResponse> {
@@ -109,7 +109,7 @@ export class RegistryTransport {
     const start = this.#preferred;
     for (let attempt = 0; attempt < n; attempt++) {
       const i = (start + attempt) % this.servers.length;
-      const server = this.servers[i]!;
+      const server = this.servers[i];
       try {
         const res = await this.#send(server, req);
         if (!this.#failoverStatuses.has(res.status)) {
