@@ -65,7 +65,7 @@ export function dig(port: number, args: string[], server = '127.0.0.1'): Promise
   const argv = [`@${server}`, '-p', String(port), '+tries=1', '+time=3', '+nocookie', ...args];
   return new Promise((resolve, reject) => {
     execFile(bin, argv, { timeout: 15_000, encoding: 'utf8' }, (err, stdout) => {
-      if (err && !stdout) return reject(err);
+      if (err instanceof Error && !stdout) return reject(err);
       resolve(parseDig(stdout));
     });
   });
@@ -79,14 +79,14 @@ export function parseDig(out: string): DigResult {
   let current: DigRecord[] | undefined;
   for (const line of out.split('\n')) {
     const h = /^;; (ANSWER|AUTHORITY|ADDITIONAL) SECTION:/.exec(line);
-    if (h) { current = sections[h[1]!]; continue; }
+    if (h) { current = sections[h[1]]; continue; }
     if (line.trim() === '' || line.startsWith(';')) { if (line.trim() === '') current = undefined; continue; }
     if (!current) continue;
     const m = /^(\S+)\s+(\d+)\s+IN\s+(\S+)\s+(.*)$/.exec(line);
-    if (m) current.push({ name: m[1]!, ttl: Number(m[2]), type: m[3]!, data: m[4]!.trim() });
+    if (m) current.push({ name: m[1], ttl: Number(m[2]), type: m[3], data: m[4].trim() });
   }
   return {
-    status, flags, answer: sections.ANSWER!, authority: sections.AUTHORITY!, additional: sections.ADDITIONAL!,
+    status, flags, answer: sections.ANSWER, authority: sections.AUTHORITY, additional: sections.ADDITIONAL,
     ednsUdp: udp === undefined ? undefined : Number(udp), raw: out,
   };
 }

@@ -38,9 +38,10 @@ export class FakeTtlUpdater implements TtlUpdater {
   /** When true, every update fails as the health manager fails one for an unknown or non-TTL check. */
   notTtl = false;
 
-  async updateTtl(node: string, checkId: string, status: HealthStatus, output: string): Promise<void> {
-    if (this.notTtl) throw new BeaconError('BEACON_ERR_CHECK_NOT_TTL', `CheckID ${JSON.stringify(checkId)} does not have associated TTL`, { field: 'id' });
+  updateTtl(node: string, checkId: string, status: HealthStatus, output: string): Promise<void> {
+    if (this.notTtl) return Promise.reject(new BeaconError('BEACON_ERR_CHECK_NOT_TTL', `CheckID ${JSON.stringify(checkId)} does not have associated TTL`, { field: 'id' }));
     this.calls.push({ node, checkId, status, output });
+    return Promise.resolve();
   }
 }
 

@@ -69,8 +69,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   });
   live.add(proc);
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => { live.delete(proc); res(code); }));
 
   const ready = await new Promise<RegExpMatchArray>((res, rej) => {
@@ -79,12 +79,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       const m = out.match(/beacon server ready http=(\S+):(\d+) dns=(\S+)/);
       if (m) { clearTimeout(timer); res(m); }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout.on('data', onData);
     proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`beacon server exited with ${code} before ready:\n${out}`)); });
   });
-  const httpHost = ready[1]!;
+  const httpHost = ready[1];
   const httpPort = Number(ready[2]);
-  const dns = ready[3]!;
+  const dns = ready[3];
   const dnsMatch = dns === 'off' ? null : dns.match(/^(.*):(\d+)$/);
 
   return {

@@ -35,12 +35,12 @@ function beacon(args: string[], env: Record<string, string | undefined> = {}): P
 
 /** Runs several commands, at most `limit` at a time (the machine has 2 cores). */
 async function all(runs: (() => Promise<Result>)[], limit = 4): Promise<Result[]> {
-  const out: Result[] = new Array(runs.length);
+  const out = new Array<Result>(runs.length);
   let next = 0;
   const worker = async () => {
     while (next < runs.length) {
       const i = next++;
-      out[i] = await runs[i]!();
+      out[i] = await runs[i]();
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
@@ -80,25 +80,25 @@ afterAll(async () => {
 describe('beacon client commands', () => {
   it('are listed by --help, and each has its own --help with examples (src/cli/help.test.ts checks them all)', async () => {
     const [root, leaf] = await all([() => beacon(['--help']), () => beacon(['catalog', 'nodes', '--help'])]);
-    expect(root!.code).toBe(0);
-    for (const name of ['members', 'catalog', 'services', 'health', 'maint', 'watch', 'info']) expect(root!.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
-    expect(leaf!.code).toBe(0);
-    expect(leaf!.stdout).toContain('Usage: beacon catalog nodes [options]');
-    expect(leaf!.stdout).toContain('--http-addr <host:port>');
-    expect(leaf!.stdout).toContain('Examples:\n  beacon catalog nodes\n');
+    expect(root.code).toBe(0);
+    for (const name of ['members', 'catalog', 'services', 'health', 'maint', 'watch', 'info']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    expect(leaf.code).toBe(0);
+    expect(leaf.stdout).toContain('Usage: beacon catalog nodes [options]');
+    expect(leaf.stdout).toContain('--http-addr <host:port>');
+    expect(leaf.stdout).toContain('Examples:\n  beacon catalog nodes\n');
   });
 
   it('members, catalog datacenters and catalog nodes print the server as consul does', async () => {
     const [members, dcs, nodes] = await all([() => beacon(['members', '--http-addr', addr]), () => beacon(['catalog', 'datacenters', '--http-addr', addr]), () => beacon(['catalog', 'nodes', '--http-addr', addr])]);
-    expect(members!.code).toBe(0);
-    expect(table(members!.stdout)).toEqual([
+    expect(members.code).toBe(0);
+    expect(table(members.stdout)).toEqual([
       ['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC'],
       ['test-node', '127.0.0.1:8301', 'alive', 'server', expect.stringMatching(/^\d+\.\d+\.\d+$/), '2', 'dc1'],
     ]);
-    expect(dcs!.stdout).toBe('dc1\n');
+    expect(dcs.stdout).toBe('dc1\n');
     const [node] = await api<{ ID: string }[]>('/v1/catalog/nodes');
-    expect(table(nodes!.stdout)).toEqual([['Node', 'ID', 'Address', 'DC'], ['test-node', node!.ID.slice(0, 8), '127.0.0.1', 'dc1']]);
-    expect(members!.stderr + dcs!.stderr + nodes!.stderr).toBe('');
+    expect(table(nodes.stdout)).toEqual([['Node', 'ID', 'Address', 'DC'], ['test-node', node.ID.slice(0, 8), '127.0.0.1', 'dc1']]);
+    expect(members.stderr + dcs.stderr + nodes.stderr).toBe('');
   });
 
   it('takes the address from BEACON_HTTP_ADDR when there is no flag', async () => {
@@ -127,17 +127,17 @@ describe('beacon client commands', () => {
       () => beacon(['health', 'web', '--passing', '--http-addr', addr]),
       () => beacon(['health', 'web', '--tag', 'v1', '--http-addr', addr]),
     ]);
-    expect(names!.stdout).toBe('consul\nweb\n');
-    expect(tags!.stdout).toBe('consul\nweb         blue,v1,v2\n');
-    expect(byNode!.stdout).toBe('consul\nweb\n');
-    expect(table(nodesOfWeb!.stdout).map((r) => r[0])).toEqual(['Node', 'test-node', 'test-node']);
-    expect(table(health!.stdout)).toEqual([
+    expect(names.stdout).toBe('consul\nweb\n');
+    expect(tags.stdout).toBe('consul\nweb         blue,v1,v2\n');
+    expect(byNode.stdout).toBe('consul\nweb\n');
+    expect(table(nodesOfWeb.stdout).map((r) => r[0])).toEqual(['Node', 'test-node', 'test-node']);
+    expect(table(health.stdout)).toEqual([
       ['Node', 'ServiceID', 'Address', 'Status', 'Tags'],
       ['test-node', 'web-1', '127.0.0.1:8080', 'passing', 'v2,blue'],
       ['test-node', 'web-2', '10.0.0.7:8081', 'warning', 'v1'],
     ]);
-    expect(table(passing!.stdout).map((r) => r[1])).toEqual(['ServiceID', 'web-1']);
-    expect(table(tagged!.stdout).map((r) => r[1])).toEqual(['ServiceID', 'web-2']);
+    expect(table(passing.stdout).map((r) => r[1])).toEqual(['ServiceID', 'web-1']);
+    expect(table(tagged.stdout).map((r) => r[1])).toEqual(['ServiceID', 'web-2']);
   });
 
   it('maint puts a service and the node in maintenance, lists them, and takes them out', async () => {
@@ -147,16 +147,16 @@ describe('beacon client commands', () => {
     expect(node).toMatchObject({ code: 0, stdout: 'Node maintenance is now enabled\n' });
 
     const [list, health] = await all([() => beacon(['maint', '--http-addr', addr]), () => beacon(['health', 'web', '--http-addr', addr])]);
-    expect(list!.stdout).toContain('Service:\n  ID:     web-1\n  Reason: deploying v3\n');
-    expect(list!.stdout).toContain('Node:\n  Name:   test-node\n  Reason: Maintenance mode is enabled for this node');
-    expect(table(health!.stdout).map((r) => r[3])).toEqual(['Status', 'maintenance', 'maintenance']);
+    expect(list.stdout).toContain('Service:\n  ID:     web-1\n  Reason: deploying v3\n');
+    expect(list.stdout).toContain('Node:\n  Name:   test-node\n  Reason: Maintenance mode is enabled for this node');
+    expect(table(health.stdout).map((r) => r[3])).toEqual(['Status', 'maintenance', 'maintenance']);
 
     const [offSvc, offNode] = await all([
       () => beacon(['maint', '--disable', '--service', 'web-1', '--http-addr', addr]),
       () => beacon(['maint', '--disable', '--http-addr', addr]),
     ]);
-    expect(offSvc!.stdout).toBe('Service maintenance is now disabled for "web-1"\n');
-    expect(offNode!.stdout).toBe('Node maintenance is now disabled\n');
+    expect(offSvc.stdout).toBe('Service maintenance is now disabled for "web-1"\n');
+    expect(offNode.stdout).toBe('Node maintenance is now disabled\n');
     const checks = await api<Record<string, unknown>>('/v1/agent/checks');
     expect(Object.keys(checks).filter((id) => id.includes('maintenance'))).toEqual([]);
   });
@@ -201,7 +201,7 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
     ];
     const results = await all(cases.map(([args]) => () => beacon(args[0] === 'members' ? args : [...args, '--http-addr', addr])));
     results.forEach((r, i) => {
-      const [args, message] = cases[i]!;
+      const [args, message] = cases[i];
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
@@ -242,7 +242,7 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
     ];
     const results = await all(runs.map((args) => () => beacon([...args, '--http-addr', `127.0.0.1:${port}`])));
     results.forEach((r, i) => {
-      expect(r.code, runs[i]!.join(' ')).toBe(1);
+      expect(r.code, runs[i].join(' ')).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(new RegExp(`^beacon: error [^\\n]+: cannot reach http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED [^\\n]+\\n$`));
     });

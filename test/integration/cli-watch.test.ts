@@ -25,8 +25,8 @@ function watch(args: string[]): Watcher {
   const proc = spawn(process.execPath, [BEACON_BIN, 'watch', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, exited, stdout: () => out, stderr: () => err };
 }
@@ -75,8 +75,8 @@ describe('beacon watch', () => {
     await register(server, { Name: 'api', ID: 'api-2', Port: 9002 });
     await until('the array with api-2', () => documents(w.stdout()).length === 3);
     const docs = documents<Entry[]>(w.stdout());
-    expect(docs[1]!.map((e) => e.Service.ID)).toEqual(['api-1']);
-    expect(docs[2]!.map((e) => e.Service.ID).sort()).toEqual(['api-1', 'api-2']);
+    expect(docs[1].map((e) => e.Service.ID)).toEqual(['api-1']);
+    expect(docs[2].map((e) => e.Service.ID).sort()).toEqual(['api-1', 'api-2']);
     // Printed as `consul watch` does: indented by four spaces.
     expect(w.stdout()).toMatch(/^\[\n {4}\{\n {8}"Node": \{/m);
 
@@ -108,7 +108,7 @@ describe('beacon watch', () => {
     servers.push(second);
     await register(second, { Name: 'late', Port: 1 });
     await until('the map with "late"', () => documents(w.stdout()).length === 2);
-    expect(Object.keys(documents<Record<string, string[]>>(w.stdout())[1]!).sort()).toEqual(['consul', 'late']);
+    expect(Object.keys(documents<Record<string, string[]>>(w.stdout())[1]).sort()).toEqual(['consul', 'late']);
 
     w.proc.kill('SIGINT');
     expect(await w.exited).toBe(0);

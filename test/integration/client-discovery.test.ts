@@ -66,7 +66,7 @@ describe('discovery against a real server', () => {
     const events: ServiceChange[] = [];
     c.watch('watched', (change) => events.push(change));
     await until(() => events.length === 1, 10_000, 'initial event');
-    expect(events[0]!.added.map((i) => i.id)).toEqual(['w-1']);
+    expect(events[0].added.map((i) => i.id)).toEqual(['w-1']);
     // Let the blocking query arm.
     await new Promise((r) => setTimeout(r, 200));
     for (const [i, action] of [['w-2', 'add'], ['w-1', 'remove']] as const) {
@@ -74,7 +74,7 @@ describe('discovery against a real server', () => {
       if (action === 'add') await register(s.httpUrl, 'watched', i, 9102);
       else await put(s.httpUrl, `/v1/agent/service/deregister/${i}`);
       await until(() => events.length > before, 20_000, `${action} event`);
-      const ev = events[before]!;
+      const ev = events[before];
       if (action === 'add') expect(ev.added.map((x) => x.id)).toEqual(['w-2']);
       else expect(ev.removed.map((x) => x.id)).toEqual(['w-1']);
       await new Promise((r) => setTimeout(r, 100));

@@ -99,7 +99,7 @@ describe('beacon.fetch through a real server', () => {
     const ups = await service('flaky', 4);
     const c = client({ strategy: 'round-robin', retries: 0, passiveHealth: { consecutiveFailures: 2, baseEjectionMs: 500 } });
     for (let i = 0; i < 8; i++) await call(c, 'http://flaky/');
-    const bad = ups[1]!;
+    const bad = ups[1];
     bad.status = 503;
     const seen: number[] = [];
     for (let i = 0; i < 16; i++) seen.push((await call(c, 'http://flaky/')).status);
@@ -116,9 +116,9 @@ describe('beacon.fetch through a real server', () => {
   it('retries idempotent requests on another instance when one is down, so callers see no error', async () => {
     const ups = await service('gone', 3);
     const c = client({ strategy: 'round-robin', passiveHealth: { consecutiveFailures: 1, baseEjectionMs: 60_000 } });
-    await stopUpstream(ups[0]!);
+    await stopUpstream(ups[0]);
     for (let i = 0; i < 12; i++) expect((await call(c, 'http://gone/')).status).toBe(200);
-    expect(ups[1]!.hits + ups[2]!.hits).toBe(12);
+    expect(ups[1].hits + ups[2].hits).toBe(12);
   });
 
   it('never ejects more than half of the instances, even when all fail', async () => {
@@ -160,10 +160,10 @@ describe('beacon.fetch through a real server', () => {
         expect(res, `${method} ${expected}`).toEqual({ status: 200, body: good.name });
         const got = good.received.slice(before);
         expect(got).toHaveLength(1);
-        expect(got[0]!.method).toBe(method);
-        expect(got[0]!.body).toBe(expected);
-        expect(got[0]!.headers['x-trace']).toBe(`t${i}`);
-        expect(got[0]!.headers['x-beacon-replay-body']).toBeUndefined();
+        expect(got[0].method).toBe(method);
+        expect(got[0].body).toBe(expected);
+        expect(got[0].headers['x-trace']).toBe(`t${i}`);
+        expect(got[0].headers['x-beacon-replay-body']).toBeUndefined();
       }
     }
     // The failing instance saw the same whole bodies before the retry moved on. How often it is
@@ -175,15 +175,15 @@ describe('beacon.fetch through a real server', () => {
 
   it('sends a stream body once and does not retry it', async () => {
     const ups = await service('oneshot', 2);
-    ups[0]!.status = 503;
-    ups[1]!.status = 503;
+    ups[0].status = 503;
+    ups[1].status = 503;
     const c = client({ strategy: 'round-robin', passiveHealth: false, retries: 2 });
     const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('once')); ctl.close(); } });
     const res = await call(c, 'http://oneshot/', { method: 'PUT', body: stream, duplex: 'half' });
     expect(res.status).toBe(503);
-    expect(ups[0]!.hits + ups[1]!.hits).toBe(1);
+    expect(ups[0].hits + ups[1].hits).toBe(1);
     const again = await call(c, 'http://oneshot/', { method: 'PUT', body: 'twice' });
     expect(again.status).toBe(503);
-    expect(ups[0]!.hits + ups[1]!.hits).toBe(3);
+    expect(ups[0].hits + ups[1].hits).toBe(3);
   });
 });

@@ -47,7 +47,7 @@ describe('config-file definitions', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(checks['service:billing-1']).toMatchObject({ Status: 'passing' });
-    expect(checks['service:billing-1']!.Output).toContain('ok');
+    expect(checks['service:billing-1'].Output).toContain('ok');
     expect(checks.disk?.Status).toBe('warning');
 
     // The same kind of check from the API is still refused: local means the config file.

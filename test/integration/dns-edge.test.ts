@@ -58,7 +58,7 @@ describe('without recursors', () => {
     const packets: Buffer[] = [];
     for (let i = 0; i < 600; i++) {
       const kind = i % 3;
-      const base = valid[i % valid.length]!;
+      const base = valid[i % valid.length];
       if (kind === 0) packets.push(Buffer.from(Array.from({ length: rand(200) }, () => rand(256))));
       else if (kind === 1) packets.push(base.subarray(0, rand(base.length)));
       else {
@@ -68,14 +68,14 @@ describe('without recursors', () => {
       }
     }
     for (let i = 0; i < packets.length; i++) {
-      sock.send(packets[i]!, h.port, '127.0.0.1');
+      sock.send(packets[i], h.port, '127.0.0.1');
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     // TCP: the same junk, framed and unframed.
     for (let i = 0; i < 20; i++) {
       const s = net.connect({ host: '127.0.0.1', port: h.port });
       s.on('error', () => undefined);
-      const p = packets[i * 7]!;
+      const p = packets[i * 7];
       const f = Buffer.alloc(p.length + 2);
       f.writeUInt16BE(i % 2 ? p.length : rand(65536), 0);
       p.copy(f, 2);

@@ -266,7 +266,7 @@ describe('recursor error replies without the question', () => {
   // The first label says how errUp replies: "<rcode>-<echo|empty|other>".
   const shape = (name: string) => {
     const m = /^(noerror|formerr|servfail|nxdomain|notimp|refused)-(echo|empty|other)\./i.exec(name);
-    return m ? { rcode: m[1]!.toUpperCase() as UpstreamRcode, question: m[2]!.toLowerCase() as 'echo' | 'empty' | 'other' } : undefined;
+    return m ? { rcode: m[1].toUpperCase() as UpstreamRcode, question: m[2].toLowerCase() as 'echo' | 'empty' | 'other' } : undefined;
   };
   const asked = (u: Upstream, name: string) => u.log.filter((l) => l.q.toLowerCase() === `${name} a`);
 

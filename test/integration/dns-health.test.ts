@@ -59,7 +59,7 @@ describe('default health filter (not critical)', () => {
     expect(r.answer).toEqual([]);
     expect(r.authority).toHaveLength(1);
     expect(r.authority[0]).toMatchObject({ type: 'SOA', name: 'consul.', ttl: 0 });
-    expect(r.authority[0]!.data.split(' ').at(-1)).toBe('0');
+    expect(r.authority[0].data.split(' ').at(-1)).toBe('0');
   });
 
   it('answers NOERROR, no answers, SOA for a known service with none healthy', async () => {
@@ -72,10 +72,10 @@ describe('default health filter (not critical)', () => {
   });
 
   it('uses per-service TTL overrides, prefix overrides and the node TTL', async () => {
-    expect((await q('web.service.consul', 'A')).answer[0]!.ttl).toBe(10);
-    expect((await q('api-v2.service.consul', 'A')).answer[0]!.ttl).toBe(1);
-    expect((await q('many.service.consul', 'A')).answer[0]!.ttl).toBe(5);
-    expect((await q('n1.node.consul', 'A')).answer[0]!.ttl).toBe(30);
+    expect((await q('web.service.consul', 'A')).answer[0].ttl).toBe(10);
+    expect((await q('api-v2.service.consul', 'A')).answer[0].ttl).toBe(1);
+    expect((await q('many.service.consul', 'A')).answer[0].ttl).toBe(5);
+    expect((await q('n1.node.consul', 'A')).answer[0].ttl).toBe(30);
   });
 
   it('caps A answers at the A-record limit without truncating, and shuffles them', async () => {

@@ -42,7 +42,7 @@ describe('service names', () => {
   it('is case-insensitive and echoes the question as asked', async () => {
     const r = await q('WEB.Service.CONSUL', 'A');
     expect(datas(r.answer)).toEqual(['10.0.0.1', '10.0.0.2']);
-    expect(r.answer[0]!.name).toBe('WEB.Service.CONSUL.');
+    expect(r.answer[0].name).toBe('WEB.Service.CONSUL.');
   });
 
   it('filters by tag, case-insensitively', async () => {
@@ -71,7 +71,7 @@ describe('service names', () => {
   it('uses the service address over the node address, as <hex>.addr SRV target', async () => {
     expect(datas((await q('api.service.consul', 'A')).answer)).toEqual(['192.168.1.30']);
     const srv = await q('api.service.consul', 'SRV');
-    expect(srv.answer[0]!.data).toBe('1 1 9000 c0a8011e.addr.dc1.consul.');
+    expect(srv.answer[0].data).toBe('1 1 9000 c0a8011e.addr.dc1.consul.');
     expect(srv.additional.find((a) => a.type === 'A')).toMatchObject({ name: 'c0a8011e.addr.dc1.consul.', data: '192.168.1.30' });
     expect((await q('c0a8011e.addr.dc1.consul', 'A')).answer[0]?.data).toBe('192.168.1.30');
   });
@@ -114,7 +114,7 @@ describe('datacenters and domains', () => {
   it('answers SOA and NS at the apex, with NS glue', async () => {
     const soa = await q('consul', 'SOA');
     expect(soa.answer[0]).toMatchObject({ type: 'SOA', ttl: 0 });
-    expect(soa.answer[0]!.data).toMatch(/^ns\.consul\. hostmaster\.consul\. \d+ 3600 600 86400 0$/);
+    expect(soa.answer[0].data).toMatch(/^ns\.consul\. hostmaster\.consul\. \d+ 3600 600 86400 0$/);
     const ns = await q('consul', 'NS');
     expect(ns.answer[0]).toMatchObject({ type: 'NS', data: 'beacon-1.node.dc1.consul.' });
     expect(ns.additional.find((a) => a.type === 'A')).toMatchObject({ name: 'beacon-1.node.dc1.consul.', data: '127.0.0.1' });

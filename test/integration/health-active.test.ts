@@ -89,7 +89,7 @@ describe('HTTP checks', () => {
     // the raised one runs about as often; at 50 ms it would run some sixty times.
     const first = h.requests.length;
     const refFirst = ref.requests.length;
-    await until('three more runs of the 1 s check', async () => ref.requests.length >= refFirst + 3, 20_000);
+    await until('three more runs of the 1 s check', () => Promise.resolve(ref.requests.length >= refFirst + 3), 20_000);
     expect(h.requests.length - first).toBeLessThanOrEqual(ref.requests.length - refFirst + 1);
     for (const id of ['eager', 'steady']) await putOk(server, `/v1/agent/check/deregister/${id}`);
   });
@@ -249,7 +249,7 @@ describe('agent check endpoints', () => {
     await putOk(server, '/v1/agent/check/register', { Name: 'extra', ID: 'web-extra', ServiceID: 'web-1', TTL: '30s', Notes: 'n' });
     const c = await checkOf(server, 'web-extra');
     expect(c).toMatchObject({ ServiceID: 'web-1', Type: 'ttl', Status: 'critical', Notes: 'n' });
-    const entry = (await call(server, 'GET', '/v1/health/service/web')).json<{ Checks: { CheckID: string }[] }[]>()[0]!;
+    const entry = (await call(server, 'GET', '/v1/health/service/web')).json<{ Checks: { CheckID: string }[] }[]>()[0];
     expect(entry.Checks.map((x) => x.CheckID)).toContain('web-extra');
     await putOk(server, '/v1/agent/check/deregister/web-extra');
     expect(await checkOf(server, 'web-extra')).toBeUndefined();

@@ -20,7 +20,7 @@ function child(code: string): Promise<{ proc: ChildProcess; line: string }> {
   proc.once('exit', () => children.delete(proc));
   return new Promise((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
       if (nl >= 0) resolve({ proc, line: out.slice(0, nl) });

@@ -64,15 +64,15 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls `f` every 50 ms until it returns a truthy value; fails after `timeoutMs`. */
 export async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last = '';
   for (;;) {
     try {
       const v = await f();
       if (v) return v;
     } catch (err) {
-      last = err;
+      last = String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
     await sleep(50);
   }
 }

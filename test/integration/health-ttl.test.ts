@@ -71,7 +71,7 @@ describe('check IDs and re-registration', () => {
     await putOk(server, '/v1/agent/check/deregister/node/disk');
     expect(await checkOf(server, 'node/disk')).toBeUndefined();
     const svc = await call(server, 'GET', '/v1/agent/service/slashy/1');
-    expect([svc.status, JSON.parse(svc.text).ID]).toEqual([200, 'slashy/1']);
+    expect([svc.status, (JSON.parse(svc.text) as { ID: string }).ID]).toEqual([200, 'slashy/1']);
     await putOk(server, '/v1/agent/service/deregister/slashy/1');
     expect((await call(server, 'GET', '/v1/agent/service/slashy/1')).status).toBe(404);
     await putOk(server, '/v1/agent/service/register', { Name: 'slashy', ID: 'slashy/2' });
@@ -146,7 +146,7 @@ describe('propagation', () => {
     let bound: NodeJS.Timeout | undefined;
     const r = await Promise.race([blocked, new Promise<undefined>((resolve) => { bound = setTimeout(() => resolve(undefined), 20_000); })]).finally(() => clearTimeout(bound));
     expect(r, 'the blocking query was not woken by the change').toBeDefined();
-    expect(r!.json<HealthEntryJson[]>()[0]!.Checks.find((c) => c.CheckID === 'service:w-1')?.Status).toBe('critical');
+    expect(r!.json<HealthEntryJson[]>()[0].Checks.find((c) => c.CheckID === 'service:w-1')?.Status).toBe('critical');
     expect(Number(r!.headers.get('x-consul-index'))).toBeGreaterThan(Number(index));
   });
 });

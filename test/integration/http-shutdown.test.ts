@@ -76,7 +76,7 @@ class RawConnection {
     if (this.buf.length < end + 4 + length) return undefined;
     const body = this.buf.subarray(end + 4, end + 4 + length).toString();
     this.buf = this.buf.subarray(end + 4 + length);
-    return { status: Number(statusLine!.split(' ')[1]), headers, body };
+    return { status: Number(statusLine.split(' ')[1]), headers, body };
   }
 
   private wake(): void {

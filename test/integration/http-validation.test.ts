@@ -52,7 +52,7 @@ describe('service registration input', () => {
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await r.text();
     expect(text).toMatch(message);
-    expect(text).toContain(field.split('.')[0]!.replace(/\[\d+\]$/, ''));
+    expect(text).toContain(field.split('.')[0].replace(/\[\d+\]$/, ''));
     expect(await storeRevision()).toBe(before);
   });
 

@@ -30,9 +30,9 @@ function documentedMetrics(): Map<string, string[]> {
     const start = lines.findIndex((l) => /^#{2,}\s+Metrics\s*$/.test(l) || /^\*\*Metrics\.?\*\*/.test(l));
     if (start < 0) continue;
     let end = start + 1;
-    while (end < lines.length && !/^#{1,}\s/.test(lines[end]!) && !/^\*\*[A-Z][^*]*\.\*\*/.test(lines[end]!)) end++;
+    while (end < lines.length && !/^#{1,}\s/.test(lines[end]) && !/^\*\*[A-Z][^*]*\.\*\*/.test(lines[end])) end++;
     const section = lines.slice(start, end).join('\n');
-    out.set(`src/${file}`, [...new Set([...section.matchAll(/`(beacon_[a-z0-9_]+)/g)].map((m) => m[1]!))]);
+    out.set(`src/${file}`, [...new Set([...section.matchAll(/`(beacon_[a-z0-9_]+)/g)].map((m) => m[1]))]);
   }
   return out;
 }
@@ -49,7 +49,7 @@ beforeAll(async () => {
   // One request first, so metrics created on first use exist too.
   await fetch(`http://127.0.0.1:${server.http.port}/v1/catalog/services`).then((r) => r.text());
   const text = await fetch(`http://127.0.0.1:${server.http.port}/metrics`).then((r) => r.text());
-  exported = [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]!).sort();
+  exported = [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]).sort();
 }, 30_000);
 
 afterAll(async () => {

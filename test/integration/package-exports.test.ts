@@ -41,9 +41,9 @@ const DIST_CLIENT = join(REPO_ROOT, 'dist', 'client');
 function specifiers(code: string): string[] {
   const out: string[] = [];
   // Top-level statements start at column 0; doc comments (` * import …`) do not.
-  for (const m of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gms)) out.push(m[1]!);
-  for (const m of code.matchAll(/^import\s*['"]([^'"]+)['"]/gm)) out.push(m[1]!);
-  for (const m of code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push(m[1]!);
+  for (const m of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gms)) out.push(m[1]);
+  for (const m of code.matchAll(/^import\s*['"]([^'"]+)['"]/gm)) out.push(m[1]);
+  for (const m of code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push(m[1]);
   return out;
 }
 

@@ -45,7 +45,7 @@ function startWriter(dataDir: string, round: number): Writer {
   let partial = '';
   let err = '';
   let notify = (): void => {};
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
@@ -64,7 +64,7 @@ function startWriter(dataDir: string, round: number): Writer {
     }
     notify();
   });
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     proc.on('exit', (code, signal) => {
       children.delete(proc);
