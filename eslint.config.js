@@ -1,4 +1,4 @@
-// Lint rules that keep the layers of design.md honest: imports only point down, siblings
+// Lint rules that keep the layers of docs/architecture.md honest: imports only point down, siblings
 // import each other's index.ts, and only src/store/etcd imports etcd3.
 import tseslint from 'typescript-eslint';
 
@@ -42,7 +42,7 @@ const storeWrites = [
 function upwardPatterns(layer, forbidden) {
   const patterns = forbidden.map((dir) => ({
     group: [`**/${dir}/**`, `**/${dir}`, `**/${dir}/index.js`],
-    message: `src/${layer} may not import from src/${dir}: imports only point down the layers (design.md).`,
+    message: `src/${layer} may not import from src/${dir}: imports only point down the layers (docs/architecture.md).`,
   }));
   if (layer === 'client') {
     patterns.push({ group: ['fastify', 'better-sqlite3', 'etcd3', 'dns-packet', 'prom-client', 'pino'], message: 'The SDK ships without server dependencies.' });
@@ -91,7 +91,7 @@ export default tseslint.config(
   },
   {
     // The write path is the catalog's commands: nothing above the catalog writes the store,
-    // builds its operations or holds its leases (design.md, "catalog").
+    // builds its operations or holds its leases (docs/architecture.md, "catalog").
     files: ['src/**/*.ts'],
     ignores: ['src/**/*.test.ts', 'src/**/*.test-suite.ts', 'src/store/**', 'src/catalog/**'],
     rules: {

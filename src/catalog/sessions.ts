@@ -1,5 +1,5 @@
 /**
- * Node sessions over the store (design.md, liveness): a node holds one store lease with the key
+ * Node sessions over the store (docs/architecture.md, liveness): a node holds one store lease with the key
  * `beacon/sessions/<node>` attached. While the key lives the node is up; when the lease lapses
  * or is revoked the key goes and every watcher sees the node down. One lease per node, never
  * one per check. This file is the only place that knows the session keys; the health

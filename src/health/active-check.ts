@@ -2,7 +2,7 @@ import type { StatusCounter } from './status-counter.js';
 import { MAX_TIMER_MS } from './ttl-check.js';
 import type { CheckResult, Runner } from './types.js';
 
-/** Smallest interval honoured (design.md: check interval ≥ 1 s). */
+/** Smallest interval honoured (check intervals are at least 1 s). */
 export const MIN_INTERVAL_MS = 1000;
 
 export interface ActiveCheckOptions {

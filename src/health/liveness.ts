@@ -26,7 +26,7 @@ export interface LivenessOptions {
 const retryMs = (): number => 500 + Math.random() * 500;
 
 /**
- * Node liveness (design.md): this process holds one session for its node, kept alive with
+ * Node liveness (docs/architecture.md): this process holds one session for its node, kept alive with
  * jitter every third of its TTL. While a node's session lives its `serfHealth` check is
  * passing; when the session goes (its lease lapsed) the check turns critical, which takes every
  * service of the node out of passing results. When its own session is lost this process opens

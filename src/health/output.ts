@@ -1,4 +1,4 @@
-/** Check output limits (design.md: output capped at 4 KB). */
+/** Check output limits (output is capped at 4 KB). */
 export const OUTPUT_MAX_BYTES = 4096;
 
 /** The cap for a check: its OutputMaxSize when smaller than 4 KB, else 4 KB. */

@@ -9,7 +9,7 @@ export function expiredOutput(lastOutput: string): string {
 }
 
 /**
- * A TTL check's timer, held in memory only (design.md, liveness): each update restarts it;
+ * A TTL check's timer, held in memory only (docs/architecture.md, liveness): each update restarts it;
  * when it runs out the check turns critical. A new owner starts a fresh timer, so a takeover
  * never flags a healthy instance.
  */

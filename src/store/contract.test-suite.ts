@@ -1,5 +1,5 @@
 /**
- * The store contract as a test suite: one body, every driver (conventions.md #3). A driver's
+ * The store contract as a test suite: one body, every driver. A driver's
  * test file calls {@link runStoreContract} with a function that opens a store for one test.
  *
  * The store may be shared: it may hold other keys, and other writers may bump its revision

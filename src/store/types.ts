@@ -1,7 +1,7 @@
 /**
  * The store contract: a revisioned key-value store with leases and watch, shaped after
  * etcd's v3 API so that the embedded driver and the etcd driver behave the same way.
- * Every state Beacon keeps lives behind this interface (design.md, "store").
+ * Every state Beacon keeps lives behind this interface (docs/architecture.md, "store").
  */
 
 /** A lease id as a decimal string ("0" means no lease), like etcd's int64 lease ids. */

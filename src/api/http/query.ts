@@ -1,4 +1,4 @@
-/** Consul's common query parameters (consul-compat.md, "Common query params"). */
+/** Consul's common query parameters (as Consul reads them). */
 import { parseBool, parseDuration } from '../../config/index.js';
 import { BeaconError, invalid } from '../../errors/index.js';
 import { compileFilter, type FieldSpec } from './filter/index.js';

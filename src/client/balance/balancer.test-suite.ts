@@ -1,5 +1,5 @@
 /**
- * The one test body every balancing strategy runs (conventions.md item 3), plus small helpers
+ * The one test body every balancing strategy runs , plus small helpers
  * the per-strategy property tests share. Not shipped (tsconfig.build excludes *.test-suite.ts).
  */
 import { describe, expect, it } from 'vitest';

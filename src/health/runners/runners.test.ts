@@ -81,7 +81,7 @@ const kinds: Kind[] = [
   },
 ];
 
-// One test body, every runner (conventions.md #3).
+// One test body, every runner.
 describe.each(kinds)('$name runner contract', (k) => {
   it('is passing against a healthy target', async () => {
     const r = await run(await k.healthy());
