@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Topic } from '../../catalog/index.js';
 import type { HttpContext } from './context.js';
 import type { FieldSpec } from './filter/index.js';
 import { parseReadOptions, type Query, type ReadOptions } from './query.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type CacheEntry } from './response-cache.js';
+import { encodeAnswer } from './serialize.js';
 
 /** A read: the topics it depends on, the index of its data (O(1)), and its body. */
 export interface ReadSpec {
@@ -12,45 +14,104 @@ export interface ReadSpec {
   body: (opts: ReadOptions) => unknown;
   /** The shape of the items `?filter=` runs over (filter-fields.ts). */
   filterFields?: FieldSpec;
-  /** False for bodies that change without their index moving (agent/self's uptime): never cached. */
+  /** False for bodies that change without their index moving (agent/self's uptime): never cached or shared. */
   cache?: boolean;
 }
 
 /**
  * Runs a read the way Consul's blocking queries do: with `?index=N` it returns as soon as the
  * data's index differs from N (moves past it, or goes backwards after a restore — the client
- * then resets), else after `wait` (+ up to wait/16 jitter) with the current result. The body
- * is built once, after waiting. Plain reads are stored in the response cache, keyed by URL and
- * valid while the index holds.
+ * then resets), else after `wait` (+ up to wait/16 jitter) with the current result. A query
+ * whose client went away while it waited is dropped without an answer.
+ *
+ * The answer is encoded once per shape (the URL without `index` and `wait`) and index, from
+ * the records' pre-encoded JSON (serialize.ts), and kept in the response cache: every blocking
+ * query of that shape woken by the same change sends the same bytes, and plain reads of a URL
+ * asked for more than once are then answered before routing.
+ *
+ * The answer goes out as a cache hit does (status 200, the reply's headers with the read's own,
+ * the body), not through Fastify's serializer and onSend hooks; `?pretty` answers and answers
+ * during shutdown take Fastify's path, which formats them and closes the connection.
  */
 export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, spec: ReadSpec): Promise<unknown> {
   const opts = parseReadOptions(req.query as Query, ctx.config.datacenter, spec.filterFields);
   if (opts.consistency === 'consistent') await ctx.catalog.catchUp();
   let index = spec.index();
-  if (opts.index > 0 && index === opts.index) index = await waitForChange(ctx, reply, spec, opts);
-  const body = spec.body(opts);
-  const headerIndex = String(index > 0 ? index : 1);
-  reply.header('X-Consul-Index', headerIndex);
-  if (opts.consistency !== 'default') reply.header('X-Consul-Effective-Consistency', opts.consistency);
-  // Serialized here, not by Fastify, so a JSON string body (status/leader) goes out quoted.
-  const buf = Buffer.from(JSON.stringify(body));
-  reply.type('application/json; charset=utf-8');
-  if (spec.cache === false || !ResponseCache.cacheable(req.url) || ctx.shutdownSignal.aborted) return reply.send(buf);
+  const blocking = opts.index > 0 && index === opts.index;
+  const shape = spec.cache !== false ? ResponseCache.shapeOf(req.url) : '';
+  if (blocking) {
+    const woke = await waitForChange(ctx, reply, spec, opts);
+    if (woke.clientGone) return reply.hijack();
+    index = woke.index;
+  }
+  const share = spec.cache !== false && !ctx.shutdownSignal.aborted;
+  let entry = share ? ctx.responseCache.answer(shape, index) : undefined;
+  if (entry === undefined) {
+    const { text, bytes } = encodeAnswer(spec.body(opts));
+    // Pure ASCII (most answers) is the same bytes in latin1, which Node encodes fastest.
+    const body = Buffer.from(text, bytes === text.length ? 'latin1' : 'utf8');
+    if (!share) return send(ctx, req, reply, body, readHeaders(opts, index, bytes));
+    entry = cacheEntry(ctx, req, spec, opts, index, body, ResponseCache.cacheable(shape));
+    ctx.responseCache.set(shape, entry);
+  }
+  return send(ctx, req, reply, entry.body, entry.headers);
+}
+
+/** The headers of a read's answer (the reply's own, such as X-Consul-KnownLeader, are added when sent). */
+function readHeaders(opts: ReadOptions, index: number, bytes: number): Record<string, string | number> {
+  return {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': bytes,
+    'x-consul-index': String(index > 0 ? index : 1),
+    'x-consul-knownleader': 'true', 'x-consul-lastcontact': '0', 'x-consul-default-acl-policy': 'allow',
+    ...(opts.consistency !== 'default' ? { 'x-consul-effective-consistency': opts.consistency } : {}),
+  };
+}
+
+/** True when the query asks for `?pretty` (formatted by the app's onSend hook). */
+function wantsPretty(req: FastifyRequest): boolean {
+  const q = req.query;
+  return q !== null && typeof q === 'object' && 'pretty' in q;
+}
+
+function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: Buffer, headers: Record<string, string | number>): FastifyReply {
+  if (ctx.shutdownSignal.aborted || wantsPretty(req)) {
+    for (const k in headers) if (k !== 'content-length') reply.header(k, headers[k]);
+    return reply.send(body);
+  }
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(200, { ...reply.getHeaders(), ...headers } as OutgoingHttpHeaders);
+  res.end(body);
+  return reply;
+}
+
+function cacheEntry(ctx: HttpContext, req: FastifyRequest, spec: ReadSpec, opts: ReadOptions, index: number, body: Buffer, servable: boolean): CacheEntry {
   const route = req.routeOptions.url ?? 'unmatched';
-  const counter = ctx.metrics.requests.labels(route, 'GET', '200');
-  const latency = ctx.metrics.latency.labels(route, 'GET');
-  ctx.responseCache.set(req.url, {
-    index, currentIndex: spec.index, body: buf,
-    headers: {
-      'content-type': 'application/json; charset=utf-8', 'content-length': buf.length, 'x-consul-index': headerIndex,
-      'x-consul-knownleader': 'true', 'x-consul-lastcontact': '0', 'x-consul-default-acl-policy': 'allow',
-    },
+  let metrics: RouteMetrics | undefined;
+  return {
+    index, currentIndex: spec.index, body, servable, headers: readHeaders(opts, index, body.length),
     onHit: (start) => {
-      counter.inc();
-      latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
+      metrics ??= routeMetrics(ctx, route);
+      metrics.count.inc();
+      metrics.time.observe(Number(process.hrtime.bigint() - start) / 1e9);
     },
-  });
-  return reply.send(buf);
+  };
+}
+
+interface RouteMetrics {
+  count: { inc(): void };
+  time: { observe(v: number): void };
+}
+/** Metric children of cache hits per route, bound on a route's first hit (not on every miss). */
+const boundMetrics = new WeakMap<object, Map<string, RouteMetrics>>();
+
+function routeMetrics(ctx: HttpContext, route: string): RouteMetrics {
+  let byRoute = boundMetrics.get(ctx.metrics);
+  if (!byRoute) boundMetrics.set(ctx.metrics, (byRoute = new Map<string, RouteMetrics>()));
+  let m = byRoute.get(route);
+  if (!m) byRoute.set(route, (m = { count: ctx.metrics.requests.labels(route, 'GET', '200'), time: ctx.metrics.latency.labels(route, 'GET') }));
+  return m;
 }
 
 /** How long a blocking query waits: `wait` plus a random jitter of up to wait/16, as Consul adds. */
@@ -58,14 +119,19 @@ export function jitteredWait(waitMs: number, random: () => number = Math.random)
   return waitMs + random() * (waitMs / 16);
 }
 
-async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSpec, opts: ReadOptions): Promise<number> {
+async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSpec, opts: ReadOptions): Promise<{ index: number; clientGone: boolean }> {
   let index = spec.index();
   const deadline = Date.now() + jitteredWait(opts.waitMs);
   const abort = new AbortController();
-  const onClose = () => abort.abort();
+  let clientGone = false;
+  // 'close' before the answer went out: the client disconnected (or the socket broke).
+  const onClose = () => {
+    clientGone = true;
+    abort.abort();
+  };
   reply.raw.once('close', onClose);
   if (ctx.shutdownSignal.aborted) abort.abort();
-  ctx.shutdownSignal.addEventListener('abort', onClose, { once: true });
+  const forget = onShutdown(ctx.shutdownSignal, () => abort.abort());
   ctx.metrics.blockingWaiting.inc();
   try {
     while (index === opts.index) {
@@ -78,7 +144,29 @@ async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSp
   } finally {
     ctx.metrics.blockingWaiting.dec();
     reply.raw.off('close', onClose);
-    ctx.shutdownSignal.removeEventListener('abort', onClose);
+    forget();
   }
-  return index;
+  return { index, clientGone };
+}
+
+/** What to run when a server's shutdown signal fires, per signal: one listener, however many wait. */
+const shutdownHooks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `fn` when `signal` aborts; returns a function that forgets it. An AbortSignal scans all
+ * its listeners on every add, so a listener per blocking query made parking n queries O(n²).
+ */
+function onShutdown(signal: AbortSignal, fn: () => void): () => void {
+  let hooks = shutdownHooks.get(signal);
+  if (hooks === undefined) {
+    const set = new Set<() => void>();
+    shutdownHooks.set(signal, (hooks = set));
+    signal.addEventListener('abort', () => {
+      for (const f of [...set]) f();
+      set.clear();
+    }, { once: true });
+  }
+  const registered = hooks;
+  registered.add(fn);
+  return () => void registered.delete(fn);
 }

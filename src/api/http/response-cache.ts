@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-interface Entry {
+export interface CacheEntry {
   /** Index of the data when the body was built. */
   index: number;
   /** Reads the data's current index (an O(1) map lookup in the catalog). */
@@ -8,33 +8,79 @@ interface Entry {
   body: Buffer;
   headers: Record<string, string | number>;
   onHit: (startNs: bigint) => void;
+  /**
+   * False for answers that may be shared with blocking queries of the same shape but must not
+   * be served before routing (a `?consistent` read first catches up with the store).
+   */
+  servable?: boolean;
 }
 
 /**
- * Encoded answers of non-blocking reads, keyed by the request URL and valid while the index of
- * the data they came from has not moved. A hit is written straight to the socket before Fastify
- * routes the request: the read path then costs a map lookup and an index comparison. Any
- * change to the data (a new store revision touching the service, node or table) moves its
- * index, and the next request rebuilds the answer.
+ * Encoded answers of reads, keyed by the request URL without its `index` and `wait` parameters
+ * (the query's shape: everything else in the URL can change the body) and valid while the index
+ * of the data they came from has not moved.
+ *
+ * A plain read whose URL is a cached shape is written straight to the socket before Fastify
+ * routes the request: the read path then costs a map lookup and an index comparison.
+ * Blocking queries woken by the same change share the answer of their shape
+ * ({@link ResponseCache.answer}): it is built and encoded once per shape and index however many
+ * wait on it. Any change to
+ * the data (a new store revision touching the service, node or table) moves its index, and
+ * the next request rebuilds the answer.
  */
 export class ResponseCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, CacheEntry>();
   hits = 0;
   misses = 0;
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  /** Whether an answer to this URL may be cached: plain reads only (no blocking, no pretty, no consistent). */
+  /** Whether an answer to this URL may be served before routing: plain reads only (no blocking, no pretty, no consistent). */
   static cacheable(url: string): boolean {
     return !/[?&](index|consistent|pretty)(=|&|$)/.test(url);
   }
 
-  set(url: string, entry: Entry): void {
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+  /**
+   * The shape of a query: its URL without the `index` and `wait` parameters, which say when to
+   * answer, not what. Parameters keep their order; anything else, even unknown, stays in.
+   */
+  static shapeOf(url: string): string {
+    const q = url.indexOf('?');
+    if (q < 0 || !/[?&](index|wait)(=|&|$)/.test(url)) return url;
+    let out = '';
+    for (const part of url.slice(q + 1).split('&')) {
+      const eq = part.indexOf('=');
+      const name = eq < 0 ? part : part.slice(0, eq);
+      if (name === 'index' || name === 'wait') continue;
+      out += out === '' ? part : `&${part}`;
     }
-    this.entries.set(url, entry);
+    return out === '' ? url.slice(0, q) : `${url.slice(0, q)}?${out}`;
+  }
+
+  /** Stores an answer as the newest entry (an older one of the same key goes). */
+  set(key: string, entry: CacheEntry): void {
+    if (!this.entries.delete(key) && this.entries.size >= this.maxEntries) this.evict();
+    this.entries.set(key, entry);
+  }
+
+  /**
+   * Drops the oldest sixteenth of the entries in one pass. One at a time, each eviction would
+   * start an iterator that steps over every slot deleted before it (a Map keeps deleted slots
+   * at its front until it is rehashed): with a stream of new URLs that scan cost more than
+   * building the answer.
+   */
+  private evict(): void {
+    let n = Math.max(1, this.maxEntries >> 4);
+    for (const k of this.entries.keys()) {
+      this.entries.delete(k);
+      if (--n === 0) break;
+    }
+  }
+
+  /** The cached answer of a shape at `index`, if one was built at that index and the data is still there. */
+  answer(shape: string, index: number): CacheEntry | undefined {
+    const e = this.entries.get(shape);
+    return e !== undefined && e.index === index && e.currentIndex() === index ? e : undefined;
   }
 
   /** Answers from the cache if it can; false lets the request go on to Fastify. */
@@ -42,7 +88,7 @@ export class ResponseCache {
     if (req.method !== 'GET') return false;
     const url = req.url!;
     const e = this.entries.get(url);
-    if (!e) return false;
+    if (!e || e.servable === false) return false;
     if (e.currentIndex() !== e.index) {
       this.entries.delete(url);
       this.misses++;

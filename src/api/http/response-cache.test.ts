@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ResponseCache, type CacheEntry } from './response-cache.js';
+
+const entry = (index: number, current = () => index, servable?: boolean): CacheEntry => ({
+  index, currentIndex: current, body: Buffer.from(`[${index}]`), headers: {}, onHit: () => undefined,
+  ...(servable === undefined ? {} : { servable }),
+});
+
+describe('ResponseCache', () => {
+  it('the shape of a query is its URL without index and wait, everything else kept in order', () => {
+    expect(ResponseCache.shapeOf('/v1/health/service/web')).toBe('/v1/health/service/web');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?index=5')).toBe('/v1/health/service/web');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?index=5&wait=30s')).toBe('/v1/health/service/web');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?passing&index=5&tag=a&wait=1m&tag=b')).toBe('/v1/health/service/web?passing&tag=a&tag=b');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?filter=index%3D%3D1&index=7')).toBe('/v1/health/service/web?filter=index%3D%3D1');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?indexed=1&waiting&stale')).toBe('/v1/health/service/web?indexed=1&waiting&stale');
+    expect(ResponseCache.shapeOf('/v1/health/service/web?consistent&index=3')).toBe('/v1/health/service/web?consistent');
+    expect(ResponseCache.shapeOf('/v1/status/leader?index')).toBe('/v1/status/leader');
+  });
+
+  it('answers a shape only at the index it was built for, while the data is still there', () => {
+    const c = new ResponseCache();
+    let current = 5;
+    c.set('/a', entry(5, () => current));
+    expect(c.answer('/a', 5)?.body.toString()).toBe('[5]');
+    expect(c.answer('/a', 6)).toBeUndefined();
+    current = 6;
+    expect(c.answer('/a', 5)).toBeUndefined();
+  });
+
+  it('stays within its bound under a stream of new URLs, keeping the newest', () => {
+    const c = new ResponseCache(160);
+    for (let k = 0; k < 10_000; k++) c.set(`/u?n=${k}`, entry(k));
+    expect(c.size).toBeLessThanOrEqual(160);
+    expect(c.size).toBeGreaterThan(140);
+    expect(c.answer('/u?n=9999', 9999)).toBeDefined();
+    expect(c.answer('/u?n=0', 0)).toBeUndefined();
+  });
+
+  it('does not serve before routing what is only shared with blocking queries', () => {
+    const c = new ResponseCache();
+    c.set('/v1/catalog/services?consistent', entry(3, () => 3, false));
+    let wrote = false;
+    const res = { writeHead: () => { wrote = true; }, end: () => undefined };
+    expect(c.tryServe({ method: 'GET', url: '/v1/catalog/services?consistent' } as never, res as never)).toBe(false);
+    expect(wrote).toBe(false);
+    c.set('/v1/catalog/services', entry(3));
+    expect(c.tryServe({ method: 'GET', url: '/v1/catalog/services' } as never, res as never)).toBe(true);
+    expect(wrote).toBe(true);
+  });
+});
