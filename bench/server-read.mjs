@@ -1,7 +1,9 @@
 // GET /v1/health/service/:name throughput and latency on a real Beacon server, against a bare
 // node:http server answering the very same bytes (status, headers, body recorded from Beacon),
 // under the same closed-loop load (wrk, else the undici generator), in the same run.
-// Goal (issue 2): Beacon at least 0.8x the bare server's requests per second.
+// Goals (design.md): cached reads at least 0.85x the bare server, uncached reads (a URL never
+// seen before, so every answer is built from the catalog) at least 0.5x; each case prints
+// Beacon's row and the bare server's side by side, with the ratio of req/s and of CPU per request.
 //
 // (--bin PATH runs another checkout's bin/beacon, to compare two builds.)
 // Usage: npm run build && node bench/server-read.mjs [--seconds 2] [--warmup 2] [--rounds 6] [--connections 64] [--profile]
@@ -34,17 +36,16 @@ const WARMUP = Number(flags.warmup);
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const INSTANCES = Number(flags.instances);
-const GOAL = 0.8;
 
 console.log(`server-read: GET /v1/health/service/web (${INSTANCES} instances), ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up, then ${ROUNDS} rounds of ${SECONDS}s per target, alternating`);
 console.log(`machine: ${machineLine()}`);
 
 const cases = [
-  { key: 'plain', name: 'health/service/web', path: '/v1/health/service/web', goal: true },
-  { key: 'passing', name: 'health/service/web?passing', path: '/v1/health/service/web?passing=1', goal: true },
+  { key: 'plain', name: 'health/service/web', path: '/v1/health/service/web', goal: 0.85 },
+  { key: 'passing', name: 'health/service/web?passing', path: '/v1/health/service/web?passing=1', goal: 0.85 },
   // A URL never seen before on every request: no cached answer applies, every request builds
-  // its answer. No goal: it shows what a cache miss costs.
-  { key: 'uncached', name: 'health/service/web uncached', path: '/v1/health/service/web?passing=1&bench={n}', goal: false },
+  // its answer from the catalog.
+  { key: 'uncached', name: 'health/service/web uncached', path: '/v1/health/service/web?passing=1&bench={n}', goal: 0.5 },
 ];
 const profiled = flags.profile === undefined ? undefined : cases.find((c) => c.key === flags.profile);
 if (flags.profile !== undefined && !profiled) throw new Error(`--profile takes one of ${cases.map((c) => c.key).join(', ')}`);
@@ -100,8 +101,8 @@ for (const c of cases) {
     row('beacon', results.beacon, { ratio: fmtRatio(ratio), cpuRatio: fmtRatio(cpuRatio), ratios: ratios.map(fmtRatio).join(' / ') }),
     row('bare node:http', results.bare, { ratio: '1.00x', cpuRatio: '1.00x', ratios: '' }),
   );
-  const verdict = c.goal ? `(goal >= ${GOAL}x): ${ratio >= GOAL ? 'MET' : 'MISSED'}` : '(no goal: the cost of a cache miss)';
-  verdicts.push(`${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s ${verdict}; CPU per request: bare/Beacon = ${fmtRatio(cpuRatio)}`);
+  const met = (x) => (x >= c.goal ? 'MET' : 'MISSED');
+  verdicts.push(`${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s, CPU per request bare/Beacon = ${fmtRatio(cpuRatio)} (goal >= ${c.goal}x: req/s ${met(ratio)}, CPU ${met(cpuRatio)})`);
 }
 let profile;
 if (profiled) {
