@@ -8,8 +8,10 @@ import type { ServerNode } from './local-node.js';
  * Registers the services and checks of the config file (Consul's `services` / `checks` agent
  * config) on this server's node: the same decoding and registration rules as the agent API,
  * with script checks allowed by --enable-script-checks or --enable-local-script-checks (and
- * marked as the file's, so only they run under the latter). A definition the API would refuse
- * stops the start with BEACON_ERR_CONFIG naming it.
+ * marked as the file's, so only they run under the latter). They are kept in the local state
+ * as the file's entries: a restart registers the file's current definitions instead of the
+ * previous run's, and anti-entropy removes what the file no longer defines. A definition the API
+ * would refuse stops the start with BEACON_ERR_CONFIG naming it.
  */
 export async function registerConfigDefinitions(local: ServerNode, config: RuntimeConfig): Promise<void> {
   const { services, checks } = config.definitions;
@@ -30,16 +32,16 @@ export async function registerConfigDefinitions(local: ServerNode, config: Runti
     await named(`services[${i}]`, async () => {
       const body = decodeServiceDefinition(s);
       const svc = buildService(body);
-      await local.registerService(svc, buildServiceChecks(body, svc, local.name, policy), { replaceExistingChecks: false });
+      await local.registerService(svc, buildServiceChecks(body, svc, local.name, policy), { replaceExistingChecks: false, source: 'config' });
     });
   }
   for (const [i, c] of checks.entries()) {
     await named(`checks[${i}]`, async () => {
       const b = decodeCheckDefinition(c);
       const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
-      const inst = serviceId ? local.service(serviceId) : undefined;
-      if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
-      await local.registerCheck(buildAgentCheck(b, local.name, inst?.service.record, policy));
+      const svc = serviceId ? local.registeredService(serviceId) : undefined;
+      if (serviceId && !svc) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });
+      await local.registerCheck(buildAgentCheck(b, local.name, svc, policy), 'config');
     });
   }
 }

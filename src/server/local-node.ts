@@ -1,5 +1,7 @@
 import type { LocalNode } from '../api/http/index.js';
 import type { Catalog, CheckRecord, HealthStatus, NodeRecord, RegistrationPolicy, ServiceRecord, Topic } from '../catalog/index.js';
+import type { EntrySource } from './local-state.js';
+import type { NodeOwner } from './node-owner.js';
 
 /** The health subsystem's part of "this node": TTL heartbeats. */
 export interface TtlUpdater {
@@ -7,9 +9,11 @@ export interface TtlUpdater {
 }
 
 /**
- * A server's own node as the agent API sees it: every write is a catalog command on this
- * server's node. A registration while the node itself is missing from the catalog (a catalog
- * deregister removed it) puts the node back first, so it is never accepted and then invisible.
+ * A server's own node as the agent API sees it. Reads come from the catalog. Writes, in the
+ * server, go through a {@link NodeOwner}: the local state first (the source of truth that
+ * anti-entropy repairs the catalog to), then the catalog. Without an owner (route tests) every
+ * write is a catalog command on this node, and a registration while the node itself is missing
+ * from the catalog (a catalog deregister removed it) puts the node back first.
  */
 export class ServerNode implements LocalNode {
   readonly name: string;
@@ -19,24 +23,33 @@ export class ServerNode implements LocalNode {
   constructor(
     private readonly catalog: Catalog,
     private readonly health: TtlUpdater,
-    /** This server's node record, as it registered itself. */
+    /** This server's node record, as it registers itself. */
     private readonly self: () => NodeRecord,
     opts: { enableScriptChecks: boolean },
+    private readonly owner?: NodeOwner,
   ) {
     this.name = self().Node;
     this.topic = `node:${this.name}`;
     this.policy = { enableScriptChecks: opts.enableScriptChecks };
   }
 
-  async registerService(svc: ServiceRecord, checks: readonly CheckRecord[], opts: { replaceExistingChecks: boolean }): Promise<void> {
+  async registerService(svc: ServiceRecord, checks: readonly CheckRecord[], opts: { replaceExistingChecks: boolean; source?: EntrySource }): Promise<void> {
+    if (this.owner) return this.owner.registerService(svc, checks, { replaceExistingChecks: opts.replaceExistingChecks, source: opts.source ?? 'api' });
     await this.catalog.commands.registerService(this.name, svc, checks, { replaceExistingChecks: opts.replaceExistingChecks, node: this.self() });
   }
 
   async deregisterService(id: string): Promise<void> {
-    await this.catalog.commands.deregisterService(this.name, id);
+    await this.removeService(id);
   }
 
-  async registerCheck(check: CheckRecord): Promise<void> {
+  /** Deregisters a service; resolves whether it was there (the health reaper's answer). */
+  removeService(id: string): Promise<boolean> {
+    if (this.owner) return this.owner.deregisterService(id);
+    return this.catalog.commands.deregisterService(this.name, id);
+  }
+
+  async registerCheck(check: CheckRecord, source: EntrySource = 'api'): Promise<void> {
+    if (this.owner) return this.owner.registerCheck(check, source);
     if (!check.ServiceID) await this.ensureNode();
     await this.catalog.commands.registerCheck({ ...check, Node: this.name });
   }
@@ -47,6 +60,7 @@ export class ServerNode implements LocalNode {
   }
 
   async deregisterCheck(checkId: string): Promise<void> {
+    if (this.owner) return this.owner.deregisterCheck(checkId);
     await this.catalog.commands.deregisterCheck(this.name, checkId);
   }
 
@@ -55,8 +69,15 @@ export class ServerNode implements LocalNode {
   }
 
   async setMaintenance(enable: boolean, reason: string, serviceId?: string): Promise<void> {
+    if (this.owner) return this.owner.setMaintenance(enable, reason, serviceId);
     if (serviceId === undefined && enable) await this.ensureNode();
     await this.catalog.commands.setMaintenance(this.name, enable, reason, serviceId);
+  }
+
+  /** A service as registered on this node (the local state's record), whether or not the catalog has it now. */
+  registeredService(id: string): ServiceRecord | undefined {
+    if (this.owner) return this.owner.state.services.get(id)?.service;
+    return this.catalog.serviceRecord(this.name, id)?.record;
   }
 
   services() {

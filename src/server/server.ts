@@ -5,14 +5,19 @@ import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/ind
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
-import { createHealth } from '../health/index.js';
+import { createHealth, type Health, type StatusSink } from '../health/index.js';
 import { openStore } from '../store/index.js';
+import { AntiEntropy } from './anti-entropy.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions } from './config-definitions.js';
 import { collectStartupGarbage } from './startup-gc.js';
 import { createLogger } from './logger.js';
 import { ServerNode } from './local-node.js';
-import { registerSelf } from './self-registration.js';
+import { openLocalState } from './local-state-setup.js';
+import { NodeOwner } from './node-owner.js';
+import { OwnSession } from './own-session.js';
+import { withServerDefaults, type ServerOptions } from './server-options.js';
+import { SharedLock } from './shared-lock.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -22,47 +27,95 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the store, builds the catalog, and serves HTTP (and DNS) until close(). */
-export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
+/** Steps undone in reverse order when the start fails. */
+type Step = () => unknown;
+
+/** Runs every step, even after one failed; resolves with the errors. */
+async function runAll(steps: readonly Step[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const s of steps) {
+    try {
+      await s();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  return errors;
+}
+
+/**
+ * Opens the store, builds the catalog, takes charge of this server's own node (local state,
+ * anti-entropy), and serves HTTP (and DNS) until close().
+ */
+export async function runServer(config: RuntimeConfig, options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  const opts = withServerDefaults(options);
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store, { dataDir: config.dataDir, logger });
+  const undo: Step[] = [() => store.close()];
+  const failStart = async (err: unknown): Promise<never> => {
+    await runAll([...undo].reverse());
+    throw err;
+  };
+
   const catalog = new Catalog(store, {
     datacenter: config.datacenter,
     onWatchError: (err) => logger.warn({ err }, 'catalog watch failed; re-listing'),
   });
-  await catalog.start();
-  let selfNode = await registerSelf(catalog, config);
+  let local: ServerNode;
+  let health: Health;
+  let session: OwnSession;
+  let antiEntropy: AntiEntropy;
+  let ownerFileClose: Step;
+  const metrics = createMetrics({ catalog, store });
+  try {
+    await catalog.start();
+    undo.push(() => catalog.stop());
+    const { state, file, found } = await openLocalState(catalog, config, logger);
+    ownerFileClose = () => file.close();
+    undo.push(ownerFileClose);
+    const lock = new SharedLock();
+    const owner = new NodeOwner(catalog, state, file, lock);
+    local = new ServerNode(catalog, { updateTtl: (...a) => health.api.updateTtl(...a) }, () => state.node, config.checks, owner);
+    // The reaper deregisters a service of this node through the local state, or anti-entropy
+    // would put it back.
+    const sink: StatusSink = {
+      setCheckStatus: (node, id, want) => catalog.commands.setCheckStatus(node, id, want),
+      deregisterService: (node, id) => (node === config.node ? local.removeService(id) : catalog.commands.deregisterService(node, id)),
+    };
+    const sessions = new CatalogSessions(store);
+    health = createHealth({ source: catalog, sink, sessions, config, logger, registry: metrics.registry });
+    await health.start();
+    undo.push(() => health.stop());
+    session = new OwnSession(sessions, config.node, logger, () => antiEntropy.trigger());
+    antiEntropy = new AntiEntropy({ catalog, state, lock, sessionUp: () => session.up, logger, registry: metrics.registry, options: opts.antiEntropy });
+    undo.push(() => antiEntropy.stop());
+    await session.start();
+    undo.push(() => session.stop());
+    await registerConfigDefinitions(local, config);
+    await owner.pruneOrphanChecks();
+    // The first pass registers this node (the consul service, serfHealth) and repairs what
+    // changed while the server was down.
+    const written = await antiEntropy.syncNow({ firstRegistration: !found });
+    if (!found) logger.info({ writes: written }, "registered this server's node in the catalog");
+    antiEntropy.start();
+  } catch (err) {
+    return failStart(err);
+  }
   collectStartupGarbage();
 
-  const metrics = createMetrics({ catalog, store });
-  const health = createHealth({ source: catalog, sink: catalog.commands, sessions: new CatalogSessions(store), config, logger, registry: metrics.registry });
-  await health.start();
-
   const shutdown = new AbortController();
-  const local = new ServerNode(catalog, health.api, () => (selfNode = catalog.nodeRecord(config.node)?.record ?? selfNode), config.checks);
   const ctx: HttpContext = {
     config, store, catalog, logger, metrics, local, responseCache: new ResponseCache(),
     startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);
-  try {
-    await registerConfigDefinitions(local, config);
-  } catch (err) {
-    await app.close();
-    await health.stop();
-    catalog.stop();
-    await store.close();
-    throw err;
-  }
+  undo.push(() => app.close());
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
-    await health.stop();
-    catalog.stop();
-    await store.close();
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new BeaconError('BEACON_ERR_STARTUP', `cannot listen for HTTP on ${formatHostPort(config.http)}: ${why}`, { cause: err });
+    return failStart(new BeaconError('BEACON_ERR_STARTUP', `cannot listen for HTTP on ${formatHostPort(config.http)}: ${why}`, { cause: err }));
   }
   const addr = app.server.address() as AddressInfo;
   const http = { host: addr.address, port: addr.port };
@@ -71,12 +124,8 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
     try {
       dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
     } catch (err) {
-      await app.close();
-      await health.stop();
-      catalog.stop();
-      await store.close();
-      if (isBeaconError(err)) throw err;
-      throw new BeaconError('BEACON_ERR_STARTUP', `cannot serve DNS on ${formatHostPort(config.dns.addr)}: ${(err as Error).message}`, { cause: err });
+      if (isBeaconError(err)) return failStart(err);
+      return failStart(new BeaconError('BEACON_ERR_STARTUP', `cannot serve DNS on ${formatHostPort(config.dns.addr)}: ${(err as Error).message}`, { cause: err }));
     }
     registerDnsMetrics(ctx.metrics.registry, dns);
   }
@@ -90,8 +139,11 @@ export async function runServer(config: RuntimeConfig): Promise<RunningServer> {
       closing ??= (async () => {
         shutdown.abort();
         await Promise.all([app.close(), dns?.close()]);
+        await antiEntropy.stop();
+        session.stop();
         await health.stop();
         catalog.stop();
+        await ownerFileClose();
         await store.close();
         logger.info({}, 'beacon server stopped');
         logger.flush();
