@@ -5,7 +5,11 @@ import { isBeaconError } from '../errors/index.js';
 interface ServerFlags extends RawConfig {
   config?: string;
   recursor?: string[];
+  shutdownGrace?: string;
 }
+
+/** Past the grace period, how long the rest of a shutdown (health, catalog, store) may take before the process gives up. */
+const SHUTDOWN_HARD_LIMIT_EXTRA_MS = 30_000;
 
 /** `beacon server`: flags > BEACON_* environment > --config file > defaults. */
 export function serverCommand(): Command {
@@ -31,6 +35,7 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long running requests may finish before their connections are cut (default 5s, 1s to 10m)').env('BEACON_SHUTDOWN_GRACE'))
     .addHelpText('after', `
 Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP_ADDR) or from --config.
 
@@ -41,19 +46,26 @@ Examples:
   dig @127.0.0.1 -p 8600 web.service.consul SRV`)
     .action(async (flags: ServerFlags) => {
       try {
-        const { config: file, recursor, ...rest } = flags;
+        const { config: file, recursor, shutdownGrace, ...rest } = flags;
         const fromFlags: RawConfig = { ...rest, ...(recursor ? { recursors: recursor } : {}) };
         const config = buildConfig(mergeRaw(file ? fromFile(file) : {}, fromEnv(process.env), fromFlags));
         // Loaded here, not at the top: client commands start without the server stack.
-        const { runServer } = await import('../server/index.js');
-        const server = await runServer(config);
+        const { runServer, resolveServerOptions } = await import('../server/index.js');
+        const options = resolveServerOptions({ shutdownGrace });
+        const server = await runServer(config, options);
         process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
           process.stderr.write(`beacon: ${signal} received, shutting down\n`);
-          const force = setTimeout(() => process.exit(1), 15_000);
+          // close() cuts what is left after the grace period; this only guards against a
+          // step that never ends (a hung disk), and says so.
+          const limitMs = options.shutdownGraceMs + SHUTDOWN_HARD_LIMIT_EXTRA_MS;
+          const force = setTimeout(() => {
+            process.stderr.write(`beacon: shutdown did not finish within ${Math.round(limitMs / 1000)}s; exiting\n`);
+            process.exit(1);
+          }, limitMs);
           force.unref();
           server.close().then(() => process.exit(0), (err: Error) => {
             process.stderr.write(`beacon: shutdown failed: ${err.message}\n`);

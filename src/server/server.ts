@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Catalog, CatalogSessions } from '../catalog/index.js';
-import { formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
+import { formatDuration, formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
@@ -10,6 +10,7 @@ import { openStore } from '../store/index.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions } from './config-definitions.js';
+import { HttpDrain, type CutReport } from './http-drain.js';
 import { collectStartupGarbage } from './startup-gc.js';
 import { createLogger } from './logger.js';
 import { ServerNode } from './local-node.js';
@@ -24,10 +25,15 @@ const pkg = createRequire(import.meta.url)('../../package.json') as { version: s
 export interface RunningServer {
   http: HostPort;
   dns: HostPort | null;
+  /**
+   * Shuts down: stops accepting, lets running requests finish for the grace period and then
+   * cuts the connections left, stops health and the catalog, flushes and closes the store.
+   * Every step runs even when an earlier one failed; rejects afterwards with the first failure.
+   */
   close(): Promise<void>;
 }
 
-/** Steps undone in reverse order when the start fails. */
+/** Steps undone in reverse order when the start fails, and run in order on close. */
 type Step = () => unknown;
 
 /** Runs every step, even after one failed; resolves with the errors. */
@@ -42,6 +48,13 @@ async function runAll(steps: readonly Step[]): Promise<unknown[]> {
   }
   return errors;
 }
+
+function bounded(p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
+}
+
+const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /**
  * Opens the store, builds the catalog, takes charge of this server's own node (local state,
@@ -109,6 +122,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);
+  const drain = new HttpDrain(app.server);
   undo.push(() => app.close());
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -137,16 +151,28 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     dns: dns ? dns.udpAddress : null,
     close() {
       closing ??= (async () => {
+        // Blocking queries answer at once; new requests get BEACON_ERR_SHUTTING_DOWN.
         shutdown.abort();
-        await Promise.all([app.close(), dns?.close()]);
-        await antiEntropy.stop();
-        session.stop();
-        await health.stop();
-        catalog.stop();
-        await ownerFileClose();
-        await store.close();
-        logger.info({}, 'beacon server stopped');
-        logger.flush();
+        let cut: CutReport = { connections: 0, requests: 0 };
+        const errors = await runAll([
+          async () => (cut = await drain.close(app.close(), opts.shutdownGraceMs)),
+          () => bounded(dns?.close(), 5000),
+          () => antiEntropy.stop(),
+          () => session.stop(),
+          () => health.stop(),
+          () => catalog.stop(),
+          ownerFileClose,
+          () => store.close(),
+        ]);
+        for (const err of errors) logger.error({ err }, 'a shutdown step failed');
+        if (cut.connections > 0 || cut.requests > 0) {
+          logger.warn({ cutConnections: cut.connections, cutRequests: cut.requests, graceMs: opts.shutdownGraceMs },
+            `beacon server stopped; the ${formatDuration(opts.shutdownGraceMs)} shutdown grace period ran out and cut ${plural(cut.connections, 'connection')} with ${plural(cut.requests, 'request')} in flight`);
+        } else {
+          logger.info({ graceMs: opts.shutdownGraceMs }, 'beacon server stopped');
+        }
+        await bounded(new Promise<void>((r) => logger.flush(() => r())), 2000);
+        if (errors.length > 0) throw errors[0];
       })();
       return closing;
     },
