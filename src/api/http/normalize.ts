@@ -3,6 +3,8 @@
  * every key of a known struct to its canonical PascalCase name, leaving user maps (Meta, Header,
  * NodeMeta, ...) untouched. A shape lists a struct's fields; nested shapes recurse.
  */
+import { MAX_BODY_DEPTH, bodyTooDeep } from './body.js';
+
 export interface Shape {
   /** Canonical field names of the struct. */
   fields: readonly string[];
@@ -26,17 +28,26 @@ function lookup(shape: Shape): Map<string, string> {
   return m;
 }
 
-/** Returns a copy of `value` with the keys of known structs made canonical. Unknown keys are kept as given. */
+/**
+ * Returns a copy of `value` with the keys of known structs made canonical. Unknown keys are kept
+ * as given. Nesting deeper than MAX_BODY_DEPTH (arrays of arrays of ...) answers 400 `Request
+ * body nested too deeply` instead of running out of stack.
+ */
 export function normalizeKeys(value: unknown, shape: Shape): unknown {
-  if (Array.isArray(value)) return value.map((v) => normalizeKeys(v, shape));
+  return normalizeAt(value, shape, 0);
+}
+
+function normalizeAt(value: unknown, shape: Shape, depth: number): unknown {
   if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_BODY_DEPTH) throw bodyTooDeep();
+  if (Array.isArray(value)) return value.map((v) => normalizeAt(v, shape, depth + 1));
   const m = lookup(shape);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const canon = m.get(fold(k)) ?? k;
     const sub = shape.nested?.[canon];
     // A later exact-case key wins over an earlier differently-cased one, as Go's decoder does.
-    out[canon] = sub ? normalizeKeys(v, sub) : v;
+    out[canon] = sub ? normalizeAt(v, sub, depth + 1) : v;
   }
   return out;
 }
