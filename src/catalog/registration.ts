@@ -27,6 +27,18 @@ const OUTPUT_MAX = 4096;
 
 const s = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+/** In a `u` regex a surrogate pair is one code point, so this matches only an unpaired one. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Refuses a string with an unpaired UTF-16 surrogate (a JSON `"\ud800"` escape): it has no
+ * UTF-8 form, so it can be neither a store key nor part of an answer. The HTTP API refuses such
+ * bodies first; this covers every other source (config files, the agent).
+ */
+function utf8(field: string, v: string): string {
+  if (LONE_SURROGATE.test(v)) throw invalid(field, `Invalid ${field}: contains an unpaired UTF-16 surrogate`);
+  return v;
+}
+
 function duration(field: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const ms = parseDuration(v);
@@ -40,7 +52,7 @@ export function validateMeta(field: string, meta: unknown): Record<string, strin
   for (const [k, v] of Object.entries(meta as Record<string, string>)) {
     if (!META_KEY.test(k)) throw invalid(`${field}.${k}`, `Invalid ${field}: key "${k}" must be 1-128 characters of letters, digits, '-' and '_'`);
     if (k.startsWith('consul-')) throw invalid(`${field}.${k}`, `Invalid ${field}: key "${k}" has the reserved prefix "consul-"`);
-    out[k] = v;
+    out[k] = typeof v === 'string' ? utf8(`${field}.${k}`, v) : v;
   }
   return out;
 }
@@ -140,10 +152,12 @@ export function buildCheck(
   if (fbw) def.FailuresBeforeWarning = fbw;
   def.OutputMaxSize = Math.min((c.OutputMaxSize as number | undefined) || OUTPUT_MAX, OUTPUT_MAX);
   const svc = opts.service;
+  // Name first: the check ID may default to it, and the message should name the field sent.
+  const name = utf8(at('Name'), s(c.Name) || opts.defaultName);
   return {
     Node: opts.node,
-    CheckID: s(c.CheckID) || s(c.ID) || opts.defaultId,
-    Name: s(c.Name) || opts.defaultName,
+    CheckID: utf8(at('CheckID'), s(c.CheckID) || s(c.ID) || opts.defaultId),
+    Name: name,
     Status: status,
     Notes: s(c.Notes),
     Output: '',
@@ -165,7 +179,7 @@ export function buildAgentCheck(b: Body, node: string, service: ServiceRecord | 
 /** Builds a service record from an agent/catalog service body; throws Consul's messages. */
 export function buildService(b: Body, field = ''): ServiceRecord {
   const p = field ? `${field}.` : '';
-  const name = s(b.Name) || s(b.Service);
+  const name = utf8(`${p}Name`, s(b.Name) || s(b.Service));
   if (!name) throw invalid(`${p}Name`, 'Missing service name');
   const address = s(b.Address);
   if (address === '0.0.0.0' || address === '::' || address === '[::]') throw invalid(`${p}Address`, 'Invalid service address');
@@ -179,10 +193,12 @@ export function buildService(b: Body, field = ''): ServiceRecord {
   for (const [k, v] of Object.entries((b.TaggedAddresses ?? {}) as Record<string, { Address?: string; Port?: number }>)) {
     tagged[k] = { Address: v.Address ?? '', Port: v.Port ?? 0 };
   }
+  const tags = (b.Tags as string[] | null) ?? [];
+  tags.forEach((t, i) => utf8(`${p}Tags[${i}]`, t));
   return {
-    ID: s(b.ID) || name,
+    ID: utf8(`${p}ID`, s(b.ID) || name),
     Service: name,
-    Tags: (b.Tags as string[] | null) ?? [],
+    Tags: tags,
     Address: address,
     TaggedAddresses: tagged,
     Meta: validateMeta(`${p}Meta`, b.Meta),
@@ -229,7 +245,7 @@ export interface NodeRegistration {
 
 /** Validates the node fields of a /v1/catalog/register body. */
 export function buildNodeRegistration(b: Body): NodeRegistration {
-  const node = s(b.Node);
+  const node = utf8('Node', s(b.Node));
   if (!node) throw invalid('Node', 'Missing node name');
   if (/[\s/]/.test(node)) throw invalid('Node', `Invalid Node: "${node}" may not contain spaces or '/'`);
   const address = s(b.Address);
@@ -246,8 +262,8 @@ export function buildNodeRegistration(b: Body): NodeRegistration {
  * ServiceName and ServiceTags are filled in by the register command from the service it names.
  */
 export function buildCatalogCheck(raw: Body, node: string, field: string): CheckRecord {
-  const name = s(raw.Name);
-  const checkId = s(raw.CheckID) || name;
+  const name = utf8(`${field}.Name`, s(raw.Name));
+  const checkId = utf8(`${field}.CheckID`, s(raw.CheckID) || name);
   if (!checkId) throw invalid(`${field}.CheckID`, 'Missing check ID (CheckID or Name)');
   const status = s(raw.Status) || 'critical';
   if (!STATUSES.includes(status)) throw invalid(`${field}.Status`, `Invalid check status: '${status}'`);
