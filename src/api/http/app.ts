@@ -5,7 +5,8 @@ import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { heartbeatFastPath } from './fast-heartbeat.js';
-import { sendError, toBeaconError } from './replies.js';
+import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
+import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -42,12 +43,14 @@ const ALL_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'] as cons
  * Builds the Fastify app: Consul's v1 routes, JSON bodies under any content type, 400s naming
  * the field, 404 with an empty body for unknown paths, 405 + Allow for a wrong method, and
  * `BEACON_ERR_SHUTTING_DOWN` (503, retryable) for every request that arrives once shutdown began.
+ * Every error, those of Node's parser and Fastify's router included, carries `X-Beacon-Error`.
  */
 export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): FastifyInstance {
   // Set when the app starts closing; the server's shutdown signal usually fires just before.
   let closing = false;
   const shuttingDown = () => closing || ctx.shutdownSignal.aborted;
   const heartbeat = heartbeatFastPath(ctx);
+  const revision = () => ctx.catalog.revision;
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.maxBodyBytes,
@@ -58,9 +61,24 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     // Cached answers of plain reads go out before routing (response-cache.ts).
-    serverFactory: (handler) => createServer((req, res) => {
-      if (shuttingDown() || !(ctx.responseCache.tryServe(req, res) || heartbeat(req, res))) handler(req, res);
-    }),
+    serverFactory: (handler) => {
+      const noHost = refuseWithoutHost(revision);
+      const server = createServer({ requireHostHeader: false }, (req, res) => {
+        if (noHost(req, res)) return;
+        if (shuttingDown() || !(ctx.responseCache.tryServe(req, res) || heartbeat(req, res))) handler(req, res);
+      });
+      server.on('checkExpectation', expectationFailed(revision));
+      server.on('connect', connectRefused(revision));
+      return server;
+    },
+    // What Node's parser refuses (bad request line or chunked body, headers too large) and what
+    // the router cannot decode (a bad %-escape, an over-long parameter) answer in Beacon's form
+    // too, not with Node's or Fastify's own JSON.
+    clientErrorHandler: clientErrorHandler(revision),
+    frameworkErrors: (err, req, reply) => {
+      reply.headers(commonHeaders(revision()));
+      void sendError(req, reply, toBeaconError(err, req.url));
+    },
   });
 
   registerCacheMetrics(ctx);
@@ -133,8 +151,10 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return sendError(req, reply, be);
   });
 
-  app.setNotFoundHandler((_req, reply) => {
-    reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
+  // Unknown paths: an empty 404, as Consul answers; Beacon's own routes answer JSON.
+  app.setNotFoundHandler((req, reply) => {
+    if (isBeaconRoute(req.url)) return sendError(req, reply, new BeaconError('BEACON_ERR_NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0].slice(0, 256)}`));
+    return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
   const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, ...extra];
@@ -156,7 +176,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
       handler: async (req, reply) => {
         reply.header('Allow', allow);
         if (req.method === 'OPTIONS') return reply.code(200).send();
-        return reply.code(405).header('X-Beacon-Error', 'BEACON_ERR_METHOD_NOT_ALLOWED').type('text/plain; charset=utf-8').send(`method ${req.method} not allowed`);
+        return sendError(req, reply, new BeaconError('BEACON_ERR_METHOD_NOT_ALLOWED', `method ${req.method} not allowed`));
       },
     });
   }
