@@ -1,7 +1,8 @@
 /**
  * Throws garbage at every route of a real server: random bodies, wrong types, huge and odd
- * values, odd paths and query strings. No request may crash the server or end in an internal
- * error, and the catalog must be what it was.
+ * values (unpaired surrogates and deep nesting included), odd paths and query strings. No
+ * request may crash the server or end in an internal error, every error answer carries
+ * X-Beacon-Error, and the catalog must be what it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../helpers/prng.js';
@@ -43,6 +44,7 @@ const ROUTES: Array<[string, string]> = [
 const WEIRD_VALUES: unknown[] = [
   null, true, false, 0, -1, 1e308, -1e308, 3.5, 2 ** 53 + 1, '', ' ', 'x'.repeat(5000), '\u0000', '💥', '../../etc',
   [], [null], [[[]]], {}, { a: { b: { c: {} } } }, '10s', '-5s', '1h1h1h1h', 'NaN', Number.MAX_SAFE_INTEGER,
+  'a\ud800', ['ok', '\udc00'], { k: '\ud800' }, JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown,
 ];
 const FIELDS = ['Name', 'ID', 'Port', 'Tags', 'Meta', 'Address', 'Weights', 'Check', 'Checks', 'TTL', 'HTTP', 'Interval',
   'Node', 'Service', 'NodeMeta', 'TaggedAddresses', 'Status', 'Output', 'CheckID', 'ServiceID', 'Definition', 'Args', 'name', 'port'];
@@ -65,7 +67,7 @@ function randomBody(r: () => number): string {
 const QUERIES = ['', '?index=', '?index=99999999999999999999999', '?wait=%ff', '?wait=1ms&index=1', '?passing=2', '?tag=&tag=%00',
   '?filter=(((((', '?filter=Service.Meta[%22a%22]%20matches%20%22(a%2B)%2B%24%22', '?node-meta=:', '?dc=', '?stale&stale',
   '?enable=maybe', '?enable=true&reason=' + 'r'.repeat(3000), '?note=' + '%E2%82'.repeat(10), '?format=text', '?pretty'];
-const SEGMENTS = ['', 'x', '%00', '..', '%2F%2F', 'a'.repeat(600), '💥', '%', 'web'];
+const SEGMENTS = ['', 'x', '%00', '..', '%2F%2F', 'a'.repeat(600), '💥', '%', 'web', '%ED%A0%80', '%E0%A4%A'];
 
 async function catalogSnapshot(): Promise<string> {
   const [services, nodes] = await Promise.all([
@@ -100,6 +102,8 @@ describe('garbage at every route', () => {
         sent++;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect(res.headers.get('x-beacon-error'), `${method} ${path} ${body?.slice(0, 200)}`).not.toBe('BEACON_ERR_INTERNAL');
+        // Every error answer carries its code, those of the router and Node's parser included.
+        if (res.status >= 400) expect(res.headers.get('x-beacon-error'), `${method} ${path} ${res.status}`).toMatch(/^BEACON_ERR_[A-Z_]+$/);
         if (res.status >= 500) {
           expect(['BEACON_ERR_CHECK_NOT_TTL', 'BEACON_ERR_NO_PATH_TO_DC'], `${method} ${path}`).toContain(res.headers.get('x-beacon-error'));
         }
@@ -120,7 +124,8 @@ describe('garbage at every route', () => {
       const body = randomBody(r);
       let parsed: unknown;
       try { parsed = JSON.parse(body); } catch { /* not JSON */ }
-      const named = parsed && typeof parsed === 'object' && ('Name' in parsed || 'name' in parsed);
+      // `Service` names a service too (Beacon reads it when Name is absent).
+      const named = parsed && typeof parsed === 'object' && ('Name' in parsed || 'name' in parsed || 'Service' in parsed);
       if (named) continue; // may legitimately register something
       const res = await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body });
       expect(res.status, body.slice(0, 200)).toBeGreaterThanOrEqual(400);
