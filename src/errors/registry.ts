@@ -33,6 +33,7 @@ export const ERRORS = {
   BEACON_ERR_LEASE_NOT_FOUND: { status: 404, rcode: 'SERVFAIL', retryable: false, summary: 'The store lease is unknown or has expired.' },
   BEACON_ERR_STORE_UNAVAILABLE: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The store cannot be reached or did not answer in time.' },
   BEACON_ERR_STORE_CLOSED: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The store was closed (the server is shutting down).' },
+  BEACON_ERR_STORE_CORRUPT: { status: 500, rcode: 'SERVFAIL', retryable: false, summary: "The store's data on disk is damaged; the message names the file (and the key) and what was found; start with --recover to go on with what is readable." },
   BEACON_ERR_SHUTTING_DOWN: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The server is shutting down and takes no new work.' },
   BEACON_ERR_CONFIG: { status: 400, rcode: 'SERVFAIL', retryable: false, summary: 'A configuration value (flag, environment variable or config file) is invalid.' },
   BEACON_ERR_STARTUP: { status: 500, rcode: 'SERVFAIL', retryable: false, summary: 'The server could not start (address in use, data directory not writable, ...).' },
