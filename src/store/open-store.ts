@@ -17,6 +17,12 @@ export interface OpenStoreOptions {
    * without it; revisions and leases stay the store's own. See {@link namespaced}.
    */
   prefix?: string;
+  /**
+   * Embedded driver: start even though the start-up checks find damage, with what is readable,
+   * logging what was lost (`beacon server --recover`). Default false: damage refuses the start
+   * with BEACON_ERR_STORE_CORRUPT naming the file and what was found.
+   */
+  recover?: boolean;
 }
 
 /**
@@ -28,7 +34,8 @@ export interface OpenStoreOptions {
  * closes the store.
  *
  * Fails with BEACON_ERR_CONFIG for a URL or prefix it cannot use (before touching anything),
- * and BEACON_ERR_STARTUP (naming the path) when the store cannot be opened.
+ * BEACON_ERR_STARTUP (naming the path) when the store cannot be opened, and
+ * BEACON_ERR_STORE_CORRUPT when its data is damaged and `opts.recover` is not set.
  *
  * @example
  * const store = await openStore('embedded', { dataDir: './data' });
@@ -42,7 +49,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       throw new BeaconError('BEACON_ERR_CONFIG', `store-prefix ${JSON.stringify(opts.prefix)} ${problem}`, { field: 'store-prefix' });
     }
   }
-  const store = await EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions });
+  const store = await EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions, recover: opts.recover });
   return opts.prefix === undefined ? store : namespaced(store, opts.prefix, { closeStore: true });
 }
 

@@ -23,6 +23,7 @@ import {
 } from '../types.js';
 import { KeySpace } from './key-space.js';
 import { LeaseTable } from './lease-table.js';
+import { rowProblem } from './schema.js';
 import { SqliteFile } from './sqlite-file.js';
 import { checkKey, checkPrefix, checkRevision, checkTtl, checkTxn, checkValue, compareHolds } from './txn-check.js';
 import { Values } from './values.js';
@@ -36,6 +37,11 @@ export interface EmbeddedStoreOptions {
   historyRevisions?: number;
   /** How long to wait for another process's lock on the database before failing (default 1000 ms). */
   lockTimeoutMs?: number;
+  /**
+   * Start even though the start-up checks find damage: set it aside, continue with what is
+   * readable, drop damaged keys, and log what was lost (`beacon server --recover`).
+   */
+  recover?: boolean;
 }
 
 /** Default and floor of {@link EmbeddedStoreOptions.historyRevisions}. */
@@ -104,6 +110,8 @@ export class EmbeddedStore implements Store {
     }
     let orphans = 0;
     for (const [key, createRevision, modRevision, version, rowLease] of file.keys()) {
+      const problem = rowProblem(key, createRevision, modRevision, version, rowLease, state.revision);
+      if (problem !== undefined) throw file.damagedKey(String(key), problem);
       let lease = leaseIds.get(rowLease);
       if (lease === undefined) leaseIds.set(rowLease, (lease = rowLease));
       this.space.load(key, { createRevision, modRevision, version, lease });
@@ -118,18 +126,23 @@ export class EmbeddedStore implements Store {
     // never written to (revision 1) has lost nothing, so a watch from revision 1 works there.
     this.hub = new WatchHub(state.revision, state.revision <= 1 ? 0 : state.revision, historyRevisions, this.logger);
     this.scheduleCheckpoint();
-    this.logger.info({ path: file.path, revision: state.revision, keys: this.space.size, leases: state.leases.length }, 'embedded store opened');
+    this.logger.info(
+      { path: file.path, revision: state.revision, keys: this.space.size, leases: state.leases.length, checkMs: Math.round(file.checked.ms) },
+      'embedded store opened',
+    );
   }
 
   /**
-   * Opens the store in `opts.dataDir`, creating it if needed.
+   * Opens the store in `opts.dataDir`, creating it if needed, after checking it (see
+   * src/store/README.md, "Start-up checks").
    * Fails with BEACON_ERR_STARTUP (naming the path) if the directory or database cannot be
-   * opened, or another process holds it.
+   * opened, or another process holds it, and with BEACON_ERR_STORE_CORRUPT (naming the file and
+   * what was found) if the data is damaged and `opts.recover` is not set.
    */
   static open(opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
     // Synchronous work; the executor turns a throw into the rejection callers expect.
     return new Promise((resolve) => {
-      const file = SqliteFile.open(opts.dataDir, opts.lockTimeoutMs ?? 1000);
+      const file = SqliteFile.open(opts.dataDir, { lockTimeoutMs: opts.lockTimeoutMs ?? 1000, recover: opts.recover, logger: opts.logger ?? silentLogger });
       try {
         resolve(new EmbeddedStore(file, opts));
       } catch (err) {

@@ -2,18 +2,23 @@
  * The durability layer of the embedded store: one SQLite database in WAL mode, held with an
  * exclusive lock, written one transaction per group commit. It holds the only copy of every
  * committed value: the in-memory key space keeps keys and metadata, and value reads (`get`,
- * `range`, txn value compares, the previous value of a key a write replaces) come from here.
- * At open only keys and metadata are read.
+ * `range`, txn value compares, the previous value of a key a write replaces) come from here,
+ * each checked against the checksum stored with its row. At open only keys and metadata are
+ * read, after the start-up checks (open-checks.ts).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BeaconError } from '../../errors/index.js';
+import type { StoreLogger } from '../logger.js';
 import type { KeyValue } from '../types.js';
+import { AckFile } from './ack-file.js';
+import { checkDataFile, finishRecovery, type Checked } from './open-checks.js';
+import { createSchema, valueProblem, valueSum } from './schema.js';
+import { isCorruptionCode } from './startup-check.js';
 
 /** File name of the database inside the data directory. */
 export const DB_FILE = 'beacon.db';
-const SCHEMA_VERSION = 1;
 /** The write-ahead log is cut back to this size after a checkpoint. */
 const WAL_SIZE_LIMIT = 8 * 1024 * 1024;
 /** SQLite page cache per connection, in KiB. */
@@ -59,46 +64,59 @@ export interface CommitMeta {
   nextLeaseId: number;
 }
 
+export interface SqliteOpenOptions {
+  /** How long to wait for another process's lock. */
+  lockTimeoutMs: number;
+  /** Start with what is readable when the checks find damage (`beacon server --recover`). */
+  recover?: boolean;
+  logger: StoreLogger;
+}
+
 interface Statements {
   upsertKv: Database.Statement;
   deleteKv: Database.Statement;
   upsertLease: Database.Statement;
   deleteLease: Database.Statement;
   updateMeta: Database.Statement;
-  value: Database.Statement<[string], string>;
-  rangeFrom: Database.Statement<[string], [string, string, number, number, number, string]>;
+  value: Database.Statement<[string], [unknown, unknown]>;
+  rangeFrom: Database.Statement<[string], [string, unknown, number, number, number, string, unknown]>;
 }
 
 export class SqliteFile {
   readonly path: string;
+  /** What the start-up checks found and took (for the open log line). */
+  readonly checked: Checked;
   private readonly db: Database.Database;
+  private readonly ack: AckFile;
   private readonly stmts: Statements;
-  private readonly commitTx: (kvs: Map<string, KeyValue | null>, leases: Map<string, number | null>, meta: CommitMeta) => void;
+  private readonly commitTx: (kvs: ReadonlyMap<string, KeyValue | null>, leases: ReadonlyMap<string, number | null>, meta: CommitMeta) => void;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, ack: AckFile, checked: Checked) {
     this.path = path;
     this.db = db;
+    this.ack = ack;
+    this.checked = checked;
     this.stmts = {
       upsertKv: db.prepare(
-        `INSERT INTO kv (key, value, create_rev, mod_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO kv (key, value, create_rev, mod_rev, version, lease, sum) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, create_rev = excluded.create_rev,
-           mod_rev = excluded.mod_rev, version = excluded.version, lease = excluded.lease`,
+           mod_rev = excluded.mod_rev, version = excluded.version, lease = excluded.lease, sum = excluded.sum`,
       ),
       deleteKv: db.prepare('DELETE FROM kv WHERE key = ?'),
       upsertLease: db.prepare('INSERT OR REPLACE INTO leases (id, ttl) VALUES (?, ?)'),
       deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
       updateMeta: db.prepare('UPDATE meta SET revision = ?, compacted = ?, next_lease = ? WHERE id = 1'),
-      value: db.prepare<[string], string>('SELECT value FROM kv WHERE key = ?').pluck(),
+      value: db.prepare<[string], [unknown, unknown]>('SELECT value, sum FROM kv WHERE key = ?').raw(),
       // Keys sharing a prefix are contiguous from the prefix on in SQLite's (UTF-8 byte) order.
       rangeFrom: db
-        .prepare<[string], [string, string, number, number, number, string]>('SELECT key, value, create_rev, mod_rev, version, lease FROM kv WHERE key >= ? ORDER BY key')
+        .prepare<[string], [string, unknown, number, number, number, string, unknown]>('SELECT key, value, create_rev, mod_rev, version, lease, sum FROM kv WHERE key >= ? ORDER BY key')
         .raw(),
     };
     const s = this.stmts;
-    this.commitTx = db.transaction((kvs: Map<string, KeyValue | null>, leases: Map<string, number | null>, meta: CommitMeta) => {
+    this.commitTx = db.transaction((kvs: ReadonlyMap<string, KeyValue | null>, leases: ReadonlyMap<string, number | null>, meta: CommitMeta) => {
       for (const [key, kv] of kvs) {
         if (kv === null) s.deleteKv.run(key);
-        else s.upsertKv.run(key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease);
+        else s.upsertKv.run(key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease, valueSum(key, kv.value));
       }
       for (const [id, ttl] of leases) {
         if (ttl === null) s.deleteLease.run(id);
@@ -109,19 +127,26 @@ export class SqliteFile {
   }
 
   /**
-   * Opens (creating if needed) `<dataDir>/beacon.db` and takes its exclusive lock.
-   * Throws BEACON_ERR_STARTUP with a one-line message naming the path on any failure.
+   * Opens (creating if needed) `<dataDir>/beacon.db` and takes its exclusive lock, after the
+   * start-up checks. Throws BEACON_ERR_STARTUP with a one-line message naming the path when it
+   * cannot, and BEACON_ERR_STORE_CORRUPT when the checks find damage and `recover` is off.
    */
-  static open(dataDir: string, lockTimeoutMs: number): SqliteFile {
+  static open(dataDir: string, opts: SqliteOpenOptions): SqliteFile {
     try {
       makeDirs(dataDir);
     } catch (err) {
       throw new BeaconError('BEACON_ERR_STARTUP', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
     const path = join(dataDir, DB_FILE);
+    let checked: Checked;
+    try {
+      checked = checkDataFile(path, opts.lockTimeoutMs, opts.recover === true, opts.logger);
+    } catch (err) {
+      throw startupError(path, err);
+    }
     let db: Database.Database;
     try {
-      db = new Database(path, { timeout: lockTimeoutMs });
+      db = new Database(path, { timeout: opts.lockTimeoutMs });
     } catch (err) {
       throw new BeaconError('BEACON_ERR_STARTUP', `cannot open the store database ${path}: ${(err as Error).message}`, { cause: err });
     }
@@ -140,8 +165,9 @@ export class SqliteFile {
       db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       db.exec('BEGIN EXCLUSIVE');
       createSchema(db);
+      const revision = opts.recover === true ? finishRecovery(db, checked, opts.logger) : (db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number);
       db.exec('COMMIT');
-      return new SqliteFile(path, db);
+      return new SqliteFile(path, db, AckFile.open(dataDir, revision, opts.logger), checked);
     } catch (err) {
       db.close();
       throw startupError(path, err);
@@ -163,33 +189,65 @@ export class SqliteFile {
     return this.db.prepare('SELECT key, create_rev, mod_rev, version, lease FROM kv').raw().iterate() as IterableIterator<KeyRow>;
   }
 
-  /** The committed value of `key`, or undefined if it has no row. */
+  /**
+   * The committed value of `key`, or undefined if it has no row. Throws BEACON_ERR_STORE_CORRUPT
+   * naming the key and file when the stored value does not match its checksum.
+   */
   value(key: string): string | undefined {
-    return this.stmts.value.get(key);
+    let row: [unknown, unknown] | undefined;
+    try {
+      row = this.stmts.value.get(key);
+    } catch (err) {
+      throw this.readError(err, key);
+    }
+    if (row === undefined) return undefined;
+    const problem = valueProblem(key, row[0], row[1]);
+    if (problem !== undefined) throw this.damagedKey(key, problem);
+    return row[0] as string;
   }
 
   /**
    * Committed rows of keys starting with `prefix`, streamed from the database in its key order
-   * (UTF-8 bytes); `fn` gets each row.
+   * (UTF-8 bytes); `fn` gets each row. A damaged value throws as {@link value} does.
    */
   forEachWithPrefix(prefix: string, fn: (kv: KeyValue) => void): void {
-    for (const [key, value, createRevision, modRevision, version, lease] of this.stmts.rangeFrom.iterate(prefix)) {
-      if (!key.startsWith(prefix)) break;
-      fn({ key, value, createRevision, modRevision, version, lease });
+    try {
+      for (const [key, value, createRevision, modRevision, version, lease, sum] of this.stmts.rangeFrom.iterate(prefix)) {
+        if (!key.startsWith(prefix)) break;
+        const problem = valueProblem(key, value, sum);
+        if (problem !== undefined) throw this.damagedKey(key, problem);
+        fn({ key, value: value as string, createRevision, modRevision, version, lease });
+      }
+    } catch (err) {
+      throw this.readError(err);
     }
+  }
+
+  /** The error for a key whose row is damaged on disk. */
+  damagedKey(key: string, problem: string): BeaconError {
+    return new BeaconError('BEACON_ERR_STORE_CORRUPT', `data file ${this.path}: key ${JSON.stringify(key)} is damaged (${problem}); start with --recover to drop it and continue`);
+  }
+
+  /** A read failure: SQLite finding a damaged page is BEACON_ERR_STORE_CORRUPT; other errors pass through. */
+  private readError(err: unknown, key?: string): unknown {
+    if (err instanceof BeaconError || !isCorruptionCode((err as { code?: unknown }).code)) return err;
+    const where = key === undefined ? '' : ` reading key ${JSON.stringify(key)}`;
+    return new BeaconError('BEACON_ERR_STORE_CORRUPT', `data file ${this.path}: SQLite found damage${where} (${(err as Error).message}); start with --recover to continue with what is readable`, { cause: err });
   }
 
   /**
    * Writes the final state of every changed key and lease (null = deleted) and the meta row in
    * one transaction; returns once it is fsynced. Throws the SQLite error on failure.
    */
-  commit(kvs: Map<string, KeyValue | null>, leases: Map<string, number | null>, meta: CommitMeta): void {
+  commit(kvs: ReadonlyMap<string, KeyValue | null>, leases: ReadonlyMap<string, number | null>, meta: CommitMeta): void {
     this.commitTx(kvs, leases, meta);
+    this.ack.record(meta.revision);
   }
 
   /** Copies the WAL into the database; `truncate` also cuts the WAL file to zero bytes. */
   checkpoint(truncate: boolean): void {
     this.db.pragma(`wal_checkpoint(${truncate ? 'TRUNCATE' : 'PASSIVE'})`);
+    this.ack.flush();
   }
 
   /** Bytes on disk: database plus write-ahead log. */
@@ -198,36 +256,9 @@ export class SqliteFile {
   }
 
   close(): void {
+    this.ack.close();
     if (this.db.open) this.db.close();
   }
-}
-
-function createSchema(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`its schema version ${version} is newer than this build understands (${SCHEMA_VERSION})`);
-  }
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS kv (
-      key TEXT PRIMARY KEY NOT NULL,
-      value TEXT NOT NULL,
-      create_rev INTEGER NOT NULL,
-      mod_rev INTEGER NOT NULL,
-      version INTEGER NOT NULL,
-      lease TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY NOT NULL, ttl INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS meta (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      revision INTEGER NOT NULL,
-      compacted INTEGER NOT NULL,
-      next_lease INTEGER NOT NULL
-    );
-  `);
-  // A fresh store starts at revision 1, like a fresh etcd cluster. Lease ids count up from
-  // unix-seconds x 1,000,000, so a wiped data dir does not hand out ids an old client may still hold.
-  db.prepare('INSERT OR IGNORE INTO meta (id, revision, compacted, next_lease) VALUES (1, 1, 0, ?)').run(Math.floor(Date.now() / 1000) * 1_000_000);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
 function startupError(path: string, err: unknown): BeaconError {
@@ -236,7 +267,7 @@ function startupError(path: string, err: unknown): BeaconError {
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
     return new BeaconError('BEACON_ERR_STARTUP', `the store database ${path} is locked by another process (is another Beacon server using this data directory?)`, { cause: err });
   }
-  if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') {
+  if (isCorruptionCode(e.code)) {
     return new BeaconError('BEACON_ERR_STARTUP', `the store database ${path} is not a valid SQLite database: ${e.message ?? String(err)}`, { cause: err });
   }
   return new BeaconError('BEACON_ERR_STARTUP', `cannot open the store database ${path}: ${e.message ?? String(err)}`, { cause: err });

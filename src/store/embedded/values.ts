@@ -2,7 +2,8 @@
  * Whole key-values of the embedded store, put together from the key space (keys and metadata,
  * in memory) and the database (values, read on demand). Between event-loop ticks the database
  * holds exactly the committed state, so the two always agree; a staged entry carries its own
- * value. A failed read throws BEACON_ERR_STORE_UNAVAILABLE.
+ * value. A failed read throws BEACON_ERR_STORE_UNAVAILABLE; a damaged value or page
+ * BEACON_ERR_STORE_CORRUPT naming the file (and the key).
  */
 import { BeaconError } from '../../errors/index.js';
 import type { KeyValue } from '../types.js';
@@ -63,13 +64,12 @@ export class Values {
     } catch (err) {
       throw this.readError(err);
     }
-    if (value === undefined) {
-      throw new BeaconError('BEACON_ERR_INTERNAL', `the store database ${this.file.path} has no row for committed key ${JSON.stringify(key)}`);
-    }
+    if (value === undefined) throw this.file.damagedKey(key, 'its row is missing from the table');
     return value;
   }
 
   private readError(err: unknown): BeaconError {
+    if (err instanceof BeaconError) return err;
     return new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', `reading the store database ${this.file.path} failed: ${(err as Error).message}`, { cause: err });
   }
 }
