@@ -21,6 +21,10 @@ export interface StoreCounters {
   historyRevisions: number;
   /** beacon_store_disk_bytes: bytes on disk (database plus write-ahead log). */
   diskBytes: number;
+  /** beacon_store_writable: 1 while the store takes writes, 0 from a failed commit until one succeeds again. */
+  writable: number;
+  /** beacon_store_commit_failures_total: commits that failed (disk full, I/O error); their writes were refused. */
+  commitFailures: number;
 }
 
 /** A store driver that keeps {@link StoreCounters}. */

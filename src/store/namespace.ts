@@ -5,6 +5,7 @@
  */
 import { BeaconError, invalid } from '../errors/index.js';
 import { countKeys, type StoreCounters } from './counters.js';
+import { onStoreHealthChange, storeHealth, type StoreHealth } from './health.js';
 import type {
   Compare,
   KeyValue,
@@ -80,6 +81,16 @@ export class NamespacedStore implements Store {
     this.driver = store.driver;
     const inner = store as Partial<{ counters(): StoreCounters }>;
     if (typeof inner.counters === 'function') this.counters = () => inner.counters!.call(store);
+  }
+
+  /** The underlying store's health (it has one writer: the store), see {@link storeHealth}. */
+  health(): StoreHealth {
+    return storeHealth(this.store);
+  }
+
+  /** Follows the underlying store's health, see {@link onStoreHealthChange}. */
+  onHealthChange(listener: (health: StoreHealth) => void): () => void {
+    return onStoreHealthChange(this.store, listener);
   }
 
   get(key: string): Promise<KeyValue | undefined> {

@@ -4,6 +4,7 @@
  */
 import { BeaconError } from '../../errors/index.js';
 import type { StoreCounters } from '../counters.js';
+import type { StoreHealth } from '../health.js';
 import { silentLogger, type StoreLogger } from '../logger.js';
 import {
   NO_LEASE,
@@ -28,6 +29,7 @@ import { SqliteFile } from './sqlite-file.js';
 import { checkKey, checkPrefix, checkRevision, checkTtl, checkTxn, checkValue, compareHolds } from './txn-check.js';
 import { Values } from './values.js';
 import { WatchHub } from './watch-hub.js';
+import { WriteHealth } from './write-health.js';
 
 export interface EmbeddedStoreOptions {
   /** Directory holding `beacon.db`; created if missing. */
@@ -49,6 +51,8 @@ export const DEFAULT_HISTORY_REVISIONS = 10_000;
 export const MIN_HISTORY_REVISIONS = 100;
 /** How often the write-ahead log is checkpointed and truncated when there were writes (±10 % jitter). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
+const NO_KVS: ReadonlyMap<string, KeyValue | null> = new Map();
+const NO_LEASES: ReadonlyMap<string, number | null> = new Map();
 
 /** One key's change in a write: its previous state (read before anything is staged) and, for a put, the new value. */
 interface Change {
@@ -90,7 +94,7 @@ export class EmbeddedStore implements Store {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private writesSinceCheckpoint = false;
   private closing: Promise<void> | undefined;
-  private failure: BeaconError | undefined;
+  private readonly writeHealth: WriteHealth;
   private readonly tally = { commits: 0, revisions: 0, commitSeconds: 0, commitBatchMax: 0, leaseExpiries: 0 };
 
   private constructor(file: SqliteFile, opts: EmbeddedStoreOptions) {
@@ -125,6 +129,7 @@ export class EmbeddedStore implements Store {
     // History up to the reloaded revision is gone: watches from it answer COMPACTED. A store
     // never written to (revision 1) has lost nothing, so a watch from revision 1 works there.
     this.hub = new WatchHub(state.revision, state.revision <= 1 ? 0 : state.revision, historyRevisions, this.logger);
+    this.writeHealth = new WriteHealth(file.path, this.logger, () => this.probe());
     this.scheduleCheckpoint();
     this.logger.info(
       { path: file.path, revision: state.revision, keys: this.space.size, leases: state.leases.length, checkMs: Math.round(file.checked.ms) },
@@ -301,7 +306,30 @@ export class EmbeddedStore implements Store {
       watchers: this.hub.size,
       historyRevisions: this.hub.historyLength,
       diskBytes: this.file.diskBytes(),
+      writable: this.writeHealth.writable ? 1 : 0,
+      commitFailures: this.writeHealth.failures,
     };
+  }
+
+  /**
+   * Whether the store takes writes: false from a failed commit (disk full, I/O error) until a
+   * later one succeeds, which the store keeps trying by itself; false after close.
+   *
+   * @example
+   * const { writable, lastError } = store.health();
+   */
+  health(): StoreHealth {
+    return this.writeHealth.current;
+  }
+
+  /**
+   * Calls `listener` whenever `health().writable` changes; returns the function that stops it.
+   *
+   * @example
+   * const stop = store.onHealthChange((h) => console.log(h.writable ? 'writable' : `not writable: ${h.lastError}`));
+   */
+  onHealthChange(listener: (health: StoreHealth) => void): () => void {
+    return this.writeHealth.onChange(listener);
   }
 
   close(): Promise<void> {
@@ -316,9 +344,10 @@ export class EmbeddedStore implements Store {
       clearTimeout(this.checkpointTimer);
       if (this.immediate !== undefined) clearImmediate(this.immediate);
       this.commit();
+      this.writeHealth.stop();
       this.hub.failAll(new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store was closed'));
       try {
-        if (this.failure === undefined) this.file.checkpoint(true);
+        this.file.checkpoint(true);
       } catch (err) {
         this.logger.warn({ err, path: this.file.path }, 'checkpointing the store on close failed; the log is replayed at next open');
       }
@@ -330,7 +359,7 @@ export class EmbeddedStore implements Store {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  /** Runs a read: rejects if the store is closed or failed, or `fn` throws. */
+  /** Runs a read: rejects if the store is closed, or `fn` throws. */
   private run<T>(fn: () => T): Promise<T> {
     try {
       this.checkOpen();
@@ -360,7 +389,6 @@ export class EmbeddedStore implements Store {
   }
 
   private checkOpen(): void {
-    if (this.failure !== undefined) throw this.failure;
     if (this.closing !== undefined) throw new BeaconError('BEACON_ERR_STORE_CLOSED', 'the store is closed');
   }
 
@@ -409,16 +437,21 @@ export class EmbeddedStore implements Store {
   }
 
   private expire(id: LeaseId): void {
-    this.tally.leaseExpiries++;
-    this.revoke(id).catch((err: unknown) => {
-      if (!(err instanceof BeaconError && err.code === 'BEACON_ERR_STORE_CLOSED')) this.logger.warn({ err, lease: id }, 'expiring a store lease failed');
-    });
+    this.revoke(id).then(
+      () => this.tally.leaseExpiries++,
+      (err: unknown) => {
+        if (err instanceof BeaconError && err.code === 'BEACON_ERR_STORE_CLOSED') return;
+        // The failed commit put the lease back; it stays expired for clients and is tried again.
+        this.leases.retryExpiry(id, this.writeHealth.retryDelay());
+        this.logger.warn({ err, lease: id }, 'expiring a store lease failed; trying again');
+      },
+    );
   }
 
   /** The group commit: writes everything staged since the last one in one fsynced transaction. */
   private commit(): void {
     this.immediate = undefined;
-    if (this.failure !== undefined || (this.waiters.length === 0 && !this.metaDirty)) return;
+    if (this.waiters.length === 0 && !this.metaDirty) return;
     const waiters = this.waiters;
     const batches = this.pendingBatches;
     this.waiters = [];
@@ -428,13 +461,14 @@ export class EmbeddedStore implements Store {
       try {
         this.file.commit(this.space.staged, this.leases.staged, { revision: this.revision, compacted: this.hub.compacted, nextLeaseId: this.leases.nextId });
       } catch (err) {
-        this.failStop(err, waiters);
+        this.commitFailed(err, waiters);
         return;
       }
       this.writesSinceCheckpoint = true;
       this.metaDirty = false;
       this.space.promote();
-      this.leases.staged.clear();
+      this.leases.settle();
+      this.writeHealth.succeeded();
       this.tally.commits++;
       this.tally.revisions += batches.length;
       this.tally.commitSeconds += (performance.now() - started) / 1000;
@@ -446,28 +480,46 @@ export class EmbeddedStore implements Store {
   }
 
   /**
-   * A failed disk write leaves memory ahead of disk, so the store stops (like etcd on a WAL
-   * write error): every pending and later call fails and watchers end; a restart reloads the
-   * last committed state.
+   * A failed commit changed nothing on disk (SQLite rolled its transaction back), so memory goes
+   * back to the committed state too: staged keys are dropped, lease changes undone, the revision
+   * counter reset, and the watch batches never published. Every write of the commit is refused
+   * with BEACON_ERR_STORE_UNAVAILABLE (retryable); the store turns unwritable and probes.
    */
-  private failStop(err: unknown, waiters: Waiter[]): void {
-    this.failure = new BeaconError(
-      'BEACON_ERR_STORE_UNAVAILABLE',
-      `writing the store database ${this.file.path} failed (${(err as Error).message}); the store stopped, restart the server`,
-      { cause: err },
-    );
-    this.logger.error({ err, path: this.file.path }, 'store commit failed; the store stopped');
-    for (const w of waiters) w.reject(this.failure);
-    this.leases.stopTimers();
-    clearTimeout(this.checkpointTimer);
-    this.hub.failAll(this.failure);
-    this.file.close();
+  private commitFailed(err: unknown, waiters: Waiter[]): void {
+    this.space.discard();
+    this.leases.rollback();
+    this.revision = this.committedRevision;
+    // Compaction and the lease id counter are not undone; the next commit (or probe) writes them.
+    this.metaDirty = true;
+    const error = new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', this.writeHealth.failed(err), { cause: err });
+    for (const w of waiters) w.reject(error);
+  }
+
+  /**
+   * The background retry while unwritable: a checkpoint (which may give back space the log
+   * holds), then a commit of the meta row alone. A write arriving meanwhile tries for itself.
+   */
+  private probe(): void {
+    if (this.closing !== undefined || this.immediate !== undefined) return;
+    try {
+      this.file.checkpoint(true);
+    } catch {
+      // It may need the very space that is missing; the commit below decides.
+    }
+    try {
+      this.file.commit(NO_KVS, NO_LEASES, { revision: this.committedRevision, compacted: this.hub.compacted, nextLeaseId: this.leases.nextId });
+    } catch (err) {
+      this.writeHealth.failed(err);
+      return;
+    }
+    this.metaDirty = false;
+    this.writeHealth.succeeded();
   }
 
   private scheduleCheckpoint(): void {
     const delay = CHECKPOINT_INTERVAL_MS * (0.9 + Math.random() * 0.2);
     this.checkpointTimer = setTimeout(() => {
-      if (this.writesSinceCheckpoint && this.failure === undefined && this.closing === undefined) {
+      if (this.writesSinceCheckpoint && this.writeHealth.writable && this.closing === undefined) {
         this.writesSinceCheckpoint = false;
         try {
           this.file.checkpoint(true);

@@ -85,6 +85,11 @@ export class KeySpace {
     this.staged.set(key, kv);
   }
 
+  /** Drops every staged change (its commit failed): the key space is the committed state again. */
+  discard(): void {
+    this.staged.clear();
+  }
+
   /** Makes every staged change committed (call after it is on disk); values are not kept. */
   promote(): void {
     for (const [key, kv] of this.staged) {
