@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, fromEnv, mergeRaw, formatDuration } from './index.js';
+import { buildConfig, fromEnv, fromFile, mergeRaw, formatDuration } from './index.js';
 
 describe('config', () => {
   it('pins the defaults (golden)', () => {
@@ -13,6 +16,7 @@ describe('config', () => {
       logLevel: 'info',
       store: 'embedded',
       maxBodyBytes: 1048576,
+      recover: false,
       dns: {
         addr: { host: '127.0.0.1', port: 8600 }, domain: 'consul.', altDomain: null, recursors: [], recursorTimeoutMs: 2000,
         onlyPassing: false, serviceTtl: { default: 5, overrides: {} }, nodeTtl: 0, aRecordLimit: 0,
@@ -51,6 +55,18 @@ describe('config', () => {
     const c = buildConfig({ node: 'n', ...fromEnv({ BEACON_DNS_ONLY_PASSING: 'T', BEACON_ENABLE_SCRIPT_CHECKS: '1', BEACON_ENABLE_LOCAL_SCRIPT_CHECKS: 'False' }) });
     expect([c.dns.onlyPassing, c.checks.enableScriptChecks, c.checks.enableLocalScriptChecks]).toEqual([true, true, false]);
     expect(buildConfig({ node: 'n', dnsOnlyPassing: true }).dns.onlyPassing).toBe(true);
+  });
+
+  it('takes recover from the flag only: not from the environment or a config file', () => {
+    expect(buildConfig({ node: 'n', recover: true }).recover).toBe(true);
+    expect(buildConfig({ node: 'n', ...fromEnv({ BEACON_RECOVER: 'true' }) }).recover).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), 'beacon-config-'));
+    try {
+      writeFileSync(join(dir, 'c.json'), '{"recover": true}');
+      expect(() => fromFile(join(dir, 'c.json'))).toThrow(/unknown key "recover"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parses DNS TTL overrides and recursors', () => {

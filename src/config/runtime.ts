@@ -25,6 +25,12 @@ export interface RawConfig {
   enableScriptChecks?: boolean | string;
   enableLocalScriptChecks?: boolean | string;
   checkFailuresBeforeCritical?: number | string;
+  /**
+   * Start even though the store's data is damaged, with what is readable (the damage is set
+   * aside and logged). A flag only (`--recover`): it is meant for one start, not for a config
+   * file or the environment.
+   */
+  recover?: boolean | string;
   /** Service definitions (Consul's agent register bodies), from the config file only. */
   services?: unknown[];
   /** Check definitions (Consul's check register bodies), from the config file only. */
@@ -60,6 +66,8 @@ export interface RuntimeConfig {
   store: string;
   maxBodyBytes: number;
   dns: DnsConfig;
+  /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
+  recover: boolean;
   /** Services and checks defined in the config file, registered at start (validated by the server). */
   definitions: { services: readonly unknown[]; checks: readonly unknown[] };
   checks: {
@@ -143,6 +151,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     logLevel,
     store: raw.store ?? 'embedded',
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
+    recover: bool('recover', raw.recover, false),
     dns: {
       addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),
       domain: domain('domain', raw.domain ?? 'consul'),
