@@ -40,6 +40,9 @@ export class Catalog implements CommandView {
   private watch: WatchHandle | undefined;
   private stopped = false;
   private cmds: CatalogCommands | undefined;
+  private readonly pending = new Map<string, { status: HealthStatus; output: string }>();
+  private pendingSeq = 0;
+  private readonly overlays = new WeakMap<Indexed<CheckRecord>, { p: { status: HealthStatus; output: string }; v: Indexed<CheckRecord> }>();
 
   constructor(private readonly store: Store, private readonly opts: CatalogOptions) {
     this.datacenter = opts.datacenter;
@@ -214,7 +217,7 @@ export class Catalog implements CommandView {
         if (!s?.node || !svc) continue;
         if (q.tags && q.tags.length > 0 && !hasAllTags(svc.record.Tags, q.tags)) continue;
         if (!metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
-        const checks = instanceChecks(s, ref.id);
+        const checks = this.overlay(instanceChecks(s, ref.id));
         const status = aggregateStatus(checks);
         if (q.passingOnly && !allPassing(checks)) continue;
         if (q.healthFilter === 'not-critical' && (status === 'critical' || status === 'maintenance')) continue;
@@ -230,14 +233,14 @@ export class Catalog implements CommandView {
     const s = this.view.nodes.get(node);
     const svc = s?.services.get(id);
     if (!s?.node || !svc) return undefined;
-    const checks = instanceChecks(s, id);
+    const checks = this.overlay(instanceChecks(s, id));
     return { node: s.node, service: svc, checks, status: aggregateStatus(checks) };
   }
 
   node(name: string): Versioned<NodeView | undefined> {
     const s = this.view.nodes.get(name);
     const value = s?.node
-      ? { node: s.node, services: [...s.services.values()], checks: allChecks(s) }
+      ? { node: s.node, services: [...s.services.values()], checks: this.overlay(allChecks(s)) }
       : undefined;
     return { value, index: this.nodeIndex(name) };
   }
@@ -256,29 +259,102 @@ export class Catalog implements CommandView {
     const out: Indexed<CheckRecord>[] = [];
     for (const ref of this.view.byName.get(name)?.values() ?? []) {
       const list = this.view.nodes.get(ref.node)?.checksByService.get(ref.id);
-      if (list) out.push(...list);
+      if (list) out.push(...this.overlay(list));
     }
     return { value: out, index: this.serviceIndex(name) };
   }
 
   nodeChecks(name: string): Versioned<Indexed<CheckRecord>[]> {
     const s = this.view.nodes.get(name);
-    return { value: s ? allChecks(s) : [], index: this.nodeIndex(name) };
+    return { value: s ? this.overlay(allChecks(s)) : [], index: this.nodeIndex(name) };
   }
 
   checksInState(state: HealthStatus | 'any'): Versioned<Indexed<CheckRecord>[]> {
-    const out: Indexed<CheckRecord>[] = [];
-    for (const s of this.view.nodes.values()) {
-      for (const list of s.checksByService.values()) {
-        for (const c of list) if (state === 'any' || c.record.Status === state) out.push(c);
-      }
-    }
-    return { value: out, index: this.tableIndex('checks') };
+    return { value: this.collectChecks(state, true), index: this.tableIndex('checks') };
   }
 
+  private collectChecks(state: HealthStatus | 'any', withPending: boolean): Indexed<CheckRecord>[] {
+    const out: Indexed<CheckRecord>[] = [];
+    const overlay = withPending && this.pending.size > 0;
+    for (const s of this.view.nodes.values()) {
+      for (const list of s.checksByService.values()) {
+        for (const stored of list) {
+          const c = overlay ? this.overlaid(stored) : stored;
+          if (state === 'any' || c.record.Status === state) out.push(c);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A check as answers show it: with a status decided but not yet written, when there is one. */
   check(node: string, checkId: string): Indexed<CheckRecord> | undefined {
+    const c = this.storedCheck(node, checkId);
+    return c && this.pending.size > 0 ? this.overlaid(c) : c;
+  }
+
+  /** A check as the store has it (what commands guard on, and what health checkers compare with). */
+  storedCheck(node: string, checkId: string): Indexed<CheckRecord> | undefined {
     const s = this.view.nodes.get(node);
     return s ? findCheck(s, checkId) : undefined;
+  }
+
+  /** The checks as the store has them, for the health checkers (statuses not yet written are theirs). */
+  readonly stored = {
+    checksInState: (state: 'any'): { value: Indexed<CheckRecord>[] } => ({ value: this.collectChecks(state, false) }),
+    check: (node: string, checkId: string): Indexed<CheckRecord> | undefined => this.storedCheck(node, checkId),
+    onCheckChange: (listener: CheckListener): (() => void) => this.onCheckChange(listener),
+  };
+
+  // ---- statuses decided but not yet written ------------------------------------------------
+
+  /**
+   * A check status a health checker decided but could not write (the store refuses writes, or
+   * kept conflicting). Until it is written, every answer shows it — HTTP, DNS, blocking queries
+   * — so a dead instance is never answered as passing because its critical status is stuck on
+   * the way to the store. `undefined` clears it (written, or no longer wanted).
+   */
+  setPending(node: string, checkId: string, r: { status: HealthStatus; output: string } | undefined): void {
+    const key = `${node}\u0000${checkId}`;
+    const cur = this.pending.get(key);
+    if (r === undefined ? cur === undefined : cur !== undefined && cur.status === r.status && cur.output === r.output) return;
+    if (r) this.pending.set(key, { status: r.status, output: r.output });
+    else this.pending.delete(key);
+    this.pendingSeq++;
+    const topics = new Set<Topic>(['table:checks', `node:${node}`]);
+    const s = this.view.nodes.get(node);
+    const c = s ? findCheck(s, checkId) : undefined;
+    if (s) {
+      const owner = c?.record.ServiceID ? s.services.get(c.record.ServiceID) : undefined;
+      if (owner) topics.add(`svc:${owner.record.Service}`);
+      else for (const svc of s.services.values()) topics.add(`svc:${svc.record.Service}`);
+    }
+    this.waiters.notify(topics);
+    for (const l of this.listeners) l(topics, this.view.revision);
+  }
+
+  /** How many checks show a status not yet written (0 on a healthy server). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Moves whenever the statuses not yet written change (blocking queries answer then). */
+  get pendingVersion(): number {
+    return this.pendingSeq;
+  }
+
+  private overlaid(c: Indexed<CheckRecord>): Indexed<CheckRecord> {
+    const p = this.pending.get(`${c.record.Node}\u0000${c.record.CheckID}`);
+    if (!p || (p.status === c.record.Status && p.output === c.record.Output)) return c;
+    const seen = this.overlays.get(c);
+    if (seen && seen.p === p) return seen.v;
+    const v: Indexed<CheckRecord> = { record: { ...c.record, Status: p.status, Output: p.output }, createIndex: c.createIndex, modifyIndex: c.modifyIndex };
+    this.overlays.set(c, { p, v });
+    return v;
+  }
+
+  private overlay(list: Indexed<CheckRecord>[]): Indexed<CheckRecord>[] {
+    return this.pending.size === 0 ? list : list.map((c) => this.overlaid(c));
   }
 
   /** Nodes whose address is `ip`, and instances whose service address is `ip` (PTR lookups). */

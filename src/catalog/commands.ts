@@ -28,7 +28,10 @@ export interface CommandView {
   serviceRecord(node: string, id: string): Indexed<ServiceRecord> | undefined;
   /** The checks filed under a service ('' = the node's own checks). */
   checksOf(node: string, serviceId: string): readonly Indexed<CheckRecord>[];
-  check(node: string, checkId: string): Indexed<CheckRecord> | undefined;
+  /** A check as the store has it. */
+  storedCheck(node: string, checkId: string): Indexed<CheckRecord> | undefined;
+  /** Shows (or, with undefined, stops showing) a status decided but not yet written. */
+  setPending(node: string, checkId: string, r: { status: HealthStatus; output: string } | undefined): void;
   waitForRevision(rev: number): Promise<void>;
   catchUp(): Promise<void>;
 }
@@ -150,7 +153,7 @@ export class CatalogCommands {
       ops.push(putService(node, svc));
       const existing = v.checksOf(node, svc.ID);
       for (const c of checks) {
-        const prev = v.check(node, c.CheckID);
+        const prev = v.storedCheck(node, c.CheckID);
         compares.push(unchanged(checkKey(node, c.CheckID), prev));
         if (prev?.record.ServiceID && prev.record.ServiceID !== svc.ID) this.touchService(node, prev.record.ServiceID, compares, ops);
         // Re-registering keeps the current status and output (Consul snapshots them to avoid flapping).
@@ -201,7 +204,7 @@ export class CatalogCommands {
         compares.push(unchanged(serviceKey(node, svc.ID), s));
         ops.push(putService(node, svc));
       }
-      const prev = v.check(node, check.CheckID);
+      const prev = v.storedCheck(node, check.CheckID);
       compares.push(unchanged(checkKey(node, check.CheckID), prev));
       if (prev?.record.ServiceID && prev.record.ServiceID !== check.ServiceID) this.touchService(node, prev.record.ServiceID, compares, ops);
       const rec = prev && opts.keepStatus !== false ? { ...check, Status: prev.record.Status, Output: prev.record.Output } : check;
@@ -213,7 +216,7 @@ export class CatalogCommands {
   /** Removes a check. Resolves false when it was not there. */
   deregisterCheck(node: string, checkId: string, opts: CasOption = {}): Promise<boolean> {
     return this.run(`deregistering check ${quote(checkId)}`, () => {
-      const c = this.view.check(node, checkId);
+      const c = this.view.storedCheck(node, checkId);
       if (!c) return { compares: [], ops: [], result: false };
       if (opts.cas !== undefined && c.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
       const compares = [unchanged(checkKey(node, checkId), c)];
@@ -237,7 +240,7 @@ export class CatalogCommands {
    */
   setCheckStatus(node: string, checkId: string, want: { status: HealthStatus; output: string }): Promise<{ written: boolean }> {
     return this.run<{ written: boolean }>(`updating check ${quote(checkId)}`, () => {
-      const cur = this.view.check(node, checkId);
+      const cur = this.view.storedCheck(node, checkId);
       if (!cur || (cur.record.Status === want.status && cur.record.Output === want.output)) return { compares: [], ops: [], result: { written: false } };
       return {
         compares: [unchanged(checkKey(node, checkId), cur)],
@@ -245,6 +248,14 @@ export class CatalogCommands {
         result: { written: true },
       };
     });
+  }
+
+  /**
+   * Shows a status a health checker decided but could not write in every answer until it is
+   * written (`undefined` stops showing it). See Catalog.setPending.
+   */
+  setPending(node: string, checkId: string, r: { status: HealthStatus; output: string } | undefined): void {
+    this.view.setPending(node, checkId, r);
   }
 
   /**
@@ -269,7 +280,7 @@ export class CatalogCommands {
         Type: 'maintenance', Definition: {},
       };
     }
-    const existing = this.view.check(node, check.CheckID);
+    const existing = this.view.storedCheck(node, check.CheckID);
     if (enable && !existing) await this.registerCheck(check);
     else if (!enable && existing) await this.deregisterCheck(node, check.CheckID);
   }
@@ -315,7 +326,7 @@ export class CatalogCommands {
             this.touchService(node, owner.ID, compares, ops);
           }
         }
-        compares.push(unchanged(checkKey(node, c.CheckID), v.check(node, c.CheckID)));
+        compares.push(unchanged(checkKey(node, c.CheckID), v.storedCheck(node, c.CheckID)));
         ops.push(putCheck(underService({ ...c, Node: node }, owner)));
       }
       return { compares, ops, result: true };
@@ -354,7 +365,7 @@ export class CatalogCommands {
         ops.push(putService(node.Node, s));
       }
       for (const c of checks) {
-        compares.push(unchanged(checkKey(node.Node, c.CheckID), v.check(node.Node, c.CheckID)));
+        compares.push(unchanged(checkKey(node.Node, c.CheckID), v.storedCheck(node.Node, c.CheckID)));
         const owner = c.ServiceID ? services.find((s) => s.ID === c.ServiceID) : undefined;
         ops.push(putCheck(underService({ ...c, Node: node.Node }, owner)));
       }

@@ -66,6 +66,29 @@ describe('CheckWriter (in memory, on the fake clock)', () => {
     w.close();
   });
 
+  it('while a status cannot be written, answers are told to show it; once written, or closed, they stop', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const shown: (string | undefined)[] = [];
+    const sink = {
+      setCheckStatus: mem.setCheckStatus.bind(mem),
+      setPending: (_n: string, _c: string, r: { status: string } | undefined) => shown.push(r?.status),
+    };
+    const w = new CheckWriter({ source: mem, sink, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
+    mem.failNext = 1;
+    await expect(w.set({ status: 'passing', output: 'up' })).rejects.toMatchObject({ code: 'BEACON_ERR_STORE_UNAVAILABLE' });
+    expect(shown).toEqual(['passing']);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(mem.check('n1', 'c1')!.record.Status).toBe('passing');
+    expect(shown).toEqual(['passing', undefined]);
+    // A healthy write shows nothing; a closed writer takes back what it showed.
+    await w.set({ status: 'warning', output: 'slow' });
+    expect(shown).toEqual(['passing', undefined]);
+    mem.failNext = 1;
+    await expect(w.set({ status: 'critical', output: 'down' })).rejects.toBeDefined();
+    w.close();
+    expect(shown).toEqual(['passing', undefined, 'critical', undefined]);
+  });
+
   it('a closed writer tries nothing more', async () => {
     const w = new CheckWriter({ source: mem, sink: mem, logger: quiet, outputUpdateIntervalMs: 0 }, 'n1', 'c1');
     mem.failNext = 1;

@@ -2,7 +2,7 @@ import type { CheckResult, CheckSource, HealthLogger, StatusSink } from './types
 
 export interface CheckWriterDeps {
   source: Pick<CheckSource, 'check'>;
-  sink: Pick<StatusSink, 'setCheckStatus'>;
+  sink: Pick<StatusSink, 'setCheckStatus' | 'setPending'>;
   logger: HealthLogger;
   /** Output-only changes are written at most this often. */
   outputUpdateIntervalMs: number;
@@ -46,6 +46,7 @@ export class CheckWriter {
   }
 
   close(): void {
+    this.showPending(undefined);
     this.closed = true;
     clearTimeout(this.deferred);
     clearTimeout(this.retry);
@@ -63,7 +64,10 @@ export class CheckWriter {
           await this.flush();
         } while (this.rerun && !this.closed);
         this.failures = 0;
+        this.showPending(undefined);
       } catch (err) {
+        // Until the write lands, answers show what was decided, not the stale stored status.
+        this.showPending(this.desired);
         this.scheduleRetry();
         throw err;
       } finally {
@@ -83,6 +87,14 @@ export class CheckWriter {
     }, ms);
     t.unref();
     return t;
+  }
+
+  private pendingShown = false;
+
+  private showPending(r: CheckResult | undefined): void {
+    if (r === undefined && !this.pendingShown) return;
+    this.pendingShown = r !== undefined;
+    this.deps.sink.setPending?.(this.node, this.checkId, r);
   }
 
   private defer(ms: number): void {

@@ -53,6 +53,12 @@ export interface StatusSink {
   setCheckStatus(node: string, checkId: string, want: CheckResult): Promise<{ written: boolean }>;
   /** Deregisters a service with its checks (DeregisterCriticalServiceAfter). Resolves false when it was gone. */
   deregisterService(node: string, serviceId: string): Promise<boolean>;
+  /**
+   * Shows a status that could not be written yet in every answer until it is (`undefined`
+   * stops showing it), so a failing store never leaves a dead instance answered as passing.
+   * Optional: a sink without it only writes.
+   */
+  setPending?(node: string, checkId: string, want: CheckResult | undefined): void;
 }
 
 /** Identifies one session of a node; opaque. */

@@ -63,7 +63,7 @@ const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 
 export async function runServer(config: RuntimeConfig, options: Partial<ServerOptions> = {}): Promise<RunningServer> {
   const opts = withServerDefaults(options);
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config.store, { dataDir: config.dataDir, logger });
+  const store = await openStore(config.store, { dataDir: config.dataDir, logger, recover: config.recover });
   const undo: Step[] = [() => store.close()];
   const failStart = async (err: unknown): Promise<never> => {
     await runAll([...undo].reverse());
@@ -94,9 +94,10 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     const sink: StatusSink = {
       setCheckStatus: (node, id, want) => catalog.commands.setCheckStatus(node, id, want),
       deregisterService: (node, id) => (node === config.node ? local.removeService(id) : catalog.commands.deregisterService(node, id)),
+      setPending: (node, id, want) => catalog.setPending(node, id, want),
     };
     const sessions = new CatalogSessions(store);
-    health = createHealth({ source: catalog, sink, sessions, config, logger, registry: metrics.registry });
+    health = createHealth({ source: catalog.stored, sink, sessions, config, logger, registry: metrics.registry });
     await health.start();
     undo.push(() => health.stop());
     session = new OwnSession(sessions, config.node, logger, () => antiEntropy.trigger());

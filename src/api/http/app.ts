@@ -5,6 +5,7 @@ import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { heartbeatFastPath } from './fast-heartbeat.js';
+import { answersDegraded, leaderHeaders } from './leader-headers.js';
 import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { agentRoutes } from './routes/agent.js';
@@ -65,7 +66,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
       const noHost = refuseWithoutHost(revision);
       const server = createServer({ requireHostHeader: false }, (req, res) => {
         if (noHost(req, res)) return;
-        if (shuttingDown() || !(ctx.responseCache.tryServe(req, res) || heartbeat(req, res))) handler(req, res);
+        if (shuttingDown() || !((!answersDegraded(ctx) && ctx.responseCache.tryServe(req, res)) || heartbeat(req, res))) handler(req, res);
       });
       server.on('checkExpectation', expectationFailed(revision));
       server.on('connect', connectRefused(revision));
@@ -92,8 +93,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   });
 
   app.addHook('onRequest', (_req, reply, done) => {
-    reply.header('X-Consul-KnownLeader', 'true');
-    reply.header('X-Consul-LastContact', '0');
+    reply.headers(leaderHeaders(ctx));
     reply.header('X-Consul-Default-ACL-Policy', 'allow');
     done();
   });

@@ -32,7 +32,8 @@ beforeEach(async () => {
   const noop = { inc() {}, dec() {}, observe() {} };
   const ctx = {
     config: { datacenter: 'dc1' },
-    catalog: { catchUp: () => Promise.resolve(), waitForChange: waiters.wait.bind(waiters) },
+    catalog: { catchUp: () => Promise.resolve(), waitForChange: waiters.wait.bind(waiters), pendingCount: 0, pendingVersion: 0 },
+    store: {},
     metrics: { blockingWaiting: noop, requests: { labels: () => noop }, latency: { labels: () => noop } },
     responseCache: cache,
     shutdownSignal: new AbortController().signal,

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Topic } from '../../catalog/index.js';
+import { answersDegraded, HEALTHY_LEADER_HEADERS, leaderHeaders } from './leader-headers.js';
 import type { HttpContext } from './context.js';
 import type { FieldSpec } from './filter/index.js';
 import { parseReadOptions, type Query, type ReadOptions } from './query.js';
@@ -44,7 +45,8 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
     if (woke.clientGone) return reply.hijack();
     index = woke.index;
   }
-  const share = spec.cache !== false && !ctx.shutdownSignal.aborted;
+  // Statuses not yet written show in answers but not in indexes: such answers are not shared or kept.
+  const share = spec.cache !== false && !ctx.shutdownSignal.aborted && !answersDegraded(ctx);
   let entry = share ? ctx.responseCache.answer(shape, index) : undefined;
   if (entry === undefined) {
     const { text, bytes } = encodeAnswer(spec.body(opts));
@@ -63,7 +65,7 @@ function readHeaders(opts: ReadOptions, index: number, bytes: number): Record<st
     'content-type': 'application/json; charset=utf-8',
     'content-length': bytes,
     'x-consul-index': String(index > 0 ? index : 1),
-    'x-consul-knownleader': 'true', 'x-consul-lastcontact': '0', 'x-consul-default-acl-policy': 'allow',
+    'x-consul-default-acl-policy': 'allow',
     ...(opts.consistency !== 'default' ? { 'x-consul-effective-consistency': opts.consistency } : {}),
   };
 }
@@ -81,7 +83,7 @@ function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: 
   }
   const res = reply.raw;
   reply.hijack();
-  res.writeHead(200, { ...reply.getHeaders(), ...headers } as OutgoingHttpHeaders);
+  res.writeHead(200, { ...reply.getHeaders(), ...headers, ...leaderHeaders(ctx) } as OutgoingHttpHeaders);
   res.end(body);
   return reply;
 }
@@ -90,7 +92,7 @@ function cacheEntry(ctx: HttpContext, req: FastifyRequest, spec: ReadSpec, opts:
   const route = req.routeOptions.url ?? 'unmatched';
   let metrics: RouteMetrics | undefined;
   return {
-    index, currentIndex: spec.index, body, servable, headers: readHeaders(opts, index, body.length),
+    index, currentIndex: spec.index, body, servable, headers: { ...readHeaders(opts, index, body.length), ...HEALTHY_LEADER_HEADERS },
     onHit: (start) => {
       metrics ??= routeMetrics(ctx, route);
       metrics.count.inc();
@@ -133,13 +135,15 @@ async function waitForChange(ctx: HttpContext, reply: FastifyReply, spec: ReadSp
   if (ctx.shutdownSignal.aborted) abort.abort();
   const forget = onShutdown(ctx.shutdownSignal, () => abort.abort());
   ctx.metrics.blockingWaiting.inc();
+  // A status decided but not yet written changes answers without moving an index: answer then too.
+  const pendingAt = ctx.catalog.pendingVersion;
   try {
     while (index === opts.index) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const why = await ctx.catalog.waitForChange(spec.topics, left, abort.signal);
       index = spec.index();
-      if (why !== 'changed') break;
+      if (why !== 'changed' || ctx.catalog.pendingVersion !== pendingAt) break;
     }
   } finally {
     ctx.metrics.blockingWaiting.dec();

@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HealthStatus } from '../../catalog/index.js';
 import type { HttpContext } from './context.js';
+import { leaderHeaders } from './leader-headers.js';
 import { consulErrorText, toBeaconError } from './replies.js';
 
 const PREFIX = '/v1/agent/check/';
@@ -35,8 +36,7 @@ export function heartbeatFastPath(ctx: HttpContext): (req: IncomingMessage, res:
   };
   const headers = (extra: Record<string, string | number>) => ({
     'x-consul-index': String(Math.max(1, ctx.catalog.revision)),
-    'x-consul-knownleader': 'true',
-    'x-consul-lastcontact': '0',
+    ...leaderHeaders(ctx),
     'x-consul-default-acl-policy': 'allow',
     ...extra,
   });

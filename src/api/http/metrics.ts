@@ -37,6 +37,11 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
     },
   });
   new client.Gauge({
+    name: 'beacon_catalog_pending_statuses', help: 'Check statuses decided by the health checkers but not yet written to the store (answers show them).',
+    registers: [registry],
+    collect() { this.set(catalog.pendingCount); },
+  });
+  new client.Gauge({
     name: 'beacon_catalog_revision', help: 'Store revision the catalog view has applied.', registers: [registry],
     collect() { this.set(catalog.revision); },
   });

@@ -1,5 +1,6 @@
 import type { RouteOptions } from 'fastify';
 import { BeaconError } from '../../../errors/index.js';
+import { storeHealth } from '../../../store/index.js';
 import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
 import { SERVICE_SHAPE, normalizeTaggedAddresses } from '../normalize.js';
@@ -102,7 +103,10 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
         Coord: null,
         Member: member(),
         Stats: {
-          beacon: { version: ctx.version, store: ctx.store.driver, uptime_seconds: String(Math.round((Date.now() - ctx.startedAt) / 1000)) },
+          beacon: {
+            version: ctx.version, store: ctx.store.driver, uptime_seconds: String(Math.round((Date.now() - ctx.startedAt) / 1000)),
+            ...storeStats(ctx),
+          },
           catalog: Object.fromEntries(Object.entries(catalog.sizes).map(([k, v]) => [k, String(v)])),
         },
         Meta: {},
@@ -115,6 +119,17 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => blockingRead(ctx, req, reply, { ...selfRead, body: () => [member()] }),
     },
   ];
+}
+
+/** Whether the store takes writes, and since when, as agent/self's Stats show it (strings, as Consul's). */
+function storeStats(ctx: HttpContext): Record<string, string> {
+  const h = storeHealth(ctx.store);
+  return {
+    store_writable: String(h.writable),
+    pending_check_statuses: String(ctx.catalog.pendingCount),
+    ...(h.writable ? {} : { store_not_writable_since: new Date(h.since).toISOString() }),
+    ...(h.lastError ? { store_last_error: h.lastError } : {}),
+  };
 }
 
 function nodeId(catalog: HttpContext['catalog'], node: string): string {
