@@ -69,7 +69,7 @@ describe('a status decided but not yet written', () => {
     h.catalog.setPending(TEST_NODE, 'service:web-1', { status: 'critical', output: 'TTL expired' });
     const woke = await blocked;
     expect(woke.headers['x-consul-index']).toBe(index);
-    const entry = (JSON.parse(woke.text) as { Checks: { CheckID: string; Status: string; Output: string }[] }[])[0]!;
+    const entry = (JSON.parse(woke.text) as { Checks: { CheckID: string; Status: string; Output: string }[] }[])[0];
     expect(entry.Checks.find((c) => c.CheckID === 'service:web-1')).toMatchObject({ Status: 'critical', Output: 'TTL expired' });
     expect(JSON.parse((await get('/v1/health/service/web?passing')).text)).toEqual([]);
     const metrics = await get('/metrics');
