@@ -10,6 +10,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isBeaconError } from '../../src/errors/index.js';
+import { openStore } from '../../src/store/index.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { externalNodes, registerExternal } from './store-helpers.js';
 
@@ -125,4 +127,38 @@ describe('disk full', () => {
     expect(await externalNodes(again.httpUrl)).toEqual(acknowledged);
     expect(refused.length).toBeGreaterThanOrEqual(10);
   }, 180_000);
+
+  it('opens a sound store on a full disk (the start-up checks need no space) and serves it', async (ctx) => {
+    if (!mounted) {
+      console.warn(`SKIPPED store-disk-full: ${skipReason ?? 'no tmpfs'}`);
+      ctx.skip();
+      return;
+    }
+    const dataDir = join(mountPoint!, 'store-only');
+    mkdirSync(dataDir);
+    const filler = join(mountPoint!, 'filler-2');
+    const a = await openStore('embedded', { dataDir });
+    const { revision } = await a.put('k', 'v');
+    await a.close();
+    fill(filler);
+    try {
+      const warnings: string[] = [];
+      const logger = { info: () => undefined, debug: () => undefined, error: () => undefined, warn: (_o: object, msg?: string) => void warnings.push(msg ?? '') };
+      const b = await openStore('embedded', { dataDir, logger });
+      try {
+        // The read-only check needs a shared-memory file SQLite cannot create on a full disk;
+        // the same checks ran on the store's own connection.
+        expect(warnings).toContain("the read-only start-up check could not run (is the disk full?); checking through the store's own connection");
+        expect(await b.get('k')).toMatchObject({ value: 'v', modRevision: revision });
+        const err = await b.put('k', 'w').catch((e: unknown) => e);
+        expect(isBeaconError(err, 'BEACON_ERR_STORE_UNAVAILABLE')).toBe(true);
+        rmSync(filler);
+        await vi.waitFor(async () => expect((await b.put('k', 'w')).revision).toBe(revision + 1), { timeout: 60_000, interval: 100 });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(filler, { force: true });
+    }
+  }, 120_000);
 });

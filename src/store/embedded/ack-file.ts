@@ -60,30 +60,47 @@ export class AckFile {
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
 
-  private constructor(path: string, fd: number, revision: number, private readonly logger: StoreLogger) {
+  private constructor(path: string, fd: number | undefined, revision: number, private readonly logger: StoreLogger) {
     this.path = path;
     this.fd = fd;
     this.recorded = revision;
   }
 
   /**
-   * Opens (creating or rewriting) the file in `dataDir` holding `revision`, flushed to the device
-   * with its directory entry. Throws on an I/O error.
+   * Opens the file in `dataDir` holding `revision`, flushed to the device. An existing file is
+   * rewritten in place (no new space needed, so a full disk does not stop a start); a missing or
+   * unreadable one is written aside and renamed over. Never throws: if the file cannot be
+   * written, that is logged and the store runs without it (the start-up check is then weaker,
+   * never wrong: the old line, if any, stays at or below what the database holds).
    */
   static open(dataDir: string, revision: number, logger: StoreLogger): AckFile {
     const path = join(dataDir, ACK_FILE);
-    // Written aside and renamed over, so a crash never leaves a half-written file.
-    const tmp = `${path}.tmp`;
-    const out = openSync(tmp, 'w');
+    let fd: number | undefined;
     try {
-      writeSync(out, line(revision), 0, 'latin1');
-      fdatasyncSync(out);
-    } finally {
-      closeSync(out);
+      if (readAck(dataDir).state === 'ok') {
+        fd = openSync(path, 'r+');
+        writeSync(fd, line(revision), 0, 'latin1');
+        fdatasyncSync(fd);
+      } else {
+        // Written aside and renamed over, so a crash never leaves a half-written file.
+        const tmp = `${path}.tmp`;
+        const out = openSync(tmp, 'w');
+        try {
+          writeSync(out, line(revision), 0, 'latin1');
+          fdatasyncSync(out);
+        } finally {
+          closeSync(out);
+        }
+        renameSync(tmp, path);
+        syncDir(dataDir);
+        fd = openSync(path, 'r+');
+      }
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+      logger.warn({ err, path }, 'cannot write the acknowledged store revision; running without it, so the next start-up check cannot see lost writes');
     }
-    renameSync(tmp, path);
-    syncDir(dataDir);
-    return new AckFile(path, openSync(path, 'r+'), revision, logger);
+    return new AckFile(path, fd, revision, logger);
   }
 
   /** The revision last recorded. */

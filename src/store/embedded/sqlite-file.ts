@@ -13,7 +13,7 @@ import { BeaconError } from '../../errors/index.js';
 import type { StoreLogger } from '../logger.js';
 import type { KeyValue } from '../types.js';
 import { AckFile } from './ack-file.js';
-import { checkDataFile, finishRecovery, type Checked } from './open-checks.js';
+import { checkDataFile, checkOpenDatabase, finishRecovery, type Checked } from './open-checks.js';
 import { createSchema, valueProblem, valueSum } from './schema.js';
 import { isCorruptionCode } from './startup-check.js';
 
@@ -164,6 +164,7 @@ export class SqliteFile {
       // measurable write speed.
       db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       db.exec('BEGIN EXCLUSIVE');
+      if (checked.deferred !== undefined) checked = checkOpenDatabase(db, path, checked, opts.recover === true, opts.logger);
       createSchema(db);
       const revision = opts.recover === true ? finishRecovery(db, checked, opts.logger) : (db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number);
       db.exec('COMMIT');

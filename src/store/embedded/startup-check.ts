@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { rmSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { ACK_FILE, readAck, type AckRead } from './ack-file.js';
 import { scanWal, type WalScan } from './wal-scan.js';
 
@@ -51,11 +51,16 @@ export interface Damage {
 
 /** SQLite error codes that mean the file is not (or no longer) a database. */
 export const isCorruptionCode = (code: unknown): boolean => typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
-const isBusyCode = (code: unknown): boolean => typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+
+/** SQLite error codes of an I/O failure (a full disk, a file that cannot be created). */
+export const isIoCode = (code: unknown): boolean =>
+  typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY'));
 
 /**
  * Inspects `<dir>/beacon.db` read-only. Throws the SQLite error when the database is locked by
- * another process (the caller words it) or cannot be opened for another reason than damage.
+ * another process (the caller words it), or cannot be opened read-only for another reason than
+ * damage (e.g. on a full disk, where SQLite cannot create the read-only connection's
+ * shared-memory file; see {@link inspectOpen}).
  */
 export function inspectDataFile(path: string, lockTimeoutMs: number): DataFileReport {
   const ack = readAck(dirname(path));
@@ -69,23 +74,10 @@ export function inspectDataFile(path: string, lockTimeoutMs: number): DataFileRe
     db = new Database(path, { readonly: true, fileMustExist: true, timeout: lockTimeoutMs });
     // One read transaction for everything: it holds off any other writer while the log is read.
     db.exec('BEGIN');
-    const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('kv', 'leases', 'meta')").pluck().get() as number;
-    const wal = scanWal(`${path}-wal`);
-    if (tables < 3) return { path, state: 'bare', integrity: [], wal, ack };
-    let revision: number | undefined;
-    let integrity: string[];
-    try {
-      revision = db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number | undefined;
-      const rows = db.pragma(`integrity_check(${INTEGRITY_MESSAGES})`, { simple: false }) as Array<{ integrity_check: string }>;
-      integrity = rows.map((r) => r.integrity_check).filter((m) => m !== 'ok');
-    } catch (err) {
-      if (!isCorruptionCode((err as { code?: unknown }).code)) throw err;
-      integrity = [(err as Error).message];
-    }
-    return { path, state: 'readable', revision: typeof revision === 'number' ? revision : undefined, integrity, wal, ack };
+    return inspectOpen(db, path, ack);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (isBusyCode(code) || !isCorruptionCode(code)) throw err;
+    if (!isCorruptionCode(code)) throw err;
     return { path, state: 'unreadable', unreadable: (err as Error).message, integrity: [], wal: scanWal(`${path}-wal`), ack };
   } finally {
     // Ends the read transaction (SQLite may refuse a COMMIT after it met damage; closing ends it anyway).
@@ -96,6 +88,28 @@ export function inspectDataFile(path: string, lockTimeoutMs: number): DataFileRe
       if (st !== undefined && (p.endsWith('-shm') || st.size === 0)) rmSync(p, { force: true });
     }
   }
+}
+
+/**
+ * The checks on a database already open inside a transaction that holds off writers: the
+ * read-only connection's, or (when that cannot be had) the store's own before it writes
+ * anything. Throws SQLite's error when the file cannot be read at all.
+ */
+export function inspectOpen(db: Database.Database, path: string, ack: AckRead = readAck(dirname(path))): DataFileReport {
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('kv', 'leases', 'meta')").pluck().get() as number;
+  const wal = scanWal(`${path}-wal`);
+  if (tables < 3) return { path, state: 'bare', integrity: [], wal, ack };
+  let revision: number | undefined;
+  let integrity: string[];
+  try {
+    revision = db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number | undefined;
+    const rows = db.pragma(`integrity_check(${INTEGRITY_MESSAGES})`, { simple: false }) as Array<{ integrity_check: string }>;
+    integrity = rows.map((r) => r.integrity_check).filter((m) => m !== 'ok');
+  } catch (err) {
+    if (!isCorruptionCode((err as { code?: unknown }).code)) throw err;
+    integrity = [(err as Error).message];
+  }
+  return { path, state: 'readable', revision: typeof revision === 'number' ? revision : undefined, integrity, wal, ack };
 }
 
 /** Judges a report: undefined when nothing acknowledged is lost and the file is sound. */
@@ -149,6 +163,3 @@ export function damageMessage(path: string, d: Damage, revision: number | undefi
   const way = d.noData ? 'start with --recover to set what is left aside and continue with an empty store' : 'start with --recover to continue with what is readable';
   return `data file ${path}: ${d.findings.join('; ')}${lost}; ${way}`;
 }
-
-/** A short name for log lines. */
-export const fileName = (path: string): string => basename(path);
