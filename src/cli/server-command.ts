@@ -35,6 +35,7 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option('--recover', 'start even though the store\'s data is damaged: continue with what is readable, set the damage aside and log what was lost')
     .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long running requests may finish before their connections are cut (default 5s, 1s to 10m)').env('BEACON_SHUTDOWN_GRACE'))
     .addHelpText('after', `
 Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP_ADDR) or from --config.

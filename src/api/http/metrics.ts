@@ -82,5 +82,7 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
   counter('beacon_store_lease_expiries_total', 'Leases that lapsed (not revoked).', (c) => c.leaseExpiries, 'counter');
   counter('beacon_store_watchers', 'Store watches open.', (c) => c.watchers, 'gauge');
   counter('beacon_store_disk_bytes', 'Bytes on disk (database and write-ahead log).', (c) => c.diskBytes, 'gauge');
+  counter('beacon_store_writable', 'Whether the store takes writes (1), or its last commit failed and it is retrying (0).', (c) => c.writable, 'gauge');
+  counter('beacon_store_commit_failures_total', 'Commits that failed (disk full, I/O error); their writes were refused.', (c) => c.commitFailures, 'counter');
   return { registry, requests, latency, blockingWaiting };
 }
