@@ -5,8 +5,8 @@ import { formatDuration, formatHostPort, type HostPort, type RuntimeConfig } fro
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
-import { createHealth, type Health, type StatusSink } from '../health/index.js';
-import { openStore } from '../store/index.js';
+import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
+import { onStoreHealthChange, openStore } from '../store/index.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions } from './config-definitions.js';
@@ -54,6 +54,9 @@ function bounded(p: Promise<unknown> | undefined, ms: number): Promise<unknown> 
   return Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }
 
+/** serfHealth's output while the store refuses writes. */
+export const STORE_DOWN_OUTPUT = 'Beacon cannot write to its store';
+
 const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /**
@@ -100,6 +103,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     health = createHealth({ source: catalog.stored, sink, sessions, config, logger, registry: metrics.registry });
     await health.start();
     undo.push(() => health.stop());
+    // While the store refuses writes this server cannot keep anything current: its own
+    // serfHealth shows critical in every answer (nothing can be written) until writes resume.
+    const stopFollowingStore = onStoreHealthChange(store, (h) => {
+      catalog.setPending(config.node, SERF_CHECK_ID, h.writable ? undefined : { status: 'critical', output: `${STORE_DOWN_OUTPUT}: ${h.lastError ?? 'unknown error'}` });
+      if (h.writable) logger.info({}, 'store takes writes again');
+      else logger.error({ err: h.lastError }, 'store refuses writes: answers carry X-Consul-KnownLeader: false and this server shows critical until it recovers');
+    });
+    undo.push(stopFollowingStore);
     session = new OwnSession(sessions, config.node, logger, () => antiEntropy.trigger());
     antiEntropy = new AntiEntropy({ catalog, state, lock, sessionUp: () => session.up, logger, registry: metrics.registry, options: opts.antiEntropy });
     undo.push(() => antiEntropy.stop());

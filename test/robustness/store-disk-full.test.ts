@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isBeaconError } from '../../src/errors/index.js';
 import { openStore } from '../../src/store/index.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { dig, ensureDig } from '../helpers/dns-dig.js';
 import { externalNodes, registerExternal } from './store-helpers.js';
 
 let mountPoint: string | undefined;
@@ -127,6 +128,78 @@ describe('disk full', () => {
     expect(await externalNodes(again.httpUrl)).toEqual(acknowledged);
     expect(refused.length).toBeGreaterThanOrEqual(10);
   }, 180_000);
+
+  it('never answers passing for what it could not record: a TTL that expires on a full disk shows critical everywhere, the server says so, and the status is written once space is back', async (ctx) => {
+    if (!mounted) {
+      console.warn(`SKIPPED store-disk-full: ${skipReason ?? 'no tmpfs'}`);
+      ctx.skip();
+      return;
+    }
+    ensureDig();
+    const dataDir = join(mountPoint!, 'health');
+    mkdirSync(dataDir);
+    const filler = join(mountPoint!, 'filler-3');
+    const server = await startServer({ dataDir, args: ['--log-level', 'info'] });
+    servers.push(server);
+    const url = server.httpUrl;
+    const put = (path: string, body?: unknown) => fetch(`${url}${path}`, { method: 'PUT', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const get = async (path: string) => {
+      const r = await fetch(`${url}${path}`);
+      return { headers: r.headers, body: (await r.json()) as unknown };
+    };
+    expect((await put('/v1/agent/service/register', { Name: 'web', ID: 'web-1', Port: 8080, Address: '127.0.0.1', Check: { TTL: '3s' } })).status).toBe(200);
+    expect((await put('/v1/agent/check/pass/service:web-1')).status).toBe(200);
+    await vi.waitFor(async () => expect((await get('/v1/health/service/web?passing')).body).toHaveLength(1), { timeout: 20_000, interval: 100 });
+
+    // The disk fills up and a write finds out; then the heartbeats stop.
+    let refused = 0;
+    for (let attempts = 0; refused === 0; attempts++) {
+      expect(attempts, 'writes kept succeeding on a full disk').toBeLessThan(500);
+      fill(filler);
+      if ((await registerExternal(url, attempts)).status === 503) refused++;
+    }
+    type Entry = { Checks: { CheckID: string; Status: string; Output: string }[] };
+    await vi.waitFor(async () => {
+      const r = await get('/v1/health/service/web');
+      const check = (r.body as Entry[])[0]?.Checks.find((c) => c.CheckID === 'service:web-1');
+      expect(check?.Status).toBe('critical');
+      expect(check?.Output).toMatch(/TTL expired/);
+    }, { timeout: 60_000, interval: 200 });
+    // Every answer says the store is not taking writes; the instance leaves ?passing and DNS;
+    // the server's own node shows critical.
+    const passing = await get('/v1/health/service/web?passing');
+    expect(passing.body).toEqual([]);
+    expect(passing.headers.get('x-consul-knownleader')).toBe('false');
+    expect(passing.headers.get('x-beacon-store')).toBe('not-writable');
+    expect((await get('/v1/status/leader')).body).toBe('');
+    const serf = ((await get('/v1/health/node/test-node')).body as { CheckID: string; Status: string; Output: string }[]).find((c) => c.CheckID === 'serfHealth');
+    expect(serf).toMatchObject({ Status: 'critical' });
+    expect(serf?.Output).toMatch(/cannot write to its store/);
+    const a = await dig(server.dnsPort!, ['web.service.consul', 'A']);
+    expect(a.answer).toEqual([]);
+    const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^beacon_store_writable 0$/m);
+    expect(metrics).toMatch(/^beacon_catalog_pending_statuses [1-9]/m);
+
+    // Space is back: the store takes writes by itself, the decided status is written, and the
+    // answers say the store is fine again.
+    rmSync(filler);
+    await vi.waitFor(async () => {
+      const r = await get('/v1/agent/checks');
+      expect(r.headers.get('x-consul-knownleader')).toBe('true');
+      const m = await fetch(`${url}/metrics`).then((x) => x.text());
+      expect(m).toMatch(/^beacon_catalog_pending_statuses 0$/m);
+    }, { timeout: 90_000, interval: 250 });
+    expect(((await get('/v1/agent/checks')).body as Record<string, { Status: string }>)['service:web-1']?.Status).toBe('critical');
+    // The critical status is in the store, not only in memory: a restart still has it.
+    await server.stop({ keepData: true });
+    servers.splice(servers.indexOf(server), 1);
+    const again = await startServer({ dataDir, dnsAddr: 'off' });
+    servers.push(again);
+    const after = (await fetch(`${again.httpUrl}/v1/health/checks/web`).then((r) => r.json())) as { Status: string; Output: string }[];
+    expect(after[0]).toMatchObject({ Status: 'critical' });
+    expect(after[0]!.Output).toMatch(/TTL expired/);
+  }, 240_000);
 
   it('opens a sound store on a full disk (the start-up checks need no space) and serves it', async (ctx) => {
     if (!mounted) {
