@@ -145,7 +145,7 @@ describe('disk full', () => {
     const put = (path: string, body?: unknown) => fetch(`${url}${path}`, { method: 'PUT', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, text: await r.text() }));
     const get = async (path: string) => {
       const r = await fetch(`${url}${path}`);
-      return { headers: r.headers, body: (await r.json()) as unknown };
+      return { headers: r.headers, body: (await r.json()) };
     };
     expect((await put('/v1/agent/service/register', { Name: 'web', ID: 'web-1', Port: 8080, Address: '127.0.0.1', Check: { TTL: '3s' } })).status).toBe(200);
     expect((await put('/v1/agent/check/pass/service:web-1')).status).toBe(200);
@@ -198,7 +198,7 @@ describe('disk full', () => {
     servers.push(again);
     const after = (await fetch(`${again.httpUrl}/v1/health/checks/web`).then((r) => r.json())) as { Status: string; Output: string }[];
     expect(after[0]).toMatchObject({ Status: 'critical' });
-    expect(after[0]!.Output).toMatch(/TTL expired/);
+    expect(after[0].Output).toMatch(/TTL expired/);
   }, 240_000);
 
   it('opens a sound store on a full disk (the start-up checks need no space) and serves it', async (ctx) => {
