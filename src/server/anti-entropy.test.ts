@@ -86,6 +86,13 @@ async function startLoop(over: Partial<AntiEntropyDeps> = {}, options = { interv
 }
 
 const cat = () => tc.catalog;
+/** The catalog's reads, for a stand-in catalog that changes something else. */
+const lookups = () => ({
+  node: (n: string) => cat().node(n),
+  serviceRecord: (n: string, id: string) => cat().serviceRecord(n, id),
+  check: (n: string, id: string) => cat().check(n, id),
+  checksOf: (n: string, sid: string) => cat().checksOf(n, sid),
+});
 const webCheck = () => cat().check('srv', 'service:web')?.record;
 
 describe('anti-entropy loop', () => {
@@ -133,7 +140,7 @@ describe('anti-entropy loop', () => {
 
   it('the periodic pass (30 s ±10 %) finds damage no change announced', async () => {
     const deaf: AntiEntropyDeps['catalog'] = {
-      node: (n) => cat().node(n),
+      ...lookups(),
       get commands() { return cat().commands; },
       onChange: () => () => undefined,
       onCheckChange: () => () => undefined,
@@ -145,6 +152,19 @@ describe('anti-entropy loop', () => {
     expect(cat().serviceRecord('srv', 'web')).toBeUndefined();
     await vi.advanceTimersByTimeAsync(6_002);
     await until(() => cat().serviceRecord('srv', 'web') !== undefined, 'web restored by the periodic pass');
+  });
+
+  it('on a node whose comparison is costly, a change waits 50 times as long as the last comparison took', async () => {
+    // Every comparison appears to take 100 ms: a change is looked at after 5 s, not 1 s.
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (now += 100));
+    await startLoop();
+    await cat().commands.deregisterService('srv', 'web');
+    await vi.advanceTimersByTimeAsync(4999);
+    await settle();
+    expect(cat().serviceRecord('srv', 'web')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await until(() => cat().serviceRecord('srv', 'web') !== undefined, 'web restored');
   });
 
   it('leaves serfHealth to liveness while the session is down and sets it passing when the session is back', async () => {
@@ -171,7 +191,7 @@ describe('anti-entropy loop', () => {
       },
     };
     const catalog: AntiEntropyDeps['catalog'] = {
-      node: (n) => cat().node(n),
+      ...lookups(),
       // The real commands, but for a registerService that fails twice.
       get commands() { return Object.assign(Object.create(real()) as CatalogCommands, flaky); },
       onChange: (l) => cat().onChange(l),

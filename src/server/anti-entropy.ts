@@ -1,8 +1,8 @@
 import client from 'prom-client';
-import type { Catalog, CheckRecord, ServiceRecord, Topic } from '../catalog/index.js';
+import type { Catalog, Topic } from '../catalog/index.js';
 import type { Logger } from '../config/index.js';
 import type { LocalState } from './local-state.js';
-import { REPAIR_KINDS, RepairPlanner, repairCounts, type ActualNode, type DesiredNode, type Repair, type RepairKind } from './repair-plan.js';
+import { REPAIR_KINDS, RepairPlanner, repairCounts, type ActualNode, type Repair, type RepairKind } from './repair-plan.js';
 import type { SharedLock } from './shared-lock.js';
 
 export interface AntiEntropyOptions {
@@ -13,7 +13,7 @@ export interface AntiEntropyOptions {
 }
 
 export interface AntiEntropyDeps {
-  catalog: Pick<Catalog, 'node' | 'commands' | 'onChange' | 'onCheckChange'>;
+  catalog: Pick<Catalog, 'node' | 'serviceRecord' | 'check' | 'checksOf' | 'commands' | 'onChange' | 'onCheckChange'>;
   state: LocalState;
   lock: SharedLock;
   /** Whether this server's session is up (serfHealth may be set back to passing). */
@@ -25,6 +25,12 @@ export interface AntiEntropyDeps {
 
 /** Plans in one pass at most this many times (a repair's own result is checked by the next). */
 const MAX_PASSES = 3;
+/**
+ * A change-triggered pass waits at least this many times as long as the last comparison took,
+ * so that on a node with very many services (a comparison of 100,000 takes tens of ms)
+ * anti-entropy stays near 2 % of a core however often the node changes.
+ */
+const COST_FACTOR = 50;
 const RETRY_FIRST_MS = 1000;
 
 const jitter = (ms: number, spread: number): number => ms * (1 - spread + Math.random() * 2 * spread);
@@ -54,6 +60,8 @@ export class AntiEntropy {
   private again = false;
   private failures = 0;
   private stopped = false;
+  /** How long the last comparison (planning, not the repairs) took, in ms. */
+  private lastPlanMs = 0;
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly deps: AntiEntropyDeps) {
@@ -83,13 +91,17 @@ export class AntiEntropy {
     this.schedulePeriodic();
   }
 
-  /** A pass soon: once `debounceMs` has passed (a pass already due takes this one in). */
+  /**
+   * A pass soon: once `debounceMs` has passed, or longer on a node whose comparison is costly
+   * (see COST_FACTOR; never longer than the period). A pass already due takes this one in.
+   */
   trigger(): void {
     if (this.stopped || this.debounce) return;
+    const { debounceMs, intervalMs } = this.deps.options;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.run();
-    }, this.deps.options.debounceMs);
+    }, Math.min(Math.max(debounceMs, this.lastPlanMs * COST_FACTOR), intervalMs));
     this.debounce.unref();
   }
 
@@ -102,7 +114,9 @@ export class AntiEntropy {
     return this.deps.lock.withExclusive(async () => {
       let made = 0;
       for (let pass = 0; pass < MAX_PASSES && !this.stopped; pass++) {
-        const plan = this.planner.plan(this.desired(), this.actual(), this.deps.sessionUp());
+        const t0 = performance.now();
+        const plan = this.planner.plan(this.deps.state, this.actual(), this.deps.sessionUp());
+        this.lastPlanMs = performance.now() - t0;
         if (plan.length === 0) break;
         for (const r of plan) {
           await this.execute(r, !opts.firstRegistration);
@@ -159,18 +173,16 @@ export class AntiEntropy {
     this.periodic.unref();
   }
 
-  private desired(): DesiredNode {
-    const { state } = this.deps;
-    const services = new Map<string, ServiceRecord>();
-    for (const [id, s] of state.services) services.set(id, s.service);
-    const checks = new Map<string, CheckRecord>();
-    for (const [id, c] of state.checks) checks.set(id, c.check);
-    return { node: state.node, services, checks };
-  }
-
   private actual(): ActualNode {
-    const v = this.deps.catalog.node(this.name).value;
-    return v ? { node: v.node, services: v.services, checks: v.checks } : { node: undefined, services: [], checks: [] };
+    const c = this.deps.catalog;
+    const name = this.name;
+    const v = c.node(name).value;
+    return {
+      node: v?.node, services: v?.services ?? [], checks: v?.checks ?? [],
+      service: (id) => c.serviceRecord(name, id),
+      check: (id) => c.check(name, id),
+      checksOf: (sid) => c.checksOf(name, sid),
+    };
   }
 
   private async execute(r: Repair, isRepair: boolean): Promise<void> {

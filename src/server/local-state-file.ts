@@ -9,8 +9,13 @@ import { isLocalOp, isPersistedState } from './local-state-shape.js';
 export const SNAPSHOT_FILE = 'local-node.json';
 /** Ops since the snapshot, one JSON line each, appended and fsynced in groups. */
 export const JOURNAL_FILE = 'local-node.journal';
-/** The journal is folded into a new snapshot once it outgrows the snapshot (and this). */
-const MIN_COMPACT_BYTES = 1 << 20;
+/**
+ * The journal is folded into a new snapshot once it is twice the snapshot's size (and at least
+ * this): rewriting the snapshot costs about half a byte per journal byte, and a start replays
+ * at most twice the state.
+ */
+const MIN_COMPACT_BYTES = 4 << 20;
+const COMPACT_RATIO = 2;
 
 /** What was on disk: the ops that rebuild it (snapshot first, then the journal). */
 export interface LoadedLocalState {
@@ -117,7 +122,7 @@ interface Waiter {
  * The local state on disk: a snapshot and a journal of ops since. `append` resolves once its
  * ops are durable; appends made while a write is in flight share the next fsync (group commit),
  * so each registration costs a line, not a rewrite of every entry. When the journal outgrows
- * the snapshot, the next flush writes a fresh snapshot (from the in-memory state, which
+ * the snapshot (twice its size), the next flush writes a fresh snapshot (from the in-memory state, which
  * already holds every queued op) and empties the journal. A failed write makes the next flush
  * a snapshot, so a partial line never stays in the middle of the journal.
  */
@@ -134,17 +139,21 @@ export class LocalStateFile {
     private readonly dir: string,
     private readonly journal: FileHandle,
     private readonly snapshot: () => PersistedState,
+    private readonly minCompactBytes: number,
   ) {}
 
-  /** Opens the files of `dir` and writes a snapshot of `snapshot()` at once (dropping a torn tail). */
-  static async open(dir: string, snapshot: () => PersistedState): Promise<LocalStateFile> {
+  /**
+   * Opens the files of `dir` and writes a snapshot of `snapshot()` at once (dropping a torn
+   * tail). `minCompactBytes`: the smallest journal folded into a snapshot (default 4 MiB).
+   */
+  static async open(dir: string, snapshot: () => PersistedState, opts: { minCompactBytes?: number } = {}): Promise<LocalStateFile> {
     let journal: FileHandle;
     try {
       journal = await open(join(dir, JOURNAL_FILE), 'a', 0o600);
     } catch (err) {
       throw new BeaconError('BEACON_ERR_STARTUP', `cannot open ${join(dir, JOURNAL_FILE)}: ${(err as Error).message}`, { cause: err });
     }
-    const f = new LocalStateFile(dir, journal, snapshot);
+    const f = new LocalStateFile(dir, journal, snapshot, opts.minCompactBytes ?? MIN_COMPACT_BYTES);
     try {
       await f.writeSnapshot();
     } catch (err) {
@@ -186,7 +195,7 @@ export class LocalStateFile {
       this.queue = [];
       this.waiters = [];
       try {
-        if (this.needsSnapshot || this.journalBytes > Math.max(MIN_COMPACT_BYTES, this.snapshotBytes)) {
+        if (this.needsSnapshot || this.journalBytes > Math.max(this.minCompactBytes, COMPACT_RATIO * this.snapshotBytes)) {
           // The in-memory state already holds every queued op: the snapshot covers them all.
           await this.writeSnapshot();
         } else {

@@ -36,6 +36,8 @@ export interface PersistedState {
   checks: LocalCheck[];
 }
 
+const NO_CHECKS: readonly LocalCheck[] = Object.freeze([]);
+
 /** A check as the local state keeps it: its definition, with no status of its own. */
 export function definitionOf(c: CheckRecord, svc: ServiceRecord | undefined): CheckRecord {
   return {
@@ -59,6 +61,8 @@ export class LocalState {
   private nodeRecord: NodeRecord;
   readonly services = new Map<string, LocalService>();
   readonly checks = new Map<string, LocalCheck>();
+  /** Checks by the ServiceID they are filed under ('' = node checks), so a service's checks are found without a scan. */
+  private readonly byService = new Map<string, Map<string, LocalCheck>>();
 
   constructor(node: NodeRecord) {
     this.nodeRecord = node;
@@ -73,10 +77,22 @@ export class LocalState {
   }
 
   /** The checks filed under a service ('' = the node's own checks). */
-  checksOf(serviceId: string): LocalCheck[] {
-    const out: LocalCheck[] = [];
-    for (const c of this.checks.values()) if (c.check.ServiceID === serviceId) out.push(c);
-    return out;
+  checksOf(serviceId: string): readonly LocalCheck[] {
+    const m = this.byService.get(serviceId);
+    return m ? [...m.values()] : NO_CHECKS;
+  }
+
+  private fileCheck(c: LocalCheck | undefined, add: boolean): void {
+    if (!c) return;
+    const sid = c.check.ServiceID;
+    let m = this.byService.get(sid);
+    if (add) {
+      if (!m) this.byService.set(sid, (m = new Map<string, LocalCheck>()));
+      m.set(c.check.CheckID, c);
+    } else if (m) {
+      m.delete(c.check.CheckID);
+      if (m.size === 0) this.byService.delete(sid);
+    }
   }
 
   apply(ops: readonly LocalOp[]): void {
@@ -91,10 +107,15 @@ export class LocalState {
         case 'service-':
           this.services.delete(o.id);
           break;
-        case 'check':
-          this.checks.set(o.check.CheckID, { check: o.check, source: o.source });
+        case 'check': {
+          const c = { check: o.check, source: o.source };
+          this.fileCheck(this.checks.get(o.check.CheckID), false);
+          this.checks.set(o.check.CheckID, c);
+          this.fileCheck(c, true);
           break;
+        }
         case 'check-':
+          this.fileCheck(this.checks.get(o.id), false);
           this.checks.delete(o.id);
           break;
       }

@@ -11,11 +11,14 @@ const quote = (s: string): string => JSON.stringify(s);
 
 /**
  * The writes of the agent API (and the config file) on this server's node, with the local state
- * as the source of truth: each one checks against the local state, changes it, makes the change
- * durable in the local state file, and only then writes the catalog with a catalog command.
- * If the catalog write fails the local state keeps the change and anti-entropy writes it later,
- * as Consul's agent does. Every write holds the shared lock, so an anti-entropy pass (exclusive)
- * never sees a change that is in the local state but on its way to the catalog.
+ * as the source of truth: each one is checked against the local state and applied to it first,
+ * then written to the local state file and to the catalog (a catalog command) side by side, and
+ * answered once both are durable: an acknowledged write is in both, so a restart finds it in the
+ * file whatever happened to the catalog. (One that crashed unacknowledged may be in either; the
+ * next start's anti-entropy makes the catalog match the file.) If the catalog write fails, the
+ * local state keeps the change and anti-entropy writes it later, as Consul's agent does. Every
+ * write holds the shared lock, so an anti-entropy pass (exclusive) never sees a change that is
+ * in the local state but on its way to the catalog.
  */
 export class NodeOwner {
   constructor(
@@ -29,26 +32,28 @@ export class NodeOwner {
     return this.state.name;
   }
 
-  /** Applies ops to the local state (at once) and persists them (resolves when durable). */
-  private change(ops: LocalOp[]): Promise<void> {
+  /**
+   * Applies ops to the local state, then persists them and runs the catalog write side by side;
+   * settles once both have, with the catalog write's result or the first failure.
+   */
+  private async change<T>(ops: LocalOp[], write: () => Promise<T>): Promise<T> {
     this.state.apply(ops);
-    return this.file?.append(ops) ?? Promise.resolve();
+    const [saved, written] = await Promise.allSettled([this.file?.append(ops), write()]);
+    if (saved.status === 'rejected') throw saved.reason;
+    if (written.status === 'rejected') throw written.reason;
+    return written.value;
   }
 
   registerService(svc: ServiceRecord, checks: readonly CheckRecord[], opts: { replaceExistingChecks: boolean; source: EntrySource }): Promise<void> {
-    return this.lock.withShared(async () => {
-      await this.change(this.state.planService(svc, checks, opts));
-      await this.writeService(svc.ID, checks);
-    });
+    return this.lock.withShared(() => this.change(this.state.planService(svc, checks, opts), () => this.writeService(svc.ID, checks)));
   }
 
   /** Resolves whether the service was there (in the local state or the catalog). */
   deregisterService(id: string): Promise<boolean> {
     return this.lock.withShared(async () => {
       const ops = this.state.planServiceRemoval(id);
-      await this.change(ops);
       // The catalog may hold it even when the local state does not (a catalog registration).
-      const removed = await this.catalog.commands.deregisterService(this.name, id);
+      const removed = await this.change(ops, () => this.catalog.commands.deregisterService(this.name, id));
       return removed || ops.length > 0;
     });
   }
@@ -58,15 +63,13 @@ export class NodeOwner {
       if (check.ServiceID && !this.state.services.has(check.ServiceID)) {
         throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${quote(check.ServiceID)} does not exist`, { field: 'ServiceID' });
       }
-      await this.change(this.state.planCheck(check, source));
-      await this.writeCheck(check);
+      await this.change(this.state.planCheck(check, source), () => this.writeCheck(check));
     });
   }
 
   deregisterCheck(checkId: string): Promise<void> {
     return this.lock.withShared(async () => {
-      await this.change(this.state.planCheckRemoval(checkId));
-      await this.catalog.commands.deregisterCheck(this.name, checkId);
+      await this.change(this.state.planCheckRemoval(checkId), () => this.catalog.commands.deregisterCheck(this.name, checkId));
     });
   }
 
@@ -80,8 +83,7 @@ export class NodeOwner {
       if (serviceId !== undefined && !svc) throw new BeaconError('BEACON_ERR_NOT_FOUND', `No service registered with ID ${quote(serviceId)}`, { field: 'id' });
       const checkId = svc ? SERVICE_MAINTENANCE_PREFIX + svc.ID : NODE_MAINTENANCE_CHECK;
       if (!enable) {
-        await this.change(this.state.planCheckRemoval(checkId));
-        await this.catalog.commands.deregisterCheck(this.name, checkId);
+        await this.change(this.state.planCheckRemoval(checkId), () => this.catalog.commands.deregisterCheck(this.name, checkId));
         return;
       }
       if (this.state.checks.has(checkId)) return;
@@ -90,8 +92,7 @@ export class NodeOwner {
         Notes: reason || (svc ? DEFAULT_SERVICE_MAINT_REASON : DEFAULT_NODE_MAINT_REASON), Output: '',
         ServiceID: svc?.ID ?? '', ServiceName: svc?.Service ?? '', ServiceTags: svc?.Tags ?? [], Type: 'maintenance', Definition: {},
       };
-      await this.change(this.state.planCheck(check, 'api'));
-      await this.writeCheck(check);
+      await this.change(this.state.planCheck(check, 'api'), () => this.writeCheck(check));
     });
   }
 
@@ -104,7 +105,7 @@ export class NodeOwner {
     return this.lock.withShared(async () => {
       const ops: LocalOp[] = [];
       for (const [id, c] of this.state.checks) if (c.check.ServiceID && !this.state.services.has(c.check.ServiceID)) ops.push({ op: 'check-', id });
-      await this.change(ops);
+      await this.change(ops, () => Promise.resolve());
     });
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckRecord, Indexed, NodeRecord, ServiceRecord } from '../catalog/index.js';
 import { ALIVE_OUTPUT, DEAD_OUTPUT } from '../health/index.js';
+import { LocalState, type LocalOp } from './local-state.js';
 import { RepairPlanner, repairCounts, sameJson, type ActualNode, type DesiredNode, type Repair } from './repair-plan.js';
 
 const NODE: NodeRecord = {
@@ -19,12 +20,24 @@ const SERF = check('serfHealth', '', { Name: 'Serf Health Status', Type: '', Def
 let rev = 1;
 const ix = <T>(record: T): Indexed<T> => ({ record, createIndex: rev, modifyIndex: rev++ });
 
-function desired(services: ServiceRecord[], checks: CheckRecord[], node = NODE): DesiredNode {
-  return { node, services: new Map(services.map((s) => [s.ID, s])), checks: new Map(checks.map((c) => [c.CheckID, c])) };
+function desired(services: ServiceRecord[], checks: CheckRecord[]): DesiredNode {
+  const st = new LocalState(NODE);
+  st.apply([
+    ...services.map((service): LocalOp => ({ op: 'service', source: 'api', service })),
+    ...checks.map((check): LocalOp => ({ op: 'check', source: 'api', check })),
+  ]);
+  return st;
 }
 /** The catalog's view of the node; `node` null: the node record is gone. */
 function actual(services: ServiceRecord[], checks: CheckRecord[], node: NodeRecord | null = NODE): ActualNode {
-  return { node: node ? ix(node) : undefined, services: services.map(ix), checks: checks.map(ix) };
+  const svcs = services.map(ix);
+  const chks = checks.map(ix);
+  return {
+    node: node ? ix(node) : undefined, services: svcs, checks: chks,
+    service: (id) => svcs.find((s) => s.record.ID === id),
+    check: (id) => chks.find((c) => c.record.CheckID === id),
+    checksOf: (sid) => chks.filter((c) => c.record.ServiceID === sid),
+  };
 }
 const types = (plan: Repair[]) => plan.map((r) => r.type);
 

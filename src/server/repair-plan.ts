@@ -8,16 +8,22 @@ import { ALIVE_OUTPUT, DEAD_OUTPUT, SERF_CHECK_ID } from '../health/index.js';
 
 /** What the node should be: the local state. Checks are definitions (their status is not compared). */
 export interface DesiredNode {
-  node: NodeRecord;
-  services: ReadonlyMap<string, ServiceRecord>;
-  checks: ReadonlyMap<string, CheckRecord>;
+  readonly node: NodeRecord;
+  readonly services: ReadonlyMap<string, { readonly service: ServiceRecord }>;
+  readonly checks: ReadonlyMap<string, { readonly check: CheckRecord }>;
+  /** The checks filed under a service ('' = node checks). */
+  checksOf(serviceId: string): readonly { readonly check: CheckRecord }[];
 }
 
-/** What the catalog holds for the node now. */
+/** What the catalog holds for the node now (lookups, so a pass builds no index of its own). */
 export interface ActualNode {
-  node: Indexed<NodeRecord> | undefined;
-  services: readonly Indexed<ServiceRecord>[];
-  checks: readonly Indexed<CheckRecord>[];
+  readonly node: Indexed<NodeRecord> | undefined;
+  readonly services: readonly Indexed<ServiceRecord>[];
+  readonly checks: readonly Indexed<CheckRecord>[];
+  service(id: string): Indexed<ServiceRecord> | undefined;
+  check(id: string): Indexed<CheckRecord> | undefined;
+  /** The checks filed under a service ('' = node checks). */
+  checksOf(serviceId: string): readonly Indexed<CheckRecord>[];
 }
 
 export type Repair =
@@ -95,44 +101,34 @@ export class RepairPlanner {
   plan(desired: DesiredNode, actual: ActualNode, sessionUp: boolean): Repair[] {
     if (!actual.node) {
       return [{
-        type: 'restore-node', node: desired.node, services: [...desired.services.values()],
-        checks: [...desired.checks.values()].map((c) => initialStatus(c, sessionUp)),
+        type: 'restore-node', node: desired.node, services: [...desired.services.values()].map((e) => e.service),
+        checks: [...desired.checks.values()].map((e) => initialStatus(e.check, sessionUp)),
       }];
     }
     const out: Repair[] = [];
     const fields = NODE_FIELDS.filter((f) => !sameJson(desired.node[f], actual.node!.record[f]));
     if (fields.length > 0) out.push({ type: 'update-node', node: desired.node, fields });
 
-    const actualServices = new Map<string, Indexed<ServiceRecord>>();
-    for (const s of actual.services) actualServices.set(s.record.ID, s);
-    const actualChecks = new Map<string, Indexed<CheckRecord>>();
-    const actualByService = new Map<string, Indexed<CheckRecord>[]>();
-    for (const c of actual.checks) {
-      actualChecks.set(c.record.CheckID, c);
-      const list = actualByService.get(c.record.ServiceID);
-      if (list) list.push(c);
-      else actualByService.set(c.record.ServiceID, [c]);
-    }
-    const desiredByService = new Map<string, CheckRecord[]>();
-    for (const c of desired.checks.values()) {
-      const list = desiredByService.get(c.ServiceID);
-      if (list) list.push(c);
-      else desiredByService.set(c.ServiceID, [c]);
-    }
-
-    for (const svc of desired.services.values()) {
-      const a = actualServices.get(svc.ID);
+    for (const { service: svc } of desired.services.values()) {
+      const a = actual.service(svc.ID);
       const serviceState = !a ? 'missing' : this.serviceMatches(a, svc) ? 'ok' : 'changed';
-      const mine = desiredByService.get(svc.ID) ?? [];
-      const restoredChecks = mine.filter((c) => !this.checkMatches(actualChecks.get(c.CheckID), c)).map((c) => c.CheckID);
+      const mine = desired.checksOf(svc.ID);
+      let restoredChecks: string[] | undefined;
+      for (const { check: c } of mine) if (!this.checkMatches(actual.check(c.CheckID), c)) (restoredChecks ??= []).push(c.CheckID);
       // Checks filed under the service in the catalog that the local state does not file there.
-      const removedChecks = (actualByService.get(svc.ID) ?? []).filter((c) => desired.checks.get(c.record.CheckID)?.ServiceID !== svc.ID).map((c) => c.record.CheckID);
-      if (serviceState !== 'ok' || restoredChecks.length > 0 || removedChecks.length > 0) {
-        out.push({ type: 'register-service', service: svc, checks: mine.map((c) => initialStatus(c, sessionUp)), serviceState, restoredChecks, removedChecks });
+      let removedChecks: string[] | undefined;
+      for (const c of actual.checksOf(svc.ID)) {
+        if (desired.checks.get(c.record.CheckID)?.check.ServiceID !== svc.ID) (removedChecks ??= []).push(c.record.CheckID);
+      }
+      if (serviceState !== 'ok' || restoredChecks || removedChecks) {
+        out.push({
+          type: 'register-service', service: svc, checks: mine.map((e) => initialStatus(e.check, sessionUp)), serviceState,
+          restoredChecks: restoredChecks ?? [], removedChecks: removedChecks ?? [],
+        });
       }
     }
-    for (const c of desiredByService.get('') ?? []) {
-      const a = actualChecks.get(c.CheckID);
+    for (const { check: c } of desired.checksOf('')) {
+      const a = actual.check(c.CheckID);
       if (!a) out.push({ type: 'register-check', check: initialStatus(c, sessionUp), why: 'missing' });
       else if (!this.checkMatches(a, c)) out.push({ type: 'register-check', check: c, why: 'changed' });
     }
@@ -141,16 +137,17 @@ export class RepairPlanner {
       const sid = a.record.ServiceID;
       if (desired.checks.has(a.record.CheckID)) continue;
       // A check under a service goes with that service's repair or removal.
-      if (sid === '' || (!desired.services.has(sid) && !actualServices.has(sid))) out.push({ type: 'remove-check', id: a.record.CheckID });
+      if (sid === '' || (!desired.services.has(sid) && !actual.service(sid))) out.push({ type: 'remove-check', id: a.record.CheckID });
     }
-    for (const c of desired.checks.values()) {
-      const a = actualChecks.get(c.CheckID)?.record;
+    for (const { check: c } of desired.checks.values()) {
+      if (c.CheckID !== SERF_CHECK_ID && c.Type !== 'maintenance') continue;
+      const a = actual.check(c.CheckID)?.record;
       if (!a) continue; // created above with the right status
       if (c.CheckID === SERF_CHECK_ID) {
         if (sessionUp && (a.Status !== 'passing' || a.Output !== ALIVE_OUTPUT)) {
           out.push({ type: 'set-status', checkId: c.CheckID, status: 'passing', output: ALIVE_OUTPUT, kind: 'serf_health' });
         }
-      } else if (c.Type === 'maintenance' && a.Status !== 'critical') {
+      } else if (a.Status !== 'critical') {
         out.push({ type: 'set-status', checkId: c.CheckID, status: 'critical', output: a.Output, kind: 'maintenance' });
       }
     }
