@@ -90,7 +90,7 @@ const cat = () => tc.catalog;
 const lookups = () => ({
   node: (n: string) => cat().node(n),
   serviceRecord: (n: string, id: string) => cat().serviceRecord(n, id),
-  check: (n: string, id: string) => cat().check(n, id),
+  storedCheck: (n: string, id: string) => cat().storedCheck(n, id),
   checksOf: (n: string, sid: string) => cat().checksOf(n, sid),
 });
 const webCheck = () => cat().check('srv', 'service:web')?.record;
@@ -179,6 +179,16 @@ describe('anti-entropy loop', () => {
     await vi.advanceTimersByTimeAsync(1000);
     await until(() => cat().check('srv', 'serfHealth')?.record.Status === 'passing', 'serfHealth passing');
     expect(loop.repairs.serf_health).toBe(1);
+  });
+
+  it('compares with what the store has: a status shown but not written (the store refusing writes) is not repaired', async () => {
+    const loop = await startLoop();
+    cat().setPending('srv', 'serfHealth', { status: 'critical', output: 'Beacon cannot write to its store: disk full' });
+    expect(cat().check('srv', 'serfHealth')?.record.Status).toBe('critical');
+    await vi.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(loop.repairs.serf_health).toBe(0);
+    expect(logger.lines).toEqual([]);
   });
 
   it('a pass that fails is logged and tried again with back-off', async () => {

@@ -13,7 +13,7 @@ export interface AntiEntropyOptions {
 }
 
 export interface AntiEntropyDeps {
-  catalog: Pick<Catalog, 'node' | 'serviceRecord' | 'check' | 'checksOf' | 'commands' | 'onChange' | 'onCheckChange'>;
+  catalog: Pick<Catalog, 'node' | 'serviceRecord' | 'storedCheck' | 'checksOf' | 'commands' | 'onChange' | 'onCheckChange'>;
   state: LocalState;
   lock: SharedLock;
   /** Whether this server's session is up (serfHealth may be set back to passing). */
@@ -173,6 +173,10 @@ export class AntiEntropy {
     this.periodic.unref();
   }
 
+  /**
+   * The node as the store has it: a status health decided but could not write (shown in
+   * answers while the store refuses writes) is not something to repair.
+   */
   private actual(): ActualNode {
     const c = this.deps.catalog;
     const name = this.name;
@@ -180,7 +184,7 @@ export class AntiEntropy {
     return {
       node: v?.node, services: v?.services ?? [], checks: v?.checks ?? [],
       service: (id) => c.serviceRecord(name, id),
-      check: (id) => c.check(name, id),
+      check: (id) => c.storedCheck(name, id),
       checksOf: (sid) => c.checksOf(name, sid),
     };
   }
