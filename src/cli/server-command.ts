@@ -53,10 +53,19 @@ Examples:
         // Loaded here, not at the top: client commands start without the server stack.
         const { runServer, resolveServerOptions } = await import('../server/index.js');
         const options = resolveServerOptions({ shutdownGrace });
-        const server = await runServer(config, options);
-        process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
+        // Signal handlers go in before anything can announce the server: a SIGTERM sent the
+        // moment the ready line is read must reach them, not Node's default (exit by signal).
+        // One that comes during start-up is acted on once the server is up; a second one exits.
+        let server: Awaited<ReturnType<typeof runServer>> | undefined;
+        let early: string | undefined;
         let stopping = false;
         const stop = (signal: string) => {
+          if (!server) {
+            if (early) process.exit(1);
+            early = signal;
+            process.stderr.write(`beacon: ${signal} received while starting; stopping once started (send it again to exit now)\n`);
+            return;
+          }
           if (stopping) return;
           stopping = true;
           process.stderr.write(`beacon: ${signal} received, shutting down\n`);
@@ -75,6 +84,9 @@ Examples:
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
+        server = await runServer(config, options);
+        process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
+        if (early) stop(early);
       } catch (err) {
         const msg = isBeaconError(err) ? err.message : (err as Error).message;
         process.stderr.write(`beacon: ${msg}\n`);
