@@ -72,8 +72,9 @@ describe('registration against a real server', () => {
     const r = await fetch(`${server.httpUrl}/v1/agent/service/deregister/phoenix-1`, { method: 'PUT' });
     expect(r.status).toBe(200);
     expect(await healthIds('phoenix', false)).toEqual([]);
-    await until(async () => (await healthIds('phoenix')).length === 1, 3_000, 're-registration');
-    expect(reg.reregistrations).toBeGreaterThanOrEqual(1);
+    await until(async () => (await healthIds('phoenix')).length === 1, 10_000, 're-registration');
+    // The server may show the instance a moment before the SDK has read its own answer.
+    await until(() => reg.reregistrations >= 1, 10_000, 'the SDK counting its re-registration');
     await reg.deregister();
   });
 
