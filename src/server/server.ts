@@ -91,7 +91,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     undo.push(ownerFileClose);
     const lock = new SharedLock();
     const owner = new NodeOwner(catalog, state, file, lock);
-    local = new ServerNode(catalog, { updateTtl: (...a) => health.api.updateTtl(...a) }, () => state.node, config.checks, owner);
+    local = new ServerNode(catalog, { updateTtl: (...a) => health.api.updateTtl(...a) }, config.checks, owner);
     // The reaper deregisters a service of this node through the local state, or anti-entropy
     // would put it back.
     const sink: StatusSink = {

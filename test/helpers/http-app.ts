@@ -1,7 +1,7 @@
 /**
  * The HTTP app over a real embedded store, in process, for route tests with `app.inject`: a
  * catalog in a temp dir, this server's node registered in it, a {@link ServerNode} as "this
- * node" with a fake TTL updater that records what the routes hand it, and the app the server
+ * node" (writing through the local state, as the server does) with a fake TTL updater that records what the routes hand it, and the app the server
  * builds. reset() empties the catalog between tests; close() shuts everything and removes the
  * temp dir.
  *
@@ -18,6 +18,9 @@ import type { Catalog, HealthStatus, NodeRecord } from '../../src/catalog/index.
 import { buildConfig, type RawConfig, type RuntimeConfig } from '../../src/config/index.js';
 import { BeaconError } from '../../src/errors/index.js';
 import { ServerNode, type TtlUpdater } from '../../src/server/local-node.js';
+import { LocalState } from '../../src/server/local-state.js';
+import { NodeOwner } from '../../src/server/node-owner.js';
+import { SharedLock } from '../../src/server/shared-lock.js';
 import type { Store } from '../../src/store/index.js';
 import { openTestCatalog } from './catalog.js';
 
@@ -98,8 +101,11 @@ export async function openHttpApp(opts: HttpAppOptions = {}): Promise<TestHttpAp
   await catalog.commands.registerNodeWith(self, [], []);
 
   const ttl = new FakeTtlUpdater();
-  // As the server does: the node's current record, or the one it registered if a deregister removed it.
-  const local = new ServerNode(catalog, ttl, () => catalog.nodeRecord(config.node)?.record ?? self, config.checks);
+  // As the server does: the local state is the source of truth for this node (kept in memory
+  // only here: no state file, and no anti-entropy loop — a test sees exactly what a route wrote).
+  const state = new LocalState(self);
+  const owner = new NodeOwner(catalog, state, undefined, new SharedLock());
+  const local = new ServerNode(catalog, ttl, config.checks, owner);
   const logger = new QuietLogger();
   const shutdown = new AbortController();
   const ctx: HttpContext = {
@@ -120,6 +126,7 @@ export async function openHttpApp(opts: HttpAppOptions = {}): Promise<TestHttpAp
     async reset() {
       for (const n of catalog.nodes().value) await catalog.commands.deregisterNode(n.record.Node);
       await catalog.commands.registerNodeWith(self, [], []);
+      state.apply([...[...state.services.keys()].map((id) => ({ op: 'service-' as const, id })), ...[...state.checks.keys()].map((id) => ({ op: 'check-' as const, id }))]);
       ttl.calls.length = 0;
       ttl.notTtl = false;
       ctx.responseCache.clear();
