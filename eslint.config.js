@@ -19,7 +19,8 @@ const layers = {
 };
 
 const siblingImports = {
-  selector: "ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]",
+  selector:
+    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
   message: 'Import another subsystem through its index.js, not its insides.',
 };
 
@@ -34,7 +35,7 @@ const storeWrites = [
     message: 'Only the catalog and the store write the store: call a catalog command (catalog.commands) instead.',
   },
   {
-    selector: "ImportSpecifier[imported.name=/^(TxnOp|Compare|PutOptions|LeaseId)$/]",
+    selector: 'ImportSpecifier[imported.name=/^(TxnOp|Compare|PutOptions|LeaseId)$/]',
     message: 'Store operations are built inside the catalog only: call a catalog command instead.',
   },
 ];
@@ -45,7 +46,10 @@ function upwardPatterns(layer, forbidden) {
     message: `src/${layer} may not import from src/${dir}: imports only point down the layers (docs/architecture.md).`,
   }));
   if (layer === 'client') {
-    patterns.push({ group: ['fastify', 'better-sqlite3', 'etcd3', 'dns-packet', 'prom-client', 'pino'], message: 'The SDK ships without server dependencies.' });
+    patterns.push({
+      group: ['fastify', 'better-sqlite3', 'etcd3', 'dns-packet', 'prom-client', 'pino'],
+      message: 'The SDK ships without server dependencies.',
+    });
   }
   return patterns;
 }
@@ -73,14 +77,22 @@ export default tseslint.config(
     files: [`src/${layer}/**/*.ts`],
     ignores: layer === 'store' ? [] : [],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...upwardPatterns(layer, forbidden), ...(layer === 'store' ? [] : [{ group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }])] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [...upwardPatterns(layer, forbidden), ...(layer === 'store' ? [] : [{ group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }])],
+        },
+      ],
     },
   })),
   {
     files: ['src/store/**/*.ts'],
     ignores: ['src/store/etcd/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...upwardPatterns('store', layers.store), { group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...upwardPatterns('store', layers.store), { group: ['etcd3'], message: 'Only src/store/etcd imports etcd3.' }] },
+      ],
     },
   },
   {

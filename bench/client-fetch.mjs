@@ -48,7 +48,9 @@ async function main() {
   const PICKS = Number(flags.picks);
   const GOAL = 0.9;
 
-  console.log(`client-fetch: pick overhead (${fmtInt(PICKS)} picks per strategy), then fetch throughput, ${CONCURRENCY} concurrent callers, ${SECONDS}s x ${ROUNDS} rounds per target`);
+  console.log(
+    `client-fetch: pick overhead (${fmtInt(PICKS)} picks per strategy), then fetch throughput, ${CONCURRENCY} concurrent callers, ${SECONDS}s x ${ROUNDS} rounds per target`,
+  );
   console.log(`machine: ${machineLine()}`);
 
   // 1. Pick overhead.
@@ -82,10 +84,18 @@ async function main() {
     for (let i = 0; i < 20_000; i++) await staticClient.pick('web');
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < N; i++) await staticClient.pick('web');
-    pickRows.push({ what: 'await beacon.pick(\'web\') (p2c-ewma)', pick: `${(Number(process.hrtime.bigint() - t0) / N).toFixed(0)} ns`, tracked: '' });
+    pickRows.push({ what: "await beacon.pick('web') (p2c-ewma)", pick: `${(Number(process.hrtime.bigint() - t0) / N).toFixed(0)} ns`, tracked: '' });
   }
   await staticClient.close();
-  printTable('pick overhead per call (10 instances)', [['what', 'what'], ['pick', 'pick'], ['pick + start/end', 'tracked']], pickRows);
+  printTable(
+    'pick overhead per call (10 instances)',
+    [
+      ['what', 'what'],
+      ['pick', 'pick'],
+      ['pick + start/end', 'tracked'],
+    ],
+    pickRows,
+  );
 
   // 2. Throughput against one upstream.
   const body = Buffer.from(JSON.stringify({ ok: true, items: Array.from({ length: 8 }, (_, i) => ({ id: i, name: `item-${i}` })) }));
@@ -116,21 +126,26 @@ async function main() {
     const end = performance.now() + seconds * 1000;
     let done = 0;
     let failed = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        try {
-          await fn();
-          done++;
-        } catch {
-          failed++;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < end) {
+          try {
+            await fn();
+            done++;
+          } catch {
+            failed++;
+          }
         }
-      }
-    }));
+      }),
+    );
     if (failed) throw new Error(`${failed} requests failed`);
     return done / seconds;
   }
 
-  const pairs = [['undici fetch', 'beacon.fetch'], ['undici request', 'request + beacon.dispatcher']];
+  const pairs = [
+    ['undici fetch', 'beacon.fetch'],
+    ['undici request', 'request + beacon.dispatcher'],
+  ];
   const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   const ratios = pairs.map(() => []);
   for (const [, fn] of Object.entries(targets)) await closedLoop(fn, 1); // warm-up
@@ -157,7 +172,15 @@ async function main() {
     rows.push({ target: sdk, rps: fmtInt(median(results[sdk])), ratio: `${fmtRatio(ratio)} (rounds ${ratios[p].map((r) => r.toFixed(2)).join(' ')})` });
     verdicts.push(`${sdk} / ${base} = ${fmtRatio(ratio)} (goal >= ${GOAL}x): ${ratio >= GOAL ? 'met' : 'NOT met'}`);
   });
-  printTable(`throughput to one upstream, median of ${ROUNDS} rounds (requests/s; ratio = median of per-round ratios)`, [['target', 'target'], ['req/s', 'rps'], ['vs plain', 'ratio']], rows);
+  printTable(
+    `throughput to one upstream, median of ${ROUNDS} rounds (requests/s; ratio = median of per-round ratios)`,
+    [
+      ['target', 'target'],
+      ['req/s', 'rps'],
+      ['vs plain', 'ratio'],
+    ],
+    rows,
+  );
   console.log('');
   for (const v of verdicts) console.log(v);
 

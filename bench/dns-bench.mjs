@@ -73,9 +73,15 @@ function startChild(script) {
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /READY (\d+)/.exec(out);
-      if (m) { clearTimeout(t); resolve({ proc, port: Number(m[1]), output: () => out }); }
+      if (m) {
+        clearTimeout(t);
+        resolve({ proc, port: Number(m[1]), output: () => out });
+      }
     });
-    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`${script} exited ${code}: ${out}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`${script} exited ${code}: ${out}`));
+    });
   });
 }
 
@@ -103,7 +109,23 @@ async function measure(port, queryFile) {
   const t = await dnsperf(['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(THROUGHPUT_S), '-T', '1', '-c', '1', '-q', '100']);
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(t)?.[1] ?? NaN);
   const lost = Number(/Queries lost:\s+(\d+)/.exec(t)?.[1] ?? NaN);
-  const l = await dnsperf(['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(LATENCY_S), '-T', '1', '-c', '1', '-Q', String(LATENCY_QPS), '-v']);
+  const l = await dnsperf([
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    queryFile,
+    '-l',
+    String(LATENCY_S),
+    '-T',
+    '1',
+    '-c',
+    '1',
+    '-Q',
+    String(LATENCY_QPS),
+    '-v',
+  ]);
   const lat = [...l.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
   const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : NaN);
   return { qps, lost, p50: pct(0.5), p99: pct(0.99), samples: lat.length };
@@ -139,21 +161,35 @@ try {
     // Warm-up: fills Beacon's answer cache and lets V8 compile the hot path.
     await dnsperf(['-s', '127.0.0.1', '-p', String(targets[n].port), '-d', queryFile, '-l', '1', '-T', '1', '-c', '1']);
   }
-  console.log(`dnsperf 1 thread, ${QUERIES.length} names (A, SRV, NXDOMAIN), ${ROUNDS} rounds of ${THROUGHPUT_S}s throughput + ${LATENCY_S}s at ${LATENCY_QPS} qps per target`);
+  console.log(
+    `dnsperf 1 thread, ${QUERIES.length} names (A, SRV, NXDOMAIN), ${ROUNDS} rounds of ${THROUGHPUT_S}s throughput + ${LATENCY_S}s at ${LATENCY_QPS} qps per target`,
+  );
   for (let r = 1; r <= ROUNDS; r++) {
     for (const n of names) {
       const m = await measure(targets[n].port, queryFile);
       rounds[n].push(m);
-      console.log(`round ${r} ${n.padEnd(10)} ${Math.round(m.qps).toString().padStart(7)} qps  lost ${m.lost}  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms`);
+      console.log(
+        `round ${r} ${n.padEnd(10)} ${Math.round(m.qps).toString().padStart(7)} qps  lost ${m.lost}  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms`,
+      );
     }
   }
 } finally {
   for (const t of Object.values(targets)) await stop(t.proc);
   rmSync(dir, { recursive: true, force: true });
 }
-const med = Object.fromEntries(names.map((n) => [n, {
-  qps: median(rounds[n].map((m) => m.qps)), p50: median(rounds[n].map((m) => m.p50)), p99: median(rounds[n].map((m) => m.p99)),
-}]));
-for (const n of names) console.log(`median ${n.padEnd(10)} ${Math.round(med[n].qps).toString().padStart(7)} qps  p50 ${med[n].p50.toFixed(3)} ms  p99 ${med[n].p99.toFixed(3)} ms`);
+const med = Object.fromEntries(
+  names.map((n) => [
+    n,
+    {
+      qps: median(rounds[n].map((m) => m.qps)),
+      p50: median(rounds[n].map((m) => m.p50)),
+      p99: median(rounds[n].map((m) => m.p99)),
+    },
+  ]),
+);
+for (const n of names)
+  console.log(`median ${n.padEnd(10)} ${Math.round(med[n].qps).toString().padStart(7)} qps  p50 ${med[n].p50.toFixed(3)} ms  p99 ${med[n].p99.toFixed(3)} ms`);
 const b = med.beacon;
-console.log(`ratios: beacon/dns-packet ${(b.qps / med['dns-packet'].qps).toFixed(2)}x (goal >= 0.8)  beacon/nsd ${(b.qps / med.nsd.qps).toFixed(2)}x (stretch >= 0.5)  beacon p99 ${b.p99.toFixed(3)} ms (goal < 1)`);
+console.log(
+  `ratios: beacon/dns-packet ${(b.qps / med['dns-packet'].qps).toFixed(2)}x (goal >= 0.8)  beacon/nsd ${(b.qps / med.nsd.qps).toFixed(2)}x (stretch >= 0.5)  beacon p99 ${b.p99.toFixed(3)} ms (goal < 1)`,
+);

@@ -41,7 +41,10 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
-const COUNTS = flags.watchers.split(',').map(Number).sort((a, b) => a - b);
+const COUNTS = flags.watchers
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 const ROUNDS = Number(flags.rounds);
 const WARMUP = Number(flags.warmup);
 const INSTANCES = Number(flags.instances);
@@ -50,18 +53,21 @@ const MAX = COUNTS[COUNTS.length - 1];
 const SERVICE = 'web';
 const WORKER = fileURLToPath(new URL('./lib/fanout-worker.mjs', import.meta.url));
 
-console.log(`fanout: one write to ${COUNTS.join(' / ')} watchers of one service (Beacon, ${INSTANCES} instances) or one key (etcd, ` +
-  `${ETCD_CONNECTIONS === 1 ? 'one gRPC Watch stream' : `${ETCD_CONNECTIONS} gRPC connections`}); ${WARMUP} warm-up + ${ROUNDS} rounds per count, alternating`);
+console.log(
+  `fanout: one write to ${COUNTS.join(' / ')} watchers of one service (Beacon, ${INSTANCES} instances) or one key (etcd, ` +
+    `${ETCD_CONNECTIONS === 1 ? 'one gRPC Watch stream' : `${ETCD_CONNECTIONS} gRPC connections`}); ${WARMUP} warm-up + ${ROUNDS} rounds per count, alternating`,
+);
 console.log(`machine: ${machineLine()}`);
 
 /** The client process, pinned to the load CPU, spoken to over IPC. */
 function startWorker() {
   const [cmd, args] = pinned('load', process.execPath, [WORKER]);
   const child = trackChild(spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const ask = (msg) => new Promise((resolve, reject) => {
-    child.once('message', (m) => (m.error ? reject(new Error(`fanout worker: ${m.error}`)) : resolve(m)));
-    child.send(msg);
-  });
+  const ask = (msg) =>
+    new Promise((resolve, reject) => {
+      child.once('message', (m) => (m.error ? reject(new Error(`fanout worker: ${m.error}`)) : resolve(m)));
+      child.send(msg);
+    });
   return { ask, child };
 }
 
@@ -69,9 +75,17 @@ const beacon = await startBeacon({ bin: flags.bin, ...(flags.profile ? { nodeArg
 const setup = pool(beacon.url, 8);
 for (let i = 0; i < INSTANCES; i++) {
   await putJson(setup, '/v1/catalog/register', {
-    Node: `node-${i}`, Address: `10.0.0.${i + 1}`, NodeMeta: { rack: `r${i % 3}` },
+    Node: `node-${i}`,
+    Address: `10.0.0.${i + 1}`,
+    NodeMeta: { rack: `r${i % 3}` },
     Service: { ID: `${SERVICE}-${i}`, Service: SERVICE, Port: 8080, Address: `10.0.0.${i + 1}`, Tags: ['v2', 'primary'], Meta: { version: '2.4.1' } },
-    Check: { CheckID: `service:${SERVICE}-${i}`, Name: 'web health', Status: 'passing', ServiceID: `${SERVICE}-${i}`, Output: 'HTTP GET http://10.0.0.1:8080/health: 200 OK' },
+    Check: {
+      CheckID: `service:${SERVICE}-${i}`,
+      Name: 'web health',
+      Status: 'passing',
+      ServiceID: `${SERVICE}-${i}`,
+      Output: 'HTTP GET http://10.0.0.1:8080/health: 200 OK',
+    },
   });
 }
 const check = await getJson(setup, `/v1/health/service/${SERVICE}`);
@@ -84,7 +98,15 @@ const workers = { beacon: startWorker(), ...(etcd ? { etcd: startWorker() } : {}
 await workers.beacon.ask({ op: 'init', target: 'beacon', origin: beacon.url, service: SERVICE, node: 'node-0', address: '10.0.0.1' });
 // What the catalog stores for such a registration, so etcd's value is of the same size.
 const stored = `{"ID":"${SERVICE}-0","Service":"${SERVICE}","Tags":["v2","primary"],"Address":"10.0.0.1","TaggedAddresses":{},"Meta":{"version":"2.4.1","round":"{round}"},"Port":8080,"Weights":{"Passing":1,"Warning":1},"EnableTagOverride":false,"Kind":""}`;
-if (etcd) await workers.etcd.ask({ op: 'init', target: 'etcd', endpoint: etcd.endpoint, key: `/bench/services/${SERVICE}-0`, value: stored, connections: ETCD_CONNECTIONS });
+if (etcd)
+  await workers.etcd.ask({
+    op: 'init',
+    target: 'etcd',
+    endpoint: etcd.endpoint,
+    key: `/bench/services/${SERVICE}-0`,
+    value: stored,
+    connections: ETCD_CONNECTIONS,
+  });
 
 const results = new Map(); // `${target} ${w}` -> { acks: [], latencies: [], p99s: [] }
 let bodyBytes = 0;
@@ -134,19 +156,35 @@ for (const t of ['beacon', 'etcd']) {
     if (!acc) continue;
     const all = Float64Array.from(acc.latencies).sort();
     rows.push({
-      target: t === 'beacon' ? 'beacon' : `etcd ${etcd.version}`, w: fmtInt(w),
-      ack: fmtMs(median(acc.acks)), ackMax: fmtMs(Math.max(...acc.acks)),
-      p50: w ? fmtMs(percentile(all, 50)) : '', p99: w ? fmtMs(percentile(all, 99)) : '', max: w ? fmtMs(all[all.length - 1]) : '',
+      target: t === 'beacon' ? 'beacon' : `etcd ${etcd.version}`,
+      w: fmtInt(w),
+      ack: fmtMs(median(acc.acks)),
+      ackMax: fmtMs(Math.max(...acc.acks)),
+      p50: w ? fmtMs(percentile(all, 50)) : '',
+      p99: w ? fmtMs(percentile(all, 99)) : '',
+      max: w ? fmtMs(all[all.length - 1]) : '',
       p99s: w ? acc.p99s.map((x) => fmtMs(x)).join(' / ') : '',
       gaps: w ? acc.gaps.map((x) => fmtMs(x)).join(' / ') : '',
       firsts: w ? acc.firsts.map((x) => fmtMs(x)).join(' / ') : '',
     });
   }
 }
-printTable(`One write, W watchers (${ROUNDS} rounds each; watcher latencies pooled over the rounds; Beacon's answer ${fmtInt(bodyBytes)} B)`, [
-  ['target', 'target'], ['watchers', 'w'], ['write ack (median)', 'ack'], ['ack max', 'ackMax'],
-  ['watchers p50', 'p50'], ['p99', 'p99'], ['max', 'max'], ['p99 per round', 'p99s'], ['first answer per round', 'firsts'], ['longest gap per round', 'gaps'],
-], rows);
+printTable(
+  `One write, W watchers (${ROUNDS} rounds each; watcher latencies pooled over the rounds; Beacon's answer ${fmtInt(bodyBytes)} B)`,
+  [
+    ['target', 'target'],
+    ['watchers', 'w'],
+    ['write ack (median)', 'ack'],
+    ['ack max', 'ackMax'],
+    ['watchers p50', 'p50'],
+    ['p99', 'p99'],
+    ['max', 'max'],
+    ['p99 per round', 'p99s'],
+    ['first answer per round', 'firsts'],
+    ['longest gap per round', 'gaps'],
+  ],
+  rows,
+);
 console.log('\nTimes from the moment the write is sent: "write ack" until its 200 (Beacon) or Put response (etcd),');
 console.log('the watcher columns until each watcher had its complete answer (Beacon) or its event (etcd).');
 
@@ -157,12 +195,16 @@ if (MAX > 0 && etcd) {
   const e = results.get(`etcd ${MAX}`).p99s;
   const ratios = b.map((x, i) => x / e[i]);
   const ratio = median(ratios);
-  console.log(`${fmtInt(MAX)} watchers: p99 per round Beacon / etcd = ${ratios.map(fmtRatio).join(' / ')}; median ${fmtRatio(ratio)}` +
-    ` (median p99 Beacon ${fmtMs(median(b))}, etcd ${fmtMs(median(e))}; goal: below etcd's): ${ratio < 1 ? 'MET' : 'MISSED'}`);
+  console.log(
+    `${fmtInt(MAX)} watchers: p99 per round Beacon / etcd = ${ratios.map(fmtRatio).join(' / ')}; median ${fmtRatio(ratio)}` +
+      ` (median p99 Beacon ${fmtMs(median(b))}, etcd ${fmtMs(median(e))}; goal: below etcd's): ${ratio < 1 ? 'MET' : 'MISSED'}`,
+  );
 }
 const acks = COUNTS.map((w) => median(results.get(`beacon ${w}`).acks));
-console.log(`Beacon write acknowledgement with ${COUNTS.map((w, i) => `${fmtInt(w)} waiters ${fmtMs(acks[i])}`).join(', ')}` +
-  ` (${fmtInt(MAX)} / ${fmtInt(COUNTS[0])}: ${fmtRatio(acks[acks.length - 1] / acks[0])})`);
+console.log(
+  `Beacon write acknowledgement with ${COUNTS.map((w, i) => `${fmtInt(w)} waiters ${fmtMs(acks[i])}`).join(', ')}` +
+    ` (${fmtInt(MAX)} / ${fmtInt(COUNTS[0])}: ${fmtRatio(acks[acks.length - 1] / acks[0])})`,
+);
 if (profile) printProfile(profile, 30, `of Beacon during one write to ${fmtInt(MAX)} watchers`);
 console.log(busyLine());
 process.exit(0);

@@ -79,10 +79,21 @@ async function startInstance(kind, id, beacon, beats) {
     await new Promise((r) => srv.listen(0, '127.0.0.1', r));
     const port = srv.address().port;
     await putJson(beacon, '/v1/agent/service/register', {
-      ID: id, Name: 'fleet-http', Address: '127.0.0.1', Port: port,
+      ID: id,
+      Name: 'fleet-http',
+      Address: '127.0.0.1',
+      Port: port,
       Check: { HTTP: `http://127.0.0.1:${port}/health`, Interval: `${HTTP.interval}ms`, Timeout: `${HTTP.timeout}ms` },
     });
-    return { id, kind, kill: () => { srv.close(); for (const s of sockets) s.destroy(); }, settled: async (killedAt) => killedAt };
+    return {
+      id,
+      kind,
+      kill: () => {
+        srv.close();
+        for (const s of sockets) s.destroy();
+      },
+      settled: async (killedAt) => killedAt,
+    };
   }
   await putJson(beacon, '/v1/agent/service/register', { ID: id, Name: 'fleet-ttl', Port: 1, Check: { TTL: `${TTL_MS}ms` } });
   let alive = true;
@@ -104,10 +115,17 @@ async function startInstance(kind, id, beacon, beats) {
   await beat();
   const timer = setInterval(beat, BEAT_MS * (0.9 + Math.random() * 0.2));
   return {
-    id, kind,
-    kill: () => { alive = false; clearInterval(timer); },
+    id,
+    kind,
+    kill: () => {
+      alive = false;
+      clearInterval(timer);
+    },
     // A heartbeat already on the wire when the process "died" still lands: death counts from its answer.
-    settled: async (killedAt) => { await inflight; return Math.max(killedAt, lastAnswered); },
+    settled: async (killedAt) => {
+      await inflight;
+      return Math.max(killedAt, lastAnswered);
+    },
   };
 }
 
@@ -141,7 +159,9 @@ async function propagation() {
   const admin = pool(server.url, 16);
   const beats = new Pool(server.url, { connections: 16 });
   try {
-    console.log(`\npropagation: ${INSTANCES} instances (half HTTP checks ${HTTP.interval} ms/${HTTP.timeout} ms/${HTTP.failures} failures, half ${TTL_MS} ms TTL beating every ${BEAT_MS} ms); ${KILL} killed at random over ${KILL_WINDOW_MS / 1000} s`);
+    console.log(
+      `\npropagation: ${INSTANCES} instances (half HTTP checks ${HTTP.interval} ms/${HTTP.timeout} ms/${HTTP.failures} failures, half ${TTL_MS} ms TTL beating every ${BEAT_MS} ms); ${KILL} killed at random over ${KILL_WINDOW_MS / 1000} s`,
+    );
     const instances = [];
     await parallel(INSTANCES, 16, async (i) => {
       const kind = i % 2 === 0 ? 'http' : 'ttl';
@@ -152,13 +172,17 @@ async function propagation() {
     const deaths = new Map();
     const gone = new Map();
     const flapped = new Set();
-    const stops = Object.keys(passing).map((svc) => watchPassing(server.url, svc, (ids, at) => {
-      for (const id of passing[svc]) {
-        if (ids.has(id)) continue;
-        if (deaths.has(id)) { if (!gone.has(id)) gone.set(id, at); } else flapped.add(id);
-      }
-      passing[svc] = ids;
-    }));
+    const stops = Object.keys(passing).map((svc) =>
+      watchPassing(server.url, svc, (ids, at) => {
+        for (const id of passing[svc]) {
+          if (ids.has(id)) continue;
+          if (deaths.has(id)) {
+            if (!gone.has(id)) gone.set(id, at);
+          } else flapped.add(id);
+        }
+        passing[svc] = ids;
+      }),
+    );
     const deadline = Date.now() + 15_000;
     while (passing['fleet-http'].size + passing['fleet-ttl'].size < INSTANCES) {
       if (Date.now() > deadline) throw new Error(`only ${passing['fleet-http'].size + passing['fleet-ttl'].size} of ${INSTANCES} instances passing after 15 s`);
@@ -167,11 +191,13 @@ async function propagation() {
     flapped.clear();
     // Kill KILL instances at random moments inside the window.
     const victims = [...instances].sort(() => Math.random() - 0.5).slice(0, KILL);
-    await Promise.all(victims.map(async (v) => {
-      await sleep(Math.random() * KILL_WINDOW_MS);
-      deaths.set(v.id, performance.now());
-      v.kill();
-    }));
+    await Promise.all(
+      victims.map(async (v) => {
+        await sleep(Math.random() * KILL_WINDOW_MS);
+        deaths.set(v.id, performance.now());
+        v.kill();
+      }),
+    );
     for (const v of victims) deaths.set(v.id, await v.settled(deaths.get(v.id)));
     const waitUntil = Date.now() + Math.max(HTTP.interval * HTTP.failures + HTTP.timeout, TTL_MS) + 5000;
     while (gone.size < KILL && Date.now() < waitUntil) await sleep(50);
@@ -186,15 +212,31 @@ async function propagation() {
       const bound = kind === 'http' ? HTTP.interval * HTTP.failures + HTTP.timeout + 1000 : TTL_MS + 1000;
       rows.push({
         kind: kind === 'http' ? `HTTP (${HTTP.interval / 1000}s x ${HTTP.failures} + ${HTTP.timeout / 1000}s)` : `TTL (${TTL_MS / 1000}s)`,
-        instances: fmtInt(instances.filter((x) => x.kind === kind).length), killed: fmtInt(killed.length),
-        seen: fmtInt(lat.length), p50: fmtMs(s.p50), p99: fmtMs(s.p99), max: fmtMs(s.max), bound: fmtMs(bound),
+        instances: fmtInt(instances.filter((x) => x.kind === kind).length),
+        killed: fmtInt(killed.length),
+        seen: fmtInt(lat.length),
+        p50: fmtMs(s.p50),
+        p99: fmtMs(s.p99),
+        max: fmtMs(s.max),
+        bound: fmtMs(bound),
         within: lat.length === killed.length && s.max <= bound ? 'yes' : 'NO',
       });
     }
-    printTable('Death -> absence from ?passing (blocking-query watcher)', [
-      ['checks', 'kind'], ['instances', 'instances'], ['killed', 'killed'], ['seen gone', 'seen'],
-      ['p50', 'p50'], ['p99', 'p99'], ['max', 'max'], ['bound', 'bound'], ['within bound', 'within'],
-    ], rows);
+    printTable(
+      'Death -> absence from ?passing (blocking-query watcher)',
+      [
+        ['checks', 'kind'],
+        ['instances', 'instances'],
+        ['killed', 'killed'],
+        ['seen gone', 'seen'],
+        ['p50', 'p50'],
+        ['p99', 'p99'],
+        ['max', 'max'],
+        ['bound', 'bound'],
+        ['within bound', 'within'],
+      ],
+      rows,
+    );
     console.log(`instances that left ?passing without being killed: ${flapped.size}`);
   } finally {
     await beats.close().catch(() => undefined);
@@ -209,7 +251,9 @@ async function heartbeats() {
   const server = await startBeacon();
   const admin = pool(server.url, 16);
   try {
-    console.log(`\nheartbeats: ${CHECKS} TTL checks; closed loop over ${CONNECTIONS} keep-alive connections (undici); ${WARMUP}s warm-up + ${SECONDS}s per target`);
+    console.log(
+      `\nheartbeats: ${CHECKS} TTL checks; closed loop over ${CONNECTIONS} keep-alive connections (undici); ${WARMUP}s warm-up + ${SECONDS}s per target`,
+    );
     await parallel(CHECKS, 16, (i) => putJson(admin, '/v1/agent/service/register', { ID: `hb-${i}`, Name: `hb-${i % 50}`, Port: 1, Check: { TTL: '10m' } }));
     await parallel(CHECKS, 16, async (i) => {
       const res = await admin.request({ method: 'PUT', path: `/v1/agent/check/pass/service:hb-${i}` });
@@ -234,20 +278,39 @@ async function heartbeats() {
     const revAfter = await storeRevision(server.url);
     const med = (list, k) => median(list.map((x) => x[k]));
     const row = (name, list) => ({
-      name, rps: fmtInt(med(list, 'rps')), p50: fmtMs(med(list, 'p50')), p99: fmtMs(med(list, 'p99')), max: fmtMs(Math.max(...list.map((x) => x.max))),
+      name,
+      rps: fmtInt(med(list, 'rps')),
+      p50: fmtMs(med(list, 'p50')),
+      p99: fmtMs(med(list, 'p99')),
+      max: fmtMs(Math.max(...list.map((x) => x.max))),
       errors: fmtInt(list.reduce((n, x) => n + (x.errors ?? 0) + (x.non2xx ?? 0), 0)),
       cpu: `${med(list, 'cpuUsPerReq').toFixed(1)} us`,
       all: list.map((x) => fmtInt(x.rps)).join(' / '),
     });
-    printTable(`Heartbeats (PUT /v1/agent/check/pass/:id; median of ${ROUNDS} alternating rounds)`, [
-      ['target', 'name'], ['req/s', 'rps'], ['p50', 'p50'], ['p99', 'p99'], ['max', 'max'], ['errors', 'errors'], ['server CPU/req', 'cpu'], ['req/s per round', 'all'],
-    ], [row('beacon', runs.beacon), row('bare node:http', runs.bare)]);
+    printTable(
+      `Heartbeats (PUT /v1/agent/check/pass/:id; median of ${ROUNDS} alternating rounds)`,
+      [
+        ['target', 'name'],
+        ['req/s', 'rps'],
+        ['p50', 'p50'],
+        ['p99', 'p99'],
+        ['max', 'max'],
+        ['errors', 'errors'],
+        ['server CPU/req', 'cpu'],
+        ['req/s per round', 'all'],
+      ],
+      [row('beacon', runs.beacon), row('bare node:http', runs.bare)],
+    );
     const rps = med(runs.beacon, 'rps');
     const p99 = med(runs.beacon, 'p99');
-    console.log(`beacon / bare: ${fmtRatio(rps / med(runs.bare, 'rps'))} of the throughput; server CPU per request ${fmtRatio(med(runs.beacon, 'cpuUsPerReq') / med(runs.bare, 'cpuUsPerReq'))} of bare`);
+    console.log(
+      `beacon / bare: ${fmtRatio(rps / med(runs.bare, 'rps'))} of the throughput; server CPU per request ${fmtRatio(med(runs.beacon, 'cpuUsPerReq') / med(runs.bare, 'cpuUsPerReq'))} of bare`,
+    );
     console.log(`store revision during ${fmtInt(heartbeatsSent)} heartbeats: ${revBefore} -> ${revAfter} (${revAfter - revBefore} writes)`);
-    console.log(`goal (>= ${fmtInt(GOAL_RPS)}/s, p99 < ${GOAL_P99_MS} ms): ${rps >= GOAL_RPS && p99 < GOAL_P99_MS ? 'met' : 'NOT met'}` +
-      `; load generator CPU ${(med(runs.beacon, 'clientCpu') * 100).toFixed(0)}% of a core`);
+    console.log(
+      `goal (>= ${fmtInt(GOAL_RPS)}/s, p99 < ${GOAL_P99_MS} ms): ${rps >= GOAL_RPS && p99 < GOAL_P99_MS ? 'met' : 'NOT met'}` +
+        `; load generator CPU ${(med(runs.beacon, 'clientCpu') * 100).toFixed(0)}% of a core`,
+    );
   } finally {
     await admin.close().catch(() => undefined);
     await server.stop();

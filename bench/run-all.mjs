@@ -19,7 +19,9 @@ const { values: flags, positionals } = parseArgs({
 });
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const self = basename(fileURLToPath(import.meta.url));
-const all = readdirSync(dir).filter((f) => f.endsWith('.mjs') && f !== self && !f.startsWith('_')).sort();
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs') && f !== self && !f.startsWith('_'))
+  .sort();
 const chosen = positionals.length === 0 ? all : all.filter((f) => positionals.some((p) => f.startsWith(p)));
 
 if (flags.list || chosen.length === 0) {

@@ -37,7 +37,9 @@ const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const INSTANCES = Number(flags.instances);
 
-console.log(`server-read: GET /v1/health/service/web (${INSTANCES} instances), ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up, then ${ROUNDS} rounds of ${SECONDS}s per target, alternating`);
+console.log(
+  `server-read: GET /v1/health/service/web (${INSTANCES} instances), ${CONNECTIONS} keep-alive connections, ${WARMUP}s warm-up, then ${ROUNDS} rounds of ${SECONDS}s per target, alternating`,
+);
 console.log(`machine: ${machineLine()}`);
 
 const cases = [
@@ -54,13 +56,22 @@ const setup = pool(beacon.url, 8);
 // Ten instances on ten nodes, each with a passing service check: a typical health answer.
 for (let i = 0; i < INSTANCES; i++) {
   await putJson(setup, '/v1/catalog/register', {
-    Node: `node-${i}`, Address: `10.0.0.${i + 1}`, NodeMeta: { rack: `r${i % 3}` },
+    Node: `node-${i}`,
+    Address: `10.0.0.${i + 1}`,
+    NodeMeta: { rack: `r${i % 3}` },
     Service: { ID: `web-${i}`, Service: 'web', Port: 8080, Address: `10.0.0.${i + 1}`, Tags: ['v2', 'primary'], Meta: { version: '2.4.1' } },
-    Check: { CheckID: `service:web-${i}`, Name: 'web health', Status: 'passing', ServiceID: `web-${i}`, Output: 'HTTP GET http://10.0.0.1:8080/health: 200 OK' },
+    Check: {
+      CheckID: `service:web-${i}`,
+      Name: 'web health',
+      Status: 'passing',
+      ServiceID: `web-${i}`,
+      Output: 'HTTP GET http://10.0.0.1:8080/health: 200 OK',
+    },
   });
 }
 const check = await getJson(setup, '/v1/health/service/web');
-if (check.status !== 200 || check.body.length !== INSTANCES) throw new Error(`expected ${INSTANCES} health entries, got ${JSON.stringify(check.body).slice(0, 200)}`);
+if (check.status !== 200 || check.body.length !== INSTANCES)
+  throw new Error(`expected ${INSTANCES} health entries, got ${JSON.stringify(check.body).slice(0, 200)}`);
 await setup.close();
 
 const rows = [];
@@ -92,17 +103,25 @@ for (const c of cases) {
   const ratio = median(ratios);
   const cpuRatio = median(cpuRatios);
   const row = (label, list, extra) => ({
-    case: c.name, target: label, bytes: fmtInt(rec.body.length), generator: list[0].generator,
-    rps: fmtInt(median(list.map((x) => x.rps))), p50: fmtMs(median(list.map((x) => x.p50))), p99: fmtMs(median(list.map((x) => x.p99))),
+    case: c.name,
+    target: label,
+    bytes: fmtInt(rec.body.length),
+    generator: list[0].generator,
+    rps: fmtInt(median(list.map((x) => x.rps))),
+    p50: fmtMs(median(list.map((x) => x.p50))),
+    p99: fmtMs(median(list.map((x) => x.p99))),
     cpu: fmtInt(median(list.map((x) => x.cpuUsPerReq))),
-    rounds: list.map((x) => fmtInt(x.rps)).join(' / '), ...extra,
+    rounds: list.map((x) => fmtInt(x.rps)).join(' / '),
+    ...extra,
   });
   rows.push(
     row('beacon', results.beacon, { ratio: fmtRatio(ratio), cpuRatio: fmtRatio(cpuRatio), ratios: ratios.map(fmtRatio).join(' / ') }),
     row('bare node:http', results.bare, { ratio: '1.00x', cpuRatio: '1.00x', ratios: '' }),
   );
   const met = (x) => (x >= c.goal ? 'MET' : 'MISSED');
-  verdicts.push(`${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s, CPU per request bare/Beacon = ${fmtRatio(cpuRatio)} (goal >= ${c.goal}x: req/s ${met(ratio)}, CPU ${met(cpuRatio)})`);
+  verdicts.push(
+    `${c.name}: Beacon ${fmtRatio(ratio)} of bare node:http's req/s, CPU per request bare/Beacon = ${fmtRatio(cpuRatio)} (goal >= ${c.goal}x: req/s ${met(ratio)}, CPU ${met(cpuRatio)})`,
+  );
 }
 let profile;
 if (profiled) {
@@ -114,10 +133,23 @@ if (profiled) {
 }
 await beacon.stop();
 
-printTable(`GET throughput (load generator: ${rows[0].generator}; median of ${ROUNDS} rounds)`, [
-  ['case', 'case'], ['target', 'target'], ['body B', 'bytes'], ['req/s', 'rps'], ['p50', 'p50'], ['p99', 'p99'],
-  ['ratio', 'ratio'], ['server CPU us/req', 'cpu'], ['CPU ratio', 'cpuRatio'], ['req/s per round', 'rounds'], ['ratio per round', 'ratios'],
-], rows);
+printTable(
+  `GET throughput (load generator: ${rows[0].generator}; median of ${ROUNDS} rounds)`,
+  [
+    ['case', 'case'],
+    ['target', 'target'],
+    ['body B', 'bytes'],
+    ['req/s', 'rps'],
+    ['p50', 'p50'],
+    ['p99', 'p99'],
+    ['ratio', 'ratio'],
+    ['server CPU us/req', 'cpu'],
+    ['CPU ratio', 'cpuRatio'],
+    ['req/s per round', 'rounds'],
+    ['ratio per round', 'ratios'],
+  ],
+  rows,
+);
 console.log('\nratio = Beacon req/s / bare req/s, paired per round (median). CPU ratio = bare server CPU per request /');
 console.log("Beacon's (median): the share of a bare server's speed Beacon reaches when CPU-bound; steadier on a shared machine.");
 for (const v of verdicts) console.log(v);

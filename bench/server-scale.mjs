@@ -46,12 +46,17 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const S = SERVICES;
 const id = `svc-{n%${S}}-{n/${S}}`;
 const addr = '10.{n/25600}.{n/100%256}.1';
-const check = flags.checks ? `,"Check":{"CheckID":"service:${id}","Name":"service health","Status":"passing","ServiceID":"${id}","Output":"HTTP GET http://${addr}:8080/health: 200 OK"}` : '';
-const body = `{"Node":"node-{n/${PER_NODE}}","Address":"${addr}","NodeMeta":{"rack":"r{n/100%8}"},` +
+const check = flags.checks
+  ? `,"Check":{"CheckID":"service:${id}","Name":"service health","Status":"passing","ServiceID":"${id}","Output":"HTTP GET http://${addr}:8080/health: 200 OK"}`
+  : '';
+const body =
+  `{"Node":"node-{n/${PER_NODE}}","Address":"${addr}","NodeMeta":{"rack":"r{n/100%8}"},` +
   `"Service":{"ID":"${id}","Service":"svc-{n%${S}}","Address":"${addr}","Port":8080,"Tags":["primary","v2"],"Meta":{"version":"2.4.1"}}${check}}`;
 
-console.log(`server-scale: ${fmtInt(INSTANCES)} instances over ${fmtInt(SERVICES)} services on ${fmtInt(NODES)} nodes` +
-  `${flags.checks ? ', one passing service check each' : ', no checks (they count as passing)'}; loaded with PUT /v1/catalog/register`);
+console.log(
+  `server-scale: ${fmtInt(INSTANCES)} instances over ${fmtInt(SERVICES)} services on ${fmtInt(NODES)} nodes` +
+    `${flags.checks ? ', one passing service check each' : ', no checks (they count as passing)'}; loaded with PUT /v1/catalog/register`,
+);
 console.log(`machine: ${machineLine()}`);
 
 async function metric(url, name) {
@@ -92,13 +97,21 @@ const dataDir = flags['keep-data'] ? mkdtempSync(join(tmpdir(), 'beacon-bench-sc
 const first = await startBeacon({ bin: flags.bin, dataDir, nodeArgs: ['--inspect=127.0.0.1:0'] });
 const baseRss = rssBytes(first.pid);
 const load = await undiciLoad({
-  origin: first.url, serverPid: first.pid, method: 'PUT', path: '/v1/catalog/register',
-  headers: { 'content-type': 'application/json' }, connections: Number(flags.clients), count: INSTANCES, body,
+  origin: first.url,
+  serverPid: first.pid,
+  method: 'PUT',
+  path: '/v1/catalog/register',
+  headers: { 'content-type': 'application/json' },
+  connections: Number(flags.clients),
+  count: INSTANCES,
+  body,
 });
 if (load.errors > 0 || load.non2xx > 0) throw new Error(`loading failed: ${load.errors} errors, ${load.non2xx} non-2xx (${load.firstError})`);
 const loaded = await verify(first.url);
 if (!loaded.ok) throw new Error(`after loading, the catalog is incomplete: ${JSON.stringify(loaded)}`);
-console.log(`loaded ${fmtInt(INSTANCES)} instances in ${fmtS(load.seconds * 1000)} (${fmtInt(load.rps)} durable registrations/s, p50 ${fmtMs(load.p50)}, p99 ${fmtMs(load.p99)})`);
+console.log(
+  `loaded ${fmtInt(INSTANCES)} instances in ${fmtS(load.seconds * 1000)} (${fmtInt(load.rps)} durable registrations/s, p50 ${fmtMs(load.p50)}, p99 ${fmtMs(load.p99)})`,
+);
 
 // 2. Resident memory, idle, then after forced full collections.
 await sleep(2000);
@@ -131,7 +144,12 @@ for (let i = 0; i < Number(flags.restarts); i++) {
 const readyMedian = median(restarts.map((r) => r.readyMs));
 const readyMax = Math.max(...restarts.map((r) => r.readyMs));
 const rows = [
-  { what: 'load: durable registrations/s (PUT /v1/catalog/register)', value: fmtInt(load.rps), goal: '', note: `${flags.clients} clients, ${fmtS(load.seconds * 1000)} total` },
+  {
+    what: 'load: durable registrations/s (PUT /v1/catalog/register)',
+    value: fmtInt(load.rps),
+    goal: '',
+    note: `${flags.clients} clients, ${fmtS(load.seconds * 1000)} total`,
+  },
   { what: 'RSS of the empty server', value: fmtMB(baseRss), goal: '', note: '' },
   { what: 'RSS loaded, idle 2 s', value: fmtMB(rssIdle), goal: '', note: '' },
   { what: 'RSS loaded, after forced full GC', value: fmtMB(rssGc), goal: '< 250 MB', note: rssGc < MEMORY_GOAL ? 'MET' : 'MISSED' },
@@ -141,13 +159,32 @@ const rows = [
   { what: 'data dir on disk', value: fmtMB(disk), goal: '', note: '' },
   { what: 'restart: spawn to ready line (median)', value: fmtS(readyMedian), goal: '< 5 s', note: readyMax < STARTUP_GOAL_MS ? 'MET' : 'MISSED' },
   { what: 'restart: spawn to ready line (each)', value: restarts.map((r) => fmtS(r.readyMs)).join(' / '), goal: '', note: '' },
-  { what: 'RSS after restart (+ verify, idle 1 s)', value: fmtMB(median(restarts.map((r) => r.rss))), goal: '', note: `peak ${fmtMB(median(restarts.map((r) => r.hwm)))} (VmHWM)` },
-  { what: 'catalog after each restart', value: `${fmtInt(restarts[0].verified.services)} svc, ${fmtInt(restarts[0].verified.instances)} inst`, goal: '', note: `sample of /v1/catalog/service ${restarts[0].verified.sample} complete` },
+  {
+    what: 'RSS after restart (+ verify, idle 1 s)',
+    value: fmtMB(median(restarts.map((r) => r.rss))),
+    goal: '',
+    note: `peak ${fmtMB(median(restarts.map((r) => r.hwm)))} (VmHWM)`,
+  },
+  {
+    what: 'catalog after each restart',
+    value: `${fmtInt(restarts[0].verified.services)} svc, ${fmtInt(restarts[0].verified.instances)} inst`,
+    goal: '',
+    note: `sample of /v1/catalog/service ${restarts[0].verified.sample} complete`,
+  },
 ];
-printTable('Scale (100k instances; loaded server started with --inspect to force GC; restarts without)', [
-  ['measure', 'what'], ['value', 'value'], ['goal', 'goal'], ['', 'note'],
-], rows);
-console.log(`\nmemory: ${fmtMB(rssGc)} RSS after GC (goal < 250 MB): ${rssGc < MEMORY_GOAL ? 'MET' : 'MISSED'}; ` +
-  `start-up: ${fmtS(readyMax)} worst of ${restarts.length} restarts (goal < 5 s): ${readyMax < STARTUP_GOAL_MS ? 'MET' : 'MISSED'}`);
+printTable(
+  'Scale (100k instances; loaded server started with --inspect to force GC; restarts without)',
+  [
+    ['measure', 'what'],
+    ['value', 'value'],
+    ['goal', 'goal'],
+    ['', 'note'],
+  ],
+  rows,
+);
+console.log(
+  `\nmemory: ${fmtMB(rssGc)} RSS after GC (goal < 250 MB): ${rssGc < MEMORY_GOAL ? 'MET' : 'MISSED'}; ` +
+    `start-up: ${fmtS(readyMax)} worst of ${restarts.length} restarts (goal < 5 s): ${readyMax < STARTUP_GOAL_MS ? 'MET' : 'MISSED'}`,
+);
 if (flags['keep-data']) console.log(`data dir kept: ${dataDir}`);
 console.log(busyLine());

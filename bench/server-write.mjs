@@ -38,8 +38,7 @@ const GOAL = 10_000;
 const ETCD_WORKER = fileURLToPath(new URL('./lib/etcd-put-worker.mjs', import.meta.url));
 
 /** A registration body; {n} is unique per request, so every request adds a new instance. */
-const registration = (run) =>
-  `{"ID":"${run}-{n}","Name":"svc-{n%100}","Address":"10.1.2.3","Port":8080,"Tags":["v2","primary"],"Meta":{"version":"2.4.1"}}`;
+const registration = (run) => `{"ID":"${run}-{n}","Name":"svc-{n%100}","Address":"10.1.2.3","Port":8080,"Tags":["v2","primary"],"Meta":{"version":"2.4.1"}}`;
 /** What the catalog stores for such a registration, so etcd writes values of the same size. */
 const storedRecord = (run) =>
   `{"ID":"${run}-{n}","Service":"svc","Tags":["v2","primary"],"Address":"10.1.2.3","TaggedAddresses":{},"Meta":{"version":"2.4.1"},"Port":8080,"Weights":{"Passing":1,"Warning":1},"EnableTagOverride":false,"Kind":""}`;
@@ -64,20 +63,42 @@ const useWrk = ensureWrk() !== null;
 
 const targets = [
   {
-    key: 'beacon-undici', label: 'beacon (undici client)',
-    run: (r) => undiciLoad({
-      origin: beacon.url, serverPid: beacon.pid, method: 'PUT', path: '/v1/agent/service/register',
-      headers: { 'content-type': 'application/json' }, connections: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP,
-      body: registration(`u${r}`), warmupBody: registration(`uw${r}`),
-    }),
+    key: 'beacon-undici',
+    label: 'beacon (undici client)',
+    run: (r) =>
+      undiciLoad({
+        origin: beacon.url,
+        serverPid: beacon.pid,
+        method: 'PUT',
+        path: '/v1/agent/service/register',
+        headers: { 'content-type': 'application/json' },
+        connections: CLIENTS,
+        seconds: SECONDS,
+        warmupSeconds: WARMUP,
+        body: registration(`u${r}`),
+        warmupBody: registration(`uw${r}`),
+      }),
   },
-  ...(useWrk ? [{
-    key: 'beacon-wrk', label: 'beacon (wrk)',
-    run: (r) => wrkLoad({
-      origin: beacon.url, serverPid: beacon.pid, method: 'PUT', path: '/v1/agent/service/register',
-      connections: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP, body: registration(`w${r}`), warmupBody: registration(`ww${r}`),
-    }),
-  }] : []),
+  ...(useWrk
+    ? [
+        {
+          key: 'beacon-wrk',
+          label: 'beacon (wrk)',
+          run: (r) =>
+            wrkLoad({
+              origin: beacon.url,
+              serverPid: beacon.pid,
+              method: 'PUT',
+              path: '/v1/agent/service/register',
+              connections: CLIENTS,
+              seconds: SECONDS,
+              warmupSeconds: WARMUP,
+              body: registration(`w${r}`),
+              warmupBody: registration(`ww${r}`),
+            }),
+        },
+      ]
+    : []),
   ...(etcd ? [{ key: 'etcd', label: `etcd ${etcd.version} (v3 JSON gateway)`, run: (r) => etcdLoad(etcd.endpoint, etcd.pid, `e${r}`, SECONDS, WARMUP) }] : []),
 ];
 
@@ -113,19 +134,35 @@ const etcdRps = etcd ? rps('etcd') : NaN;
 const rows = targets.map((t) => {
   const list = results[t.key];
   return {
-    target: t.label, rps: fmtInt(rps(t.key)),
-    p50: fmtMs(median(list.map((x) => x.p50))), p99: fmtMs(median(list.map((x) => x.p99))),
+    target: t.label,
+    rps: fmtInt(rps(t.key)),
+    p50: fmtMs(median(list.map((x) => x.p50))),
+    p99: fmtMs(median(list.map((x) => x.p99))),
     cpu: Number.isFinite(list[0].cpuUsPerReq) ? fmtInt(median(list.map((x) => x.cpuUsPerReq))) : '-',
     client: `${Math.round(100 * median(list.map((x) => x.clientCpu)))}%`,
-    vsEtcd: fmtRatio(rps(t.key) / etcdRps), rounds: list.map((x) => fmtInt(x.rps)).join(' / '),
+    vsEtcd: fmtRatio(rps(t.key) / etcdRps),
+    rounds: list.map((x) => fmtInt(x.rps)).join(' / '),
   };
 });
-printTable(`Durable registrations/s (${CLIENTS} concurrent clients; median of ${ROUNDS} rounds)`, [
-  ['target', 'target'], ['writes/s', 'rps'], ['p50', 'p50'], ['p99', 'p99'], ['server CPU us/write', 'cpu'], ['client CPU', 'client'], ['vs etcd', 'vsEtcd'], ['writes/s per round', 'rounds'],
-], rows);
+printTable(
+  `Durable registrations/s (${CLIENTS} concurrent clients; median of ${ROUNDS} rounds)`,
+  [
+    ['target', 'target'],
+    ['writes/s', 'rps'],
+    ['p50', 'p50'],
+    ['p99', 'p99'],
+    ['server CPU us/write', 'cpu'],
+    ['client CPU', 'client'],
+    ['vs etcd', 'vsEtcd'],
+    ['writes/s per round', 'rounds'],
+  ],
+  rows,
+);
 console.log(`\nBeacon held ${fmtInt(registered)} service instances afterwards (every acknowledged registration plus the consul service).`);
 const best = rps('beacon-undici');
-console.log(`Beacon ${fmtInt(best)} registrations/s with the undici client (goal >= ${fmtInt(GOAL)}/s): ${best >= GOAL ? 'MET' : 'MISSED'}` +
-  (etcd ? `; ${fmtRatio(best / etcdRps)} etcd's ${fmtInt(etcdRps)} puts/s` : ''));
+console.log(
+  `Beacon ${fmtInt(best)} registrations/s with the undici client (goal >= ${fmtInt(GOAL)}/s): ${best >= GOAL ? 'MET' : 'MISSED'}` +
+    (etcd ? `; ${fmtRatio(best / etcdRps)} etcd's ${fmtInt(etcdRps)} puts/s` : ''),
+);
 if (profile) printProfile(profile, 30, `of Beacon under ${CLIENTS} registering clients`);
 console.log(busyLine());

@@ -16,7 +16,15 @@ const seconds = Number(process.argv[2] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'beacon-bench-store-'));
 const store = await openStore('embedded', { dataDir: dir });
 // A catalog-sized record, written as-is (the store never re-encodes values).
-const value = JSON.stringify({ ID: 'web-1', Service: 'web', Tags: ['v2', 'primary'], Address: '10.0.0.1', Port: 8080, Meta: { zone: 'a' }, Weights: { Passing: 1, Warning: 1 } });
+const value = JSON.stringify({
+  ID: 'web-1',
+  Service: 'web',
+  Tags: ['v2', 'primary'],
+  Address: '10.0.0.1',
+  Port: 8080,
+  Meta: { zone: 'a' },
+  Weights: { Passing: 1, Warning: 1 },
+});
 
 let puts = 0;
 const deadline = performance.now() + seconds * 1000;
@@ -33,4 +41,6 @@ const elapsed = (performance.now() - started) / 1000;
 const c = storeCounters(store);
 await store.close();
 rmSync(dir, { recursive: true, force: true });
-console.log(`store-put: ${Math.round(puts / elapsed)} durable puts/s (${WRITERS} writers, ${puts} puts, ${c.commits} commits, ${(puts / c.commits).toFixed(1)} puts/commit)`);
+console.log(
+  `store-put: ${Math.round(puts / elapsed)} durable puts/s (${WRITERS} writers, ${puts} puts, ${c.commits} commits, ${(puts / c.commits).toFixed(1)} puts/commit)`,
+);

@@ -15,17 +15,39 @@ const dir = mkdtempSync(join(tmpdir(), 'beacon-bench-dns-'));
 const store = await openStore('embedded', { dataDir: dir });
 const catalog = new Catalog(store, { datacenter: DATACENTER });
 await catalog.start();
-const byNode = new Map(NODES.map((n) => [n.node, { node: { ID: '', Node: n.node, Address: n.address, Datacenter: DATACENTER, TaggedAddresses: {}, Meta: {} }, services: [], checks: [] }]));
+const byNode = new Map(
+  NODES.map((n) => [
+    n.node,
+    { node: { ID: '', Node: n.node, Address: n.address, Datacenter: DATACENTER, TaggedAddresses: {}, Meta: {} }, services: [], checks: [] },
+  ]),
+);
 for (const [service, nodes] of Object.entries(SERVICES)) {
   for (const node of nodes) {
     const entry = byNode.get(node);
     entry.services.push({
-      ID: service, Service: service, Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 8080,
-      Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+      ID: service,
+      Service: service,
+      Tags: [],
+      Address: '',
+      TaggedAddresses: {},
+      Meta: {},
+      Port: 8080,
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Kind: '',
     });
     entry.checks.push({
-      Node: node, CheckID: `service:${service}`, Name: 'check', Status: 'passing', Notes: '', Output: '',
-      ServiceID: service, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: {},
+      Node: node,
+      CheckID: `service:${service}`,
+      Name: 'check',
+      Status: 'passing',
+      Notes: '',
+      Output: '',
+      ServiceID: service,
+      ServiceName: service,
+      ServiceTags: [],
+      Type: 'ttl',
+      Definition: {},
     });
   }
 }

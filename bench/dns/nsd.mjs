@@ -6,12 +6,7 @@ import { join } from 'node:path';
 import { DATACENTER, DOMAIN, NODES, NODE_TTL, SERVICES, SERVICE_TTL, addressOf } from './records.mjs';
 
 export function zoneFile() {
-  const lines = [
-    `$ORIGIN ${DOMAIN}.`,
-    `@ 0 IN SOA ns.${DOMAIN}. hostmaster.${DOMAIN}. 1 3600 600 86400 0`,
-    `@ 0 IN NS ns.${DOMAIN}.`,
-    'ns 0 IN A 127.0.0.1',
-  ];
+  const lines = [`$ORIGIN ${DOMAIN}.`, `@ 0 IN SOA ns.${DOMAIN}. hostmaster.${DOMAIN}. 1 3600 600 86400 0`, `@ 0 IN NS ns.${DOMAIN}.`, 'ns 0 IN A 127.0.0.1'];
   for (const n of NODES) lines.push(`${n.node}.node ${NODE_TTL} IN A ${n.address}`);
   for (const [service, nodes] of Object.entries(SERVICES)) {
     for (const node of nodes) {
@@ -26,7 +21,9 @@ export function zoneFile() {
 /** Starts `nsd -d` on 127.0.0.1:port with its files in dir; resolves to the child process. */
 export function startNsd(nsdPath, dir, port) {
   writeFileSync(join(dir, `${DOMAIN}.zone`), zoneFile());
-  writeFileSync(join(dir, 'nsd.conf'), `server:
+  writeFileSync(
+    join(dir, 'nsd.conf'),
+    `server:
   ip-address: 127.0.0.1@${port}
   port: ${port}
   server-count: 1
@@ -48,6 +45,7 @@ remote-control:
 zone:
   name: ${DOMAIN}
   zonefile: ${DOMAIN}.zone
-`);
+`,
+  );
   return spawn(nsdPath, ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
 }

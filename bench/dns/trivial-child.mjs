@@ -23,7 +23,12 @@ for (const [service, nodes] of Object.entries(SERVICES)) {
   }
 }
 for (const n of NODES) add(`${n.node}.node.${DOMAIN}`, 'A').answers.push({ name: `${n.node}.node.${DOMAIN}`, type: 'A', ttl: NODE_TTL, data: n.address });
-const soa = { name: `${DOMAIN}`, type: 'SOA', ttl: 0, data: { mname: `ns.${DOMAIN}`, rname: `hostmaster.${DOMAIN}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 0 } };
+const soa = {
+  name: `${DOMAIN}`,
+  type: 'SOA',
+  ttl: 0,
+  data: { mname: `ns.${DOMAIN}`, rname: `hostmaster.${DOMAIN}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 0 },
+};
 
 const sock = dgram.createSocket('udp4');
 sock.on('message', (msg, rinfo) => {
@@ -37,9 +42,14 @@ sock.on('message', (msg, rinfo) => {
   if (!question) return;
   const hit = answers.get(`${question.name.toLowerCase()}|${question.type}`);
   const res = dnsPacket.encode({
-    id: q.id, type: 'response', flags: dnsPacket.AUTHORITATIVE_ANSWER | (q.flags & dnsPacket.RECURSION_DESIRED),
-    rcode: hit ? 'NOERROR' : 'NXDOMAIN', questions: q.questions,
-    answers: hit ? hit.answers : [], authorities: hit ? [] : [soa], additionals: hit ? hit.additionals : [],
+    id: q.id,
+    type: 'response',
+    flags: dnsPacket.AUTHORITATIVE_ANSWER | (q.flags & dnsPacket.RECURSION_DESIRED),
+    rcode: hit ? 'NOERROR' : 'NXDOMAIN',
+    questions: q.questions,
+    answers: hit ? hit.answers : [],
+    authorities: hit ? [] : [soa],
+    additionals: hit ? hit.additionals : [],
   });
   sock.send(res, rinfo.port, rinfo.address);
 });

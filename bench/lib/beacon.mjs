@@ -26,9 +26,19 @@ export function requireBuild(bench) {
 export async function startBeacon(opts = {}) {
   const dataDir = opts.dataDir ?? tempDir('beacon-bench-');
   const argv = [
-    ...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'server',
-    '--http-addr', '127.0.0.1:0', '--dns-addr', 'off',
-    '--data-dir', dataDir, '--node', 'bench', '--log-level', 'warn',
+    ...(opts.nodeArgs ?? []),
+    opts.bin ?? BIN,
+    'server',
+    '--http-addr',
+    '127.0.0.1:0',
+    '--dns-addr',
+    'off',
+    '--data-dir',
+    dataDir,
+    '--node',
+    'bench',
+    '--log-level',
+    'warn',
     ...(opts.args ?? []),
   ];
   const [cmd, args] = opts.pin === false ? [process.execPath, argv] : pinned('server', process.execPath, argv);
@@ -58,7 +68,12 @@ export async function startBeacon(opts = {}) {
   const host = m[1];
   const port = Number(m[2]);
   return {
-    proc, pid: proc.pid, host, port, dataDir, readyMs,
+    proc,
+    pid: proc.pid,
+    host,
+    port,
+    dataDir,
+    readyMs,
     url: `http://${host}:${port}`,
     output: () => out,
     stop: () => stopChild(proc),

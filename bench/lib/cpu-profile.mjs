@@ -24,7 +24,12 @@ export function summarizeProfile(profile) {
     const file = shortPath(url);
     const label = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
     byFunction.set(label, (byFunction.get(label) ?? 0) + us);
-    const pkg = file.startsWith('node_modules/') ? file.split('/').slice(0, file.split('/')[1].startsWith('@') ? 3 : 2).join('/') : file;
+    const pkg = file.startsWith('node_modules/')
+      ? file
+          .split('/')
+          .slice(0, file.split('/')[1].startsWith('@') ? 3 : 2)
+          .join('/')
+      : file;
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
     total += us;
   }

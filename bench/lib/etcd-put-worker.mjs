@@ -42,4 +42,6 @@ async function loop() {
 
 await Promise.all(Array.from({ length: loops }, loop));
 await client.close();
-process.stdout.write(`${JSON.stringify({ generator: 'etcd-json-gateway', requests: latencies.length, rps: latencies.length / seconds, sent: n, errors, firstError, ...summarize(latencies) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ generator: 'etcd-json-gateway', requests: latencies.length, rps: latencies.length / seconds, sent: n, errors, firstError, ...summarize(latencies) })}\n`,
+);

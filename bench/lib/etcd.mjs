@@ -47,11 +47,26 @@ export async function startEtcd() {
   const c = `http://127.0.0.1:${client}`;
   const p = `http://127.0.0.1:${peer}`;
   const argv = [
-    '--name', 'bench', '--data-dir', dataDir,
-    '--listen-client-urls', c, '--advertise-client-urls', c,
-    '--listen-peer-urls', p, '--initial-advertise-peer-urls', p,
-    '--initial-cluster', `bench=${p}`, '--initial-cluster-state', 'new',
-    '--logger', 'zap', '--log-level', 'error',
+    '--name',
+    'bench',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    c,
+    '--advertise-client-urls',
+    c,
+    '--listen-peer-urls',
+    p,
+    '--initial-advertise-peer-urls',
+    p,
+    '--initial-cluster',
+    `bench=${p}`,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-level',
+    'error',
   ];
   const [cmd, args] = pinned('server', bin, argv);
   const proc = trackChild(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] }));

@@ -105,8 +105,16 @@ function beaconTarget({ origin, service, node, address }) {
       }
       await sleep(200);
       const body = JSON.stringify({
-        Node: node, Address: address,
-        Service: { ID: `${service}-0`, Service: service, Port: 8080, Address: address, Tags: ['v2', 'primary'], Meta: { version: '2.4.1', round: String(round) } },
+        Node: node,
+        Address: address,
+        Service: {
+          ID: `${service}-0`,
+          Service: service,
+          Port: 8080,
+          Address: address,
+          Tags: ['v2', 'primary'],
+          Meta: { version: '2.4.1', round: String(round) },
+        },
       });
       const t0 = performance.now();
       const res = await control.request({ method: 'PUT', path: '/v1/catalog/register', body, headers: { 'content-type': 'application/json' } });
@@ -205,9 +213,12 @@ function etcdTarget({ endpoint, key, value, connections }) {
     streams[i] = { client, call };
     return streams[i];
   };
-  const put = (val) => new Promise((resolve, reject) => {
-    writer.makeUnaryRequest('/etcdserverpb.KV/Put', pass, pass, Buffer.concat([field(1, keyBytes), field(2, Buffer.from(val))]), (err) => (err ? reject(err) : resolve()));
-  });
+  const put = (val) =>
+    new Promise((resolve, reject) => {
+      writer.makeUnaryRequest('/etcdserverpb.KV/Put', pass, pass, Buffer.concat([field(1, keyBytes), field(2, Buffer.from(val))]), (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
   return {
     async round(w) {
       // Watchers on etcd stay; add what this round needs (rounds run with W ascending).
@@ -231,7 +242,12 @@ function etcdTarget({ endpoint, key, value, connections }) {
       const t0 = performance.now();
       await put(value.replace('{round}', String(Math.random())));
       const ackAt = performance.now();
-      await Promise.race([all, sleep(30_000).then(() => { throw new Error(`only ${seen.size} of ${w} etcd watchers notified after 30 s`); })]);
+      await Promise.race([
+        all,
+        sleep(30_000).then(() => {
+          throw new Error(`only ${seen.size} of ${w} etcd watchers notified after 30 s`);
+        }),
+      ]);
       onEvent = undefined;
       return { ackMs: ackAt - t0, latencies: [...seen.values()].map((at) => at - t0) };
     },

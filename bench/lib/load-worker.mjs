@@ -12,12 +12,15 @@ const o = JSON.parse(process.argv[2]);
 const { origin, connections, seconds = 600, warmupSeconds = 0, count = Infinity, method = 'GET', path, body, headers = {} } = o;
 const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
 const PLACEHOLDER = /\{n(?:\/(\d+))?(?:%(\d+))?\}/g;
-const fill = (s, n) => (s === undefined || !s.includes('{n') ? s : s.replace(PLACEHOLDER, (_, a, b) => {
-  let v = n;
-  if (a) v = Math.floor(v / Number(a));
-  if (b) v %= Number(b);
-  return String(v);
-}));
+const fill = (s, n) =>
+  s === undefined || !s.includes('{n')
+    ? s
+    : s.replace(PLACEHOLDER, (_, a, b) => {
+        let v = n;
+        if (a) v = Math.floor(v / Number(a));
+        if (b) v %= Number(b);
+        return String(v);
+      });
 
 const t0 = performance.now();
 const measureFrom = t0 + warmupSeconds * 1000;
@@ -61,4 +64,6 @@ await pool.close();
 // A count-bounded run ends before `seconds`: rate over the time it actually took.
 const elapsed = (count === Infinity ? seconds * 1000 : lastEnd - measureFrom) / 1000;
 const ok = latencies.length;
-process.stdout.write(`${JSON.stringify({ generator: 'undici', requests: ok, rps: ok / elapsed, seconds: elapsed, non2xx, errors, firstError, sent: counter, ...summarize(latencies) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ generator: 'undici', requests: ok, rps: ok / elapsed, seconds: elapsed, non2xx, errors, firstError, sent: counter, ...summarize(latencies) })}\n`,
+);

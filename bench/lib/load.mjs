@@ -151,8 +151,15 @@ export async function wrkLoad(o) {
     const secs = r.duration_us / 1e6;
     const good = r.requests - r.non2xx;
     return {
-      generator: 'wrk', requests: good, rps: good / secs, non2xx: r.non2xx, errors: r.errors, clientCpu: cpuMs / wallMs,
-      p50: r.p50_us / 1000, p99: r.p99_us / 1000, max: r.max_us / 1000,
+      generator: 'wrk',
+      requests: good,
+      rps: good / secs,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      clientCpu: cpuMs / wallMs,
+      p50: r.p50_us / 1000,
+      p99: r.p99_us / 1000,
+      max: r.max_us / 1000,
     };
   });
 }

@@ -37,8 +37,10 @@ export function machineLine() {
   } catch {
     /* no uname */
   }
-  return `${CORES} cores (${model}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${kernel}, Node ${process.version}; ` +
-    (pinning ? 'server pinned to CPU 0, load generator to CPU 1' : 'no CPU pinning');
+  return (
+    `${CORES} cores (${model}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${kernel}, Node ${process.version}; ` +
+    (pinning ? 'server pinned to CPU 0, load generator to CPU 1' : 'no CPU pinning')
+  );
 }
 
 /**

@@ -5,15 +5,37 @@ import { Catalog } from './catalog.js';
 import type { CheckRecord, NodeRecord, ServiceRecord } from './types.js';
 
 const node = (name: string, meta: Record<string, string> = {}): NodeRecord => ({
-  ID: `id-${name}`, Node: name, Address: `10.0.0.${name.length}`, Datacenter: 'dc1', TaggedAddresses: {}, Meta: meta,
+  ID: `id-${name}`,
+  Node: name,
+  Address: `10.0.0.${name.length}`,
+  Datacenter: 'dc1',
+  TaggedAddresses: {},
+  Meta: meta,
 });
 const svc = (id: string, name: string, tags: string[] = []): ServiceRecord => ({
-  ID: id, Service: name, Tags: tags, Address: '', TaggedAddresses: {}, Meta: {}, Port: 80,
-  Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: name,
+  Tags: tags,
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const check = (n: string, id: string, status: CheckRecord['Status'], serviceId = '', serviceName = ''): CheckRecord => ({
-  Node: n, CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceName,
-  ServiceTags: [], Type: 'ttl', Definition: {},
+  Node: n,
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: serviceName,
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: {},
 });
 
 let fixture: TestCatalog;
@@ -33,7 +55,12 @@ describe('Catalog', () => {
   it('indexes instances by service name, tag and node meta, and aggregates health', async () => {
     await cmd.registerNodeWith(node('a', { rack: '1' }), [svc('web-1', 'web', ['v1'])], []);
     await cmd.registerNodeWith(node('bb', { rack: '2' }), [svc('web-2', 'web', ['v2', 'canary'])], [check('bb', 'c1', 'warning', 'web-2', 'web')]);
-    expect(catalog.instances('web').value.map((i) => i.service.record.ID).sort()).toEqual(['web-1', 'web-2']);
+    expect(
+      catalog
+        .instances('web')
+        .value.map((i) => i.service.record.ID)
+        .sort(),
+    ).toEqual(['web-1', 'web-2']);
     expect(catalog.instances('web', { tags: ['v2', 'canary'] }).value.map((i) => i.service.record.ID)).toEqual(['web-2']);
     expect(catalog.instances('web', { tags: ['v2', 'v1'] }).value).toEqual([]);
     expect(catalog.instances('web', { nodeMeta: { rack: '1' } }).value.map((i) => i.node.record.Node)).toEqual(['a']);

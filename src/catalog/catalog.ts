@@ -4,7 +4,18 @@ import { aggregateStatus } from './aggregate.js';
 import { CatalogCommands, type CommandView } from './commands.js';
 import { CATALOG_PREFIX } from './keys.js';
 import type {
-  CheckChange, CheckListener, CheckRecord, HealthStatus, Indexed, InstanceQuery, InstanceView, NodeRecord, NodeView, ServiceRecord, Topic, Versioned,
+  CheckChange,
+  CheckListener,
+  CheckRecord,
+  HealthStatus,
+  Indexed,
+  InstanceQuery,
+  InstanceView,
+  NodeRecord,
+  NodeView,
+  ServiceRecord,
+  Topic,
+  Versioned,
 } from './types.js';
 import { CatalogView, findCheck, type NodeState } from './view.js';
 import { TopicWaiters } from './waiters.js';
@@ -44,7 +55,10 @@ export class Catalog implements CommandView {
   private pendingSeq = 0;
   private readonly overlays = new WeakMap<Indexed<CheckRecord>, { p: { status: HealthStatus; output: string }; v: Indexed<CheckRecord> }>();
 
-  constructor(private readonly store: Store, private readonly opts: CatalogOptions) {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: CatalogOptions,
+  ) {
     this.datacenter = opts.datacenter;
   }
 
@@ -135,7 +149,13 @@ export class Catalog implements CommandView {
         if (i >= 0) this.revisionWaiters.splice(i, 1);
         reject(new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', `catalog did not reach store revision ${rev} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const w = { rev, resolve: () => { clearTimeout(timer); resolve(); } };
+      const w = {
+        rev,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
       this.revisionWaiters.push(w);
     });
   }
@@ -239,9 +259,7 @@ export class Catalog implements CommandView {
 
   node(name: string): Versioned<NodeView | undefined> {
     const s = this.view.nodes.get(name);
-    const value = s?.node
-      ? { node: s.node, services: [...s.services.values()], checks: this.overlay(allChecks(s)) }
-      : undefined;
+    const value = s?.node ? { node: s.node, services: [...s.services.values()], checks: this.overlay(allChecks(s)) } : undefined;
     return { value, index: this.nodeIndex(name) };
   }
 

@@ -108,7 +108,10 @@ export interface CasOption {
 export class CatalogCommands {
   readonly stats: CommandStats = { conflicts: 0 };
 
-  constructor(private readonly store: Store, private readonly view: CommandView) {}
+  constructor(
+    private readonly store: Store,
+    private readonly view: CommandView,
+  ) {}
 
   /** Plans and commits, re-planning on a conflict. */
   private async run<T>(what: string, plan: () => Plan<T>, opts: { catchUpFirst?: boolean } = {}): Promise<T> {
@@ -171,14 +174,18 @@ export class CatalogCommands {
 
   /** Deregisters a service and every check filed under it. Resolves false when it was not there. */
   deregisterService(node: string, id: string, opts: CasOption = {}): Promise<boolean> {
-    return this.run(`deregistering service ${quote(id)}`, () => {
-      const svc = this.view.serviceRecord(node, id);
-      if (!svc) return { compares: [], ops: [], result: false };
-      if (opts.cas !== undefined && svc.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
-      const ops: TxnOp[] = [{ type: 'delete', key: serviceKey(node, id) }];
-      for (const c of this.view.checksOf(node, id)) ops.push(delCheck(node, c.record.CheckID));
-      return { compares: [unchanged(serviceKey(node, id), svc)], ops, result: true };
-    }, { catchUpFirst: opts.cas !== undefined });
+    return this.run(
+      `deregistering service ${quote(id)}`,
+      () => {
+        const svc = this.view.serviceRecord(node, id);
+        if (!svc) return { compares: [], ops: [], result: false };
+        if (opts.cas !== undefined && svc.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
+        const ops: TxnOp[] = [{ type: 'delete', key: serviceKey(node, id) }];
+        for (const c of this.view.checksOf(node, id)) ops.push(delCheck(node, c.record.CheckID));
+        return { compares: [unchanged(serviceKey(node, id), svc)], ops, result: true };
+      },
+      { catchUpFirst: opts.cas !== undefined },
+    );
   }
 
   // ---- checks ------------------------------------------------------------------------------
@@ -215,15 +222,19 @@ export class CatalogCommands {
 
   /** Removes a check. Resolves false when it was not there. */
   deregisterCheck(node: string, checkId: string, opts: CasOption = {}): Promise<boolean> {
-    return this.run(`deregistering check ${quote(checkId)}`, () => {
-      const c = this.view.storedCheck(node, checkId);
-      if (!c) return { compares: [], ops: [], result: false };
-      if (opts.cas !== undefined && c.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
-      const compares = [unchanged(checkKey(node, checkId), c)];
-      const ops = [delCheck(node, checkId)];
-      if (c.record.ServiceID) this.touchService(node, c.record.ServiceID, compares, ops);
-      return { compares, ops, result: true };
-    }, { catchUpFirst: opts.cas !== undefined });
+    return this.run(
+      `deregistering check ${quote(checkId)}`,
+      () => {
+        const c = this.view.storedCheck(node, checkId);
+        if (!c) return { compares: [], ops: [], result: false };
+        if (opts.cas !== undefined && c.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
+        const compares = [unchanged(checkKey(node, checkId), c)];
+        const ops = [delCheck(node, checkId)];
+        if (c.record.ServiceID) this.touchService(node, c.record.ServiceID, compares, ops);
+        return { compares, ops, result: true };
+      },
+      { catchUpFirst: opts.cas !== undefined },
+    );
   }
 
   /** Rewrites a service's key as it is (see the rules at the top), when it exists. */
@@ -268,16 +279,33 @@ export class CatalogCommands {
     let check: CheckRecord;
     if (serviceId === undefined) {
       check = {
-        Node: node, CheckID: NODE_MAINTENANCE_CHECK, Name: 'Node Maintenance Mode', Status: 'critical',
-        Notes: reason || DEFAULT_NODE_MAINT_REASON, Output: '', ServiceID: '', ServiceName: '', ServiceTags: [],
-        Type: 'maintenance', Definition: {},
+        Node: node,
+        CheckID: NODE_MAINTENANCE_CHECK,
+        Name: 'Node Maintenance Mode',
+        Status: 'critical',
+        Notes: reason || DEFAULT_NODE_MAINT_REASON,
+        Output: '',
+        ServiceID: '',
+        ServiceName: '',
+        ServiceTags: [],
+        Type: 'maintenance',
+        Definition: {},
       };
     } else {
-      if (!this.view.serviceRecord(node, serviceId)) throw new BeaconError('BEACON_ERR_NOT_FOUND', `No service registered with ID ${quote(serviceId)}`, { field: 'id' });
+      if (!this.view.serviceRecord(node, serviceId))
+        throw new BeaconError('BEACON_ERR_NOT_FOUND', `No service registered with ID ${quote(serviceId)}`, { field: 'id' });
       check = {
-        Node: node, CheckID: SERVICE_MAINTENANCE_PREFIX + serviceId, Name: 'Service Maintenance Mode', Status: 'critical',
-        Notes: reason || DEFAULT_SERVICE_MAINT_REASON, Output: '', ServiceID: serviceId, ServiceName: '', ServiceTags: [],
-        Type: 'maintenance', Definition: {},
+        Node: node,
+        CheckID: SERVICE_MAINTENANCE_PREFIX + serviceId,
+        Name: 'Service Maintenance Mode',
+        Status: 'critical',
+        Notes: reason || DEFAULT_SERVICE_MAINT_REASON,
+        Output: '',
+        ServiceID: serviceId,
+        ServiceName: '',
+        ServiceTags: [],
+        Type: 'maintenance',
+        Definition: {},
       };
     }
     const existing = this.view.storedCheck(node, check.CheckID);
@@ -294,61 +322,78 @@ export class CatalogCommands {
    */
   catalogRegister(reg: CatalogRegistration, opts: CasOption = {}): Promise<boolean> {
     const node = reg.node.Node;
-    return this.run(`registering node ${quote(node)}`, () => {
-      const v = this.view;
-      const compares: Compare[] = [];
-      const ops: TxnOp[] = [];
-      const existing = v.nodeRecord(node);
-      const prevSvc = reg.service ? v.serviceRecord(node, reg.service.ID) : undefined;
-      if (opts.cas !== undefined && (reg.service ? prevSvc : existing)?.modifyIndex !== (opts.cas || undefined)) {
-        return { compares: [], ops: [], result: false };
-      }
-      compares.push(unchanged(nodeKey(node), existing));
-      if (!(reg.skipNodeUpdate && existing)) {
-        ops.push(putNode({
-          ID: reg.node.ID || existing?.record.ID || randomUUID(), Node: node, Address: reg.node.Address, Datacenter: v.datacenter,
-          TaggedAddresses: reg.node.TaggedAddresses, Meta: reg.node.Meta,
-        }));
-      }
-      const svc = reg.service;
-      if (svc) {
-        compares.push(unchanged(serviceKey(node, svc.ID), prevSvc));
-        ops.push(putService(node, svc));
-      }
-      const touched = new Set<string>();
-      for (const [i, c] of reg.checks.entries()) {
-        let owner: ServiceRecord | undefined;
-        if (c.ServiceID) {
-          owner = svc?.ID === c.ServiceID ? svc : v.serviceRecord(node, c.ServiceID)?.record;
-          if (!owner) throw new BeaconError('BEACON_ERR_VALIDATION', `ServiceID "${c.ServiceID}" does not exist on node "${node}"`, { field: `${reg.checkFields?.[i] ?? `Checks[${i}]`}.ServiceID` });
-          if (owner !== svc && !touched.has(owner.ID)) {
-            touched.add(owner.ID);
-            this.touchService(node, owner.ID, compares, ops);
-          }
+    return this.run(
+      `registering node ${quote(node)}`,
+      () => {
+        const v = this.view;
+        const compares: Compare[] = [];
+        const ops: TxnOp[] = [];
+        const existing = v.nodeRecord(node);
+        const prevSvc = reg.service ? v.serviceRecord(node, reg.service.ID) : undefined;
+        if (opts.cas !== undefined && (reg.service ? prevSvc : existing)?.modifyIndex !== (opts.cas || undefined)) {
+          return { compares: [], ops: [], result: false };
         }
-        compares.push(unchanged(checkKey(node, c.CheckID), v.storedCheck(node, c.CheckID)));
-        ops.push(putCheck(underService({ ...c, Node: node }, owner)));
-      }
-      return { compares, ops, result: true };
-    }, { catchUpFirst: opts.cas !== undefined });
+        compares.push(unchanged(nodeKey(node), existing));
+        if (!(reg.skipNodeUpdate && existing)) {
+          ops.push(
+            putNode({
+              ID: reg.node.ID || existing?.record.ID || randomUUID(),
+              Node: node,
+              Address: reg.node.Address,
+              Datacenter: v.datacenter,
+              TaggedAddresses: reg.node.TaggedAddresses,
+              Meta: reg.node.Meta,
+            }),
+          );
+        }
+        const svc = reg.service;
+        if (svc) {
+          compares.push(unchanged(serviceKey(node, svc.ID), prevSvc));
+          ops.push(putService(node, svc));
+        }
+        const touched = new Set<string>();
+        for (const [i, c] of reg.checks.entries()) {
+          let owner: ServiceRecord | undefined;
+          if (c.ServiceID) {
+            owner = svc?.ID === c.ServiceID ? svc : v.serviceRecord(node, c.ServiceID)?.record;
+            if (!owner)
+              throw new BeaconError('BEACON_ERR_VALIDATION', `ServiceID "${c.ServiceID}" does not exist on node "${node}"`, {
+                field: `${reg.checkFields?.[i] ?? `Checks[${i}]`}.ServiceID`,
+              });
+            if (owner !== svc && !touched.has(owner.ID)) {
+              touched.add(owner.ID);
+              this.touchService(node, owner.ID, compares, ops);
+            }
+          }
+          compares.push(unchanged(checkKey(node, c.CheckID), v.storedCheck(node, c.CheckID)));
+          ops.push(putCheck(underService({ ...c, Node: node }, owner)));
+        }
+        return { compares, ops, result: true };
+      },
+      { catchUpFirst: opts.cas !== undefined },
+    );
   }
 
   /** Deregisters a node with all its services and checks. Resolves false when it was not there. */
   deregisterNode(node: string, opts: CasOption = {}): Promise<boolean> {
-    return this.run(`deregistering node ${quote(node)}`, () => {
-      const n = this.view.nodeRecord(node);
-      if (!n) return { compares: [], ops: [], result: false };
-      if (opts.cas !== undefined && n.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
-      return {
-        compares: [sameNode(node, n)],
-        ops: [
-          { type: 'deletePrefix', prefix: nodeChecksPrefix(node) },
-          { type: 'deletePrefix', prefix: nodeServicesPrefix(node) },
-          { type: 'delete', key: nodeKey(node) },
-        ],
-        result: true,
-      };
-    }, { catchUpFirst: opts.cas !== undefined });
+    return this.run(
+      `deregistering node ${quote(node)}`,
+      () => {
+        const n = this.view.nodeRecord(node);
+        if (!n) return { compares: [], ops: [], result: false };
+        if (opts.cas !== undefined && n.modifyIndex !== opts.cas) return { compares: [], ops: [], result: false };
+        return {
+          compares: [sameNode(node, n)],
+          ops: [
+            { type: 'deletePrefix', prefix: nodeChecksPrefix(node) },
+            { type: 'deletePrefix', prefix: nodeServicesPrefix(node) },
+            { type: 'delete', key: nodeKey(node) },
+          ],
+          result: true,
+        };
+      },
+      { catchUpFirst: opts.cas !== undefined },
+    );
   }
 
   /**

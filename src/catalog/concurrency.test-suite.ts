@@ -33,12 +33,29 @@ const STATUSES: HealthStatus[] = ['passing', 'warning', 'critical'];
 
 const nodeRec: NodeRecord = { ID: '', Node: NODE, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
 const svc = (id: string, tag: string): ServiceRecord => ({
-  ID: id, Service: id, Tags: [tag], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80,
-  Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: id,
+  Tags: [tag],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const chk = (service: string, n: number): CheckRecord => ({
-  Node: NODE, CheckID: `${service}:c${n}`, Name: `${service} check ${n}`, Status: 'critical', Notes: '', Output: '',
-  ServiceID: service, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 60_000 },
+  Node: NODE,
+  CheckID: `${service}:c${n}`,
+  Name: `${service} check ${n}`,
+  Status: 'critical',
+  Notes: '',
+  Output: '',
+  ServiceID: service,
+  ServiceName: service,
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: { TTLMs: 60_000 },
 });
 
 /** Follows the catalog's keys revision by revision and checks the invariants on every one. */
@@ -171,9 +188,11 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
       for (let w = 0; w < writers.length; w++) {
         for (let l = 0; l < LOOPS; l++) {
           const rnd = seededRandom(1000 * w + l + 7);
-          loops.push((async () => {
-            for (let i = 0; i < OPS_PER_LOOP; i++) await one(w, rnd);
-          })());
+          loops.push(
+            (async () => {
+              for (let i = 0; i < OPS_PER_LOOP; i++) await one(w, rnd);
+            })(),
+          );
         }
       }
       await Promise.all(loops);
@@ -194,8 +213,14 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
         for (const s of SERVICES) {
           const inst = w.instance(NODE, s);
           expect(inst?.service.record, `service ${s}`).toEqual(observer.services.get(s));
-          const ids = (inst?.checks ?? []).filter((c) => c.record.ServiceID === s).map((c) => c.record.CheckID).sort();
-          const expected = [...observer.checks.values()].filter((c) => c.ServiceID === s).map((c) => c.CheckID).sort();
+          const ids = (inst?.checks ?? [])
+            .filter((c) => c.record.ServiceID === s)
+            .map((c) => c.record.CheckID)
+            .sort();
+          const expected = [...observer.checks.values()]
+            .filter((c) => c.ServiceID === s)
+            .map((c) => c.CheckID)
+            .sort();
           expect(ids, `checks of ${s}`).toEqual(expected);
           for (const c of inst?.checks ?? []) {
             if (!c.record.ServiceID) continue;
@@ -219,7 +244,10 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
       await b.catchUp();
       // Both start from views that have the service; the deregistration commits first.
       const dereg = a.commands.deregisterService(NODE, 'web');
-      const reg = b.commands.registerCheck(chk('web', 0)).then(() => 'registered', (e: unknown) => (isBeaconError(e, 'BEACON_ERR_NOT_FOUND') ? 'not found' : Promise.reject(e)));
+      const reg = b.commands.registerCheck(chk('web', 0)).then(
+        () => 'registered',
+        (e: unknown) => (isBeaconError(e, 'BEACON_ERR_NOT_FOUND') ? 'not found' : Promise.reject(e)),
+      );
       const [gone, outcome] = await Promise.all([dereg, reg]);
       await a.catchUp();
       const check = a.check(NODE, 'web:c0');

@@ -1,13 +1,35 @@
 export * from './types.js';
 export { Catalog, type CatalogOptions, type ChangeListener } from './catalog.js';
 export {
-  CatalogCommands, MAX_ATTEMPTS, DEFAULT_NODE_MAINT_REASON, DEFAULT_SERVICE_MAINT_REASON,
-  type CatalogRegistration, type CasOption, type CommandStats, type RegisterServiceOptions,
+  CatalogCommands,
+  MAX_ATTEMPTS,
+  DEFAULT_NODE_MAINT_REASON,
+  DEFAULT_SERVICE_MAINT_REASON,
+  type CatalogRegistration,
+  type CasOption,
+  type CommandStats,
+  type RegisterServiceOptions,
 } from './commands.js';
 export {
-  buildAgentCheck, buildCatalogCheck, buildCheck, buildNodeRegistration, buildService, buildServiceChecks, validateMeta,
-  type NodeRegistration, type RegistrationPolicy,
+  buildAgentCheck,
+  buildCatalogCheck,
+  buildCheck,
+  buildNodeRegistration,
+  buildService,
+  buildServiceChecks,
+  validateMeta,
+  type NodeRegistration,
+  type RegistrationPolicy,
 } from './registration.js';
 export { aggregateStatus, isMaintenanceCheck, NODE_MAINTENANCE_CHECK, SERVICE_MAINTENANCE_PREFIX } from './aggregate.js';
 export { CATALOG_PREFIX } from './keys.js';
-export { CatalogSessions, StoreSession, SESSION_PREFIX, sessionKey, type SessionChange, type SessionFollow, type SessionFollower, type SessionId } from './sessions.js';
+export {
+  CatalogSessions,
+  StoreSession,
+  SESSION_PREFIX,
+  sessionKey,
+  type SessionChange,
+  type SessionFollow,
+  type SessionFollower,
+  type SessionId,
+} from './sessions.js';

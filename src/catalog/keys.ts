@@ -30,10 +30,7 @@ export const checkKey = (node: string, id: string): string => `${CHECKS}${enc('N
 export const nodeServicesPrefix = (node: string): string => `${SERVICES}${enc('Node', node)}/`;
 export const nodeChecksPrefix = (node: string): string => `${CHECKS}${enc('Node', node)}/`;
 
-export type ParsedKey =
-  | { kind: 'node'; node: string }
-  | { kind: 'service'; node: string; id: string }
-  | { kind: 'check'; node: string; id: string };
+export type ParsedKey = { kind: 'node'; node: string } | { kind: 'service'; node: string; id: string } | { kind: 'check'; node: string; id: string };
 
 /** decodeURIComponent, or undefined for a segment Beacon cannot have written (a bad %-escape). */
 function dec(segment: string): string | undefined {

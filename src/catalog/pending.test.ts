@@ -5,17 +5,40 @@ import type { CheckRecord, NodeRecord, ServiceRecord } from './types.js';
 
 const node: NodeRecord = { ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
 const svc = (id: string): ServiceRecord => ({
-  ID: id, Service: 'web', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: 'web',
+  Tags: [],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const check = (id: string, serviceId: string, status: CheckRecord['Status']): CheckRecord => ({
-  Node: 'n1', CheckID: id, Name: id, Status: status, Notes: '', Output: 'ok', ServiceID: serviceId, ServiceName: 'web', ServiceTags: [], Type: 'ttl', Definition: {},
+  Node: 'n1',
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: 'ok',
+  ServiceID: serviceId,
+  ServiceName: 'web',
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: {},
 });
 
 let t: TestCatalog;
 let catalog: Catalog;
 beforeEach(async () => {
   ({ catalog } = t = await openTestCatalog('beacon-pending-'));
-  await catalog.commands.registerNodeWith(node, [svc('web-1'), svc('web-2')], [check('c1', 'web-1', 'passing'), check('c2', 'web-2', 'passing'), check('serfHealth', '', 'passing')]);
+  await catalog.commands.registerNodeWith(
+    node,
+    [svc('web-1'), svc('web-2')],
+    [check('c1', 'web-1', 'passing'), check('c2', 'web-2', 'passing'), check('serfHealth', '', 'passing')],
+  );
 });
 afterEach(() => t.close());
 
@@ -42,7 +65,7 @@ describe('statuses decided but not yet written', () => {
     expect(catalog.instances('web', { passingOnly: true }).value).toEqual([]);
   });
 
-  it('wakes the blocking queries and change listeners of the check\'s service and node, and moves the version', async () => {
+  it("wakes the blocking queries and change listeners of the check's service and node, and moves the version", async () => {
     const topics: string[] = [];
     catalog.onChange((t) => topics.push(...t));
     const v0 = catalog.pendingVersion;

@@ -20,7 +20,9 @@ describe('registration refuses unpaired surrogates, naming the field', () => {
     ['an agent check Name', () => buildAgentCheck({ Name: 'c\ud800', TTL: '5s' }, 'n', undefined, policy), 'Name'],
     ['a catalog check ID', () => buildCatalogCheck({ CheckID: '\ud800' }, 'n', 'Checks[0]'), 'Checks[0].CheckID'],
   ])('%s', (_what, build, field) => {
-    expect(build).toThrow(expect.objectContaining({ code: 'BEACON_ERR_VALIDATION', field, message: `Invalid ${field}: contains an unpaired UTF-16 surrogate` }) as Error);
+    expect(build).toThrow(
+      expect.objectContaining({ code: 'BEACON_ERR_VALIDATION', field, message: `Invalid ${field}: contains an unpaired UTF-16 surrogate` }) as Error,
+    );
   });
 
   it('takes surrogate pairs', () => {

@@ -42,7 +42,11 @@ function utf8(field: string, v: string): string {
 function duration(field: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const ms = parseDuration(v);
-  if (ms === undefined) throw invalid(field, `Invalid ${field}: "${typeof v === 'string' ? v : JSON.stringify(v)}" is not a duration (use Go syntax such as 10s, 1m30s or 500ms, or nanoseconds)`);
+  if (ms === undefined)
+    throw invalid(
+      field,
+      `Invalid ${field}: "${typeof v === 'string' ? v : JSON.stringify(v)}" is not a duration (use Go syntax such as 10s, 1m30s or 500ms, or nanoseconds)`,
+    );
   return ms;
 }
 
@@ -84,10 +88,15 @@ export function buildCheck(
   if (type === '') throw invalid(f || 'body', 'Invalid check: one of TTL, HTTP, TCP, GRPC or Args must be set');
   if (type === 'ttl' && !(ttl! > 0)) throw invalid(at('TTL'), 'Invalid check: TTL must be > 0 for TTL checks');
   if (type !== 'ttl') {
-    if (!(interval !== undefined && interval > 0)) throw invalid(at('Interval'), 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
+    if (!(interval !== undefined && interval > 0))
+      throw invalid(at('Interval'), 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
   }
   if (type === 'script' && !opts.policy.enableScriptChecks) {
-    throw new BeaconError('BEACON_ERR_SCRIPT_CHECKS_DISABLED', `Invalid check: Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true (start beacon server with --enable-script-checks)`, { field: at('Args') });
+    throw new BeaconError(
+      'BEACON_ERR_SCRIPT_CHECKS_DISABLED',
+      `Invalid check: Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true (start beacon server with --enable-script-checks)`,
+      { field: at('Args') },
+    );
   }
   if (type === 'http') {
     let u: URL;
@@ -97,7 +106,8 @@ export function buildCheck(
       throw invalid(at('HTTP'), `Invalid check: HTTP must be an absolute http(s) URL, got "${s(c.HTTP)}"`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(at('HTTP'), `Invalid check: HTTP must use http or https, got "${u.protocol}"`);
-    if (s(c.Method) && !HTTP_TOKEN.test(s(c.Method))) throw invalid(at('Method'), `Invalid check: Method must be an HTTP method such as GET, HEAD or POST, got "${s(c.Method)}"`);
+    if (s(c.Method) && !HTTP_TOKEN.test(s(c.Method)))
+      throw invalid(at('Method'), `Invalid check: Method must be an HTTP method such as GET, HEAD or POST, got "${s(c.Method)}"`);
   }
   if (type === 'tcp' || type === 'grpc') {
     const k = type === 'tcp' ? 'TCP' : 'GRPC';
@@ -109,14 +119,18 @@ export function buildCheck(
   }
   // Typed by the schema on the agent routes; a catalog Definition arrives untyped, so check here.
   if (c.TLSServerName !== undefined && c.TLSServerName !== null && (typeof c.TLSServerName !== 'string' || c.TLSServerName.length > 256)) {
-    throw invalid(at('TLSServerName'), `Invalid check: TLSServerName must be a string of at most 256 characters, got ${JSON.stringify(c.TLSServerName).slice(0, 64)}`);
+    throw invalid(
+      at('TLSServerName'),
+      `Invalid check: TLSServerName must be a string of at most 256 characters, got ${JSON.stringify(c.TLSServerName).slice(0, 64)}`,
+    );
   }
   if (c.TLSSkipVerify !== undefined && c.TLSSkipVerify !== null && typeof c.TLSSkipVerify !== 'boolean') {
     throw invalid(at('TLSSkipVerify'), `Invalid check: TLSSkipVerify must be a boolean, got ${JSON.stringify(c.TLSSkipVerify).slice(0, 64)}`);
   }
   const fbc = c.FailuresBeforeCritical as number | undefined;
   const fbw = c.FailuresBeforeWarning as number | undefined;
-  if (fbw !== undefined && fbc !== undefined && fbw > fbc) throw invalid(at('FailuresBeforeWarning'), 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
+  if (fbw !== undefined && fbc !== undefined && fbw > fbc)
+    throw invalid(at('FailuresBeforeWarning'), 'Invalid check: FailuresBeforeWarning must be less than or equal to FailuresBeforeCritical');
   let status: HealthStatus = 'critical';
   if (c.Status !== undefined && c.Status !== '') {
     if (!STATUSES.includes(s(c.Status))) throw invalid(at('Status'), `Status for checks must 'passing', 'warning', 'critical'`);
@@ -217,7 +231,9 @@ export function buildServiceChecks(b: Body, svc: ServiceRecord, node: string, po
   const several = list.length > 1;
   const out = list.map((c, i) =>
     buildCheck(c, {
-      node, policy, service: svc,
+      node,
+      policy,
+      service: svc,
       field: b.Check && i === 0 ? 'Check' : `Checks[${b.Check ? i - 1 : i}]`,
       defaultId: several ? `service:${svc.ID}:${i + 1}` : `service:${svc.ID}`,
       defaultName: `Service '${svc.Service}' check`,
@@ -268,15 +284,35 @@ export function buildCatalogCheck(raw: Body, node: string, field: string): Check
   const status = s(raw.Status) || 'critical';
   if (!STATUSES.includes(status)) throw invalid(`${field}.Status`, `Invalid check status: '${status}'`);
   const def = (raw.Definition && typeof raw.Definition === 'object' ? raw.Definition : {}) as Body;
-  const defRecord = Object.keys(def).length > 0
-    ? buildCheck({ ...def, Interval: def.Interval ?? def.IntervalDuration, Timeout: def.Timeout ?? def.TimeoutDuration, DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter ?? def.DeregisterCriticalServiceAfterDuration }, {
-      node, field: `${field}.Definition`, defaultId: checkId, defaultName: name || checkId, policy: { enableScriptChecks: false },
-    }).Definition
-    : {};
+  const defRecord =
+    Object.keys(def).length > 0
+      ? buildCheck(
+          {
+            ...def,
+            Interval: def.Interval ?? def.IntervalDuration,
+            Timeout: def.Timeout ?? def.TimeoutDuration,
+            DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter ?? def.DeregisterCriticalServiceAfterDuration,
+          },
+          {
+            node,
+            field: `${field}.Definition`,
+            defaultId: checkId,
+            defaultName: name || checkId,
+            policy: { enableScriptChecks: false },
+          },
+        ).Definition
+      : {};
   return {
-    Node: node, CheckID: checkId, Name: name || checkId, Status: status as HealthStatus,
-    Notes: s(raw.Notes), Output: s(raw.Output).slice(0, OUTPUT_MAX),
-    ServiceID: s(raw.ServiceID), ServiceName: '', ServiceTags: [],
-    Type: '', Definition: defRecord,
+    Node: node,
+    CheckID: checkId,
+    Name: name || checkId,
+    Status: status as HealthStatus,
+    Notes: s(raw.Notes),
+    Output: s(raw.Output).slice(0, OUTPUT_MAX),
+    ServiceID: s(raw.ServiceID),
+    ServiceName: '',
+    ServiceTags: [],
+    Type: '',
+    Definition: defRecord,
   };
 }

@@ -116,7 +116,12 @@ describe('CatalogSessions', () => {
     await vi.waitFor(() => expect(r.changes).toEqual([{ node: 'b', up: true, session: b.id }]), { timeout: 5000 });
     failers[0](new BeaconError('BEACON_ERR_COMPACTED', 'compacted'));
     await vi.waitFor(() => expect(r.reloads).toHaveLength(1), { timeout: 5000 });
-    expect(r.reloads[0]).toEqual(new Map([['a', a.id], ['b', b.id]]));
+    expect(r.reloads[0]).toEqual(
+      new Map([
+        ['a', a.id],
+        ['b', b.id],
+      ]),
+    );
     expect(r.errors).toEqual([]);
     // Any other failure is reported, then re-listed the same way.
     failers[1](new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', 'gone'));
@@ -125,7 +130,10 @@ describe('CatalogSessions', () => {
     // The new watch follows on from the re-list.
     await b.end({ revoke: true });
     await vi.waitFor(() => expect(r.changes.at(-1)).toEqual({ node: 'b', up: false, session: b.id }), { timeout: 5000 });
-    expect(r.changes).toEqual([{ node: 'b', up: true, session: b.id }, { node: 'b', up: false, session: b.id }]);
+    expect(r.changes).toEqual([
+      { node: 'b', up: true, session: b.id },
+      { node: 'b', up: false, session: b.id },
+    ]);
     w.cancel();
   });
 });

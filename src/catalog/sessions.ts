@@ -60,7 +60,11 @@ function liveSessions(kvs: readonly KeyValue[]): Map<string, SessionId> {
 
 /** One session this process holds for a node. */
 export class StoreSession {
-  constructor(private readonly store: Store, readonly node: string, readonly id: SessionId) {}
+  constructor(
+    private readonly store: Store,
+    readonly node: string,
+    readonly id: SessionId,
+  ) {}
 
   /** Refreshes the lease once. Resolves false when the session is gone (lapsed or revoked). */
   async keepAlive(): Promise<boolean> {
@@ -144,7 +148,10 @@ class SessionWatch implements SessionFollow {
   private handle: WatchHandle | undefined;
   private stopped = false;
 
-  constructor(private readonly store: Store, private readonly follower: SessionFollower) {}
+  constructor(
+    private readonly store: Store,
+    private readonly follower: SessionFollower,
+  ) {}
 
   async start(): Promise<void> {
     const { kvs, revision } = await this.store.range(SESSION_PREFIX);

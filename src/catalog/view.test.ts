@@ -12,12 +12,30 @@ const put = (key: string, value: unknown): WatchEvent => {
 };
 const node = (name: string): NodeRecord => ({ ID: '', Node: name, Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} });
 const svc = (id: string, name: string, extra: Partial<ServiceRecord> = {}): ServiceRecord => ({
-  ID: id, Service: name, Tags: ['primary', 'v2'], Address: '', TaggedAddresses: {}, Meta: { version: '2.4.1' }, Port: 80,
-  Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '', ...extra,
+  ID: id,
+  Service: name,
+  Tags: ['primary', 'v2'],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: { version: '2.4.1' },
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
+  ...extra,
 });
 const check = (n: string, id: string, serviceId: string, tags: string[]): CheckRecord => ({
-  Node: n, CheckID: id, Name: id, Status: 'passing', Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceId,
-  ServiceTags: tags, Type: '', Definition: {},
+  Node: n,
+  CheckID: id,
+  Name: id,
+  Status: 'passing',
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: serviceId,
+  ServiceTags: tags,
+  Type: '',
+  Definition: {},
 });
 
 function viewOf(events: WatchEvent[]): CatalogView {
@@ -30,14 +48,22 @@ function viewOf(events: WatchEvent[]): CatalogView {
 describe('CatalogView: shared sub-objects of records', () => {
   it('shares empty, default and equal sub-objects, frozen, without changing any record', () => {
     const records = {
-      n1: node('n1'), n2: node('n2'),
-      a: svc('a', 'web'), b: svc('b', 'web'), c: svc('c', 'web', { Tags: ['v3'], Meta: { version: '3' }, Weights: { Passing: 3, Warning: 1 } }),
-      ca: check('n1', 'ca', 'a', ['primary', 'v2']), cn: check('n1', 'cn', '', []),
+      n1: node('n1'),
+      n2: node('n2'),
+      a: svc('a', 'web'),
+      b: svc('b', 'web'),
+      c: svc('c', 'web', { Tags: ['v3'], Meta: { version: '3' }, Weights: { Passing: 3, Warning: 1 } }),
+      ca: check('n1', 'ca', 'a', ['primary', 'v2']),
+      cn: check('n1', 'cn', '', []),
     };
     const v = viewOf([
-      put(nodeKey('n1'), records.n1), put(nodeKey('n2'), records.n2),
-      put(serviceKey('n1', 'a'), records.a), put(serviceKey('n2', 'b'), records.b), put(serviceKey('n2', 'c'), records.c),
-      put(checkKey('n1', 'ca'), records.ca), put(checkKey('n1', 'cn'), records.cn),
+      put(nodeKey('n1'), records.n1),
+      put(nodeKey('n2'), records.n2),
+      put(serviceKey('n1', 'a'), records.a),
+      put(serviceKey('n2', 'b'), records.b),
+      put(serviceKey('n2', 'c'), records.c),
+      put(checkKey('n1', 'ca'), records.ca),
+      put(checkKey('n1', 'cn'), records.cn),
     ]);
     const n1 = v.nodes.get('n1')!;
     const n2 = v.nodes.get('n2')!;
@@ -67,10 +93,7 @@ describe('CatalogView: shared sub-objects of records', () => {
   });
 
   it('shares tags with the previous version of a re-registered instance, and meta only in the same key order', () => {
-    const v = viewOf([
-      put(nodeKey('n'), node('n')),
-      put(serviceKey('n', 'a'), svc('a', 'web', { Meta: { x: '1', y: '2' } })),
-    ]);
+    const v = viewOf([put(nodeKey('n'), node('n')), put(serviceKey('n', 'a'), svc('a', 'web', { Meta: { x: '1', y: '2' } }))]);
     const first = v.nodes.get('n')!.services.get('a')!.record;
     v.apply(put(serviceKey('n', 'a'), svc('a', 'web', { Meta: { y: '2', x: '1' }, Port: 81 })), new Set());
     const second = v.nodes.get('n')!.services.get('a')!.record;

@@ -82,10 +82,15 @@ describe('ApiClient', () => {
 
   it('encodes flags and repeated keys, skips undefined, and sends a body as JSON', async () => {
     const api = new ApiClient(base);
-    await expect(api.json({ path: '/v1/echo', query: { passing: true, tag: ['a b', 'c'], dc: undefined, 'node-meta': 'k:v' }, what: 'reading' }))
-      .resolves.toEqual({ method: 'GET', url: '/v1/echo?passing&tag=a%20b&tag=c&node-meta=k%3Av', type: null, body: '' });
-    await expect(api.json({ method: 'PUT', path: '/v1/echo', body: { Name: 'web' }, what: 'registering' }))
-      .resolves.toEqual({ method: 'PUT', url: '/v1/echo', type: 'application/json', body: '{"Name":"web"}' });
+    await expect(
+      api.json({ path: '/v1/echo', query: { passing: true, tag: ['a b', 'c'], dc: undefined, 'node-meta': 'k:v' }, what: 'reading' }),
+    ).resolves.toEqual({ method: 'GET', url: '/v1/echo?passing&tag=a%20b&tag=c&node-meta=k%3Av', type: null, body: '' });
+    await expect(api.json({ method: 'PUT', path: '/v1/echo', body: { Name: 'web' }, what: 'registering' })).resolves.toEqual({
+      method: 'PUT',
+      url: '/v1/echo',
+      type: 'application/json',
+      body: '{"Name":"web"}',
+    });
     await api.close();
   });
 

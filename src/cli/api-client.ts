@@ -38,9 +38,12 @@ export type ApiResponse = RegistryResponse;
  */
 export function resolveHttpAddr(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const [value, source] =
-    flag !== undefined ? [flag, '--http-addr']
-      : env.BEACON_HTTP_ADDR ? [env.BEACON_HTTP_ADDR, 'BEACON_HTTP_ADDR']
-        : env.CONSUL_HTTP_ADDR ? [env.CONSUL_HTTP_ADDR, 'CONSUL_HTTP_ADDR']
+    flag !== undefined
+      ? [flag, '--http-addr']
+      : env.BEACON_HTTP_ADDR
+        ? [env.BEACON_HTTP_ADDR, 'BEACON_HTTP_ADDR']
+        : env.CONSUL_HTTP_ADDR
+          ? [env.CONSUL_HTTP_ADDR, 'CONSUL_HTTP_ADDR']
           : [DEFAULT_HTTP_ADDR, 'default'];
   const m = /^(https?):\/\/([^/]+)\/?$/.exec(value.trim());
   const hp = parseHostPort(m ? m[2] : value);
@@ -130,7 +133,9 @@ export class ApiClient {
     if (res.status < 200 || res.status > 299) {
       const detail = answerMessage(res);
       if (isRetryableUnavailable(res)) {
-        throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: ${this.baseUrl} is unavailable: ${detail} (HTTP ${res.status})`, { status: res.status });
+        throw new BeaconClientError('BEACON_ERR_REGISTRY_UNREACHABLE', `error ${req.what}: ${this.baseUrl} is unavailable: ${detail} (HTTP ${res.status})`, {
+          status: res.status,
+        });
       }
       throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${req.what}: ${detail} (HTTP ${res.status})`, { status: res.status });
     }
@@ -153,6 +158,9 @@ export function parseBody<T>(res: Pick<ApiResponse, 'status' | 'text'>, what: st
   try {
     return (res.text === '' ? null : JSON.parse(res.text)) as T;
   } catch (err) {
-    throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${what}: the server answered ${res.status} with a body that is not JSON`, { status: res.status, cause: err });
+    throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `error ${what}: the server answered ${res.status} with a body that is not JSON`, {
+      status: res.status,
+      cause: err,
+    });
   }
 }

@@ -52,7 +52,11 @@ function nodes(): Command {
       clientAction<NodesOptions>(async ({ api, out, note }, opts) => {
         const query = { 'node-meta': nodeMetaQuery(opts.nodeMeta) };
         const list = opts.service
-          ? await api.json<CatalogNode[]>({ path: `/v1/catalog/service/${encodeURIComponent(opts.service)}`, query, what: `listing nodes of service "${opts.service}"` })
+          ? await api.json<CatalogNode[]>({
+              path: `/v1/catalog/service/${encodeURIComponent(opts.service)}`,
+              query,
+              what: `listing nodes of service "${opts.service}"`,
+            })
           : await api.json<CatalogNode[]>({ path: '/v1/catalog/nodes', query, what: 'listing nodes' });
         if (!list?.length) return note('No nodes match the given query - try expanding your search.\n');
         out(formatTable(nodeRows(list)));
@@ -80,14 +84,24 @@ function services(): Command {
         const query = { 'node-meta': nodeMetaQuery(opts.nodeMeta) };
         let map: Record<string, string[]> = {};
         if (opts.node) {
-          const node = await api.json<NodeServices | null>({ path: `/v1/catalog/node/${encodeURIComponent(opts.node)}`, query, what: `listing services of node "${opts.node}"` });
+          const node = await api.json<NodeServices | null>({
+            path: `/v1/catalog/node/${encodeURIComponent(opts.node)}`,
+            query,
+            what: `listing services of node "${opts.node}"`,
+          });
           for (const s of Object.values(node?.Services ?? {})) if (s.Service) map[s.Service] = [...(map[s.Service] ?? []), ...(s.Tags ?? [])];
         } else {
           map = (await api.json<Record<string, string[]>>({ path: '/v1/catalog/services', query, what: 'listing services' })) ?? {};
         }
         const list = servicesOf(map);
         if (list.length === 0) return note('No services match the given query - try expanding your search.\n');
-        if (opts.tags) out(formatTable(list.map(([name, tags]) => [name, tags.join(',')]), 6));
+        if (opts.tags)
+          out(
+            formatTable(
+              list.map(([name, tags]) => [name, tags.join(',')]),
+              6,
+            ),
+          );
         else for (const [name] of list) out(`${name}\n`);
       }),
     );

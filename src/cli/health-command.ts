@@ -17,7 +17,13 @@ export function healthRows(entries: readonly HealthEntry[]): string[][] {
   const rows = [['Node', 'ServiceID', 'Address', 'Status', 'Tags']];
   for (const e of entries) {
     const host = e.Service?.Address || e.Node?.Address || '';
-    rows.push([e.Node?.Node ?? '', e.Service?.ID ?? '', formatHostPort({ host, port: e.Service?.Port ?? 0 }), aggregatedStatus(e.Checks), (e.Service?.Tags ?? []).join(',')]);
+    rows.push([
+      e.Node?.Node ?? '',
+      e.Service?.ID ?? '',
+      formatHostPort({ host, port: e.Service?.Port ?? 0 }),
+      aggregatedStatus(e.Checks),
+      (e.Service?.Tags ?? []).join(','),
+    ]);
   }
   return rows;
 }

@@ -9,8 +9,18 @@ describe('aggregatedStatus', () => {
     expect(aggregatedStatus(undefined)).toBe('passing');
     expect(aggregatedStatus([serf, { CheckID: 'service:web', Status: 'passing' }])).toBe('passing');
     expect(aggregatedStatus([serf, { CheckID: 'a', Status: 'warning' }])).toBe('warning');
-    expect(aggregatedStatus([{ CheckID: 'a', Status: 'critical' }, { CheckID: 'b', Status: 'warning' }])).toBe('critical');
-    expect(aggregatedStatus([{ CheckID: 'a', Status: 'critical' }, { CheckID: '_service_maintenance:web-1', Status: 'critical' }])).toBe('maintenance');
+    expect(
+      aggregatedStatus([
+        { CheckID: 'a', Status: 'critical' },
+        { CheckID: 'b', Status: 'warning' },
+      ]),
+    ).toBe('critical');
+    expect(
+      aggregatedStatus([
+        { CheckID: 'a', Status: 'critical' },
+        { CheckID: '_service_maintenance:web-1', Status: 'critical' },
+      ]),
+    ).toBe('maintenance');
     expect(aggregatedStatus([serf, { CheckID: '_node_maintenance', Status: 'critical' }])).toBe('maintenance');
   });
 });

@@ -26,7 +26,18 @@ describe('client command help', () => {
   const all = roots.flatMap((c) => leaves(c));
 
   it('covers the commands a consul user expects', () => {
-    expect(all.map(([name]) => name)).toEqual(['members', 'catalog datacenters', 'catalog nodes', 'catalog services', 'services register', 'services deregister', 'health', 'maint', 'watch', 'info']);
+    expect(all.map(([name]) => name)).toEqual([
+      'members',
+      'catalog datacenters',
+      'catalog nodes',
+      'catalog services',
+      'services register',
+      'services deregister',
+      'health',
+      'maint',
+      'watch',
+      'info',
+    ]);
   });
 
   it.each(all)('%s has a description, --http-addr and examples', (name, cmd) => {

@@ -27,7 +27,10 @@ export function formatInfo(self: { Config?: Section; Stats?: Record<string, Sect
 
 /** `beacon info`: the server's configuration and statistics, like `consul info`. */
 export function infoCommand(): Command {
-  return clientCommand('info', "Show the server's configuration and statistics (GET /v1/agent/self)", ['beacon info', 'beacon info --http-addr 10.0.0.5:8500']).action(
+  return clientCommand('info', "Show the server's configuration and statistics (GET /v1/agent/self)", [
+    'beacon info',
+    'beacon info --http-addr 10.0.0.5:8500',
+  ]).action(
     clientAction(async ({ api, out }) => {
       const self = await api.json<{ Config?: Section; Stats?: Record<string, Section> }>({ path: '/v1/agent/self', what: 'reading the agent' });
       out(formatInfo(self ?? {}));

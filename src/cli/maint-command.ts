@@ -37,7 +37,7 @@ export function maintCommand(): Command {
     .option('--enable', 'enable maintenance mode (a critical check takes the node or service out of results)')
     .option('--disable', 'disable maintenance mode')
     .option('--service <id>', 'act on this service ID instead of the whole node')
-    .option('--reason <text>', 'why, shown in the check\'s Notes (with --enable)')
+    .option('--reason <text>', "why, shown in the check's Notes (with --enable)")
     .action(
       clientAction<MaintOptions>(async ({ api, out }, opts) => {
         if (opts.enable && opts.disable) throw usageError('maint takes only one of --enable or --disable');
@@ -55,7 +55,12 @@ export function maintCommand(): Command {
           return out(`Node maintenance is now ${state}\n`);
         }
         const id = opts.service;
-        await api.send({ method: 'PUT', path: `/v1/agent/service/maintenance/${encodeURIComponent(id)}`, query, what: `${enable ? 'enabling' : 'disabling'} maintenance of service "${id}"` });
+        await api.send({
+          method: 'PUT',
+          path: `/v1/agent/service/maintenance/${encodeURIComponent(id)}`,
+          query,
+          what: `${enable ? 'enabling' : 'disabling'} maintenance of service "${id}"`,
+        });
         out(`Service maintenance is now ${state} for ${JSON.stringify(id)}\n`);
       }),
     );

@@ -20,7 +20,7 @@ export function serverCommand(): Command {
     .option('--dns-addr <host:port|off>', 'DNS address, UDP and TCP (default 127.0.0.1:8600)')
     .option('--data-dir <dir>', 'where the embedded store keeps its data (default ./data)')
     .option('--datacenter <name>', 'datacenter name (default dc1)')
-    .option('--node <name>', 'this server\'s node name (default the host name)')
+    .option('--node <name>', "this server's node name (default the host name)")
     .option('--advertise-addr <ip>', 'address published for this node (default the HTTP host, or 127.0.0.1)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .option('--store <url>', 'store driver: "embedded" (default)')
@@ -35,16 +35,24 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
-    .option('--recover', 'start even though the store\'s data is damaged: continue with what is readable, set the damage aside and log what was lost')
-    .addOption(new Option('--shutdown-grace <duration>', 'on SIGTERM/SIGINT, how long running requests may finish before their connections are cut (default 5s, 1s to 10m)').env('BEACON_SHUTDOWN_GRACE'))
-    .addHelpText('after', `
+    .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
+    .addOption(
+      new Option(
+        '--shutdown-grace <duration>',
+        'on SIGTERM/SIGINT, how long running requests may finish before their connections are cut (default 5s, 1s to 10m)',
+      ).env('BEACON_SHUTDOWN_GRACE'),
+    )
+    .addHelpText(
+      'after',
+      `
 Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP_ADDR) or from --config.
 
 Examples:
   beacon server
   beacon server --http-addr 0.0.0.0:8500 --data-dir /var/lib/beacon --datacenter eu1
   curl -X PUT -d '{"Name":"web","Port":8080}' http://127.0.0.1:8500/v1/agent/service/register
-  dig @127.0.0.1 -p 8600 web.service.consul SRV`)
+  dig @127.0.0.1 -p 8600 web.service.consul SRV`,
+    )
     .action(async (flags: ServerFlags) => {
       try {
         const { config: file, recursor, shutdownGrace, ...rest } = flags;
@@ -77,15 +85,20 @@ Examples:
             process.exit(1);
           }, limitMs);
           force.unref();
-          server.close().then(() => process.exit(0), (err: Error) => {
-            process.stderr.write(`beacon: shutdown failed: ${err.message}\n`);
-            process.exit(1);
-          });
+          server.close().then(
+            () => process.exit(0),
+            (err: Error) => {
+              process.stderr.write(`beacon: shutdown failed: ${err.message}\n`);
+              process.exit(1);
+            },
+          );
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
         server = await runServer(config, options);
-        process.stdout.write(`beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`);
+        process.stdout.write(
+          `beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`,
+        );
         if (early) stop(early);
       } catch (err) {
         const msg = isBeaconError(err) ? err.message : (err as Error).message;

@@ -44,7 +44,8 @@ function register(): Command {
     .action(
       clientAction<RegisterOptions>(async ({ api, out }, opts, [files]) => {
         const paths = (files as string[] | undefined) ?? [];
-        if (paths.length && DEFINITION_FLAGS.some((f) => opts[f] !== undefined)) throw usageError('services register takes FILE or flags (--name, --port, ...), not both');
+        if (paths.length && DEFINITION_FLAGS.some((f) => opts[f] !== undefined))
+          throw usageError('services register takes FILE or flags (--name, --port, ...), not both');
         const defs = paths.length ? paths.flatMap(servicesFromFile) : [serviceFromFlags(opts)];
         for (const def of defs) {
           const name = serviceName(def);
@@ -60,10 +61,11 @@ interface DeregisterOptions extends HttpAddrOption {
 }
 
 function deregister(): Command {
-  return clientCommand('deregister', 'Deregister services from the agent (PUT /v1/agent/service/deregister/:id), by --id or by the JSON files that registered them', [
-    'beacon services deregister --id web-1',
-    'beacon services deregister web.json',
-  ])
+  return clientCommand(
+    'deregister',
+    'Deregister services from the agent (PUT /v1/agent/service/deregister/:id), by --id or by the JSON files that registered them',
+    ['beacon services deregister --id web-1', 'beacon services deregister web.json'],
+  )
     .argument('[files...]', 'JSON files as given to `services register`: each service is removed by its ID (or name)')
     .option('--id <id>', 'the service ID to remove')
     .action(
@@ -71,7 +73,12 @@ function deregister(): Command {
         const paths = (files as string[] | undefined) ?? [];
         if (!paths.length && !opts.id) throw usageError('services deregister needs a FILE or --id');
         if (paths.length && opts.id) throw usageError('services deregister takes FILE or --id, not both');
-        const ids = opts.id ? [opts.id] : paths.flatMap(servicesFromFile).map(serviceId).filter((id) => id !== '');
+        const ids = opts.id
+          ? [opts.id]
+          : paths
+              .flatMap(servicesFromFile)
+              .map(serviceId)
+              .filter((id) => id !== '');
         for (const id of ids) {
           await api.send({ method: 'PUT', path: `/v1/agent/service/deregister/${encodeURIComponent(id)}`, what: `deregistering service "${id}"` });
           out(`Deregistered service: ${id}\n`);

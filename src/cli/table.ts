@@ -12,6 +12,12 @@ export function formatTable(rows: readonly (readonly string[])[], gap = 2): stri
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   const pad = ' '.repeat(gap);
   return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join(pad).trimEnd() + '\n')
+    .map(
+      (row) =>
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i])))
+          .join(pad)
+          .trimEnd() + '\n',
+    )
     .join('');
 }

@@ -26,7 +26,9 @@ export function watchTarget(opts: WatchOptions): { path: string; query: Query; w
     };
   }
   if (opts.service !== undefined || opts.passing || opts.tag) throw usageError(`watch --type ${opts.type} takes no --service, --passing or --tag`);
-  return opts.type === 'services' ? { path: '/v1/catalog/services', query: {}, what: 'watching services' } : { path: '/v1/catalog/nodes', query: {}, what: 'watching nodes' };
+  return opts.type === 'services'
+    ? { path: '/v1/catalog/services', query: {}, what: 'watching services' }
+    : { path: '/v1/catalog/nodes', query: {}, what: 'watching nodes' };
 }
 
 /** `beacon watch`: prints the watched view as JSON each time it changes, until SIGINT. */
@@ -36,7 +38,11 @@ export function watchCommand(): Command {
     'beacon watch --type service --service web --passing --tag v2',
     'beacon watch --type services',
   ])
-    .addOption(new Option('--type <type>', 'what to watch: service (GET /v1/health/service/NAME), services, nodes').choices(['service', 'services', 'nodes']).makeOptionMandatory())
+    .addOption(
+      new Option('--type <type>', 'what to watch: service (GET /v1/health/service/NAME), services, nodes')
+        .choices(['service', 'services', 'nodes'])
+        .makeOptionMandatory(),
+    )
     .option('--service <name>', 'the service to watch (with --type service)')
     .option('--passing', 'only instances whose every check is passing (with --type service)')
     .option('--tag <tag>', 'only instances with this tag (repeatable, with --type service)', collect)

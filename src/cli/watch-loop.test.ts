@@ -56,13 +56,19 @@ describe('watchLoop', () => {
   });
 
   it('never blocks on index 0: an answer with index 0 blocks on 1', async () => {
-    const r = await run([{ index: 0, body: [] }, { index: 2, body: [1] }]);
+    const r = await run([
+      { index: 0, body: [] },
+      { index: 2, body: [1] },
+    ]);
     await r.done;
     expect(r.sent).toEqual([0, 1, 2]);
   });
 
   it('does not report a map whose keys came in another order', async () => {
-    const r = await run([{ index: 1, body: { web: ['v1'], api: [] } }, { index: 2, body: { api: [], web: ['v1'] } }]);
+    const r = await run([
+      { index: 1, body: { web: ['v1'], api: [] } },
+      { index: 2, body: { api: [], web: ['v1'] } },
+    ]);
     await r.done;
     expect(r.changes).toHaveLength(1);
     expect(canonicalJson({ b: { d: 1, c: 2 }, a: [{ z: 1, y: 2 }] })).toBe('{"a":[{"y":2,"z":1}],"b":{"c":2,"d":1}}');
@@ -74,7 +80,14 @@ describe('watchLoop', () => {
   });
 
   it('retries later failures with growing jittered back-off, starting over with a plain read', async () => {
-    const r = await run([{ index: 5, body: ['a'] }, new Error('down'), new Error('down'), new Error('down'), { index: 9, body: ['b'] }, { index: 10, body: ['c'] }]);
+    const r = await run([
+      { index: 5, body: ['a'] },
+      new Error('down'),
+      new Error('down'),
+      new Error('down'),
+      { index: 9, body: ['b'] },
+      { index: 10, body: ['c'] },
+    ]);
     await r.done;
     expect(r.retries).toEqual([1.5, 3, 6]); // equal jitter with random() = 0.5: 3/4 of 2, 4, 8 ms
     expect(r.sent).toEqual([0, 5, 0, 0, 0, 9, 10]);
@@ -89,7 +102,14 @@ describe('watchLoop', () => {
   it('polls, with a pause, a server that sends no index', async () => {
     vi.useFakeTimers();
     // pollMs 20, jittered ±20 % with random() = 0.5: a 20 ms pause after each answer.
-    const r = await run([{ index: undefined, body: [1] }, { index: undefined, body: [1] }, { index: undefined, body: [2] }], { pollMs: 20 });
+    const r = await run(
+      [
+        { index: undefined, body: [1] },
+        { index: undefined, body: [1] },
+        { index: undefined, body: [2] },
+      ],
+      { pollMs: 20 },
+    );
     await vi.advanceTimersByTimeAsync(0);
     expect(r.sent).toEqual([0]);
     // No spinning: the next read waits out the pause.

@@ -5,8 +5,14 @@
  */
 export const CLIENT_ERRORS = {
   BEACON_ERR_VALIDATION: { retryable: false, summary: 'An option or argument is missing, of the wrong type or out of range; the message names it.' },
-  BEACON_ERR_REGISTRY_UNREACHABLE: { retryable: true, summary: 'No Beacon/Consul server answered (every address failed), and there was no cached answer to fall back on.' },
-  BEACON_ERR_REGISTRY_RESPONSE: { retryable: false, summary: 'A Beacon/Consul server answered with an unexpected status; `status` and the message carry its answer.' },
+  BEACON_ERR_REGISTRY_UNREACHABLE: {
+    retryable: true,
+    summary: 'No Beacon/Consul server answered (every address failed), and there was no cached answer to fall back on.',
+  },
+  BEACON_ERR_REGISTRY_RESPONSE: {
+    retryable: false,
+    summary: 'A Beacon/Consul server answered with an unexpected status; `status` and the message carry its answer.',
+  },
   BEACON_ERR_NO_INSTANCES: { retryable: true, summary: 'The service has no healthy instance to send the call to.' },
   BEACON_ERR_CLIENT_CLOSED: { retryable: false, summary: 'The BeaconClient was closed; create a new one.' },
 } as const;

@@ -110,20 +110,15 @@ export class BeaconClient {
   async register(options: RegisterOptions): Promise<Registration> {
     this.#assertOpen();
     if (this.#discovery.mode !== 'http' && !this.config.serversGiven) {
-      throw invalidOption('register needs the registry\'s HTTP address: pass `servers` (DNS and static modes only discover)');
+      throw invalidOption("register needs the registry's HTTP address: pass `servers` (DNS and static modes only discover)");
     }
     const def = buildServiceDefinition(options);
     const existing = this.#registrations.get(def.id);
     if (existing) existing.stop();
-    const reg = new Registration(
-      def,
-      this.#transport,
-      { verifyMs: this.config.verifyRegistrationMs, log: this.#log },
-      (gone) => {
-        if (this.#registrations.get(gone.id) === gone) this.#registrations.delete(gone.id);
-        if (this.#registrations.size === 0) this.#uninstallSignals();
-      },
-    );
+    const reg = new Registration(def, this.#transport, { verifyMs: this.config.verifyRegistrationMs, log: this.#log }, (gone) => {
+      if (this.#registrations.get(gone.id) === gone) this.#registrations.delete(gone.id);
+      if (this.#registrations.size === 0) this.#uninstallSignals();
+    });
     this.#registrations.set(def.id, reg);
     try {
       await reg.start();

@@ -5,7 +5,14 @@ export type Duration = number | string;
 
 /** Nanoseconds per unit, as Go's time package: both micro signs (U+00B5, U+03BC) mean µs. */
 const UNIT_NS: Readonly<Record<string, bigint>> = {
-  ns: 1n, us: 1_000n, '\u00b5s': 1_000n, '\u03bcs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+  ns: 1n,
+  us: 1_000n,
+  '\u00b5s': 1_000n,
+  '\u03bcs': 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
 };
 /** Go's time.Duration is an int64 of nanoseconds (about 292 years). */
 const MAX_NS = (1n << 63n) - 1n;

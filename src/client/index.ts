@@ -50,8 +50,23 @@ export {
   type WatchListener,
 } from './discovery/index.js';
 
-export { Registration, type CheckOptions, type HttpCheckOptions, type RegisterOptions, type TcpCheckOptions, type TtlCheckOptions } from './registration/index.js';
-export { beaconInterceptor, serviceFromHost, type CallResult, type InterceptorOptions, type OutlierOptions, type RoutedCall, type ServiceTarget } from './routing/index.js';
+export {
+  Registration,
+  type CheckOptions,
+  type HttpCheckOptions,
+  type RegisterOptions,
+  type TcpCheckOptions,
+  type TtlCheckOptions,
+} from './registration/index.js';
+export {
+  beaconInterceptor,
+  serviceFromHost,
+  type CallResult,
+  type InterceptorOptions,
+  type OutlierOptions,
+  type RoutedCall,
+  type ServiceTarget,
+} from './routing/index.js';
 
 /**
  * @internal The low-level HTTP transport to the registry's v1 API (failover over the server list,
@@ -59,4 +74,3 @@ export { beaconInterceptor, serviceFromHost, type CallResult, type InterceptorOp
  * the same client. Not part of the SDK's stable API: it may change in any release.
  */
 export { RegistryTransport, type QueryParams, type RegistryRequest, type RegistryResponse, type TransportOptions } from './transport/index.js';
-

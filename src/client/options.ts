@@ -94,14 +94,17 @@ export function resolveConfig(o: BeaconClientOptions, env: NodeJS.ProcessEnv = p
   const envServers = env.BEACON_HTTP_ADDR || env.CONSUL_HTTP_ADDR;
   let servers: string[];
   if (o.servers !== undefined) {
-    if (!Array.isArray(o.servers) || o.servers.length === 0) throw invalidOption('servers must be a non-empty array of addresses such as "http://127.0.0.1:8500"');
+    if (!Array.isArray(o.servers) || o.servers.length === 0)
+      throw invalidOption('servers must be a non-empty array of addresses such as "http://127.0.0.1:8500"');
     servers = o.servers.map(normalizeServerUrl);
   } else servers = (envServers ? envServers.split(',') : ['http://127.0.0.1:8500']).map(normalizeServerUrl);
   const retryBase = num(o.retry?.baseMs, 'retry.baseMs', 200, 10);
   const services = new Map<string, StrategyName>();
-  for (const [name, s] of Object.entries(o.services ?? {})) if (s?.strategy !== undefined) services.set(name, strategy(s.strategy, `services.${name}.strategy`));
+  for (const [name, s] of Object.entries(o.services ?? {}))
+    if (s?.strategy !== undefined) services.set(name, strategy(s.strategy, `services.${name}.strategy`));
   const signals = o.deregisterOnSignals === false ? [] : [...(o.deregisterOnSignals ?? ['SIGTERM', 'SIGINT'])];
-  if (o.hashKeyHeader !== undefined && (typeof o.hashKeyHeader !== 'string' || o.hashKeyHeader === '')) throw invalidOption('hashKeyHeader must be a non-empty string');
+  if (o.hashKeyHeader !== undefined && (typeof o.hashKeyHeader !== 'string' || o.hashKeyHeader === ''))
+    throw invalidOption('hashKeyHeader must be a non-empty string');
   return Object.freeze({
     servers: Object.freeze([...new Set(servers)]),
     serversGiven: o.servers !== undefined || Boolean(envServers),

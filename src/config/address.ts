@@ -9,7 +9,7 @@ export function parseHostPort(s: string): HostPort | undefined {
   if (!m) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;
-  return { host: (m[1] ?? m[2]), port };
+  return { host: m[1] ?? m[2], port };
 }
 
 export function formatHostPort(a: HostPort): string {

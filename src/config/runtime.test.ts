@@ -18,8 +18,15 @@ describe('config', () => {
       maxBodyBytes: 1048576,
       recover: false,
       dns: {
-        addr: { host: '127.0.0.1', port: 8600 }, domain: 'consul.', altDomain: null, recursors: [], recursorTimeoutMs: 2000,
-        onlyPassing: false, serviceTtl: { default: 5, overrides: {} }, nodeTtl: 0, aRecordLimit: 0,
+        addr: { host: '127.0.0.1', port: 8600 },
+        domain: 'consul.',
+        altDomain: null,
+        recursors: [],
+        recursorTimeoutMs: 2000,
+        onlyPassing: false,
+        serviceTtl: { default: 5, overrides: {} },
+        nodeTtl: 0,
+        aRecordLimit: 0,
       },
       definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
@@ -52,7 +59,10 @@ describe('config', () => {
   });
 
   it("reads booleans from the environment as Go's strconv.ParseBool", () => {
-    const c = buildConfig({ node: 'n', ...fromEnv({ BEACON_DNS_ONLY_PASSING: 'T', BEACON_ENABLE_SCRIPT_CHECKS: '1', BEACON_ENABLE_LOCAL_SCRIPT_CHECKS: 'False' }) });
+    const c = buildConfig({
+      node: 'n',
+      ...fromEnv({ BEACON_DNS_ONLY_PASSING: 'T', BEACON_ENABLE_SCRIPT_CHECKS: '1', BEACON_ENABLE_LOCAL_SCRIPT_CHECKS: 'False' }),
+    });
     expect([c.dns.onlyPassing, c.checks.enableScriptChecks, c.checks.enableLocalScriptChecks]).toEqual([true, true, false]);
     expect(buildConfig({ node: 'n', dnsOnlyPassing: true }).dns.onlyPassing).toBe(true);
   });
@@ -72,7 +82,10 @@ describe('config', () => {
   it('parses DNS TTL overrides and recursors', () => {
     const c = buildConfig({ node: 'n', dnsServiceTtl: '10s,web=30s,api*=1s', recursors: '127.0.0.1:53,127.0.0.2', dnsAddr: 'off' });
     expect(c.dns.serviceTtl).toEqual({ default: 10, overrides: { web: 30, 'api*': 1 } });
-    expect(c.dns.recursors).toEqual([{ host: '127.0.0.1', port: 53 }, { host: '127.0.0.2', port: 53 }]);
+    expect(c.dns.recursors).toEqual([
+      { host: '127.0.0.1', port: 53 },
+      { host: '127.0.0.2', port: 53 },
+    ]);
     expect(c.dns.addr).toBeNull();
   });
 });

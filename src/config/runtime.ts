@@ -114,7 +114,10 @@ function seconds(field: string, v: string, min = 0, max = 86_400): number {
 function serviceTtl(v: string | undefined): DnsConfig['serviceTtl'] {
   const overrides: Record<string, number> = {};
   let dflt = 5;
-  for (const part of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (v ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) dflt = seconds('dnsServiceTtl', part);
     else overrides[part.slice(0, eq).trim()] = seconds('dnsServiceTtl', part.slice(eq + 1).trim());
@@ -138,8 +141,13 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
   if (!LOG_LEVELS.includes(logLevel)) throw bad('logLevel', `"${raw.logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const http = addr('httpAddr', raw.httpAddr ?? '127.0.0.1:8500');
   const dnsAddr = raw.dnsAddr ?? '127.0.0.1:8600';
-  const recursors = raw.recursors === undefined ? [] : (Array.isArray(raw.recursors) ? raw.recursors : raw.recursors.split(','))
-    .map((r) => r.trim()).filter(Boolean).map((r) => addr('recursors', r.includes(':') ? r : `${r}:53`));
+  const recursors =
+    raw.recursors === undefined
+      ? []
+      : (Array.isArray(raw.recursors) ? raw.recursors : raw.recursors.split(','))
+          .map((r) => r.trim())
+          .filter(Boolean)
+          .map((r) => addr('recursors', r.includes(':') ? r : `${r}:53`));
   for (const r of recursors) if (r.port === 0) throw bad('recursors', `"${r.host}:0" needs a real port (53 is the usual one)`);
   const advertiseAddr = raw.advertiseAddr ?? (http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host);
   const cfg: RuntimeConfig = {

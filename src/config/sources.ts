@@ -3,9 +3,25 @@ import { BeaconError } from '../errors/index.js';
 import type { RawConfig } from './runtime.js';
 
 const KEYS: readonly (keyof RawConfig)[] = [
-  'httpAddr', 'dnsAddr', 'dataDir', 'datacenter', 'node', 'advertiseAddr', 'logLevel', 'store', 'maxBodyBytes',
-  'domain', 'altDomain', 'recursors', 'dnsOnlyPassing', 'dnsServiceTtl', 'dnsNodeTtl', 'dnsARecordLimit',
-  'enableScriptChecks', 'enableLocalScriptChecks', 'checkFailuresBeforeCritical',
+  'httpAddr',
+  'dnsAddr',
+  'dataDir',
+  'datacenter',
+  'node',
+  'advertiseAddr',
+  'logLevel',
+  'store',
+  'maxBodyBytes',
+  'domain',
+  'altDomain',
+  'recursors',
+  'dnsOnlyPassing',
+  'dnsServiceTtl',
+  'dnsNodeTtl',
+  'dnsARecordLimit',
+  'enableScriptChecks',
+  'enableLocalScriptChecks',
+  'checkFailuresBeforeCritical',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

@@ -34,29 +34,48 @@ export function soaRecord(ctx: AnswerContext, domain: string, qn: QuestionName):
   return encodeRecord(ownerName(domain, qn), 0, {
     type: 'SOA',
     data: {
-      mname: `ns.${d}`, rname: `hostmaster.${d}`, serial: ctx.now() >>> 0,
-      refresh: 3600, retry: 600, expire: 86400, minimum: 0,
+      mname: `ns.${d}`,
+      rname: `hostmaster.${d}`,
+      serial: ctx.now() >>> 0,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 0,
     },
   });
 }
 
 /** NXDOMAIN or NODATA (NOERROR, no answers), with the SOA in the authority section. */
-export function negative(
-  ctx: AnswerContext, rcode: number, domain: string, qn: QuestionName, topics: readonly Topic[],
-): CachedAnswer {
+export function negative(ctx: AnswerContext, rcode: number, domain: string, qn: QuestionName, topics: readonly Topic[]): CachedAnswer {
   return finishAnswer({
-    rcode, authoritative: true, answers: [], extras: undefined, authority: [soaRecord(ctx, domain, qn)],
-    additional: [], shuffle: false, maxAnswers: 0, topics,
+    rcode,
+    authoritative: true,
+    answers: [],
+    extras: undefined,
+    authority: [soaRecord(ctx, domain, qn)],
+    additional: [],
+    shuffle: false,
+    maxAnswers: 0,
+    topics,
   });
 }
 
 /** A positive answer. */
 export function positive(
-  answers: Buffer[], topics: readonly Topic[], opts: { extras?: (Buffer[] | undefined)[]; additional?: Buffer[]; shuffle?: boolean; maxAnswers?: number } = {},
+  answers: Buffer[],
+  topics: readonly Topic[],
+  opts: { extras?: (Buffer[] | undefined)[]; additional?: Buffer[]; shuffle?: boolean; maxAnswers?: number } = {},
 ): CachedAnswer {
   return finishAnswer({
-    rcode: RCODE.NOERROR, authoritative: true, answers, extras: opts.extras, authority: [],
-    additional: opts.additional ?? [], shuffle: opts.shuffle ?? false, maxAnswers: opts.maxAnswers ?? 0, topics,
+    rcode: RCODE.NOERROR,
+    authoritative: true,
+    answers,
+    extras: opts.extras,
+    authority: [],
+    additional: opts.additional ?? [],
+    shuffle: opts.shuffle ?? false,
+    maxAnswers: opts.maxAnswers ?? 0,
+    topics,
   });
 }
 

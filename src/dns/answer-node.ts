@@ -3,9 +3,7 @@
  * `<hex>.addr`, reverse PTR lookups, and the zone apex (SOA, NS).
  */
 import type { Topic } from '../catalog/index.js';
-import {
-  addressRecord, isLabel, negative, positive, soaRecord, NOERROR, NXDOMAIN, type AnswerContext, type BuildResult,
-} from './answer-common.js';
+import { addressRecord, isLabel, negative, positive, soaRecord, NOERROR, NXDOMAIN, type AnswerContext, type BuildResult } from './answer-common.js';
 import type { NameQuery } from './names.js';
 import { encodeRecord, isValidName, ownerName, QNAME_POINTER, txtStrings, type QuestionName } from './records.js';
 import { TYPE } from './wire.js';
@@ -43,8 +41,7 @@ const PTR_TOPICS: readonly Topic[] = ['table:nodes', 'table:services'];
 /** PTR for a known node address (`<node>.node.<dc>.<domain>`) or service address (`<service>.service.<dc>.<domain>`). */
 export function ptrAnswer(ctx: AnswerContext, q: Q<'ptr'>, qtype: number, qn: QuestionName): BuildResult {
   const domain = ctx.config.domain;
-  const forwardOr = (topics: readonly Topic[]): BuildResult =>
-    ctx.config.recursors.length > 0 ? 'forward' : negative(ctx, NXDOMAIN, domain, qn, topics);
+  const forwardOr = (topics: readonly Topic[]): BuildResult => (ctx.config.recursors.length > 0 ? 'forward' : negative(ctx, NXDOMAIN, domain, qn, topics));
   if (q.ip === undefined) return forwardOr([]);
   const found = ctx.catalog.byAddress(q.ip);
   const names = new Set<string>();

@@ -5,9 +5,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { InstanceView, Topic } from '../catalog/index.js';
-import {
-  addressRecord, isLabel, negative, positive, NOERROR, NXDOMAIN, type AnswerContext, type BuildResult,
-} from './answer-common.js';
+import { addressRecord, isLabel, negative, positive, NOERROR, NXDOMAIN, type AnswerContext, type BuildResult } from './answer-common.js';
 import type { NameQuery } from './names.js';
 import { ipToHex } from './names.js';
 import { encodeRecord, isValidName, ownerName, QNAME_POINTER, type QuestionName } from './records.js';
@@ -43,9 +41,7 @@ export function serviceAnswer(ctx: AnswerContext, q: ServiceQuery, qtype: number
   return positive(answers, topics, { shuffle: true, maxAnswers: ctx.config.aRecordLimit });
 }
 
-function srvAnswer(
-  ctx: AnswerContext, q: ServiceQuery, instances: InstanceView[], ttl: number, qn: QuestionName, topics: Topic[],
-): BuildResult {
+function srvAnswer(ctx: AnswerContext, q: ServiceQuery, instances: InstanceView[], ttl: number, qn: QuestionName, topics: Topic[]): BuildResult {
   const answers: Buffer[] = [];
   const extras: (Buffer[] | undefined)[] = [];
   const seen = new Set<string>();
@@ -60,9 +56,12 @@ function srvAnswer(
     seen.add(key);
     const w = inst.status === 'warning' ? svc.Weights?.Warning : svc.Weights?.Passing;
     const weight = Number.isInteger(w) ? Math.min(Math.max(w, 0), 65535) : 1;
-    answers.push(encodeRecord(QNAME_POINTER, ttl, {
-      type: 'SRV', data: { priority: 1, weight, port: svc.Port & 0xffff, target: t.name },
-    }));
+    answers.push(
+      encodeRecord(QNAME_POINTER, ttl, {
+        type: 'SRV',
+        data: { priority: 1, weight, port: svc.Port & 0xffff, target: t.name },
+      }),
+    );
     const glue = t.address !== undefined ? addressRecord(t.address, TYPE.ANY) : undefined;
     extras.push(glue ? [encodeRecord(ownerName(t.name, qn), ttl, glue)] : undefined);
   }
@@ -75,9 +74,7 @@ function srvAnswer(
  * when it has a host name, else `<node>.node.<dc>.<domain>` (hex address when the node name is
  * not a DNS label). `address` is what the additional section resolves the target to.
  */
-function target(
-  serviceAddress: string, node: string, nodeAddress: string, dcDomain: string,
-): { name: string; address: string | undefined } | undefined {
+function target(serviceAddress: string, node: string, nodeAddress: string, dcDomain: string): { name: string; address: string | undefined } | undefined {
   if (serviceAddress && (isIPv4(serviceAddress) || isIPv6(serviceAddress))) {
     return { name: `${ipToHex(serviceAddress)}.addr.${dcDomain}`, address: serviceAddress };
   }

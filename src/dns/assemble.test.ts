@@ -7,7 +7,10 @@ import { keyLabelOffsets, keyLabels, parseQuery, udpLimit, type ParsedQuery } fr
 
 function query(name: string, type: dnsPacket.RecordType, edns?: number): { buf: Buffer; q: ParsedQuery } {
   const buf = dnsPacket.encode({
-    id: 77, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }],
+    id: 77,
+    type: 'query',
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type }],
     additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: edns } as dnsPacket.Answer] : [],
   });
   const r = parseQuery(buf);
@@ -18,7 +21,16 @@ function query(name: string, type: dnsPacket.RecordType, edns?: number): { buf: 
 function aEntry(n: number, opts: Partial<CachedAnswer> = {}): CachedAnswer {
   const answers = Array.from({ length: n }, (_, i) => encodeRecord(QNAME_POINTER, 5, { type: 'A', data: `10.0.${i >> 8}.${i & 255}` }));
   return finishAnswer({
-    rcode: 0, authoritative: true, answers, extras: undefined, authority: [], additional: [], shuffle: true, maxAnswers: 0, topics: [], ...opts,
+    rcode: 0,
+    authoritative: true,
+    answers,
+    extras: undefined,
+    authority: [],
+    additional: [],
+    shuffle: true,
+    maxAnswers: 0,
+    topics: [],
+    ...opts,
   });
 }
 
@@ -71,7 +83,11 @@ describe('assemble', () => {
     const entry = aEntry(8);
     const orders = new Set<string>();
     for (let i = 0; i < 50; i++) {
-      orders.add(decode(assemble(entry, buf, q, 512, false, 512).message).answers.map((a) => (a as { data: string }).data).join(','));
+      orders.add(
+        decode(assemble(entry, buf, q, 512, false, 512).message)
+          .answers.map((a) => (a as { data: string }).data)
+          .join(','),
+      );
     }
     expect(orders.size).toBeGreaterThan(10);
   });

@@ -53,9 +53,7 @@ let order = new Int32Array(64);
  * Assembles the response to `query` (read from `req`) that fits `limit` bytes.
  * Answers are kept whole with their extras; when not all fit, TC is set (RFC 2181 9).
  */
-export function assemble(
-  entry: CachedAnswer, req: Buffer, query: ParsedQuery, limit: number, recursionAvailable: boolean, ednsSize: number,
-): Assembled {
+export function assemble(entry: CachedAnswer, req: Buffer, query: ParsedQuery, limit: number, recursionAvailable: boolean, ednsSize: number): Assembled {
   const qlen = query.questionEnd - HEADER_LEN;
   const opt = query.edns !== undefined;
   const n = entry.maxAnswers > 0 ? Math.min(entry.maxAnswers, entry.answers.length) : entry.answers.length;
@@ -77,7 +75,10 @@ export function assemble(
   let extrasCount = 0;
   for (; kept < n; kept++) {
     const u = entry.unitBytes[order[kept]];
-    if (size + u > limit) { truncated = true; break; }
+    if (size + u > limit) {
+      truncated = true;
+      break;
+    }
     size += u;
     extrasCount += entry.extras?.[order[kept]]?.length ?? 0;
   }

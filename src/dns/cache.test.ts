@@ -3,9 +3,18 @@ import { finishAnswer, type CachedAnswer } from './assemble.js';
 import { AnswerCache } from './cache.js';
 import type { Topic } from '../catalog/index.js';
 
-const entry = (...topics: Topic[]): CachedAnswer => finishAnswer({
-  rcode: 0, authoritative: true, answers: [], extras: undefined, authority: [], additional: [], shuffle: false, maxAnswers: 0, topics,
-});
+const entry = (...topics: Topic[]): CachedAnswer =>
+  finishAnswer({
+    rcode: 0,
+    authoritative: true,
+    answers: [],
+    extras: undefined,
+    authority: [],
+    additional: [],
+    shuffle: false,
+    maxAnswers: 0,
+    topics,
+  });
 
 describe('AnswerCache', () => {
   it('drops exactly the entries of the changed topics', () => {

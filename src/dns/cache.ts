@@ -28,7 +28,10 @@ export class AnswerCache {
   evictions = 0;
 
   /** @param maxEntries floor 16. @param revision the catalog revision the cache starts at. */
-  constructor(private readonly maxEntries: number, revision: number) {
+  constructor(
+    private readonly maxEntries: number,
+    revision: number,
+  ) {
     this.maxEntries = Math.max(16, maxEntries);
     this.revision = revision;
   }

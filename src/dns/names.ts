@@ -55,8 +55,13 @@ export function classifyName(labels: readonly string[], domains: readonly (reado
   let kw = -1;
   let dc: string | undefined;
   if (KEYWORDS.has(rest[n - 1])) kw = n - 1;
-  else if (n >= 2 && KEYWORDS.has(rest[n - 2])) { kw = n - 2; dc = rest[n - 1]; }
-  else if (n >= 3 && rest[n - 1] === 'dc' && KEYWORDS.has(rest[n - 3])) { kw = n - 3; dc = rest[n - 2]; }
+  else if (n >= 2 && KEYWORDS.has(rest[n - 2])) {
+    kw = n - 2;
+    dc = rest[n - 1];
+  } else if (n >= 3 && rest[n - 1] === 'dc' && KEYWORDS.has(rest[n - 3])) {
+    kw = n - 3;
+    dc = rest[n - 2];
+  }
 
   if (kw < 0) {
     // RFC 2782 without ".service": _svc._tag[.dc]
@@ -110,7 +115,11 @@ export function hexToIp(hex: string): { ip: string; family: 4 | 6 } | undefined 
 
 /** An IP address as 8 (IPv4) or 32 (IPv6) lower-case hex digits, for `<hex>.addr` names. */
 export function ipToHex(ip: string): string | undefined {
-  if (isIPv4(ip)) return ip.split('.').map((p) => Number(p).toString(16).padStart(2, '0')).join('');
+  if (isIPv4(ip))
+    return ip
+      .split('.')
+      .map((p) => Number(p).toString(16).padStart(2, '0'))
+      .join('');
   if (isIPv6(ip)) return expandIpv6(ip)?.replace(/:/g, '');
   return undefined;
 }
@@ -134,7 +143,7 @@ export function expandIpv6(ip: string): string | undefined {
     const p = v4[1].split('.').map(Number);
     s = s.slice(0, -v4[1].length) + `${((p[0] << 8) | p[1]).toString(16)}:${((p[2] << 8) | p[3]).toString(16)}`;
   }
-  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
+  const [head, tail] = s.includes('::') ? (s.split('::') as [string, string]) : [s, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');

@@ -14,8 +14,19 @@ import type { AnswerCache } from './cache.js';
 import { classifyName } from './names.js';
 import type { Forwarder } from './recursor.js';
 import {
-  bareResponse, CLASS_ANY, CLASS_IN, FLAG_RA, FLAG_TC, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE,
-  udpLimit, type ParsedQuery,
+  bareResponse,
+  CLASS_ANY,
+  CLASS_IN,
+  FLAG_RA,
+  FLAG_TC,
+  keyLabelOffsets,
+  keyLabels,
+  parseQuery,
+  RCODE,
+  RCODE_BADVERS,
+  TYPE,
+  udpLimit,
+  type ParsedQuery,
 } from './wire.js';
 
 /** Largest DNS message over TCP. */
@@ -95,12 +106,24 @@ export class QueryHandler {
       result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
     } else {
       switch (nq.kind) {
-        case 'service': result = serviceAnswer(this.ctx, nq, q.qtype, qn); break;
-        case 'node': result = nodeAnswer(this.ctx, nq, q.qtype, qn); break;
-        case 'addr': result = addrAnswer(this.ctx, nq, q.qtype, qn); break;
-        case 'ptr': result = ptrAnswer(this.ctx, nq, q.qtype, qn); break;
-        case 'apex': result = apexAnswer(this.ctx, nq, q.qtype, qn); break;
-        case 'unknown': result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []); break;
+        case 'service':
+          result = serviceAnswer(this.ctx, nq, q.qtype, qn);
+          break;
+        case 'node':
+          result = nodeAnswer(this.ctx, nq, q.qtype, qn);
+          break;
+        case 'addr':
+          result = addrAnswer(this.ctx, nq, q.qtype, qn);
+          break;
+        case 'ptr':
+          result = ptrAnswer(this.ctx, nq, q.qtype, qn);
+          break;
+        case 'apex':
+          result = apexAnswer(this.ctx, nq, q.qtype, qn);
+          break;
+        case 'unknown':
+          result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
+          break;
       }
     }
     if (result === 'forward') return this.forwarder ? 'forward' : this.bare(msg, q.id, q.flags, RCODE.REFUSED, q);

@@ -10,9 +10,17 @@ describe('ownerName', () => {
     expect(ownerName('web.service.consul.', qn)).toEqual(Buffer.from([0xc0, 12]));
     expect(ownerName('WEB.Service.consul', qn)).toEqual(Buffer.from([0xc0, 12]));
     expect(ownerName('consul.', qn)).toEqual(Buffer.from([0xc0, 12 + 12]));
-    expect(ownerName('n1.node.dc1.consul.', qn)).toEqual(Buffer.concat([
-      Buffer.from([2]), Buffer.from('n1'), Buffer.from([4]), Buffer.from('node'), Buffer.from([3]), Buffer.from('dc1'), Buffer.from([0xc0, 24]),
-    ]));
+    expect(ownerName('n1.node.dc1.consul.', qn)).toEqual(
+      Buffer.concat([
+        Buffer.from([2]),
+        Buffer.from('n1'),
+        Buffer.from([4]),
+        Buffer.from('node'),
+        Buffer.from([3]),
+        Buffer.from('dc1'),
+        Buffer.from([0xc0, 24]),
+      ]),
+    );
     expect(ownerName('example.com', qn)).toEqual(Buffer.from([7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0]));
   });
 

@@ -33,10 +33,7 @@ export function ownerName(name: string, q: QuestionName): Buffer {
   const labels = name.split('.').filter(Boolean);
   const lower = labels.map((l) => l.toLowerCase());
   let shared = 0;
-  while (
-    shared < lower.length && shared < q.labels.length
-    && lower[lower.length - 1 - shared] === q.labels[q.labels.length - 1 - shared]
-  ) shared++;
+  while (shared < lower.length && shared < q.labels.length && lower[lower.length - 1 - shared] === q.labels[q.labels.length - 1 - shared]) shared++;
   const plain = labels.slice(0, labels.length - shared);
   const parts: Buffer[] = [];
   for (const l of plain) {

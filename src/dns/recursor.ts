@@ -122,7 +122,9 @@ export class Forwarder {
         resolve(answer);
       };
       const p: Pending = {
-        resolve: done, to, question: query.subarray(HEADER_LEN, questionEnd),
+        resolve: done,
+        to,
+        question: query.subarray(HEADER_LEN, questionEnd),
         timer: setTimeout(() => done(undefined), this.timeoutMs),
       };
       this.pending.set(id, p);

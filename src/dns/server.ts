@@ -107,16 +107,20 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const recursors: HostPort[] = [];
   for (const r of config.recursors) recursors.push({ host: await resolveHost(r.host, 'recursor'), port: r.port });
   const ctx: AnswerContext = {
-    catalog, config, datacenter: opts.datacenter, nodeName: opts.nodeName,
+    catalog,
+    config,
+    datacenter: opts.datacenter,
+    nodeName: opts.nodeName,
     serviceTtl: serviceTtlLookup(config.serviceTtl),
     names: new NameIndex(catalog),
     now: () => Math.floor(Date.now() / 1000),
     fallbackGlue: isIP(host) && host !== '0.0.0.0' && host !== '::' ? host : undefined,
   };
   const cache = new AnswerCache(limits.cacheEntries, catalog.revision);
-  const forwarder = recursors.length > 0
-    ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
-    : undefined;
+  const forwarder =
+    recursors.length > 0
+      ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
+      : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
   const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);
   const safeHandle = (msg: Buffer, tcp: boolean): Reply => {
@@ -177,12 +181,25 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       responses.OTHER = other;
       const c = cache.stats();
       return {
-        queries: handler.queries, udpQueries: udpT.queries, tcpQueries: tcpT.queries,
-        dropped: handler.dropped, truncated: handler.truncated, responses,
-        cacheHits: c.hits, cacheMisses: c.misses, cacheEntries: c.entries, cacheInvalidations: c.invalidations, cacheEvictions: c.evictions,
-        forwarded: forwarder?.forwarded ?? 0, forwardFailures: forwarder?.failures ?? 0,
-        forwardTcpRetries: forwarder?.tcpRetries ?? 0, forwardErrorReplies: forwarder?.errorReplies ?? 0, forwardsInFlight: forwarder?.inFlight ?? 0,
-        tcpConnections: tcpT.connections, tcpAccepted: tcpT.accepted, tcpRejected: tcpT.rejected,
+        queries: handler.queries,
+        udpQueries: udpT.queries,
+        tcpQueries: tcpT.queries,
+        dropped: handler.dropped,
+        truncated: handler.truncated,
+        responses,
+        cacheHits: c.hits,
+        cacheMisses: c.misses,
+        cacheEntries: c.entries,
+        cacheInvalidations: c.invalidations,
+        cacheEvictions: c.evictions,
+        forwarded: forwarder?.forwarded ?? 0,
+        forwardFailures: forwarder?.failures ?? 0,
+        forwardTcpRetries: forwarder?.tcpRetries ?? 0,
+        forwardErrorReplies: forwarder?.errorReplies ?? 0,
+        forwardsInFlight: forwarder?.inFlight ?? 0,
+        tcpConnections: tcpT.connections,
+        tcpAccepted: tcpT.accepted,
+        tcpRejected: tcpT.rejected,
       };
     },
   };

@@ -23,7 +23,10 @@ export interface TcpLimits {
 }
 
 export const DEFAULT_TCP_LIMITS: TcpLimits = {
-  maxConnections: 256, idleTimeoutMs: 10_000, maxInFlight: 16, maxQueuedBytes: 1 << 20,
+  maxConnections: 256,
+  idleTimeoutMs: 10_000,
+  maxInFlight: 16,
+  maxQueuedBytes: 1 << 20,
 };
 
 export class TcpTransport {
@@ -33,9 +36,14 @@ export class TcpTransport {
   rejected = 0;
   accepted = 0;
 
-  constructor(private readonly handle: (msg: Buffer, tcp: boolean) => Reply, private readonly limits: TcpLimits) {
+  constructor(
+    private readonly handle: (msg: Buffer, tcp: boolean) => Reply,
+    private readonly limits: TcpLimits,
+  ) {
     this.server = net.createServer({ allowHalfOpen: true }, (sock) => this.onConnection(sock));
-    this.server.on('error', () => { /* listen errors surface through listen(); later ones are per-socket */ });
+    this.server.on('error', () => {
+      /* listen errors surface through listen(); later ones are per-socket */
+    });
   }
 
   get connections(): number {
@@ -118,10 +126,12 @@ export class TcpTransport {
         const r = this.handle(msg, true);
         if (r instanceof Promise) {
           if (++inFlight >= this.limits.maxInFlight) sock.pause();
-          void r.then(write, () => undefined).finally(() => {
-            if (--inFlight < this.limits.maxInFlight && !sock.destroyed) sock.resume();
-            maybeEnd();
-          });
+          void r
+            .then(write, () => undefined)
+            .finally(() => {
+              if (--inFlight < this.limits.maxInFlight && !sock.destroyed) sock.resume();
+              maybeEnd();
+            });
         } else {
           write(r);
         }

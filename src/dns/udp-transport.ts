@@ -12,7 +12,10 @@ export class UdpTransport {
   queries = 0;
   sendErrors = 0;
 
-  constructor(private readonly handle: (msg: Buffer, tcp: boolean) => Reply, private readonly logger: DnsLogger) {}
+  constructor(
+    private readonly handle: (msg: Buffer, tcp: boolean) => Reply,
+    private readonly logger: DnsLogger,
+  ) {}
 
   /** Binds to host:port (0 = any free port); resolves to the bound port. */
   bind(host: string, port: number): Promise<number> {
@@ -51,9 +54,12 @@ export class UdpTransport {
       this.send(sock, r, rinfo);
       return;
     }
-    void r.then((m) => {
-      if (m && !this.closed) this.send(sock, m, rinfo);
-    }, () => undefined);
+    void r.then(
+      (m) => {
+        if (m && !this.closed) this.send(sock, m, rinfo);
+      },
+      () => undefined,
+    );
   }
 
   private send(sock: dgram.Socket, m: Buffer, rinfo: dgram.RemoteInfo): void {

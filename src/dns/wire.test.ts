@@ -1,9 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../test/helpers/dns-decode.js';
-import {
-  bareResponse, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE, udpLimit, type ParsedQuery,
-} from './wire.js';
+import { bareResponse, keyLabelOffsets, keyLabels, parseQuery, RCODE, RCODE_BADVERS, TYPE, udpLimit, type ParsedQuery } from './wire.js';
 
 const query = (name: string, type: dnsPacket.RecordType = 'A', extra: Partial<dnsPacket.Packet> = {}) =>
   dnsPacket.encode({ id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }], ...extra });
@@ -55,14 +53,21 @@ describe('parseQuery', () => {
   });
 
   it('answers FORMERR for broken questions and NOTIMP for other opcodes', () => {
-    const two = dnsPacket.encode({ id: 7, type: 'query', questions: [{ name: 'a.consul', type: 'A' }, { name: 'b.consul', type: 'A' }] });
+    const two = dnsPacket.encode({
+      id: 7,
+      type: 'query',
+      questions: [
+        { name: 'a.consul', type: 'A' },
+        { name: 'b.consul', type: 'A' },
+      ],
+    });
     expect(parseQuery(two)).toMatchObject({ kind: 'error', id: 7, rcode: RCODE.FORMERR });
     const good = query('web.service.consul');
     expect(parseQuery(good.subarray(0, good.length - 3))).toMatchObject({ kind: 'error', rcode: RCODE.FORMERR });
     const pointer = Buffer.concat([good.subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
     expect(parseQuery(pointer)).toMatchObject({ kind: 'error', rcode: RCODE.FORMERR });
     const notify = Buffer.from(good);
-    notify.writeUInt16BE((4 << 11), 2);
+    notify.writeUInt16BE(4 << 11, 2);
     expect(parseQuery(notify)).toMatchObject({ kind: 'error', rcode: RCODE.NOTIMP });
   });
 

@@ -29,7 +29,18 @@ export const RCODE_NAMES: readonly RcodeName[] = ['NOERROR', 'FORMERR', 'SERVFAI
 export const RCODE_BADVERS = 16;
 
 export const TYPE = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, IXFR: 251, AXFR: 252, ANY: 255,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
 } as const;
 export const CLASS_IN = 1;
 export const CLASS_ANY = 255;
@@ -218,9 +229,7 @@ export function responseFlags(queryFlags: number, aa: boolean, tc: boolean, ra: 
  * A bare answer with no records: echoes the question when it was read (`query`), else only the
  * header. Used for FORMERR, NOTIMP, REFUSED, SERVFAIL and BADVERS.
  */
-export function bareResponse(
-  buf: Buffer, id: number, queryFlags: number, rcode: number, ra: boolean, query?: ParsedQuery,
-): Buffer {
+export function bareResponse(buf: Buffer, id: number, queryFlags: number, rcode: number, ra: boolean, query?: ParsedQuery): Buffer {
   const qlen = query ? query.questionEnd - HEADER_LEN : 0;
   const edns = query?.edns;
   const out = Buffer.allocUnsafe(HEADER_LEN + qlen + (edns ? OPT_BYTES : 0));

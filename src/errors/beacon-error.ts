@@ -33,9 +33,7 @@ export class BeaconError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; field?: string } {
-    return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+    return this.field === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, field: this.field };
   }
 }
 

@@ -7,12 +7,18 @@ import type { CheckResult, RunContext, Runner } from './types.js';
 class ScriptedRunner implements Runner {
   runs: number[] = [];
   signals: AbortSignal[] = [];
-  constructor(private readonly results: (CheckResult | 'hang')[], private readonly t0: number) {}
+  constructor(
+    private readonly results: (CheckResult | 'hang')[],
+    private readonly t0: number,
+  ) {}
   run(ctx: RunContext): Promise<CheckResult> {
     this.runs.push(Date.now() - this.t0);
     this.signals.push(ctx.signal);
     const r = this.results[Math.min(this.runs.length - 1, this.results.length - 1)];
-    if (r === 'hang') return new Promise(() => { /* ignores its signal on purpose */ });
+    if (r === 'hang')
+      return new Promise(() => {
+        /* ignores its signal on purpose */
+      });
     return Promise.resolve(r);
   }
 }
@@ -29,11 +35,21 @@ afterEach(() => {
 
 describe('ActiveCheck', () => {
   it('staggers the first run inside the interval and re-runs a first failure at once', async () => {
-    const runner = new ScriptedRunner([{ status: 'passing', output: '' }, { status: 'critical', output: 'x' }], Date.now());
+    const runner = new ScriptedRunner(
+      [
+        { status: 'passing', output: '' },
+        { status: 'critical', output: 'x' },
+      ],
+      Date.now(),
+    );
     const reports: CheckResult[] = [];
     const ac = new ActiveCheck({
-      runner, intervalMs: 1000, timeoutMs: 500, random: () => 0.1,
-      counter: new StatusCounter(thresholdsOf({}, 2)), report: (r) => reports.push(r),
+      runner,
+      intervalMs: 1000,
+      timeoutMs: 500,
+      random: () => 0.1,
+      counter: new StatusCounter(thresholdsOf({}, 2)),
+      report: (r) => reports.push(r),
     });
     ac.start();
     // First run at 100 ms (stagger 0.1 × 1 s), not before.
@@ -49,7 +65,10 @@ describe('ActiveCheck', () => {
     expect(runner.runs.slice(0, 2)).toEqual([100, 1100]);
     await vi.advanceTimersByTimeAsync(1);
     expect(runner.runs).toEqual([100, 1100, 1101]);
-    expect(reports).toEqual([{ status: 'passing', output: '' }, { status: 'critical', output: 'x' }]);
+    expect(reports).toEqual([
+      { status: 'passing', output: '' },
+      { status: 'critical', output: 'x' },
+    ]);
     // After that, back to one run per interval from the retry.
     await vi.advanceTimersByTimeAsync(999);
     expect(runner.runs).toHaveLength(3);
@@ -62,8 +81,12 @@ describe('ActiveCheck', () => {
     const runner = new ScriptedRunner(['hang'], Date.now());
     const reports: CheckResult[] = [];
     const ac = new ActiveCheck({
-      runner, intervalMs: 1000, timeoutMs: 100, random: () => 0,
-      counter: new StatusCounter(thresholdsOf({}, 1)), report: (r) => reports.push(r),
+      runner,
+      intervalMs: 1000,
+      timeoutMs: 100,
+      random: () => 0,
+      counter: new StatusCounter(thresholdsOf({}, 1)),
+      report: (r) => reports.push(r),
     });
     ac.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -85,8 +108,12 @@ describe('ActiveCheck', () => {
     const DAY = 86_400_000;
     const runner = new ScriptedRunner([{ status: 'passing', output: '' }], Date.now());
     const ac = new ActiveCheck({
-      runner, intervalMs: 40 * DAY, timeoutMs: 1000, random: () => 0.5,
-      counter: new StatusCounter(thresholdsOf({}, 2)), report: () => undefined,
+      runner,
+      intervalMs: 40 * DAY,
+      timeoutMs: 1000,
+      random: () => 0.5,
+      counter: new StatusCounter(thresholdsOf({}, 2)),
+      report: () => undefined,
     });
     ac.start();
     await vi.advanceTimersByTimeAsync(60_000);
@@ -103,8 +130,12 @@ describe('ActiveCheck', () => {
   it('never runs more often than once a second', async () => {
     const runner = new ScriptedRunner([{ status: 'passing', output: '' }], Date.now());
     const ac = new ActiveCheck({
-      runner, intervalMs: 10, timeoutMs: 10, random: () => 0,
-      counter: new StatusCounter(thresholdsOf({}, 2)), report: () => undefined,
+      runner,
+      intervalMs: 10,
+      timeoutMs: 10,
+      random: () => 0,
+      counter: new StatusCounter(thresholdsOf({}, 2)),
+      report: () => undefined,
     });
     ac.start();
     await vi.advanceTimersByTimeAsync(3500);
@@ -115,8 +146,12 @@ describe('ActiveCheck', () => {
   it('stops running once stopped', async () => {
     const runner = new ScriptedRunner([{ status: 'passing', output: '' }], Date.now());
     const ac = new ActiveCheck({
-      runner, intervalMs: 1000, timeoutMs: 100, random: () => 0,
-      counter: new StatusCounter(thresholdsOf({}, 2)), report: () => undefined,
+      runner,
+      intervalMs: 1000,
+      timeoutMs: 100,
+      random: () => 0,
+      counter: new StatusCounter(thresholdsOf({}, 2)),
+      report: () => undefined,
     });
     ac.start();
     await vi.advanceTimersByTimeAsync(1500);

@@ -6,8 +6,17 @@ import { MemoryChecks } from './memory-deps.test-suite.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const check: CheckRecord = {
-  Node: 'n1', CheckID: 'c1', Name: 'c1', Status: 'critical', Notes: 'keep me', Output: '', ServiceID: '', ServiceName: '',
-  ServiceTags: [], Type: 'http', Definition: { HTTP: 'http://127.0.0.1:1/', IntervalMs: 1000 },
+  Node: 'n1',
+  CheckID: 'c1',
+  Name: 'c1',
+  Status: 'critical',
+  Notes: 'keep me',
+  Output: '',
+  ServiceID: '',
+  ServiceName: '',
+  ServiceTags: [],
+  Type: 'http',
+  Definition: { HTTP: 'http://127.0.0.1:1/', IntervalMs: 1000 },
 };
 const node: NodeRecord = { ID: 'id-n1', Node: 'n1', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
 

@@ -32,7 +32,11 @@ export class CheckWriter {
   private failures = 0;
   private closed = false;
 
-  constructor(private readonly deps: CheckWriterDeps, readonly node: string, readonly checkId: string) {}
+  constructor(
+    private readonly deps: CheckWriterDeps,
+    readonly node: string,
+    readonly checkId: string,
+  ) {}
 
   /** Asks for this status and output; resolves once written, found unchanged, or deferred (output only). */
   set(r: CheckResult): Promise<void> {

@@ -2,15 +2,34 @@ import { HealthManager } from './manager.js';
 import type { Health, HealthDeps } from './types.js';
 
 export type {
-  CheckResult, CheckSource, Health, HealthApi, HealthConfig, HealthDeps, HealthLogger, HealthOptions, Runner, RunContext,
-  Session, SessionEvent, SessionId, SessionListener, Sessions, SessionWatch, StatusSink,
+  CheckResult,
+  CheckSource,
+  Health,
+  HealthApi,
+  HealthConfig,
+  HealthDeps,
+  HealthLogger,
+  HealthOptions,
+  Runner,
+  RunContext,
+  Session,
+  SessionEvent,
+  SessionId,
+  SessionListener,
+  Sessions,
+  SessionWatch,
+  StatusSink,
 } from './types.js';
 export { DEFAULT_HEALTH_OPTIONS, SCRIPTS_DISABLED_OUTPUT } from './manager.js';
 export { SERF_CHECK_ID, ALIVE_OUTPUT, DEAD_OUTPUT } from './liveness.js';
 export { OUTPUT_MAX_BYTES, capOutput } from './output.js';
 export { ownsEverything } from './ownership.js';
 export {
-  encodeHealthCheckRequest, decodeHealthCheckRequest, encodeHealthCheckResponse, decodeHealthCheckResponse, HEALTH_CHECK_METHOD,
+  encodeHealthCheckRequest,
+  decodeHealthCheckRequest,
+  encodeHealthCheckResponse,
+  decodeHealthCheckResponse,
+  HEALTH_CHECK_METHOD,
 } from './runners/index.js';
 
 /**

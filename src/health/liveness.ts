@@ -79,7 +79,7 @@ export class NodeLiveness {
   }
 
   private refreshMs(): number {
-    return (this.opts.ttlSeconds * 1000 / 3) * (0.8 + Math.random() * 0.4);
+    return ((this.opts.ttlSeconds * 1000) / 3) * (0.8 + Math.random() * 0.4);
   }
 
   private scheduleKeepAlive(ms: number): void {

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestCatalog, type TestCatalog } from '../../test/helpers/catalog.js';
 import {
-  Catalog, CatalogSessions, type CheckDefinition, type CheckRecord, type CheckType, type NodeRecord, type ServiceRecord, type StoreSession,
+  Catalog,
+  CatalogSessions,
+  type CheckDefinition,
+  type CheckRecord,
+  type CheckType,
+  type NodeRecord,
+  type ServiceRecord,
+  type StoreSession,
 } from '../catalog/index.js';
 import { buildConfig } from '../config/index.js';
 import { isBeaconError } from '../errors/index.js';
@@ -28,14 +35,36 @@ async function until<T>(what: string, f: () => T | undefined | false, timeoutMs 
 
 const nodeRec = (name: string, addr: string): NodeRecord => ({ ID: `id-${name}`, Node: name, Address: addr, Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} });
 const svc = (id: string): ServiceRecord => ({
-  ID: id, Service: 'web', Tags: ['a'], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80,
-  Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: 'web',
+  Tags: ['a'],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const chk = (id: string, serviceId: string, type: CheckType, def: CheckDefinition, status: CheckRecord['Status'] = 'critical'): CheckRecord => ({
-  Node: NODE, CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceId ? 'web' : '',
-  ServiceTags: [], Type: type, Definition: def,
+  Node: NODE,
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: serviceId ? 'web' : '',
+  ServiceTags: [],
+  Type: type,
+  Definition: def,
 });
-const serf = (node: string): CheckRecord => ({ ...chk('serfHealth', '', '', {}, 'passing'), Node: node, Name: 'Serf Health Status', Output: 'Agent alive and reachable' });
+const serf = (node: string): CheckRecord => ({
+  ...chk('serfHealth', '', '', {}, 'passing'),
+  Node: node,
+  Name: 'Serf Health Status',
+  Output: 'Agent alive and reachable',
+});
 
 let fixture: TestCatalog;
 let catalog: Catalog;
@@ -79,8 +108,14 @@ afterEach(async () => {
 });
 
 describe('createHealth', () => {
-  it('takes the server\'s catalog, its commands and CatalogSessions as they are', async () => {
-    const h = createHealth({ source: catalog, sink: catalog.commands, sessions: new CatalogSessions(fixture.store), config: buildConfig({ node: NODE }), logger: quiet });
+  it("takes the server's catalog, its commands and CatalogSessions as they are", async () => {
+    const h = createHealth({
+      source: catalog,
+      sink: catalog.commands,
+      sessions: new CatalogSessions(fixture.store),
+      config: buildConfig({ node: NODE }),
+      logger: quiet,
+    });
     cleanups.push(() => h.stop());
     await h.start();
     await catalog.commands.registerCheck(chk('service:web-1', 'web-1', 'ttl', { TTLMs: 60_000 }));
@@ -111,7 +146,7 @@ describe('HealthManager: TTL checks', () => {
     expect(catalog.instances('web', { passingOnly: true }).value).toEqual([]);
   });
 
-  it('answers CHECK_NOT_TTL, with Consul\'s text, for unknown and non-TTL checks', async () => {
+  it("answers CHECK_NOT_TTL, with Consul's text, for unknown and non-TTL checks", async () => {
     const h = await startHealth();
     await catalog.commands.registerCheck(chk('h1', 'web-1', 'http', { HTTP: 'http://127.0.0.1:1/', IntervalMs: 60_000 }));
     for (const id of ['nope', 'h1']) {
@@ -121,7 +156,7 @@ describe('HealthManager: TTL checks', () => {
     }
   });
 
-  it('takes heartbeats for any node\'s checks it owns, and only those', async () => {
+  it("takes heartbeats for any node's checks it owns, and only those", async () => {
     await catalog.commands.registerNodeWith(nodeRec('n2', '127.0.0.2'), [svc('web-2')], [{ ...chk('t-n2', 'web-2', 'ttl', { TTLMs: 60_000 }), Node: 'n2' }]);
     await catalog.commands.registerNodeWith(nodeRec('n3', '127.0.0.3'), [svc('web-3')], [{ ...chk('t-n3', 'web-3', 'ttl', { TTLMs: 60_000 }), Node: 'n3' }]);
     const h = await startHealth({ owns: (node) => node !== 'n3' });
@@ -175,14 +210,17 @@ describe('HealthManager: script checks and the enabling flags', () => {
   const script = (id: string, local: boolean) =>
     chk(id, '', 'script', { Args: scriptArgs(0, `ran ${id}`), IntervalMs: 1000, TimeoutMs: 5000, ...(local ? { LocalScript: true } : {}) }, 'warning');
 
-  it('--enable-local-script-checks runs the config file\'s script checks only', async () => {
+  it("--enable-local-script-checks runs the config file's script checks only", async () => {
     health = newHealth({ node: NODE, enableLocalScriptChecks: true });
     await health.start();
     await catalog.commands.registerCheck(script('from-file', true));
     await catalog.commands.registerCheck(script('from-api', false));
     const api = await until('from-api refused', () => catalog.check(NODE, 'from-api')?.record.Status === 'critical' && catalog.check(NODE, 'from-api')!.record);
     expect(api.Output).toBe(LOCAL_SCRIPTS_ONLY_OUTPUT);
-    const file = await until('from-file passing', () => catalog.check(NODE, 'from-file')?.record.Status === 'passing' && catalog.check(NODE, 'from-file')!.record);
+    const file = await until(
+      'from-file passing',
+      () => catalog.check(NODE, 'from-file')?.record.Status === 'passing' && catalog.check(NODE, 'from-file')!.record,
+    );
     expect(file.Output).toBe('ran from-file');
   });
 
@@ -190,7 +228,9 @@ describe('HealthManager: script checks and the enabling flags', () => {
     health = newHealth({ node: NODE });
     await health.start();
     await catalog.commands.registerCheck(script('s1', true));
-    expect((await until('s1 refused', () => catalog.check(NODE, 's1')?.record.Status === 'critical' && catalog.check(NODE, 's1')!.record)).Output).toBe(SCRIPTS_DISABLED_OUTPUT);
+    expect((await until('s1 refused', () => catalog.check(NODE, 's1')?.record.Status === 'critical' && catalog.check(NODE, 's1')!.record)).Output).toBe(
+      SCRIPTS_DISABLED_OUTPUT,
+    );
     await health.stop();
     health = newHealth({ node: NODE, enableScriptChecks: true });
     await health.start();
@@ -228,9 +268,11 @@ describe('HealthManager: node liveness', () => {
   });
 
   it('another node whose session lapses turns critical, and every instance on it leaves passing results', async () => {
-    await catalog.commands.registerNodeWith(nodeRec('n2', '127.0.0.2'), [svc('web-2')], [
-      serf('n2'), { ...chk('service:web-2', 'web-2', 'ttl', { TTLMs: 60_000 }, 'passing'), Node: 'n2' },
-    ]);
+    await catalog.commands.registerNodeWith(
+      nodeRec('n2', '127.0.0.2'),
+      [svc('web-2')],
+      [serf('n2'), { ...chk('service:web-2', 'web-2', 'ttl', { TTLMs: 60_000 }, 'passing'), Node: 'n2' }],
+    );
     await startHealth();
     // n2's own process holds its session, through the same store.
     const n2 = await new CatalogSessions(fixture.store).open('n2', 30);

@@ -22,7 +22,8 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
 };
 
 export const SCRIPTS_DISABLED_OUTPUT = 'Script checks are disabled on this server; start it with --enable-script-checks to run this check';
-export const LOCAL_SCRIPTS_ONLY_OUTPUT = 'This server runs only the script checks of its config file (--enable-local-script-checks); start it with --enable-script-checks to run this check';
+export const LOCAL_SCRIPTS_ONLY_OUTPUT =
+  'This server runs only the script checks of its config file (--enable-local-script-checks); start it with --enable-script-checks to run this check';
 
 type Kind = ActiveType | 'ttl';
 
@@ -77,12 +78,21 @@ export class HealthManager implements Health {
     const onWrite = (kind: 'status' | 'output') => this.metrics.writes.inc({ kind });
     this.writerDeps = { source: deps.source, sink: deps.sink, logger: deps.logger, outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite };
     this.reaper = new Reaper({
-      source: deps.source, sink: deps.sink, logger: deps.logger, tickMs: this.opts.reaperTickMs, floorMs: this.opts.reapFloorMs,
+      source: deps.source,
+      sink: deps.sink,
+      logger: deps.logger,
+      tickMs: this.opts.reaperTickMs,
+      floorMs: this.opts.reapFloorMs,
       onReap: () => this.metrics.reaped.inc(),
     });
     const node = this.config.node;
     this.liveness = new NodeLiveness({
-      sessions: deps.sessions, source: deps.source, sink: deps.sink, logger: deps.logger, node, ttlSeconds: this.opts.sessionTtlSeconds,
+      sessions: deps.sessions,
+      source: deps.source,
+      sink: deps.sink,
+      logger: deps.logger,
+      node,
+      ttlSeconds: this.opts.sessionTtlSeconds,
       ownsNode: (n) => n === node || this.opts.owns(n, SERF_CHECK_ID),
       writer: { outputUpdateIntervalMs: this.opts.outputUpdateIntervalMs, onWrite },
       onSession: (up) => this.metrics.sessionUp.set(up ? 1 : 0),
@@ -160,10 +170,13 @@ export class HealthManager implements Health {
   /** The periodic safety-net scan (jittered). */
   private scheduleRescan(): void {
     if (this.stopped) return;
-    this.rescanTimer = setTimeout(() => {
-      this.fullScan();
-      this.scheduleRescan();
-    }, this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4));
+    this.rescanTimer = setTimeout(
+      () => {
+        this.fullScan();
+        this.scheduleRescan();
+      },
+      this.opts.rescanIntervalMs * (0.8 + Math.random() * 0.4),
+    );
     this.rescanTimer.unref();
   }
 

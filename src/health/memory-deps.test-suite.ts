@@ -76,7 +76,10 @@ export class MemoryChecks implements CheckSource, StatusSink {
     if (gone.length === 0) return Promise.resolve(false);
     const rev = ++this.revision;
     for (const c of gone) this.checks.delete(keyOf(node, c.record.CheckID));
-    this.emit(gone.map((c) => ({ node, checkId: c.record.CheckID, check: undefined })), rev);
+    this.emit(
+      gone.map((c) => ({ node, checkId: c.record.CheckID, check: undefined })),
+      rev,
+    );
     this.deregistered.push({ node, serviceId });
     return Promise.resolve(true);
   }

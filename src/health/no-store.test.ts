@@ -16,11 +16,22 @@ const NODE = 'agent-1';
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 const chk = (node: string, id: string, serviceId: string, type: CheckType, def: CheckDefinition, status: CheckRecord['Status'] = 'critical'): CheckRecord => ({
-  Node: node, CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceId ? 'web' : '',
-  ServiceTags: [], Type: type, Definition: def,
+  Node: node,
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: serviceId ? 'web' : '',
+  ServiceTags: [],
+  Type: type,
+  Definition: def,
 });
 const serf = (node: string, status: CheckRecord['Status'] = 'passing'): CheckRecord => ({
-  ...chk(node, SERF_CHECK_ID, '', '', {}, status), Name: 'Serf Health Status', Output: status === 'passing' ? ALIVE_OUTPUT : DEAD_OUTPUT,
+  ...chk(node, SERF_CHECK_ID, '', '', {}, status),
+  Name: 'Serf Health Status',
+  Output: status === 'passing' ? ALIVE_OUTPUT : DEAD_OUTPUT,
 });
 
 let checks: MemoryChecks;
@@ -29,7 +40,11 @@ let health: HealthManager;
 
 async function start(options: Partial<HealthOptions> = {}): Promise<HealthManager> {
   health = new HealthManager({
-    source: checks, sink: checks, sessions, config: buildConfig({ node: NODE }), logger: quiet,
+    source: checks,
+    sink: checks,
+    sessions,
+    config: buildConfig({ node: NODE }),
+    logger: quiet,
     options: { sessionTtlSeconds: 3, reaperTickMs: 1000, reapFloorMs: 1000, ...options },
   });
   await health.start();
@@ -61,7 +76,10 @@ describe('health with no store', () => {
     expect(checks.check(NODE, 'service:web-1')!.record.Status).toBe('passing');
     await vi.advanceTimersByTimeAsync(1);
     expect(checks.writes.at(-1)).toEqual({
-      node: NODE, checkId: 'service:web-1', status: 'critical', output: 'TTL expired (last output before timeout follows): ok',
+      node: NODE,
+      checkId: 'service:web-1',
+      status: 'critical',
+      output: 'TTL expired (last output before timeout follows): ok',
     });
     expect(checks.writes).toHaveLength(2);
   });

@@ -53,9 +53,12 @@ export class Reaper {
 
   start(): void {
     const next = () => {
-      this.timer = setTimeout(() => {
-        void this.tick().finally(next);
-      }, this.opts.tickMs * (0.9 + Math.random() * 0.2));
+      this.timer = setTimeout(
+        () => {
+          void this.tick().finally(next);
+        },
+        this.opts.tickMs * (0.9 + Math.random() * 0.2),
+      );
       this.timer.unref();
     };
     next();
@@ -80,7 +83,10 @@ export class Reaper {
         try {
           if (!(await sink.deregisterService(t.node, t.serviceId))) continue;
           this.opts.onReap?.();
-          logger.info({ node: t.node, serviceId: t.serviceId, checkId: t.checkId, criticalForMs: now - t.since }, 'deregistered a service critical for longer than DeregisterCriticalServiceAfter');
+          logger.info(
+            { node: t.node, serviceId: t.serviceId, checkId: t.checkId, criticalForMs: now - t.since },
+            'deregistered a service critical for longer than DeregisterCriticalServiceAfter',
+          );
         } catch (err) {
           logger.warn({ err, node: t.node, serviceId: t.serviceId }, 'reaping a critical service failed; will retry');
           this.tracked.set(key, t);

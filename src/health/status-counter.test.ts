@@ -8,8 +8,11 @@ const fail = { status: 'critical', output: 'down' } as const;
 describe('thresholdsOf', () => {
   it('uses the server default for FailuresBeforeCritical and defaults FailuresBeforeWarning to it', () => {
     expect(thresholdsOf({}, 2)).toEqual({ successBeforePassing: 0, failuresBeforeWarning: 2, failuresBeforeCritical: 2 });
-    expect(thresholdsOf({ FailuresBeforeCritical: 3, FailuresBeforeWarning: 1, SuccessBeforePassing: 2 }, 2))
-      .toEqual({ successBeforePassing: 2, failuresBeforeWarning: 1, failuresBeforeCritical: 3 });
+    expect(thresholdsOf({ FailuresBeforeCritical: 3, FailuresBeforeWarning: 1, SuccessBeforePassing: 2 }, 2)).toEqual({
+      successBeforePassing: 2,
+      failuresBeforeWarning: 1,
+      failuresBeforeCritical: 3,
+    });
   });
 });
 

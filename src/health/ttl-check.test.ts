@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 describe('TtlCheck', () => {
-  it('expires to critical with Consul\'s output unless touched in time', () => {
+  it("expires to critical with Consul's output unless touched in time", () => {
     const fired: CheckResult[] = [];
     const t = new TtlCheck(150, '', (r) => fired.push(r));
     // Touched every 100 ms: each update restarts the 150 ms TTL, so it never runs out.

@@ -23,7 +23,11 @@ export class TtlCheck {
   lastOutput: string;
   expired = false;
 
-  constructor(readonly ttlMs: number, initialOutput: string, private readonly onExpire: (r: CheckResult) => void) {
+  constructor(
+    readonly ttlMs: number,
+    initialOutput: string,
+    private readonly onExpire: (r: CheckResult) => void,
+  ) {
     this.lastOutput = initialOutput;
     this.long = ttlMs > MAX_TIMER_MS;
     if (this.long) this.deadline = Date.now() + ttlMs;

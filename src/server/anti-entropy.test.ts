@@ -14,25 +14,64 @@ import { LocalState } from './local-state.js';
 import { SharedLock } from './shared-lock.js';
 
 const NODE: NodeRecord = {
-  ID: '4c7d3b1e-0f6a-4f4e-a3a6-6c1c3f7b9e21', Node: 'srv', Address: '127.0.0.1', Datacenter: 'dc1',
-  TaggedAddresses: { lan: '127.0.0.1' }, Meta: { 'consul-network-segment': '' },
+  ID: '4c7d3b1e-0f6a-4f4e-a3a6-6c1c3f7b9e21',
+  Node: 'srv',
+  Address: '127.0.0.1',
+  Datacenter: 'dc1',
+  TaggedAddresses: { lan: '127.0.0.1' },
+  Meta: { 'consul-network-segment': '' },
 };
 const CONSUL: ServiceRecord = {
-  ID: 'consul', Service: 'consul', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 8300, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: 'consul',
+  Service: 'consul',
+  Tags: [],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 8300,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 };
 const SERF: CheckRecord = {
-  Node: 'srv', CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical', Notes: '', Output: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Definition: {},
+  Node: 'srv',
+  CheckID: 'serfHealth',
+  Name: 'Serf Health Status',
+  Status: 'critical',
+  Notes: '',
+  Output: '',
+  ServiceID: '',
+  ServiceName: '',
+  ServiceTags: [],
+  Type: '',
+  Definition: {},
 };
 const WEB: ServiceRecord = { ...CONSUL, ID: 'web', Service: 'web', Port: 80 };
-const WEB_CHECK: CheckRecord = { ...SERF, CheckID: 'service:web', Name: 'web ttl', ServiceID: 'web', ServiceName: 'web', Type: 'ttl', Definition: { TTLMs: 10_000 } };
+const WEB_CHECK: CheckRecord = {
+  ...SERF,
+  CheckID: 'service:web',
+  Name: 'web ttl',
+  ServiceID: 'web',
+  ServiceName: 'web',
+  Type: 'ttl',
+  Definition: { TTLMs: 10_000 },
+};
 
 class RecordingLogger implements Logger {
   readonly lines: Array<{ level: string; msg: string }> = [];
-  info(_o: object, msg = ''): void { this.lines.push({ level: 'info', msg }); }
-  warn(_o: object, msg = ''): void { this.lines.push({ level: 'warn', msg }); }
-  error(_o: object, msg = ''): void { this.lines.push({ level: 'error', msg }); }
+  info(_o: object, msg = ''): void {
+    this.lines.push({ level: 'info', msg });
+  }
+  warn(_o: object, msg = ''): void {
+    this.lines.push({ level: 'warn', msg });
+  }
+  error(_o: object, msg = ''): void {
+    this.lines.push({ level: 'error', msg });
+  }
   debug(): void {}
-  repairs(): string[] { return this.lines.filter((l) => l.level === 'info').map((l) => l.msg); }
+  repairs(): string[] {
+    return this.lines.filter((l) => l.level === 'info').map((l) => l.msg);
+  }
 }
 
 /** Lets real I/O (store commits on setImmediate) run until `cond` holds; fails after many rounds. */
@@ -98,7 +137,12 @@ const webCheck = () => cat().check('srv', 'service:web')?.record;
 describe('anti-entropy loop', () => {
   it('registers the node on the first pass, then repairs a catalog deregister once the debounce has passed', async () => {
     const loop = await startLoop();
-    expect(cat().node('srv').value?.services.map((s) => s.record.ID).sort()).toEqual(['consul', 'web']);
+    expect(
+      cat()
+        .node('srv')
+        .value?.services.map((s) => s.record.ID)
+        .sort(),
+    ).toEqual(['consul', 'web']);
     expect(cat().check('srv', 'serfHealth')?.record).toMatchObject({ Status: 'passing', Output: ALIVE_OUTPUT });
 
     await cat().commands.setCheckStatus('srv', 'service:web', { status: 'passing', output: 'fine' });
@@ -114,7 +158,9 @@ describe('anti-entropy loop', () => {
     expect(webCheck()).toMatchObject({ Status: 'critical', Output: '', Type: 'ttl' });
     expect(cat().check('srv', 'serfHealth')?.record).toMatchObject({ Status: 'passing', Output: ALIVE_OUTPUT });
     expect(loop.repairs).toMatchObject({ node: 1, service: 2, check: 2 });
-    expect(logger.repairs()).toEqual([expect.stringMatching(/^anti-entropy: restored this server's node, missing from the catalog, with 2 services and 2 checks$/)]);
+    expect(logger.repairs()).toEqual([
+      expect.stringMatching(/^anti-entropy: restored this server's node, missing from the catalog, with 2 services and 2 checks$/),
+    ]);
     const text = await registry.metrics();
     expect(text).toMatch(/beacon_server_anti_entropy_repairs_total\{kind="node"\} 1/);
     expect(text).toMatch(/beacon_server_anti_entropy_repairs_total\{kind="removed_service"\} 0/);
@@ -124,10 +170,14 @@ describe('anti-entropy loop', () => {
     const loop = await startLoop();
     await cat().commands.catalogRegister({
       node: { Node: 'srv', Address: '10.9.9.9', ID: '', TaggedAddresses: {}, Meta: {} },
-      service: { ...WEB, ID: 'intruder', Service: 'intruder' }, checks: [{ ...WEB_CHECK, CheckID: 'service:web', Definition: {}, Type: '', Status: 'warning', Output: 'as the catalog says' }],
+      service: { ...WEB, ID: 'intruder', Service: 'intruder' },
+      checks: [{ ...WEB_CHECK, CheckID: 'service:web', Definition: {}, Type: '', Status: 'warning', Output: 'as the catalog says' }],
     });
     await vi.advanceTimersByTimeAsync(1000);
-    await until(() => !cat().serviceRecord('srv', 'intruder') && cat().nodeRecord('srv')?.record.Address === '127.0.0.1' && webCheck()?.Type === 'ttl', 'all repaired');
+    await until(
+      () => !cat().serviceRecord('srv', 'intruder') && cat().nodeRecord('srv')?.record.Address === '127.0.0.1' && webCheck()?.Type === 'ttl',
+      'all repaired',
+    );
     // Status and output are health's: anti-entropy puts back the definition only.
     expect(webCheck()).toMatchObject({ Status: 'warning', Output: 'as the catalog says', Definition: { TTLMs: 10_000 } });
     expect(loop.repairs).toMatchObject({ node: 1, check: 1, removed_service: 1 });
@@ -141,7 +191,9 @@ describe('anti-entropy loop', () => {
   it('the periodic pass (30 s ±10 %) finds damage no change announced', async () => {
     const deaf: AntiEntropyDeps['catalog'] = {
       ...lookups(),
-      get commands() { return cat().commands; },
+      get commands() {
+        return cat().commands;
+      },
       onChange: () => () => undefined,
       onCheckChange: () => () => undefined,
     };
@@ -203,7 +255,9 @@ describe('anti-entropy loop', () => {
     const catalog: AntiEntropyDeps['catalog'] = {
       ...lookups(),
       // The real commands, but for a registerService that fails twice.
-      get commands() { return Object.assign(Object.create(real()) as CatalogCommands, flaky); },
+      get commands() {
+        return Object.assign(Object.create(real()) as CatalogCommands, flaky);
+      },
       onChange: (l) => cat().onChange(l),
       onCheckChange: (l) => cat().onCheckChange(l),
     };
@@ -224,7 +278,8 @@ describe('anti-entropy loop', () => {
     await vi.advanceTimersByTimeAsync(1);
     await until(() => cat().serviceRecord('srv', 'web') !== undefined, 'repaired after the back-off');
     expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
-      "anti-entropy: repairing this server's node failed; trying again", "anti-entropy: repairing this server's node failed; trying again",
+      "anti-entropy: repairing this server's node failed; trying again",
+      "anti-entropy: repairing this server's node failed; trying again",
     ]);
   });
 });

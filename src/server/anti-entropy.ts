@@ -68,12 +68,14 @@ export class AntiEntropy {
     this.name = deps.state.name;
     if (deps.registry) {
       const existing = deps.registry.getSingleMetric('beacon_server_anti_entropy_repairs_total') as client.Counter<'kind'> | undefined;
-      this.counter = existing ?? new client.Counter({
-        name: 'beacon_server_anti_entropy_repairs_total',
-        help: "Repairs anti-entropy made to this server's own node in the catalog, by kind of thing put back or removed.",
-        labelNames: ['kind'] as const,
-        registers: [deps.registry],
-      });
+      this.counter =
+        existing ??
+        new client.Counter({
+          name: 'beacon_server_anti_entropy_repairs_total',
+          help: "Repairs anti-entropy made to this server's own node in the catalog, by kind of thing put back or removed.",
+          labelNames: ['kind'] as const,
+          registers: [deps.registry],
+        });
       for (const k of REPAIR_KINDS) this.counter.inc({ kind: k }, 0);
     }
   }
@@ -98,10 +100,13 @@ export class AntiEntropy {
   trigger(): void {
     if (this.stopped || this.debounce) return;
     const { debounceMs, intervalMs } = this.deps.options;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.run();
-    }, Math.min(Math.max(debounceMs, this.lastPlanMs * COST_FACTOR), intervalMs));
+    this.debounce = setTimeout(
+      () => {
+        this.debounce = undefined;
+        this.run();
+      },
+      Math.min(Math.max(debounceMs, this.lastPlanMs * COST_FACTOR), intervalMs),
+    );
     this.debounce.unref();
   }
 
@@ -166,10 +171,13 @@ export class AntiEntropy {
 
   private schedulePeriodic(): void {
     if (this.stopped) return;
-    this.periodic = setTimeout(() => {
-      this.run();
-      this.schedulePeriodic();
-    }, jitter(this.deps.options.intervalMs, 0.1));
+    this.periodic = setTimeout(
+      () => {
+        this.run();
+        this.schedulePeriodic();
+      },
+      jitter(this.deps.options.intervalMs, 0.1),
+    );
     this.periodic.unref();
   }
 
@@ -182,7 +190,9 @@ export class AntiEntropy {
     const name = this.name;
     const v = c.node(name).value;
     return {
-      node: v?.node, services: v?.services ?? [], checks: v?.checks ?? [],
+      node: v?.node,
+      services: v?.services ?? [],
+      checks: v?.checks ?? [],
       service: (id) => c.serviceRecord(name, id),
       check: (id) => c.storedCheck(name, id),
       checksOf: (sid) => c.checksOf(name, sid),
@@ -198,8 +208,10 @@ export class AntiEntropy {
     switch (r.type) {
       case 'restore-node':
         await cmd.registerNodeWith(r.node, r.services, r.checks);
-        log({ services: r.services.map((s) => s.ID), checks: r.checks.map((c) => c.CheckID) },
-          `restored this server's node, missing from the catalog, with ${r.services.length} services and ${r.checks.length} checks`);
+        log(
+          { services: r.services.map((s) => s.ID), checks: r.checks.map((c) => c.CheckID) },
+          `restored this server's node, missing from the catalog, with ${r.services.length} services and ${r.checks.length} checks`,
+        );
         break;
       case 'update-node':
         await cmd.registerNodeWith(r.node, [], []);
@@ -207,12 +219,16 @@ export class AntiEntropy {
         break;
       case 'register-service':
         await cmd.registerService(node, r.service, r.checks, { replaceExistingChecks: true, node: this.deps.state.node });
-        log({ service: r.service.ID, serviceState: r.serviceState, restoredChecks: r.restoredChecks, removedChecks: r.removedChecks },
+        log(
+          { service: r.service.ID, serviceState: r.serviceState, restoredChecks: r.restoredChecks, removedChecks: r.removedChecks },
           `restored service ${quote(r.service.ID)} (${[
             r.serviceState === 'ok' ? '' : r.serviceState,
             r.restoredChecks.length > 0 ? `checks restored: ${r.restoredChecks.join(', ')}` : '',
             r.removedChecks.length > 0 ? `checks removed: ${r.removedChecks.join(', ')}` : '',
-          ].filter(Boolean).join('; ')})`);
+          ]
+            .filter(Boolean)
+            .join('; ')})`,
+        );
         break;
       case 'register-check':
         await cmd.registerCheck({ ...r.check, Node: node });

@@ -10,7 +10,10 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
     last.set(key, v);
   };
   new client.Counter({
-    name: 'beacon_dns_queries_total', help: 'DNS messages received, by transport.', labelNames: ['transport'] as const, registers: [registry],
+    name: 'beacon_dns_queries_total',
+    help: 'DNS messages received, by transport.',
+    labelNames: ['transport'] as const,
+    registers: [registry],
     collect() {
       const s = dns.stats();
       grow(this, 'udp', { transport: 'udp' }, s.udpQueries);
@@ -18,7 +21,10 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
     },
   });
   new client.Counter({
-    name: 'beacon_dns_responses_total', help: 'DNS responses sent, by rcode.', labelNames: ['rcode'] as const, registers: [registry],
+    name: 'beacon_dns_responses_total',
+    help: 'DNS responses sent, by rcode.',
+    labelNames: ['rcode'] as const,
+    registers: [registry],
     collect() {
       for (const [rcode, n] of Object.entries(dns.stats().responses)) grow(this, `rc:${rcode}`, { rcode }, n);
     },
@@ -31,13 +37,28 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
     ['beacon_dns_forwarded_total', 'Queries forwarded to a recursor.', (s) => s.forwarded],
     ['beacon_dns_forward_failures_total', 'Forwarded queries that failed (answered SERVFAIL).', (s) => s.forwardFailures],
     ['beacon_dns_forward_tcp_retries_total', 'Truncated UDP answers from a recursor asked again over TCP.', (s) => s.forwardTcpRetries],
-    ['beacon_dns_forward_error_replies_total', 'Recursor replies with an error rcode, after which the next recursor is asked (as Consul does).', (s) => s.forwardErrorReplies],
+    [
+      'beacon_dns_forward_error_replies_total',
+      'Recursor replies with an error rcode, after which the next recursor is asked (as Consul does).',
+      (s) => s.forwardErrorReplies,
+    ],
   ];
   for (const [name, help, pick] of simple) {
-    new client.Counter({ name, help, registers: [registry], collect() { grow(this, name, {}, pick(dns.stats())); } });
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        grow(this, name, {}, pick(dns.stats()));
+      },
+    });
   }
   new client.Gauge({
-    name: 'beacon_dns_tcp_connections', help: 'Open DNS TCP connections.', registers: [registry],
-    collect() { this.set(dns.stats().tcpConnections); },
+    name: 'beacon_dns_tcp_connections',
+    help: 'Open DNS TCP connections.',
+    registers: [registry],
+    collect() {
+      this.set(dns.stats().tcpConnections);
+    },
   });
 }

@@ -43,7 +43,10 @@ export class HttpDrain {
    */
   async close(closed: Promise<unknown>, graceMs: number): Promise<CutReport> {
     let timer: NodeJS.Timeout | undefined;
-    const done = closed.then(() => true, () => true);
+    const done = closed.then(
+      () => true,
+      () => true,
+    );
     const inTime = await Promise.race([done, new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);
     if (inTime) return { connections: 0, requests: 0 };

@@ -207,7 +207,9 @@ export class LocalStateFile {
         for (const w of waiters) w.resolve();
       } catch (err) {
         this.needsSnapshot = true;
-        const e = new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', `cannot save this server's local state in ${this.dir}: ${(err as Error).message}`, { cause: err });
+        const e = new BeaconError('BEACON_ERR_STORE_UNAVAILABLE', `cannot save this server's local state in ${this.dir}: ${(err as Error).message}`, {
+          cause: err,
+        });
         for (const w of waiters) w.reject(e);
       }
     }

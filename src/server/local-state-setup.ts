@@ -42,7 +42,8 @@ export async function openLocalState(catalog: Catalog, config: RuntimeConfig, lo
   } else if (inCatalog) {
     const ops: LocalOp[] = [{ op: 'node', id: inCatalog.node.record.ID, meta: inCatalog.node.record.Meta }];
     for (const s of inCatalog.services) if (s.record.ID !== 'consul') ops.push({ op: 'service', source: 'api', service: s.record });
-    for (const c of inCatalog.checks) if (c.record.CheckID !== SERF_CHECK_ID) ops.push({ op: 'check', source: 'api', check: { ...c.record, Status: 'critical', Output: '' } });
+    for (const c of inCatalog.checks)
+      if (c.record.CheckID !== SERF_CHECK_ID) ops.push({ op: 'check', source: 'api', check: { ...c.record, Status: 'critical', Output: '' } });
     state.apply(ops);
     logger.info({ services: state.services.size, checks: state.checks.size }, "local state: none yet; took this node's services and checks from the catalog");
   }

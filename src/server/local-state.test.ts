@@ -9,10 +9,29 @@ import { LocalState } from './local-state.js';
 
 const NODE: NodeRecord = { ID: 'id-1', Node: 'srv', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} };
 const svc = (id: string, port = 80): ServiceRecord => ({
-  ID: id, Service: id, Tags: ['t'], Address: '', TaggedAddresses: {}, Meta: {}, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: id,
+  Tags: ['t'],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: port,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const check = (id: string, serviceId = '', status: CheckRecord['Status'] = 'passing'): CheckRecord => ({
-  Node: 'srv', CheckID: id, Name: id, Status: status, Notes: '', Output: 'out', ServiceID: serviceId, ServiceName: '', ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 5000 },
+  Node: 'srv',
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: 'out',
+  ServiceID: serviceId,
+  ServiceName: '',
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: { TTLMs: 5000 },
 });
 
 /** A state with one change applied the way the server applies them: planned, then applied. */
@@ -48,13 +67,18 @@ describe('local state', () => {
     expect(s.planServiceRemoval('web')).toEqual([]);
   });
 
-  it('persists API and config entries, never the server\'s own', () => {
-    const s = stateWith((st) => st.apply([
-      { op: 'service', source: 'server', service: svc('consul') },
-      { op: 'service', source: 'config', service: svc('billing') },
-      { op: 'service', source: 'api', service: svc('web') },
-    ]));
-    expect(s.toPersisted().services.map((e) => [e.service.ID, e.source])).toEqual([['billing', 'config'], ['web', 'api']]);
+  it("persists API and config entries, never the server's own", () => {
+    const s = stateWith((st) =>
+      st.apply([
+        { op: 'service', source: 'server', service: svc('consul') },
+        { op: 'service', source: 'config', service: svc('billing') },
+        { op: 'service', source: 'api', service: svc('web') },
+      ]),
+    );
+    expect(s.toPersisted().services.map((e) => [e.service.ID, e.source])).toEqual([
+      ['billing', 'config'],
+      ['web', 'api'],
+    ]);
   });
 });
 
@@ -138,9 +162,7 @@ describe('local state file', () => {
 
   it('replaying a journal the snapshot already holds changes nothing (a crash between the two writes of a compaction)', async () => {
     const s = new LocalState(NODE);
-    const ops = [
-      ...s.planService(svc('web'), [check('a', 'web')], { replaceExistingChecks: false, source: 'api' }),
-    ];
+    const ops = [...s.planService(svc('web'), [check('a', 'web')], { replaceExistingChecks: false, source: 'api' })];
     s.apply(ops);
     const again = s.planServiceRemoval('web');
     s.apply(again);

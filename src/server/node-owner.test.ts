@@ -12,13 +12,37 @@ import { NodeOwner } from './node-owner.js';
 import { SharedLock } from './shared-lock.js';
 
 const NODE: NodeRecord = {
-  ID: '9d1c6b0e-7a55-4e0b-b7d4-2f8a3c5e6d10', Node: 'srv', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {},
+  ID: '9d1c6b0e-7a55-4e0b-b7d4-2f8a3c5e6d10',
+  Node: 'srv',
+  Address: '127.0.0.1',
+  Datacenter: 'dc1',
+  TaggedAddresses: {},
+  Meta: {},
 };
 const svc = (id: string, port = 80): ServiceRecord => ({
-  ID: id, Service: id, Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+  ID: id,
+  Service: id,
+  Tags: [],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: port,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
 });
 const ttl = (id: string, serviceId = '', status: CheckRecord['Status'] = 'critical'): CheckRecord => ({
-  Node: 'srv', CheckID: id, Name: id, Status: status, Notes: '', Output: '', ServiceID: serviceId, ServiceName: '', ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 10_000 },
+  Node: 'srv',
+  CheckID: id,
+  Name: id,
+  Status: status,
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: '',
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: { TTLMs: 10_000 },
 });
 
 let tc: TestCatalog;
@@ -44,7 +68,7 @@ async function persisted(): Promise<LocalState> {
   return s;
 }
 
-describe('agent writes on this server\'s node', () => {
+describe("agent writes on this server's node", () => {
   it('register a service: the node if missing, the service, its checks with their first status; saved before it answers', async () => {
     await owner.registerService(svc('web'), [ttl('service:web', 'web', 'passing')], { replaceExistingChecks: false, source: 'api' });
     expect(tc.catalog.nodeRecord('srv')?.record).toEqual(NODE);
@@ -108,7 +132,10 @@ describe('agent writes on this server\'s node', () => {
   });
 
   it('drops checks left under a service the local state no longer has', async () => {
-    state.apply([{ op: 'check', source: 'api', check: ttl('orphan', 'gone') }, { op: 'check', source: 'api', check: ttl('mem') }]);
+    state.apply([
+      { op: 'check', source: 'api', check: ttl('orphan', 'gone') },
+      { op: 'check', source: 'api', check: ttl('mem') },
+    ]);
     await owner.pruneOrphanChecks();
     expect([...state.checks.keys()]).toEqual(['mem']);
   });

@@ -5,16 +5,39 @@ import { LocalState, type LocalOp } from './local-state.js';
 import { RepairPlanner, repairCounts, sameJson, type ActualNode, type DesiredNode, type Repair } from './repair-plan.js';
 
 const NODE: NodeRecord = {
-  ID: '0b7e6a56-3f0c-4d65-9d32-2a9e2a0f7c11', Node: 'srv', Address: '10.0.0.1', Datacenter: 'dc1',
-  TaggedAddresses: { lan: '10.0.0.1', wan: '10.0.0.1' }, Meta: { 'consul-network-segment': '' },
+  ID: '0b7e6a56-3f0c-4d65-9d32-2a9e2a0f7c11',
+  Node: 'srv',
+  Address: '10.0.0.1',
+  Datacenter: 'dc1',
+  TaggedAddresses: { lan: '10.0.0.1', wan: '10.0.0.1' },
+  Meta: { 'consul-network-segment': '' },
 };
 const svc = (id: string, extra: Partial<ServiceRecord> = {}): ServiceRecord => ({
-  ID: id, Service: id, Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 },
-  EnableTagOverride: false, Kind: '', ...extra,
+  ID: id,
+  Service: id,
+  Tags: [],
+  Address: '',
+  TaggedAddresses: {},
+  Meta: {},
+  Port: 80,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Kind: '',
+  ...extra,
 });
 const check = (id: string, serviceId = '', extra: Partial<CheckRecord> = {}): CheckRecord => ({
-  Node: 'srv', CheckID: id, Name: id, Status: 'critical', Notes: '', Output: '', ServiceID: serviceId, ServiceName: serviceId,
-  ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 10_000 }, ...extra,
+  Node: 'srv',
+  CheckID: id,
+  Name: id,
+  Status: 'critical',
+  Notes: '',
+  Output: '',
+  ServiceID: serviceId,
+  ServiceName: serviceId,
+  ServiceTags: [],
+  Type: 'ttl',
+  Definition: { TTLMs: 10_000 },
+  ...extra,
 });
 const SERF = check('serfHealth', '', { Name: 'Serf Health Status', Type: '', Definition: {} });
 let rev = 1;
@@ -33,7 +56,9 @@ function actual(services: ServiceRecord[], checks: CheckRecord[], node: NodeReco
   const svcs = services.map(ix);
   const chks = checks.map(ix);
   return {
-    node: node ? ix(node) : undefined, services: svcs, checks: chks,
+    node: node ? ix(node) : undefined,
+    services: svcs,
+    checks: chks,
     service: (id) => svcs.find((s) => s.record.ID === id),
     check: (id) => chks.find((c) => c.record.CheckID === id),
     checksOf: (sid) => chks.filter((c) => c.record.ServiceID === sid),
@@ -44,9 +69,16 @@ const types = (plan: Repair[]) => plan.map((r) => r.type);
 describe('anti-entropy planning', () => {
   const want = desired([svc('consul'), svc('web')], [SERF, check('service:web', 'web'), check('mem')]);
 
-  it('plans nothing when the catalog is as registered, whatever the checks\' status and key order', () => {
+  it("plans nothing when the catalog is as registered, whatever the checks' status and key order", () => {
     const shuffled = { ...svc('web'), Weights: { Warning: 1, Passing: 1 } };
-    const have = actual([svc('consul'), shuffled], [{ ...SERF, Output: ALIVE_OUTPUT, Status: 'passing' }, check('service:web', 'web', { Status: 'passing', Output: 'ok' }), check('mem', '', { Status: 'warning' })]);
+    const have = actual(
+      [svc('consul'), shuffled],
+      [
+        { ...SERF, Output: ALIVE_OUTPUT, Status: 'passing' },
+        check('service:web', 'web', { Status: 'passing', Output: 'ok' }),
+        check('mem', '', { Status: 'warning' }),
+      ],
+    );
     expect(new RepairPlanner().plan(want, have, true)).toEqual([]);
   });
 
@@ -56,7 +88,9 @@ describe('anti-entropy planning', () => {
     if (r.type !== 'restore-node') throw new Error('unexpected');
     expect(r.services.map((s) => s.ID)).toEqual(['consul', 'web']);
     expect(r.checks.map((c) => [c.CheckID, c.Status, c.Output])).toEqual([
-      ['serfHealth', 'passing', ALIVE_OUTPUT], ['service:web', 'critical', ''], ['mem', 'critical', ''],
+      ['serfHealth', 'passing', ALIVE_OUTPUT],
+      ['service:web', 'critical', ''],
+      ['mem', 'critical', ''],
     ]);
     expect(repairCounts(r)).toEqual({ node: 1, service: 2, check: 3 });
     const down = new RepairPlanner().plan(want, actual([], [], null), false)[0];
@@ -65,7 +99,11 @@ describe('anti-entropy planning', () => {
   });
 
   it('a node record that differs is written back, naming the fields', () => {
-    const plan = new RepairPlanner().plan(want, actual([svc('consul'), svc('web')], [SERF, check('service:web', 'web'), check('mem')], { ...NODE, Address: '10.9.9.9', Meta: {} }), true);
+    const plan = new RepairPlanner().plan(
+      want,
+      actual([svc('consul'), svc('web')], [SERF, check('service:web', 'web'), check('mem')], { ...NODE, Address: '10.9.9.9', Meta: {} }),
+      true,
+    );
     expect(plan).toEqual([
       { type: 'update-node', node: NODE, fields: ['Address', 'Meta'] },
       { type: 'set-status', checkId: 'serfHealth', status: 'passing', output: ALIVE_OUTPUT, kind: 'serf_health' },
@@ -74,10 +112,24 @@ describe('anti-entropy planning', () => {
 
   it('a missing or altered service is registered again with all its checks, which start critical', () => {
     const missing = new RepairPlanner().plan(want, actual([svc('consul')], [{ ...SERF, Status: 'passing', Output: ALIVE_OUTPUT }, check('mem')]), true);
-    expect(missing).toEqual([{
-      type: 'register-service', service: svc('web'), checks: [check('service:web', 'web')], serviceState: 'missing', restoredChecks: ['service:web'], removedChecks: [],
-    }]);
-    const altered = new RepairPlanner().plan(want, actual([svc('consul'), svc('web', { Port: 81 })], [{ ...SERF, Status: 'passing', Output: ALIVE_OUTPUT }, check('service:web', 'web', { Status: 'passing' }), check('mem')]), true);
+    expect(missing).toEqual([
+      {
+        type: 'register-service',
+        service: svc('web'),
+        checks: [check('service:web', 'web')],
+        serviceState: 'missing',
+        restoredChecks: ['service:web'],
+        removedChecks: [],
+      },
+    ]);
+    const altered = new RepairPlanner().plan(
+      want,
+      actual(
+        [svc('consul'), svc('web', { Port: 81 })],
+        [{ ...SERF, Status: 'passing', Output: ALIVE_OUTPUT }, check('service:web', 'web', { Status: 'passing' }), check('mem')],
+      ),
+      true,
+    );
     expect(altered).toMatchObject([{ type: 'register-service', serviceState: 'changed', restoredChecks: [], removedChecks: [] }]);
     expect(repairCounts(altered[0])).toEqual({ service: 1, check: 0, removed_check: 0 });
   });
@@ -95,7 +147,11 @@ describe('anti-entropy planning', () => {
   });
 
   it('node checks are registered again when missing or altered (keeping the status the catalog has)', () => {
-    const plan = new RepairPlanner().plan(want, actual([svc('consul'), svc('web')], [{ ...SERF, Name: 'renamed', Status: 'passing', Output: ALIVE_OUTPUT }, check('service:web', 'web')]), true);
+    const plan = new RepairPlanner().plan(
+      want,
+      actual([svc('consul'), svc('web')], [{ ...SERF, Name: 'renamed', Status: 'passing', Output: ALIVE_OUTPUT }, check('service:web', 'web')]),
+      true,
+    );
     expect(plan).toEqual([
       { type: 'register-check', check: SERF, why: 'changed' },
       { type: 'register-check', check: check('mem'), why: 'missing' },
@@ -103,10 +159,21 @@ describe('anti-entropy planning', () => {
   });
 
   it('services and checks the local state does not have are removed; checks of removed services go with them', () => {
-    const plan = new RepairPlanner().plan(want, actual(
-      [svc('consul'), svc('web'), svc('intruder')],
-      [{ ...SERF, Status: 'passing', Output: ALIVE_OUTPUT }, check('service:web', 'web'), check('mem'), check('stray'), check('service:intruder', 'intruder'), check('orphan', 'nowhere')],
-    ), true);
+    const plan = new RepairPlanner().plan(
+      want,
+      actual(
+        [svc('consul'), svc('web'), svc('intruder')],
+        [
+          { ...SERF, Status: 'passing', Output: ALIVE_OUTPUT },
+          check('service:web', 'web'),
+          check('mem'),
+          check('stray'),
+          check('service:intruder', 'intruder'),
+          check('orphan', 'nowhere'),
+        ],
+      ),
+      true,
+    );
     expect(plan).toEqual([
       { type: 'remove-service', id: 'intruder' },
       { type: 'remove-check', id: 'stray' },
@@ -117,7 +184,13 @@ describe('anti-entropy planning', () => {
   it('serfHealth goes back to passing only while the session is up; maintenance checks back to critical', () => {
     const maint = check('_node_maintenance', '', { Type: 'maintenance', Definition: {} });
     const w = desired([svc('consul')], [SERF, maint]);
-    const have = actual([svc('consul')], [{ ...SERF, Status: 'critical', Output: 'forged' }, { ...maint, Status: 'passing' }]);
+    const have = actual(
+      [svc('consul')],
+      [
+        { ...SERF, Status: 'critical', Output: 'forged' },
+        { ...maint, Status: 'passing' },
+      ],
+    );
     expect(new RepairPlanner().plan(w, have, true)).toEqual([
       { type: 'set-status', checkId: 'serfHealth', status: 'passing', output: ALIVE_OUTPUT, kind: 'serf_health' },
       { type: 'set-status', checkId: '_node_maintenance', status: 'critical', output: '', kind: 'maintenance' },

@@ -32,7 +32,14 @@ export type Repair =
   /** The node record differs in `fields`. */
   | { type: 'update-node'; node: NodeRecord; fields: string[] }
   /** A service (and all its checks) registered again: it was missing or changed, or some of its checks were. */
-  | { type: 'register-service'; service: ServiceRecord; checks: CheckRecord[]; serviceState: 'missing' | 'changed' | 'ok'; restoredChecks: string[]; removedChecks: string[] }
+  | {
+      type: 'register-service';
+      service: ServiceRecord;
+      checks: CheckRecord[];
+      serviceState: 'missing' | 'changed' | 'ok';
+      restoredChecks: string[];
+      removedChecks: string[];
+    }
   /** A node-level check missing or changed. */
   | { type: 'register-check'; check: CheckRecord; why: 'missing' | 'changed' }
   | { type: 'remove-service'; id: string }
@@ -47,13 +54,20 @@ export type RepairKind = (typeof REPAIR_KINDS)[number];
 /** How many things of each kind a repair puts back. */
 export function repairCounts(r: Repair): Partial<Record<RepairKind, number>> {
   switch (r.type) {
-    case 'restore-node': return { node: 1, service: r.services.length, check: r.checks.length };
-    case 'update-node': return { node: 1 };
-    case 'register-service': return { service: r.serviceState === 'ok' ? 0 : 1, check: r.restoredChecks.length, removed_check: r.removedChecks.length };
-    case 'register-check': return { check: 1 };
-    case 'remove-service': return { removed_service: 1 };
-    case 'remove-check': return { removed_check: 1 };
-    case 'set-status': return { [r.kind]: 1 };
+    case 'restore-node':
+      return { node: 1, service: r.services.length, check: r.checks.length };
+    case 'update-node':
+      return { node: 1 };
+    case 'register-service':
+      return { service: r.serviceState === 'ok' ? 0 : 1, check: r.restoredChecks.length, removed_check: r.removedChecks.length };
+    case 'register-check':
+      return { check: 1 };
+    case 'remove-service':
+      return { removed_service: 1 };
+    case 'remove-check':
+      return { removed_check: 1 };
+    case 'set-status':
+      return { [r.kind]: 1 };
   }
 }
 
@@ -100,10 +114,14 @@ export class RepairPlanner {
 
   plan(desired: DesiredNode, actual: ActualNode, sessionUp: boolean): Repair[] {
     if (!actual.node) {
-      return [{
-        type: 'restore-node', node: desired.node, services: [...desired.services.values()].map((e) => e.service),
-        checks: [...desired.checks.values()].map((e) => initialStatus(e.check, sessionUp)),
-      }];
+      return [
+        {
+          type: 'restore-node',
+          node: desired.node,
+          services: [...desired.services.values()].map((e) => e.service),
+          checks: [...desired.checks.values()].map((e) => initialStatus(e.check, sessionUp)),
+        },
+      ];
     }
     const out: Repair[] = [];
     const fields = NODE_FIELDS.filter((f) => !sameJson(desired.node[f], actual.node!.record[f]));
@@ -122,8 +140,12 @@ export class RepairPlanner {
       }
       if (serviceState !== 'ok' || restoredChecks || removedChecks) {
         out.push({
-          type: 'register-service', service: svc, checks: mine.map((e) => initialStatus(e.check, sessionUp)), serviceState,
-          restoredChecks: restoredChecks ?? [], removedChecks: removedChecks ?? [],
+          type: 'register-service',
+          service: svc,
+          checks: mine.map((e) => initialStatus(e.check, sessionUp)),
+          serviceState,
+          restoredChecks: restoredChecks ?? [],
+          removedChecks: removedChecks ?? [],
         });
       }
     }

@@ -18,15 +18,32 @@ export function selfNodeRecord(config: RuntimeConfig, id: string, meta: Record<s
 /** The `consul` service every server registers on its node, on port 8300 (so consul.service.consul finds the servers). */
 export function consulService(): ServiceRecord {
   return {
-    ID: 'consul', Service: 'consul', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 8300,
-    Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+    ID: 'consul',
+    Service: 'consul',
+    Tags: [],
+    Address: '',
+    TaggedAddresses: {},
+    Meta: {},
+    Port: 8300,
+    Weights: { Passing: 1, Warning: 1 },
+    EnableTagOverride: false,
+    Kind: '',
   };
 }
 
 /** The node's `serfHealth` check; health's liveness keeps its status. */
 export function serfHealthCheck(node: string): CheckRecord {
   return {
-    Node: node, CheckID: SERF_CHECK_ID, Name: 'Serf Health Status', Status: 'passing', Notes: '',
-    Output: ALIVE_OUTPUT, ServiceID: '', ServiceName: '', ServiceTags: [], Type: '', Definition: {},
+    Node: node,
+    CheckID: SERF_CHECK_ID,
+    Name: 'Serf Health Status',
+    Status: 'passing',
+    Notes: '',
+    Output: ALIVE_OUTPUT,
+    ServiceID: '',
+    ServiceName: '',
+    ServiceTags: [],
+    Type: '',
+    Definition: {},
   };
 }

@@ -17,7 +17,8 @@ describe('server options', () => {
 
   it('raises values set in code to their floors', () => {
     expect(withServerDefaults({ shutdownGraceMs: 1, antiEntropy: { intervalMs: 1, debounceMs: 0 } })).toEqual({
-      shutdownGraceMs: 1000, antiEntropy: { intervalMs: 100, debounceMs: 10 },
+      shutdownGraceMs: 1000,
+      antiEntropy: { intervalMs: 100, debounceMs: 10 },
     });
   });
 });

@@ -41,7 +41,11 @@ export function resolveServerOptions(raw: RawServerOptions): ServerOptions {
   if (raw.shutdownGrace !== undefined) {
     const ms = parseDuration(raw.shutdownGrace);
     if (ms === undefined || ms < GRACE_MIN_MS || ms > GRACE_MAX_MS) {
-      throw new BeaconError('BEACON_ERR_CONFIG', `invalid shutdownGrace: "${raw.shutdownGrace}" must be a duration like 5s or 1m, from ${formatDuration(GRACE_MIN_MS)} to ${formatDuration(GRACE_MAX_MS)}`, { field: 'shutdownGrace' });
+      throw new BeaconError(
+        'BEACON_ERR_CONFIG',
+        `invalid shutdownGrace: "${raw.shutdownGrace}" must be a duration like 5s or 1m, from ${formatDuration(GRACE_MIN_MS)} to ${formatDuration(GRACE_MAX_MS)}`,
+        { field: 'shutdownGrace' },
+      );
     }
     shutdownGraceMs = ms;
   }

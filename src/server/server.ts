@@ -106,9 +106,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     // While the store refuses writes this server cannot keep anything current: its own
     // serfHealth shows critical in every answer (nothing can be written) until writes resume.
     const stopFollowingStore = onStoreHealthChange(store, (h) => {
-      catalog.setPending(config.node, SERF_CHECK_ID, h.writable ? undefined : { status: 'critical', output: `${STORE_DOWN_OUTPUT}: ${h.lastError ?? 'unknown error'}` });
+      catalog.setPending(
+        config.node,
+        SERF_CHECK_ID,
+        h.writable ? undefined : { status: 'critical', output: `${STORE_DOWN_OUTPUT}: ${h.lastError ?? 'unknown error'}` },
+      );
       if (h.writable) logger.info({}, 'store takes writes again');
-      else logger.error({ err: h.lastError }, 'store refuses writes: answers carry X-Consul-KnownLeader: false and this server shows critical until it recovers');
+      else
+        logger.error({ err: h.lastError }, 'store refuses writes: answers carry X-Consul-KnownLeader: false and this server shows critical until it recovers');
     });
     undo.push(stopFollowingStore);
     session = new OwnSession(sessions, config.node, logger, () => antiEntropy.trigger());
@@ -130,8 +135,16 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
 
   const shutdown = new AbortController();
   const ctx: HttpContext = {
-    config, store, catalog, logger, metrics, local, responseCache: new ResponseCache(),
-    startedAt: Date.now(), version: pkg.version, shutdownSignal: shutdown.signal,
+    config,
+    store,
+    catalog,
+    logger,
+    metrics,
+    local,
+    responseCache: new ResponseCache(),
+    startedAt: Date.now(),
+    version: pkg.version,
+    shutdownSignal: shutdown.signal,
   };
   const app = createHttpApp(ctx);
   const drain = new HttpDrain(app.server);
@@ -151,11 +164,22 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
     } catch (err) {
       if (isBeaconError(err)) return failStart(err);
-      return failStart(new BeaconError('BEACON_ERR_STARTUP', `cannot serve DNS on ${formatHostPort(config.dns.addr)}: ${(err as Error).message}`, { cause: err }));
+      return failStart(
+        new BeaconError('BEACON_ERR_STARTUP', `cannot serve DNS on ${formatHostPort(config.dns.addr)}: ${(err as Error).message}`, { cause: err }),
+      );
     }
     registerDnsMetrics(ctx.metrics.registry, dns);
   }
-  logger.info({ http: formatHostPort(http), dns: dns ? formatHostPort(dns.udpAddress) : 'off', dataDir: config.dataDir, datacenter: config.datacenter, node: config.node }, 'beacon server started');
+  logger.info(
+    {
+      http: formatHostPort(http),
+      dns: dns ? formatHostPort(dns.udpAddress) : 'off',
+      dataDir: config.dataDir,
+      datacenter: config.datacenter,
+      node: config.node,
+    },
+    'beacon server started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -178,8 +202,10 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         ]);
         for (const err of errors) logger.error({ err }, 'a shutdown step failed');
         if (cut.connections > 0 || cut.requests > 0) {
-          logger.warn({ cutConnections: cut.connections, cutRequests: cut.requests, graceMs: opts.shutdownGraceMs },
-            `beacon server stopped; the ${formatDuration(opts.shutdownGraceMs)} shutdown grace period ran out and cut ${plural(cut.connections, 'connection')} with ${plural(cut.requests, 'request')} in flight`);
+          logger.warn(
+            { cutConnections: cut.connections, cutRequests: cut.requests, graceMs: opts.shutdownGraceMs },
+            `beacon server stopped; the ${formatDuration(opts.shutdownGraceMs)} shutdown grace period ran out and cut ${plural(cut.connections, 'connection')} with ${plural(cut.requests, 'request')} in flight`,
+          );
         } else {
           logger.info({ graceMs: opts.shutdownGraceMs }, 'beacon server stopped');
         }

@@ -14,9 +14,20 @@ describe('SharedLock', () => {
     const log: string[] = [];
     const a = gate();
     const b = gate();
-    const s1 = lock.withShared(async () => { log.push('s1 in'); await a.wait; log.push('s1 out'); });
-    const s2 = lock.withShared(async () => { log.push('s2 in'); await b.wait; log.push('s2 out'); });
-    const ex = lock.withExclusive(() => { log.push('ex'); return Promise.resolve(); });
+    const s1 = lock.withShared(async () => {
+      log.push('s1 in');
+      await a.wait;
+      log.push('s1 out');
+    });
+    const s2 = lock.withShared(async () => {
+      log.push('s2 in');
+      await b.wait;
+      log.push('s2 out');
+    });
+    const ex = lock.withExclusive(() => {
+      log.push('ex');
+      return Promise.resolve();
+    });
     await tick();
     expect(log).toEqual(['s1 in', 's2 in']);
     a.open();
@@ -31,9 +42,18 @@ describe('SharedLock', () => {
     const lock = new SharedLock();
     const log: string[] = [];
     const a = gate();
-    const s1 = lock.withShared(async () => { await a.wait; log.push('s1'); });
-    const ex = lock.withExclusive(() => { log.push('ex'); return Promise.resolve(); });
-    const s2 = lock.withShared(() => { log.push('s2'); return Promise.resolve(); });
+    const s1 = lock.withShared(async () => {
+      await a.wait;
+      log.push('s1');
+    });
+    const ex = lock.withExclusive(() => {
+      log.push('ex');
+      return Promise.resolve();
+    });
+    const s2 = lock.withShared(() => {
+      log.push('s2');
+      return Promise.resolve();
+    });
     await tick();
     expect(log).toEqual([]);
     a.open();

@@ -143,7 +143,14 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>,
 
       it('tracks createRevision, modRevision and version', async () => {
         const p1 = await store.put(k('x'), 'one');
-        expect(await store.get(k('x'))).toEqual({ key: k('x'), value: 'one', createRevision: p1.revision, modRevision: p1.revision, version: 1, lease: NO_LEASE });
+        expect(await store.get(k('x'))).toEqual({
+          key: k('x'),
+          value: 'one',
+          createRevision: p1.revision,
+          modRevision: p1.revision,
+          version: 1,
+          lease: NO_LEASE,
+        });
         const p2 = await store.put(k('x'), 'two');
         expect(await store.get(k('x'))).toMatchObject({ value: 'two', createRevision: p1.revision, modRevision: p2.revision, version: 2 });
         await store.delete(k('x'));
@@ -392,7 +399,9 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>,
         expect(rec.batches.map((b) => b.revision)).toEqual([first.revision, second.revision, third.revision, live.revision]);
         if (exclusive) expectContiguous(rec.batches);
         const [put, , del] = rec.batches;
-        expect(put.events).toEqual([{ type: 'put', kv: { key: k('w/a'), value: '1', createRevision: first.revision, modRevision: first.revision, version: 1, lease: NO_LEASE } }]);
+        expect(put.events).toEqual([
+          { type: 'put', kv: { key: k('w/a'), value: '1', createRevision: first.revision, modRevision: first.revision, version: 1, lease: NO_LEASE } },
+        ]);
         expect(del.events).toHaveLength(1);
         expect(del.events[0]).toMatchObject({ type: 'delete', kv: { key: k('w/a'), value: '', modRevision: third.revision } });
         expect(rec.error).toBeUndefined();
@@ -421,11 +430,14 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>,
         const rec = record(store, { prefix: k('svc/'), fromRevision: r0 + 1 });
         const a = await store.put(k('svc/a'), '1');
         await store.put(k('node/x'), '2');
-        const t = await store.txn([], [
-          { type: 'put', key: k('svc/b'), value: '3' },
-          { type: 'put', key: k('node/y'), value: '4' },
-          { type: 'put', key: k('svc/c'), value: '5' },
-        ]);
+        const t = await store.txn(
+          [],
+          [
+            { type: 'put', key: k('svc/b'), value: '3' },
+            { type: 'put', key: k('node/y'), value: '4' },
+            { type: 'put', key: k('svc/c'), value: '5' },
+          ],
+        );
         await rec.untilRevision(t.revision);
         expect(rec.batches.map((b) => b.revision)).toEqual([a.revision, t.revision]);
         expect(rec.batches[1].events.map((e) => e.kv.key)).toEqual([k('svc/b'), k('svc/c')]);
@@ -511,29 +523,30 @@ export function runStoreContract(name: string, open: () => Promise<OpenedStore>,
       });
 
       // Registered only for drivers that can reopen, so no run reports a skipped test.
-      if (features.reopen !== false) it('keeps data, revision and leases across a reopen', async () => {
-        if (opened.reopen === undefined) throw new Error(`the ${name} opener gave no reopen(); pass { reopen: false } to runStoreContract`);
-        const lease = await grant(30);
-        const first = await store.put(k('keep/1'), 'a');
-        const second = await store.put(k('keep/2'), 'b', { lease });
-        const last = await store.put(k('keep/1'), 'c');
-        await store.close();
-        const again = await opened.reopen();
-        expect(await again.currentRevision()).toBeGreaterThanOrEqual(last.revision);
-        if (exclusive) expect(await again.currentRevision()).toBe(last.revision);
-        expect((await again.range(k('keep/'))).kvs).toEqual([
-          { key: k('keep/1'), value: 'c', createRevision: first.revision, modRevision: last.revision, version: 2, lease: NO_LEASE },
-          { key: k('keep/2'), value: 'b', createRevision: second.revision, modRevision: second.revision, version: 1, lease },
-        ]);
-        expect(await again.keepAlive(lease)).toBeGreaterThanOrEqual(30);
-        const next = await again.put(k('keep/3'), 'd');
-        expect(next.revision).toBeGreaterThan(last.revision);
-        if (exclusive) expect(next.revision).toBe(last.revision + 1);
-        await again.revoke(lease);
-        expect(await again.get(k('keep/2'))).toBeUndefined();
-        await again.deletePrefix(p);
-        await again.close();
-      });
+      if (features.reopen !== false)
+        it('keeps data, revision and leases across a reopen', async () => {
+          if (opened.reopen === undefined) throw new Error(`the ${name} opener gave no reopen(); pass { reopen: false } to runStoreContract`);
+          const lease = await grant(30);
+          const first = await store.put(k('keep/1'), 'a');
+          const second = await store.put(k('keep/2'), 'b', { lease });
+          const last = await store.put(k('keep/1'), 'c');
+          await store.close();
+          const again = await opened.reopen();
+          expect(await again.currentRevision()).toBeGreaterThanOrEqual(last.revision);
+          if (exclusive) expect(await again.currentRevision()).toBe(last.revision);
+          expect((await again.range(k('keep/'))).kvs).toEqual([
+            { key: k('keep/1'), value: 'c', createRevision: first.revision, modRevision: last.revision, version: 2, lease: NO_LEASE },
+            { key: k('keep/2'), value: 'b', createRevision: second.revision, modRevision: second.revision, version: 1, lease },
+          ]);
+          expect(await again.keepAlive(lease)).toBeGreaterThanOrEqual(30);
+          const next = await again.put(k('keep/3'), 'd');
+          expect(next.revision).toBeGreaterThan(last.revision);
+          if (exclusive) expect(next.revision).toBe(last.revision + 1);
+          await again.revoke(lease);
+          expect(await again.get(k('keep/2'))).toBeUndefined();
+          await again.deletePrefix(p);
+          await again.close();
+        });
     });
   });
 }

@@ -75,7 +75,11 @@ describe('namespaced store', () => {
     // 'other/a' exists in the store, but not in the namespace: its version there is 0.
     const absent = await ns.txn(
       [{ key: 'other/a', target: 'version', op: '==', value: 0 }],
-      [{ type: 'put', key: 'other/a', value: 'mine' }, { type: 'delete', key: 'a' }, { type: 'deletePrefix', prefix: 'b/' }],
+      [
+        { type: 'put', key: 'other/a', value: 'mine' },
+        { type: 'delete', key: 'a' },
+        { type: 'deletePrefix', prefix: 'b/' },
+      ],
     );
     expect(absent.succeeded).toBe(true);
     expect((await inner.get('ns/other/a'))?.value).toBe('mine');
@@ -235,7 +239,21 @@ describe('namespaced store', () => {
     await a.close();
     await a.close();
     expect(isBeaconError(await aWatch.untilError(), 'BEACON_ERR_STORE_CLOSED')).toBe(true);
-    for (const call of [a.get('k'), a.range(''), a.put('k', '2'), a.delete('k'), a.deletePrefix(''), a.txn([], []), a.grant(5), a.keepAlive('1'), a.revoke('1'), a.compact(1), a.stats(), a.currentRevision(), a.countKeys('')]) {
+    for (const call of [
+      a.get('k'),
+      a.range(''),
+      a.put('k', '2'),
+      a.delete('k'),
+      a.deletePrefix(''),
+      a.txn([], []),
+      a.grant(5),
+      a.keepAlive('1'),
+      a.revoke('1'),
+      a.compact(1),
+      a.stats(),
+      a.currentRevision(),
+      a.countKeys(''),
+    ]) {
       await expectCode(call, 'BEACON_ERR_STORE_CLOSED');
     }
     const late = record(a, { prefix: '', fromRevision: 0 });

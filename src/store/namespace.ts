@@ -161,8 +161,7 @@ export class NamespacedStore implements Store {
   }
 
   watch(opts: WatchOptions): WatchHandle {
-    const problem =
-      this.closing !== undefined ? closedError() : typeof opts.prefix !== 'string' ? invalid('prefix', 'prefix must be a string') : undefined;
+    const problem = this.closing !== undefined ? closedError() : typeof opts.prefix !== 'string' ? invalid('prefix', 'prefix must be a string') : undefined;
     if (problem !== undefined) {
       // As a driver does: the error arrives after watch() returns, and not after cancel().
       let cancelled = false;

@@ -56,7 +56,9 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
 function embeddedDir(url: string, dataDir: string | undefined): string {
   if (url === 'embedded') {
     if (dataDir === undefined || dataDir === '') {
-      throw new BeaconError('BEACON_ERR_CONFIG', 'the embedded store needs a data directory: set the data dir, or use embedded:///absolute/path', { field: 'store' });
+      throw new BeaconError('BEACON_ERR_CONFIG', 'the embedded store needs a data directory: set the data dir, or use embedded:///absolute/path', {
+        field: 'store',
+      });
     }
     return dataDir;
   }
@@ -72,7 +74,11 @@ function embeddedDir(url: string, dataDir: string | undefined): string {
     }
     const path = parsed === undefined || parsed.host !== '' ? '' : decodeURIComponent(parsed.pathname);
     if (path === '' || path === '/' || !isAbsolute(path)) {
-      throw new BeaconError('BEACON_ERR_CONFIG', `store URL ${JSON.stringify(url)} must name an absolute directory and no host, e.g. embedded:///var/lib/beacon`, { field: 'store' });
+      throw new BeaconError(
+        'BEACON_ERR_CONFIG',
+        `store URL ${JSON.stringify(url)} must name an absolute directory and no host, e.g. embedded:///var/lib/beacon`,
+        { field: 'store' },
+      );
     }
     return path;
   }

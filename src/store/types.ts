@@ -59,10 +59,7 @@ export interface Compare {
   value: number | string;
 }
 
-export type TxnOp =
-  | { type: 'put'; key: string; value: string; lease?: LeaseId }
-  | { type: 'delete'; key: string }
-  | { type: 'deletePrefix'; prefix: string };
+export type TxnOp = { type: 'put'; key: string; value: string; lease?: LeaseId } | { type: 'delete'; key: string } | { type: 'deletePrefix'; prefix: string };
 
 export interface TxnResult {
   succeeded: boolean;

@@ -23,7 +23,10 @@ afterAll(async () => {
 
 describe('python-consul against beacon', () => {
   it('registers, reads, blocks until a change, and deregisters', () => {
-    const r = spawnSync(python, [join(import.meta.dirname, 'fixtures', 'python_consul_client.py'), server.httpHost, String(server.httpPort)], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(python, [join(import.meta.dirname, 'fixtures', 'python_consul_client.py'), server.httpHost, String(server.httpPort)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     // The legacy GET form of a TTL update is refused (405), as by Consul >= 1.0, and changes nothing.

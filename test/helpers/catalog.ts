@@ -18,7 +18,9 @@ export async function openTestCatalog(prefix = 'beacon-catalog-', datacenter = '
   const catalog = new Catalog(store, { datacenter });
   await catalog.start();
   return {
-    dir, store, catalog,
+    dir,
+    store,
+    catalog,
     async close() {
       catalog.stop();
       await store.close();

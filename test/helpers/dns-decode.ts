@@ -17,8 +17,16 @@ export interface Decoded {
 export function decode(buf: Buffer): Decoded {
   const d = dnsPacket.decode(buf) as unknown as Partial<Decoded> & { id?: number };
   return {
-    id: d.id ?? 0, rcode: d.rcode ?? '', flag_aa: !!d.flag_aa, flag_tc: !!d.flag_tc, flag_rd: !!d.flag_rd, flag_ra: !!d.flag_ra,
-    questions: d.questions ?? [], answers: d.answers ?? [], authorities: d.authorities ?? [], additionals: d.additionals ?? [],
+    id: d.id ?? 0,
+    rcode: d.rcode ?? '',
+    flag_aa: !!d.flag_aa,
+    flag_tc: !!d.flag_tc,
+    flag_rd: !!d.flag_rd,
+    flag_ra: !!d.flag_ra,
+    questions: d.questions ?? [],
+    answers: d.answers ?? [],
+    authorities: d.authorities ?? [],
+    additionals: d.additionals ?? [],
   };
 }
 

@@ -20,9 +20,12 @@ export function ensureDebianTool(cmd: string, packages: string[]): string {
   if (process.getuid?.() !== 0) {
     throw new Error(`${cmd} is not installed and this is not root: run "sudo apt-get install -y ${packages.join(' ')}"`);
   }
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
-    encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000,
-  });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], {
+      encoding: 'utf8',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 300_000,
+    });
   let r = install();
   if (r.status !== 0) {
     execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 300_000 });
@@ -79,14 +82,25 @@ export function parseDig(out: string): DigResult {
   let current: DigRecord[] | undefined;
   for (const line of out.split('\n')) {
     const h = /^;; (ANSWER|AUTHORITY|ADDITIONAL) SECTION:/.exec(line);
-    if (h) { current = sections[h[1]]; continue; }
-    if (line.trim() === '' || line.startsWith(';')) { if (line.trim() === '') current = undefined; continue; }
+    if (h) {
+      current = sections[h[1]];
+      continue;
+    }
+    if (line.trim() === '' || line.startsWith(';')) {
+      if (line.trim() === '') current = undefined;
+      continue;
+    }
     if (!current) continue;
     const m = /^(\S+)\s+(\d+)\s+IN\s+(\S+)\s+(.*)$/.exec(line);
     if (m) current.push({ name: m[1], ttl: Number(m[2]), type: m[3], data: m[4].trim() });
   }
   return {
-    status, flags, answer: sections.ANSWER, authority: sections.AUTHORITY, additional: sections.ADDITIONAL,
-    ednsUdp: udp === undefined ? undefined : Number(udp), raw: out,
+    status,
+    flags,
+    answer: sections.ANSWER,
+    authority: sections.AUTHORITY,
+    additional: sections.ADDITIONAL,
+    ednsUdp: udp === undefined ? undefined : Number(udp),
+    raw: out,
   };
 }

@@ -57,20 +57,45 @@ export async function startDnsHarness(
   }
   const nodesDone = new Set<string>();
   return {
-    store, catalog, dns, config, port: dns.udpAddress.port,
+    store,
+    catalog,
+    dns,
+    config,
+    port: dns.udpAddress.port,
     async register(...specs) {
       for (const s of specs) {
         if (!nodesDone.has(s.node) || s.nodeMeta) {
-          await catalog.commands.registerNodeWith({
-            ID: '', Node: s.node, Address: s.address, Datacenter: datacenter, TaggedAddresses: {}, Meta: s.nodeMeta ?? {},
-          }, [], []);
+          await catalog.commands.registerNodeWith(
+            {
+              ID: '',
+              Node: s.node,
+              Address: s.address,
+              Datacenter: datacenter,
+              TaggedAddresses: {},
+              Meta: s.nodeMeta ?? {},
+            },
+            [],
+            [],
+          );
           nodesDone.add(s.node);
         }
         const id = s.id ?? s.service;
-        await catalog.commands.registerService(s.node, {
-          ID: id, Service: s.service, Tags: s.tags ?? [], Address: s.serviceAddress ?? '', TaggedAddresses: {}, Meta: {},
-          Port: s.port ?? 8080, Weights: s.weights ?? { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
-        }, s.status ? [ttlCheck(s.node, id, s.service, s.status)] : []);
+        await catalog.commands.registerService(
+          s.node,
+          {
+            ID: id,
+            Service: s.service,
+            Tags: s.tags ?? [],
+            Address: s.serviceAddress ?? '',
+            TaggedAddresses: {},
+            Meta: {},
+            Port: s.port ?? 8080,
+            Weights: s.weights ?? { Passing: 1, Warning: 1 },
+            EnableTagOverride: false,
+            Kind: '',
+          },
+          s.status ? [ttlCheck(s.node, id, s.service, s.status)] : [],
+        );
         // A re-registration keeps a check's status: set the one asked for.
         if (s.status) await catalog.commands.setCheckStatus(s.node, `service:${id}`, { status: s.status, output: '' });
       }
@@ -90,7 +115,16 @@ export async function startDnsHarness(
 
 function ttlCheck(node: string, serviceId: string, service: string, status: HealthStatus): CheckRecord {
   return {
-    Node: node, CheckID: `service:${serviceId}`, Name: `${service} check`, Status: status, Notes: '', Output: '',
-    ServiceID: serviceId, ServiceName: service, ServiceTags: [], Type: 'ttl', Definition: {},
+    Node: node,
+    CheckID: `service:${serviceId}`,
+    Name: `${service} check`,
+    Status: status,
+    Notes: '',
+    Output: '',
+    ServiceID: serviceId,
+    ServiceName: service,
+    ServiceTags: [],
+    Type: 'ttl',
+    Definition: {},
   };
 }

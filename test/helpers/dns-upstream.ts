@@ -82,22 +82,39 @@ async function startUpstreamOnce(opts: UpstreamOptions): Promise<Upstream> {
     if (opts.silent) return undefined;
     const shape = typeof opts.reply === 'function' ? opts.reply(question.name) : opts.reply;
     if (shape) {
-      const questions = shape.question === 'empty' ? []
-        : shape.question === 'other' ? [{ ...question, name: `other.${question.name}` }] : q.questions;
+      const questions = shape.question === 'empty' ? [] : shape.question === 'other' ? [{ ...question, name: `other.${question.name}` }] : q.questions;
       return dnsPacket.encode({
-        id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | RCODES[shape.rcode], questions, answers: [],
+        id: q.id,
+        type: 'response',
+        flags: dnsPacket.RECURSION_AVAILABLE | RCODES[shape.rcode],
+        questions,
+        answers: [],
       });
     }
     const n = opts.records ?? 1;
-    const answers: dnsPacket.Answer[] = question.type !== 'A' ? [] : Array.from({ length: n }, (_, i) => ({
-      name: question.name, type: 'A', ttl: 60, data: i === 0 ? opts.address ?? '192.0.2.7' : `198.51.${100 + (i >> 8)}.${i & 0xff}`,
-    }));
+    const answers: dnsPacket.Answer[] =
+      question.type !== 'A'
+        ? []
+        : Array.from({ length: n }, (_, i) => ({
+            name: question.name,
+            type: 'A',
+            ttl: 60,
+            data: i === 0 ? (opts.address ?? '192.0.2.7') : `198.51.${100 + (i >> 8)}.${i & 0xff}`,
+          }));
     const full = dnsPacket.encode({
-      id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers,
+      id: q.id,
+      type: 'response',
+      flags: dnsPacket.RECURSION_AVAILABLE,
+      questions: q.questions,
+      answers,
     });
     if (transport === 'udp' && opts.udpMax !== undefined && full.length > opts.udpMax) {
       return dnsPacket.encode({
-        id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.TRUNCATED_RESPONSE, questions: q.questions, answers: [],
+        id: q.id,
+        type: 'response',
+        flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.TRUNCATED_RESPONSE,
+        questions: q.questions,
+        answers: [],
       });
     }
     return full;
@@ -151,14 +168,15 @@ async function startUpstreamOnce(opts: UpstreamOptions): Promise<Upstream> {
     port,
     queries,
     log,
-    close: () => (closing ??= Promise.all([
-      new Promise<void>((res) => sock.close(() => res())),
-      new Promise<void>((res) => (other ? other.close(() => res()) : res())),
-      new Promise<void>((res) => {
-        if (!server) return res();
-        for (const c of conns) c.destroy();
-        server.close(() => res());
-      }),
-    ]).then(() => undefined)),
+    close: () =>
+      (closing ??= Promise.all([
+        new Promise<void>((res) => sock.close(() => res())),
+        new Promise<void>((res) => (other ? other.close(() => res()) : res())),
+        new Promise<void>((res) => {
+          if (!server) return res();
+          for (const c of conns) c.destroy();
+          server.close(() => res());
+        }),
+      ]).then(() => undefined)),
   };
 }

@@ -42,7 +42,8 @@ export class FakeTtlUpdater implements TtlUpdater {
   notTtl = false;
 
   updateTtl(node: string, checkId: string, status: HealthStatus, output: string): Promise<void> {
-    if (this.notTtl) return Promise.reject(new BeaconError('BEACON_ERR_CHECK_NOT_TTL', `CheckID ${JSON.stringify(checkId)} does not have associated TTL`, { field: 'id' }));
+    if (this.notTtl)
+      return Promise.reject(new BeaconError('BEACON_ERR_CHECK_NOT_TTL', `CheckID ${JSON.stringify(checkId)} does not have associated TTL`, { field: 'id' }));
     this.calls.push({ node, checkId, status, output });
     return Promise.resolve();
   }
@@ -91,10 +92,18 @@ export async function openHttpApp(opts: HttpAppOptions = {}): Promise<TestHttpAp
   const tc = await openTestCatalog('beacon-http-', opts.config?.datacenter ?? 'dc1');
   const { catalog, store } = tc;
   const config = buildConfig({
-    node: TEST_NODE, httpAddr: `${TEST_ADDR}:0`, dnsAddr: 'off', dataDir: tc.dir, logLevel: 'silent', ...opts.config,
+    node: TEST_NODE,
+    httpAddr: `${TEST_ADDR}:0`,
+    dnsAddr: 'off',
+    dataDir: tc.dir,
+    logLevel: 'silent',
+    ...opts.config,
   });
   const self: NodeRecord = {
-    ID: '5e1f0c52-9a57-4c1b-8d0e-3f3a2b1c0d11', Node: config.node, Address: config.advertiseAddr, Datacenter: config.datacenter,
+    ID: '5e1f0c52-9a57-4c1b-8d0e-3f3a2b1c0d11',
+    Node: config.node,
+    Address: config.advertiseAddr,
+    Datacenter: config.datacenter,
     TaggedAddresses: { lan: config.advertiseAddr, lan_ipv4: config.advertiseAddr, wan: config.advertiseAddr, wan_ipv4: config.advertiseAddr },
     Meta: { 'consul-network-segment': '' },
   };
@@ -109,7 +118,11 @@ export async function openHttpApp(opts: HttpAppOptions = {}): Promise<TestHttpAp
   const logger = new QuietLogger();
   const shutdown = new AbortController();
   const ctx: HttpContext = {
-    config, store, catalog, logger, local,
+    config,
+    store,
+    catalog,
+    logger,
+    local,
     metrics: createMetrics({ catalog, store }),
     responseCache: new ResponseCache(),
     shutdownSignal: shutdown.signal,
@@ -121,12 +134,23 @@ export async function openHttpApp(opts: HttpAppOptions = {}): Promise<TestHttpAp
 
   let closing: Promise<void> | undefined;
   return {
-    app, catalog, store, local, config, ttl, ttlCalls: ttl.calls, logger, self,
+    app,
+    catalog,
+    store,
+    local,
+    config,
+    ttl,
+    ttlCalls: ttl.calls,
+    logger,
+    self,
     storeRevision: () => store.currentRevision(),
     async reset() {
       for (const n of catalog.nodes().value) await catalog.commands.deregisterNode(n.record.Node);
       await catalog.commands.registerNodeWith(self, [], []);
-      state.apply([...[...state.services.keys()].map((id) => ({ op: 'service-' as const, id })), ...[...state.checks.keys()].map((id) => ({ op: 'check-' as const, id }))]);
+      state.apply([
+        ...[...state.services.keys()].map((id) => ({ op: 'service-' as const, id })),
+        ...[...state.checks.keys()].map((id) => ({ op: 'check-' as const, id })),
+      ]);
       ttl.calls.length = 0;
       ttl.notTtl = false;
       ctx.responseCache.clear();

@@ -54,12 +54,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? tempDir();
   const args = [
-    BEACON_BIN, 'server',
-    '--http-addr', opts.httpAddr ?? '127.0.0.1:0',
-    '--dns-addr', opts.dnsAddr ?? '127.0.0.1:0',
-    '--data-dir', dataDir,
-    '--node', 'test-node',
-    '--log-level', 'warn',
+    BEACON_BIN,
+    'server',
+    '--http-addr',
+    opts.httpAddr ?? '127.0.0.1:0',
+    '--dns-addr',
+    opts.dnsAddr ?? '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    '--node',
+    'test-node',
+    '--log-level',
+    'warn',
     ...(opts.args ?? []),
   ];
   const proc = spawn(process.execPath, args, {
@@ -71,16 +77,27 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => { live.delete(proc); res(code); }));
+  const exited = new Promise<number | null>((res) =>
+    proc.once('exit', (code) => {
+      live.delete(proc);
+      res(code);
+    }),
+  );
 
   const ready = await new Promise<RegExpMatchArray>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`beacon server not ready after ${opts.readyTimeoutMs ?? 20000} ms:\n${out}`)), opts.readyTimeoutMs ?? 20000);
     const onData = () => {
       const m = out.match(/beacon server ready http=(\S+):(\d+) dns=(\S+)/);
-      if (m) { clearTimeout(timer); res(m); }
+      if (m) {
+        clearTimeout(timer);
+        res(m);
+      }
     };
     proc.stdout.on('data', onData);
-    proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`beacon server exited with ${code} before ready:\n${out}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`beacon server exited with ${code} before ready:\n${out}`));
+    });
   });
   const httpHost = ready[1];
   const httpPort = Number(ready[2]);
@@ -88,9 +105,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const dnsMatch = dns === 'off' ? null : dns.match(/^(.*):(\d+)$/);
 
   return {
-    proc, dataDir, httpHost, httpPort,
+    proc,
+    dataDir,
+    httpHost,
+    httpPort,
     httpUrl: `http://${httpHost}:${httpPort}`,
-    dnsHost: dnsMatch?.[1], dnsPort: dnsMatch ? Number(dnsMatch[2]) : undefined,
+    dnsHost: dnsMatch?.[1],
+    dnsPort: dnsMatch ? Number(dnsMatch[2]) : undefined,
     output: () => out,
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

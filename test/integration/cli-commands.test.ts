@@ -19,7 +19,11 @@ interface Result {
 /** Runs `node bin/beacon ...args`; killed after 15 s. */
 function beacon(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BEACON_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, BEACON_HTTP_ADDR: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BEACON_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, BEACON_HTTP_ADDR: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -49,7 +53,10 @@ async function all(runs: (() => Promise<Result>)[], limit = 4): Promise<Result[]
 
 /** Splits a table into rows of cells (columns are separated by two or more spaces). */
 function table(stdout: string): string[][] {
-  return stdout.trimEnd().split('\n').map((line) => line.trim().split(/\s{2,}/));
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.trim().split(/\s{2,}/));
 }
 
 /** A loopback port with nothing listening. */
@@ -89,7 +96,11 @@ describe('beacon client commands', () => {
   });
 
   it('members, catalog datacenters and catalog nodes print the server as consul does', async () => {
-    const [members, dcs, nodes] = await all([() => beacon(['members', '--http-addr', addr]), () => beacon(['catalog', 'datacenters', '--http-addr', addr]), () => beacon(['catalog', 'nodes', '--http-addr', addr])]);
+    const [members, dcs, nodes] = await all([
+      () => beacon(['members', '--http-addr', addr]),
+      () => beacon(['catalog', 'datacenters', '--http-addr', addr]),
+      () => beacon(['catalog', 'nodes', '--http-addr', addr]),
+    ]);
     expect(members.code).toBe(0);
     expect(table(members.stdout)).toEqual([
       ['Node', 'Address', 'Status', 'Type', 'Build', 'Protocol', 'DC'],
@@ -97,7 +108,10 @@ describe('beacon client commands', () => {
     ]);
     expect(dcs.stdout).toBe('dc1\n');
     const [node] = await api<{ ID: string }[]>('/v1/catalog/nodes');
-    expect(table(nodes.stdout)).toEqual([['Node', 'ID', 'Address', 'DC'], ['test-node', node.ID.slice(0, 8), '127.0.0.1', 'dc1']]);
+    expect(table(nodes.stdout)).toEqual([
+      ['Node', 'ID', 'Address', 'DC'],
+      ['test-node', node.ID.slice(0, 8), '127.0.0.1', 'dc1'],
+    ]);
     expect(members.stderr + dcs.stderr + nodes.stderr).toBe('');
   });
 
@@ -107,10 +121,30 @@ describe('beacon client commands', () => {
   });
 
   it('services register from flags and from a file; catalog services and health show them', async () => {
-    const reg = await beacon(['services', 'register', '--http-addr', addr, '--name', 'web', '--id', 'web-1', '--port', '8080', '--tag', 'v2', '--tag', 'blue', '--meta', 'version=2.1']);
+    const reg = await beacon([
+      'services',
+      'register',
+      '--http-addr',
+      addr,
+      '--name',
+      'web',
+      '--id',
+      'web-1',
+      '--port',
+      '8080',
+      '--tag',
+      'v2',
+      '--tag',
+      'blue',
+      '--meta',
+      'version=2.1',
+    ]);
     expect(reg).toMatchObject({ code: 0, stdout: 'Registered service: web\n', stderr: '' });
     const file = join(dir, 'web2.json');
-    writeFileSync(file, JSON.stringify({ service: { name: 'web', id: 'web-2', address: '10.0.0.7', port: 8081, tags: ['v1'], check: { ttl: '30s', status: 'warning' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ service: { name: 'web', id: 'web-2', address: '10.0.0.7', port: 8081, tags: ['v1'], check: { ttl: '30s', status: 'warning' } } }),
+    );
     const fromFile = await beacon(['services', 'register', '--http-addr', addr, file]);
     expect(fromFile).toMatchObject({ code: 0, stdout: 'Registered service: web\n' });
 
@@ -199,7 +233,13 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
       [['watch', '--type', 'service'], /^beacon: watch --type service needs --service NAME$/],
       [['members', '--http-addr', 'nonsense'], /^beacon: invalid --http-addr "nonsense": expected HOST:PORT/],
     ];
-    const results = await all(cases.map(([args]) => () => beacon(args[0] === 'members' ? args : [...args, '--http-addr', addr])));
+    const results = await all(
+      cases.map(
+        ([args]) =>
+          () =>
+            beacon(args[0] === 'members' ? args : [...args, '--http-addr', addr]),
+      ),
+    );
     results.forEach((r, i) => {
       const [args, message] = cases[i];
       expect(r.code, args.join(' ')).toBe(1);
@@ -221,7 +261,10 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
       () => beacon(['services', 'register', noName, '--http-addr', addr]),
     ]);
     expect(badPort).toMatchObject({ code: 1, stdout: '', stderr: 'beacon: error registering service "web": Invalid Port: must be <= 65535 (HTTP 400)\n' });
-    expect(unknownSvc).toMatchObject({ code: 1, stderr: 'beacon: error enabling maintenance of service "nope": No service registered with ID "nope" (HTTP 404)\n' });
+    expect(unknownSvc).toMatchObject({
+      code: 1,
+      stderr: 'beacon: error enabling maintenance of service "nope": No service registered with ID "nope" (HTTP 404)\n',
+    });
     expect(missingName).toMatchObject({ code: 1, stderr: 'beacon: error registering service "": Missing service name (field: Name) (HTTP 400)\n' });
     expect(Object.keys(await api('/v1/agent/services'))).toEqual(['consul']);
   });

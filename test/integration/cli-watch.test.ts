@@ -100,7 +100,9 @@ describe('beacon watch', () => {
     // One line per failed attempt: the server was gone, or (a query that arrived while it shut
     // down) answered that it is shutting down. Never a raw JSON body.
     for (const line of lines) {
-      expect(line).toMatch(/^beacon: error watching services: (cannot reach http:\/\/127\.0\.0\.1:\d+: .+|http:\/\/127\.0\.0\.1:\d+ is unavailable: Server is shutting down \(HTTP 503\)); retrying in \d+\.\ds$/);
+      expect(line).toMatch(
+        /^beacon: error watching services: (cannot reach http:\/\/127\.0\.0\.1:\d+: .+|http:\/\/127\.0\.0\.1:\d+ is unavailable: Server is shutting down \(HTTP 503\)); retrying in \d+\.\ds$/,
+      );
       expect(line).not.toContain('{');
     }
 

@@ -69,7 +69,10 @@ describe('discovery against a real server', () => {
     expect(events[0].added.map((i) => i.id)).toEqual(['w-1']);
     // Let the blocking query arm.
     await new Promise((r) => setTimeout(r, 200));
-    for (const [i, action] of [['w-2', 'add'], ['w-1', 'remove']] as const) {
+    for (const [i, action] of [
+      ['w-2', 'add'],
+      ['w-1', 'remove'],
+    ] as const) {
       const before = events.length;
       if (action === 'add') await register(s.httpUrl, 'watched', i, 9102);
       else await put(s.httpUrl, `/v1/agent/service/deregister/${i}`);
@@ -131,7 +134,7 @@ describe('discovery against a real server', () => {
     await reg.deregister();
   });
 
-  it('DNS mode discovers through Beacon\'s SRV records', async () => {
+  it("DNS mode discovers through Beacon's SRV records", async () => {
     const s = await server({ dnsAddr: '127.0.0.1:0' });
     await register(s.httpUrl, 'dnsweb', 'd-1', 9401, { Weights: { Passing: 3, Warning: 1 } });
     await register(s.httpUrl, 'dnsweb', 'd-2', 9402);

@@ -178,7 +178,12 @@ describe('beacon.fetch through a real server', () => {
     ups[0].status = 503;
     ups[1].status = 503;
     const c = client({ strategy: 'round-robin', passiveHealth: false, retries: 2 });
-    const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('once')); ctl.close(); } });
+    const stream = new ReadableStream({
+      start(ctl) {
+        ctl.enqueue(new TextEncoder().encode('once'));
+        ctl.close();
+      },
+    });
     const res = await call(c, 'http://oneshot/', { method: 'PUT', body: stream, duplex: 'half' });
     expect(res.status).toBe(503);
     expect(ups[0].hits + ups[1].hits).toBe(1);

@@ -46,7 +46,15 @@ async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, 
 describe('registration against a real server', () => {
   it('registers with a TTL check and keeps it passing past several TTLs', async () => {
     const c = client();
-    const reg = await c.register({ name: 'keepalive', id: 'keepalive-1', address: '127.0.0.1', port: 7001, tags: ['v1'], meta: { build: '7' }, check: { ttl: '1s' } });
+    const reg = await c.register({
+      name: 'keepalive',
+      id: 'keepalive-1',
+      address: '127.0.0.1',
+      port: 7001,
+      tags: ['v1'],
+      meta: { build: '7' },
+      check: { ttl: '1s' },
+    });
     expect(await healthIds('keepalive')).toEqual(['keepalive-1']);
     await new Promise((r) => setTimeout(r, 2_500));
     expect(await healthIds('keepalive')).toEqual(['keepalive-1']);
@@ -86,7 +94,13 @@ describe('registration against a real server', () => {
     const port = (up.address() as { port: number }).port;
     try {
       const c = client();
-      await c.register({ name: 'checked', id: 'checked-1', address: '127.0.0.1', port, check: { http: `http://127.0.0.1:${port}/health`, interval: '1s', timeout: '1s' } });
+      await c.register({
+        name: 'checked',
+        id: 'checked-1',
+        address: '127.0.0.1',
+        port,
+        check: { http: `http://127.0.0.1:${port}/health`, interval: '1s', timeout: '1s' },
+      });
       const removed: string[] = [];
       const added: string[] = [];
       c.watch('checked', (ch) => {
@@ -112,15 +126,30 @@ describe('a registry restarted on an empty data dir', () => {
     const upPort = (up.address() as { port: number }).port;
     const s1 = await startServer({ dnsAddr: 'off' });
     let s2: RunningServer | undefined;
-    const c = new BeaconClient({ servers: [s1.httpUrl], deregisterOnSignals: false, requestTimeoutMs: 1_000, verifyRegistrationMs: 1_000, retry: { baseMs: 50, maxMs: 300 } });
+    const c = new BeaconClient({
+      servers: [s1.httpUrl],
+      deregisterOnSignals: false,
+      requestTimeoutMs: 1_000,
+      verifyRegistrationMs: 1_000,
+      retry: { baseMs: 50, maxMs: 300 },
+    });
     try {
       // Some history first, so the first server's index is well above a fresh one's.
       for (let i = 0; i < 30; i++) {
-        const r = await fetch(`${s1.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'filler', ID: `filler-${i}`, Port: 1 }) });
+        const r = await fetch(`${s1.httpUrl}/v1/agent/service/register`, {
+          method: 'PUT',
+          body: JSON.stringify({ Name: 'filler', ID: `filler-${i}`, Port: 1 }),
+        });
         expect(r.status).toBe(200);
       }
       const ttl = await c.register({ name: 'amnesia', id: 'amnesia-ttl', address: '127.0.0.1', port: 7201, check: { ttl: '900ms' } });
-      const http = await c.register({ name: 'amnesia', id: 'amnesia-http', address: '127.0.0.1', port: upPort, check: { http: `http://127.0.0.1:${upPort}/`, interval: '1s' } });
+      const http = await c.register({
+        name: 'amnesia',
+        id: 'amnesia-http',
+        address: '127.0.0.1',
+        port: upPort,
+        check: { http: `http://127.0.0.1:${upPort}/`, interval: '1s' },
+      });
       const ids = () => (c.cached('amnesia')?.instances ?? []).map((i) => i.id).sort();
       await c.discover('amnesia');
       await until(() => ids().length === 2 && c.cached('amnesia')!.instances.every((i) => i.status === 'passing'), 5_000, 'both passing');
@@ -131,10 +160,14 @@ describe('a registry restarted on an empty data dir', () => {
       s2 = await startServer({ dnsAddr: 'off', httpAddr: `${s1.httpHost}:${s1.httpPort}` }); // a fresh, empty data dir
       rmSync(s1.dataDir, { recursive: true, force: true });
 
-      await until(async () => {
-        const r = await fetch(`${s2!.httpUrl}/v1/health/service/amnesia?passing`);
-        return ((await r.json()) as unknown[]).length === 2;
-      }, 8_000, 'both instances registered again and passing');
+      await until(
+        async () => {
+          const r = await fetch(`${s2!.httpUrl}/v1/health/service/amnesia?passing`);
+          return ((await r.json()) as unknown[]).length === 2;
+        },
+        8_000,
+        'both instances registered again and passing',
+      );
       expect(ttl.reregistrations).toBeGreaterThanOrEqual(1);
       expect(http.reregistrations).toBeGreaterThanOrEqual(1);
       await until(() => c.cached('amnesia')?.stale === false && ids().length === 2, 8_000, 'discovery fresh again');
@@ -174,7 +207,10 @@ console.log('registered');
 setInterval(() => {}, 1_000);
 `,
   );
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, BEACON_URL: server.httpUrl, SVC_ID: id, APP_HANDLER: appHandler ? '1' : '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [script], {
+    env: { ...process.env, BEACON_URL: server.httpUrl, SVC_ID: id, APP_HANDLER: appHandler ? '1' : '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -24,7 +24,7 @@ function configFile(body: object): string {
 }
 
 describe('config-file definitions', () => {
-  it('registers the file\'s services and runs their script checks with --enable-local-script-checks only', async () => {
+  it("registers the file's services and runs their script checks with --enable-local-script-checks only", async () => {
     const file = configFile({
       services: [
         { name: 'billing', id: 'billing-1', port: 7100, tags: ['from-file'], check: { args: ['sh', '-c', 'echo ok; exit 0'], interval: '1s' } },
@@ -34,7 +34,7 @@ describe('config-file definitions', () => {
     });
     const s = await startServer({ dnsAddr: 'off', args: ['--config', file, '--enable-local-script-checks', '--check-failures-before-critical', '1'] });
     servers.push(s);
-    const services = await (await fetch(`${s.httpUrl}/v1/agent/services`)).json() as Record<string, { Tags: string[] }>;
+    const services = (await (await fetch(`${s.httpUrl}/v1/agent/services`)).json()) as Record<string, { Tags: string[] }>;
     expect(services['billing-1']?.Tags).toEqual(['from-file']);
     expect(services.audit).toBeDefined();
 
@@ -42,7 +42,7 @@ describe('config-file definitions', () => {
     const deadline = Date.now() + 8000;
     let checks: Record<string, { Status: string; Output: string }> = {};
     while (Date.now() < deadline) {
-      checks = await (await fetch(`${s.httpUrl}/v1/agent/checks`)).json() as typeof checks;
+      checks = (await (await fetch(`${s.httpUrl}/v1/agent/checks`)).json()) as typeof checks;
       if (checks['service:billing-1']?.Status === 'passing' && checks.disk?.Status === 'warning') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -51,7 +51,10 @@ describe('config-file definitions', () => {
     expect(checks.disk?.Status).toBe('warning');
 
     // The same kind of check from the API is still refused: local means the config file.
-    const r = await fetch(`${s.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'x', Check: { Args: ['true'], Interval: '5s' } }) });
+    const r = await fetch(`${s.httpUrl}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: 'x', Check: { Args: ['true'], Interval: '5s' } }),
+    });
     expect(r.status).toBe(400);
     expect(await r.text()).toMatch(/--enable-script-checks/);
   });
@@ -60,7 +63,11 @@ describe('config-file definitions', () => {
     const file = configFile({ services: [{ Name: 'ok', Port: 1 }, { Port: 99999 }] });
     const dir = tempDir();
     dirs.push(dir);
-    const r = spawnSync(process.execPath, [BEACON_BIN, 'server', '--config', file, '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--log-level', 'silent'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [BEACON_BIN, 'server', '--config', file, '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--log-level', 'silent'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/invalid services\[1\] in the config file: Invalid Port: must be <= 65535/);
@@ -70,7 +77,11 @@ describe('config-file definitions', () => {
     const file = configFile({ checks: [{ Name: 'disk', Args: ['true'], Interval: '10s' }] });
     const dir = tempDir();
     dirs.push(dir);
-    const r = spawnSync(process.execPath, [BEACON_BIN, 'server', '--config', file, '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--log-level', 'silent'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [BEACON_BIN, 'server', '--config', file, '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--log-level', 'silent'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/invalid checks\[0\] in the config file: .*Scripts are disabled/);
   });

@@ -20,7 +20,12 @@ afterAll(async () => {
 describe('consul npm client against beacon', () => {
   it('registers a service and lists it in the catalog', async () => {
     await consul.agent.service.register({
-      name: 'payments', id: 'payments-1', address: '127.0.0.1', port: 9001, tags: ['v2', 'primary'], meta: { version: '2.1' },
+      name: 'payments',
+      id: 'payments-1',
+      address: '127.0.0.1',
+      port: 9001,
+      tags: ['v2', 'primary'],
+      meta: { version: '2.1' },
     });
     const services = (await consul.catalog.service.list()) as Record<string, string[]>;
     expect(services.payments?.sort()).toEqual(['primary', 'v2']);
@@ -28,15 +33,32 @@ describe('consul npm client against beacon', () => {
 
     const nodes = (await consul.catalog.service.nodes('payments')) as Array<Record<string, unknown>>;
     expect(nodes).toHaveLength(1);
-    expect(nodes[0]).toMatchObject({ ServiceID: 'payments-1', ServiceName: 'payments', ServicePort: 9001, ServiceAddress: '127.0.0.1', ServiceTags: ['v2', 'primary'], ServiceMeta: { version: '2.1' }, Node: 'test-node' });
+    expect(nodes[0]).toMatchObject({
+      ServiceID: 'payments-1',
+      ServiceName: 'payments',
+      ServicePort: 9001,
+      ServiceAddress: '127.0.0.1',
+      ServiceTags: ['v2', 'primary'],
+      ServiceMeta: { version: '2.1' },
+      Node: 'test-node',
+    });
 
     const agentServices = (await consul.agent.service.list()) as Record<string, Record<string, unknown>>;
-    expect(agentServices['payments-1']).toMatchObject({ ID: 'payments-1', Service: 'payments', Port: 9001, Weights: { Passing: 1, Warning: 1 }, Datacenter: 'dc1' });
+    expect(agentServices['payments-1']).toMatchObject({
+      ID: 'payments-1',
+      Service: 'payments',
+      Port: 9001,
+      Weights: { Passing: 1, Warning: 1 },
+      Datacenter: 'dc1',
+    });
   });
 
   it('answers health entries with node, service and checks, filtered by tag and passing', async () => {
     await consul.agent.service.register({ name: 'payments', id: 'payments-2', address: '127.0.0.2', port: 9002, tags: ['v1'] });
-    const all = (await consul.health.service({ service: 'payments' })) as Array<{ Service: { ID: string }; Checks: Array<{ CheckID: string; Status: string }> }>;
+    const all = (await consul.health.service({ service: 'payments' })) as Array<{
+      Service: { ID: string };
+      Checks: Array<{ CheckID: string; Status: string }>;
+    }>;
     expect(all.map((e) => e.Service.ID).sort()).toEqual(['payments-1', 'payments-2']);
     expect(all[0].Checks.map((c) => c.CheckID)).toContain('serfHealth');
 
@@ -102,7 +124,9 @@ describe('consul npm client against beacon', () => {
 
   it('registers and deregisters external nodes through the catalog API', async () => {
     await consul.catalog.register({
-      node: 'ext-1', address: '10.1.2.3', nodemeta: { rack: 'r1' },
+      node: 'ext-1',
+      address: '10.1.2.3',
+      nodemeta: { rack: 'r1' },
       service: { service: 'db', id: 'db-1', port: 5432, tags: ['primary'] },
       check: { name: 'db alive', status: 'passing', serviceid: 'db-1' },
     } as never);
@@ -119,7 +143,7 @@ describe('consul npm client against beacon', () => {
     expect(await raw.text()).toBe('null');
   });
 
-  it('surfaces Consul\'s error texts to the client', async () => {
+  it("surfaces Consul's error texts to the client", async () => {
     await expect(consul.agent.check.pass('no-such-check')).rejects.toThrow(/does not have associated TTL/);
     await expect(consul.catalog.service.list({ dc: 'elsewhere' } as never)).rejects.toThrow(/No path to datacenter/);
   });

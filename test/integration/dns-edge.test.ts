@@ -52,8 +52,12 @@ describe('without recursors', () => {
     };
     const valid = [
       dnsPacket.encode({ id: 1, type: 'query', questions: [{ name: 'web.service.consul', type: 'SRV' }] }),
-      dnsPacket.encode({ id: 2, type: 'query', questions: [{ name: 'n1.node.consul', type: 'A' }],
-        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as dnsPacket.Answer] }),
+      dnsPacket.encode({
+        id: 2,
+        type: 'query',
+        questions: [{ name: 'n1.node.consul', type: 'A' }],
+        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as dnsPacket.Answer],
+      }),
     ];
     const packets: Buffer[] = [];
     for (let i = 0; i < 600; i++) {
@@ -108,10 +112,7 @@ describe('with --recursor', () => {
     ensureDig();
     up = await startUpstream({ address: '192.0.2.7' });
     silent = await startUpstream({ silent: true });
-    h = await startDnsHarness(
-      { recursors: [`127.0.0.1:${silent.port}`, `127.0.0.1:${up.port}`] },
-      { dns: { recursorTimeoutMs: 300 } },
-    );
+    h = await startDnsHarness({ recursors: [`127.0.0.1:${silent.port}`, `127.0.0.1:${up.port}`] }, { dns: { recursorTimeoutMs: 300 } });
     await h.register({ node: 'n1', address: '10.0.0.1', service: 'web' });
   });
   afterAll(async () => {
@@ -170,6 +171,8 @@ describe('with --recursor', () => {
 
 describe('with an unusable recursor address', () => {
   it('is refused by the config before the server starts', async () => {
-    await expect(startDnsHarness({ recursors: ['127.0.0.1:0'] }, { dns: { recursorTimeoutMs: 200 } })).rejects.toThrow(/invalid recursors: "127\.0\.0\.1:0" needs a real port/);
+    await expect(startDnsHarness({ recursors: ['127.0.0.1:0'] }, { dns: { recursorTimeoutMs: 200 } })).rejects.toThrow(
+      /invalid recursors: "127\.0\.0\.1:0" needs a real port/,
+    );
   });
 });

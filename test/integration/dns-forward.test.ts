@@ -91,26 +91,27 @@ describe('TCP clients waiting on slow recursors', () => {
     await up?.close();
   });
 
-  const ask = (id: number, halfClose: boolean) => new Promise<{ answer: Buffer | undefined }>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port: h.port });
-    const msg = dnsPacket.encode({ id, type: 'query', questions: [{ name: `slow${id}.example.org`, type: 'A' }] });
-    const f = Buffer.alloc(msg.length + 2);
-    f.writeUInt16BE(msg.length, 0);
-    msg.copy(f, 2);
-    let buf = Buffer.alloc(0);
-    let answer: Buffer | undefined;
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        answer = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        s.destroy();
-      }
+  const ask = (id: number, halfClose: boolean) =>
+    new Promise<{ answer: Buffer | undefined }>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: h.port });
+      const msg = dnsPacket.encode({ id, type: 'query', questions: [{ name: `slow${id}.example.org`, type: 'A' }] });
+      const f = Buffer.alloc(msg.length + 2);
+      f.writeUInt16BE(msg.length, 0);
+      msg.copy(f, 2);
+      let buf = Buffer.alloc(0);
+      let answer: Buffer | undefined;
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          answer = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          s.destroy();
+        }
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => resolve({ answer }));
+      if (halfClose) s.end(f);
+      else s.write(f);
     });
-    s.on('error', () => undefined);
-    s.on('close', () => resolve({ answer }));
-    if (halfClose) s.end(f);
-    else s.write(f);
-  });
 
   it('keeps the connection open past the idle time while a forwarded answer is on its way', async () => {
     const r = await ask(21, false);
@@ -171,7 +172,9 @@ describe('forwarding to NSD (a real authoritative server)', () => {
       ...Array.from({ length: 100 }, (_, i) => `big 60 IN A 198.51.100.${i + 1}`),
     ];
     writeFileSync(join(dir, 'example.test.zone'), `${zone.join('\n')}\n`);
-    writeFileSync(join(dir, 'nsd.conf'), `server:
+    writeFileSync(
+      join(dir, 'nsd.conf'),
+      `server:
   ip-address: 127.0.0.1@${port}
   port: ${port}
   server-count: 1
@@ -190,7 +193,8 @@ remote-control:
 zone:
   name: example.test
   zonefile: example.test.zone
-`);
+`,
+    );
     nsd = spawn(nsdPath, ['-d', '-c', join(dir, 'nsd.conf')], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -215,7 +219,10 @@ zone:
   it('relays small answers over UDP and TCP', async () => {
     for (const args of [[], ['+tcp']]) {
       const r = await dig(h.port, ['small.example.test', 'A', ...args]);
-      expect(r.answer.map((a) => a.data), args.join()).toEqual(['192.0.2.1']);
+      expect(
+        r.answer.map((a) => a.data),
+        args.join(),
+      ).toEqual(['192.0.2.1']);
       expect(r.flags).toContain('ra');
     }
   });
@@ -275,19 +282,10 @@ describe('recursor error replies without the question', () => {
     errUp = await startUpstream({ reply: shape });
     good = await startUpstream({ address: '192.0.2.33' });
     one = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`] }, { dns: { recursorTimeoutMs: LONG } });
-    twoAtOnce = await startDnsHarness(
-      { recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] },
-      { dns: { recursorTimeoutMs: LONG } },
-    );
-    two = await startDnsHarness(
-      { recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] },
-      { dns: { recursorTimeoutMs: TIMEOUT } },
-    );
+    twoAtOnce = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] }, { dns: { recursorTimeoutMs: LONG } });
+    two = await startDnsHarness({ recursors: [`127.0.0.1:${errUp.port}`, `127.0.0.1:${good.port}`] }, { dns: { recursorTimeoutMs: TIMEOUT } });
     otherPort = await startUpstream({ reply: { rcode: 'REFUSED', question: 'empty' }, udpFromOtherPort: true });
-    stray = await startDnsHarness(
-      { recursors: [`127.0.0.1:${otherPort.port}`, `127.0.0.1:${good.port}`] },
-      { dns: { recursorTimeoutMs: TIMEOUT } },
-    );
+    stray = await startDnsHarness({ recursors: [`127.0.0.1:${otherPort.port}`, `127.0.0.1:${good.port}`] }, { dns: { recursorTimeoutMs: TIMEOUT } });
   });
   afterAll(async () => {
     await one?.close();
@@ -344,7 +342,7 @@ describe('recursor error replies without the question', () => {
     expect(twoAtOnce.dns.stats().forwardErrorReplies).toBe(before.forwardErrorReplies + 1);
   });
 
-  it('relays NXDOMAIN without the question at once, with the client\'s question put back', async () => {
+  it("relays NXDOMAIN without the question at once, with the client's question put back", async () => {
     for (const transport of ['udp', 'tcp']) {
       const name = `nxdomain-empty.${transport}.example.org`;
       const r = await dig(one.port, [name, 'A', ...(transport === 'tcp' ? ['+tcp'] : [])]);
@@ -358,7 +356,10 @@ describe('recursor error replies without the question', () => {
     }
   });
 
-  for (const [kind, label] of [['another question', 'servfail-other'], ['no question but NOERROR', 'noerror-empty']] as const) {
+  for (const [kind, label] of [
+    ['another question', 'servfail-other'],
+    ['no question but NOERROR', 'noerror-empty'],
+  ] as const) {
     for (const transport of ['udp', 'tcp'] as const) {
       it(`still ignores a reply with the right ID and ${kind} (${transport})`, async () => {
         const name = `${label}.${transport}.example.org`;

@@ -57,8 +57,12 @@ describe('service names', () => {
   it('answers SRV with port, priority 1, weight, and the target address in additional', async () => {
     const r = await q('web.service.consul', 'SRV');
     expect(r.answer.map((a) => a.data).sort()).toEqual(['1 1 8001 n1.node.dc1.consul.', '1 1 8002 n2.node.dc1.consul.']);
-    expect(r.additional.filter((a) => a.type === 'A').map((a) => `${a.name} ${a.data}`).sort())
-      .toEqual(['n1.node.dc1.consul. 10.0.0.1', 'n2.node.dc1.consul. 10.0.0.2']);
+    expect(
+      r.additional
+        .filter((a) => a.type === 'A')
+        .map((a) => `${a.name} ${a.data}`)
+        .sort(),
+    ).toEqual(['n1.node.dc1.consul. 10.0.0.1', 'n2.node.dc1.consul. 10.0.0.2']);
   });
 
   it('answers RFC 2782 names: _svc._tcp (no tag), _svc._tag, with or without .service', async () => {
@@ -155,8 +159,7 @@ describe('node:dns Resolver', () => {
     r.setServers([`127.0.0.1:${h.port}`]);
     expect((await r.resolve4('web.service.consul')).sort()).toEqual(['10.0.0.1', '10.0.0.2']);
     const srv = await r.resolveSrv('_web._tcp.service.consul');
-    expect(srv.map((s) => `${s.name}:${s.port}:${s.priority}:${s.weight}`).sort())
-      .toEqual(['n1.node.dc1.consul:8001:1:1', 'n2.node.dc1.consul:8002:1:1']);
+    expect(srv.map((s) => `${s.name}:${s.port}:${s.priority}:${s.weight}`).sort()).toEqual(['n1.node.dc1.consul:8001:1:1', 'n2.node.dc1.consul:8002:1:1']);
     expect(await r.resolve6('ipv6svc.service.consul')).toEqual(['2001:db8::4']);
     expect(await r.resolveTxt('n1.node.consul')).toEqual([['rack=r1'], ['zone=a']]);
     expect(await r.reverse('10.0.0.2')).toEqual(['n2.node.dc1.consul']);

@@ -23,17 +23,30 @@ beforeAll(async () => {
   up = await startUpstream({ address: '192.0.2.44', records: 60, udpMax: 512 });
   s = await startServer({
     args: [
-      '--alt-domain', 'beacon.internal', '--recursor', `127.0.0.1:${up.port}`,
-      '--dns-service-ttl', '5s,web=12s', '--dns-node-ttl', '0s', '--dns-a-record-limit', '4', '--dns-only-passing',
+      '--alt-domain',
+      'beacon.internal',
+      '--recursor',
+      `127.0.0.1:${up.port}`,
+      '--dns-service-ttl',
+      '5s,web=12s',
+      '--dns-node-ttl',
+      '0s',
+      '--dns-a-record-limit',
+      '4',
+      '--dns-only-passing',
     ],
   });
   await put('/v1/catalog/register', {
-    Node: 'n1', Address: '10.0.0.1', NodeMeta: { rack: 'r1' },
+    Node: 'n1',
+    Address: '10.0.0.1',
+    NodeMeta: { rack: 'r1' },
     Service: { Service: 'web', Tags: ['blue'], Port: 8001, Weights: { Passing: 7, Warning: 1 } },
   });
   await put('/v1/catalog/register', { Node: 'n2', Address: '2001:db8::2', Service: { Service: 'web', Port: 8002 } });
   await put('/v1/catalog/register', {
-    Node: 'n3', Address: '10.0.0.3', Service: { Service: 'web', Port: 8003 },
+    Node: 'n3',
+    Address: '10.0.0.3',
+    Service: { Service: 'web', Port: 8003 },
     Check: { CheckID: 'w', Name: 'w', Status: 'warning', ServiceID: 'web' },
   });
   await put('/v1/agent/service/register', { Name: 'agent-svc', Port: 99, Address: '10.9.9.9' });
@@ -52,8 +65,10 @@ describe('beacon server --dns-addr', () => {
     expect((await q('web.service.dc1.consul', 'AAAA')).answer.map((a) => `${a.data} ${a.ttl}`)).toEqual(['2001:db8::2 12']);
     const srv = await q('_web._tcp.service.consul', 'SRV');
     expect(datas(srv.answer)).toEqual(['1 1 8002 n2.node.dc1.consul.', '1 7 8001 n1.node.dc1.consul.']);
-    expect(srv.additional.map((a) => `${a.name} ${a.type} ${a.data}`).sort())
-      .toEqual(['n1.node.dc1.consul. A 10.0.0.1', 'n2.node.dc1.consul. AAAA 2001:db8::2']);
+    expect(srv.additional.map((a) => `${a.name} ${a.type} ${a.data}`).sort()).toEqual([
+      'n1.node.dc1.consul. A 10.0.0.1',
+      'n2.node.dc1.consul. AAAA 2001:db8::2',
+    ]);
     expect(datas((await q('_web._blue.service.consul', 'SRV')).answer)).toEqual(['1 7 8001 n1.node.dc1.consul.']);
     expect(datas((await q('web.service.beacon.internal', 'ANY')).answer)).toEqual(['10.0.0.1', '2001:db8::2']);
     const agent = await q('agent-svc.service.consul', 'SRV');

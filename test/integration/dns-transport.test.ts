@@ -20,9 +20,14 @@ const msgSize = (raw: string) => Number(/MSG SIZE\s+rcvd: (\d+)/.exec(raw)?.[1])
 beforeAll(async () => {
   ensureDig();
   h = await startDnsHarness({}, { limits: { maxConnections: 3, idleTimeoutMs: 400 } });
-  await h.register(...Array.from({ length: 40 }, (_, i) => ({
-    node: `node-${String(i).padStart(2, '0')}`, address: `10.2.0.${i + 1}`, service: 'big', port: 9000 + i,
-  })));
+  await h.register(
+    ...Array.from({ length: 40 }, (_, i) => ({
+      node: `node-${String(i).padStart(2, '0')}`,
+      address: `10.2.0.${i + 1}`,
+      service: 'big',
+      port: 9000 + i,
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -54,7 +59,12 @@ describe('truncation', () => {
     expect(msgSize(udp.raw)).toBeLessThanOrEqual(1232);
     expect(udp.answer.length).toBeLessThan(40);
     const targets = udp.answer.map((a) => a.data.split(' ')[3]).sort();
-    expect(udp.additional.filter((a) => a.type === 'A').map((a) => a.name).sort()).toEqual(targets);
+    expect(
+      udp.additional
+        .filter((a) => a.type === 'A')
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(targets);
     const tcp = await q('big.service.consul', 'SRV', '+tcp');
     expect(tcp.answer).toHaveLength(40);
     expect(tcp.additional.filter((a) => a.type === 'A')).toHaveLength(40);
@@ -102,11 +112,15 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-const closed = (s: net.Socket, ms: number) => new Promise<boolean>((resolve) => {
-  if (s.destroyed) return resolve(true);
-  const t = setTimeout(() => resolve(false), ms);
-  s.once('close', () => { clearTimeout(t); resolve(true); });
-});
+const closed = (s: net.Socket, ms: number) =>
+  new Promise<boolean>((resolve) => {
+    if (s.destroyed) return resolve(true);
+    const t = setTimeout(() => resolve(false), ms);
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
 
 describe('TCP', () => {
   it('answers pipelined queries on one connection', async () => {
@@ -161,7 +175,12 @@ describe('TCP bounds on slow and half-closed clients', () => {
     // bound below) can only come from the bound on a message's arrival time.
     s.write(Buffer.from([0x10, 0x00]));
     let sent = 0;
-    const drip = setInterval(() => { if (!s.destroyed) { s.write(Buffer.from([0])); sent++; } }, 100);
+    const drip = setInterval(() => {
+      if (!s.destroyed) {
+        s.write(Buffer.from([0]));
+        sent++;
+      }
+    }, 100);
     try {
       expect(await closed(s, 20_000)).toBe(true);
       expect(sent).toBeLessThan(4096);
@@ -220,8 +239,7 @@ describe('binding', () => {
     const port = sock.address().port;
     try {
       const config = buildConfig({ dnsAddr: `127.0.0.1:${port}` }).dns;
-      await expect(startDnsServer({ catalog: h.catalog, config, datacenter: 'dc1', nodeName: 'x' }))
-        .rejects.toMatchObject({ code: 'BEACON_ERR_STARTUP' });
+      await expect(startDnsServer({ catalog: h.catalog, config, datacenter: 'dc1', nodeName: 'x' })).rejects.toMatchObject({ code: 'BEACON_ERR_STARTUP' });
     } finally {
       await new Promise<void>((r) => sock.close(() => r()));
     }

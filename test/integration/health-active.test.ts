@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { closedPort, grpcTarget, httpTarget, scriptArgs, tcpTarget, TEST_CERT_FILE, type GrpcTarget, type HttpTarget } from '../../src/health/runners/targets.test-suite.js';
+import {
+  closedPort,
+  grpcTarget,
+  httpTarget,
+  scriptArgs,
+  tcpTarget,
+  TEST_CERT_FILE,
+  type GrpcTarget,
+  type HttpTarget,
+} from '../../src/health/runners/targets.test-suite.js';
 import { call, checkOf, passingIds, putOk, storeRevision, until, untilStatus, type HealthCheckJson } from './health-helpers.js';
 
 let server: RunningServer;
@@ -25,7 +34,9 @@ describe('HTTP checks', () => {
     t = await httpTarget(200, 'up');
     closers.push(() => t.close());
     await putOk(server, '/v1/agent/service/register', {
-      Name: 'web', ID: 'web-1', Port: 80,
+      Name: 'web',
+      ID: 'web-1',
+      Port: 80,
       Check: { HTTP: t.url, Method: 'POST', Header: { 'X-Probe': ['beacon'] }, Body: 'ping', Interval: '1s', Timeout: '1s' },
     });
   });
@@ -79,7 +90,10 @@ describe('HTTP checks', () => {
   it('an Interval under 1 s is raised to 1 s, as Consul does', async () => {
     const h = await httpTarget(200);
     const ref = await httpTarget(200);
-    closers.push(() => h.close(), () => ref.close());
+    closers.push(
+      () => h.close(),
+      () => ref.close(),
+    );
     await putOk(server, '/v1/agent/check/register', { Name: 'eager', HTTP: h.url, Interval: '50ms' });
     await putOk(server, '/v1/agent/check/register', { Name: 'steady', HTTP: ref.url, Interval: '1s' });
     expect((await checkOf(server, 'eager'))?.Interval).toBe('1s');
@@ -118,7 +132,14 @@ describe('HTTPS and gRPC over TLS (self-signed certificate)', () => {
     const g = await grpcTarget({ tls: true });
     closers.push(() => g.close());
     await putOk(server, '/v1/agent/check/register', { Name: 'grpc-tls', GRPC: g.addr, GRPCUseTLS: true, TLSSkipVerify: true, Interval: '1s', Timeout: '1s' });
-    await putOk(server, '/v1/agent/check/register', { Name: 'grpc-tls-strict', GRPC: g.addr, GRPCUseTLS: true, Interval: '1s', Timeout: '1s', Status: 'passing' });
+    await putOk(server, '/v1/agent/check/register', {
+      Name: 'grpc-tls-strict',
+      GRPC: g.addr,
+      GRPCUseTLS: true,
+      Interval: '1s',
+      Timeout: '1s',
+      Status: 'passing',
+    });
     expect((await untilStatus(server, 'grpc-tls', 'passing')).Output).toBe(`gRPC check ${g.addr}: success`);
     expect((await untilStatus(server, 'grpc-tls-strict', 'critical')).Output).toContain('UNAVAILABLE');
     for (const id of ['grpc-tls', 'grpc-tls-strict']) await putOk(server, `/v1/agent/check/deregister/${id}`);
@@ -138,11 +159,13 @@ describe('TLSServerName, against a server that trusts the test certificate (NODE
     await trusting?.stop();
   });
 
-  it('HTTPS to 127.0.0.1: passing with the certificate\'s DNS name, critical with another; the name is sent as SNI and shown in Definition', async () => {
+  it("HTTPS to 127.0.0.1: passing with the certificate's DNS name, critical with another; the name is sent as SNI and shown in Definition", async () => {
     const t = await httpTarget(200, 'sni ok', { tls: true });
     closers.push(() => t.close());
     await putOk(trusting, '/v1/agent/service/register', {
-      Name: 'secure', ID: 'secure-1', Port: 443,
+      Name: 'secure',
+      ID: 'secure-1',
+      Port: 443,
       Checks: [
         { CheckID: 'sni-right', HTTP: t.url, TLSServerName: 'localhost', Interval: '1s', Timeout: '1s' },
         { CheckID: 'sni-wrong', HTTP: t.url, TLSServerName: 'wrong.beacon.test', Interval: '1s', Timeout: '1s', Status: 'passing' },
@@ -157,11 +180,26 @@ describe('TLSServerName, against a server that trusts the test certificate (NODE
     await putOk(trusting, '/v1/agent/service/deregister/secure-1');
   });
 
-  it('gRPC over TLS to 127.0.0.1: passing with the certificate\'s DNS name, critical with another, and no DEP0123 warning', async () => {
+  it("gRPC over TLS to 127.0.0.1: passing with the certificate's DNS name, critical with another, and no DEP0123 warning", async () => {
     const g = await grpcTarget({ tls: true });
     closers.push(() => g.close());
-    await putOk(trusting, '/v1/agent/check/register', { Name: 'grpc-sni', GRPC: g.addr, GRPCUseTLS: true, TLSServerName: 'localhost', Interval: '1s', Timeout: '1s' });
-    await putOk(trusting, '/v1/agent/check/register', { Name: 'grpc-sni-wrong', GRPC: g.addr, GRPCUseTLS: true, tls_server_name: 'wrong.beacon.test', Interval: '1s', Timeout: '1s', Status: 'passing' });
+    await putOk(trusting, '/v1/agent/check/register', {
+      Name: 'grpc-sni',
+      GRPC: g.addr,
+      GRPCUseTLS: true,
+      TLSServerName: 'localhost',
+      Interval: '1s',
+      Timeout: '1s',
+    });
+    await putOk(trusting, '/v1/agent/check/register', {
+      Name: 'grpc-sni-wrong',
+      GRPC: g.addr,
+      GRPCUseTLS: true,
+      tls_server_name: 'wrong.beacon.test',
+      Interval: '1s',
+      Timeout: '1s',
+      Status: 'passing',
+    });
     expect((await untilStatus(trusting, 'grpc-sni', 'passing')).Output).toBe(`gRPC check ${g.addr}: success`);
     const wrong = await untilStatus(trusting, 'grpc-sni-wrong', 'critical');
     expect(wrong.Output).toContain('UNAVAILABLE');
@@ -172,10 +210,18 @@ describe('TLSServerName, against a server that trusts the test certificate (NODE
     for (const id of ['grpc-sni', 'grpc-sni-wrong']) await putOk(trusting, `/v1/agent/check/deregister/${id}`);
   });
 
-  it('PUT /v1/catalog/register keeps TLSServerName in the check\'s Definition', async () => {
+  it("PUT /v1/catalog/register keeps TLSServerName in the check's Definition", async () => {
     await putOk(trusting, '/v1/catalog/register', {
-      Node: 'ext-1', Address: '10.0.0.9',
-      Checks: [{ CheckID: 'ext-https', Name: 'ext https', Status: 'passing', Definition: { HTTP: 'https://10.0.0.9/health', TLSServerName: 'ext.beacon.test', Interval: '10s' } }],
+      Node: 'ext-1',
+      Address: '10.0.0.9',
+      Checks: [
+        {
+          CheckID: 'ext-https',
+          Name: 'ext https',
+          Status: 'passing',
+          Definition: { HTTP: 'https://10.0.0.9/health', TLSServerName: 'ext.beacon.test', Interval: '10s' },
+        },
+      ],
     });
     const checks = (await call(trusting, 'GET', '/v1/health/node/ext-1')).json<HealthCheckJson[]>();
     expect(checks.find((c) => c.CheckID === 'ext-https')!.Definition).toMatchObject({ HTTP: 'https://10.0.0.9/health', TLSServerName: 'ext.beacon.test' });
@@ -184,9 +230,21 @@ describe('TLSServerName, against a server that trusts the test certificate (NODE
   it('a TLSServerName that is not a string is a 400 naming the field, on every route', async () => {
     const cases: Array<[string, unknown, string]> = [
       ['/v1/agent/check/register', { Name: 'bad', HTTP: 'https://127.0.0.1:1/', Interval: '10s', TLSServerName: 5 }, 'TLSServerName'],
-      ['/v1/agent/service/register', { Name: 'bad', Check: { GRPC: '127.0.0.1:1', GRPCUseTLS: true, Interval: '10s', TLSServerName: ['a'] } }, 'Check.TLSServerName'],
-      ['/v1/agent/service/register', { Name: 'bad', Checks: [{ HTTP: 'https://127.0.0.1:1/', Interval: '10s', TLSServerName: true }] }, 'Checks[0].TLSServerName'],
-      ['/v1/catalog/register', { Node: 'ext-2', Address: '10.0.0.8', Checks: [{ CheckID: 'c', Definition: { HTTP: 'https://10.0.0.8/', Interval: '10s', TLSServerName: 7 } }] }, 'Checks[0].Definition.TLSServerName'],
+      [
+        '/v1/agent/service/register',
+        { Name: 'bad', Check: { GRPC: '127.0.0.1:1', GRPCUseTLS: true, Interval: '10s', TLSServerName: ['a'] } },
+        'Check.TLSServerName',
+      ],
+      [
+        '/v1/agent/service/register',
+        { Name: 'bad', Checks: [{ HTTP: 'https://127.0.0.1:1/', Interval: '10s', TLSServerName: true }] },
+        'Checks[0].TLSServerName',
+      ],
+      [
+        '/v1/catalog/register',
+        { Node: 'ext-2', Address: '10.0.0.8', Checks: [{ CheckID: 'c', Definition: { HTTP: 'https://10.0.0.8/', Interval: '10s', TLSServerName: 7 } }] },
+        'Checks[0].Definition.TLSServerName',
+      ],
     ];
     const before = await storeRevision(trusting);
     for (const [path, body, field] of cases) {
@@ -218,7 +276,10 @@ describe('gRPC checks', () => {
     closers.push(() => g.close());
     g.statuses.set('payments.v1', 1);
     await putOk(server, '/v1/agent/service/register', {
-      Name: 'payments', ID: 'pay-1', Port: 9000, Check: { GRPC: `${g.addr}/payments.v1`, Interval: '1s', Timeout: '1s' },
+      Name: 'payments',
+      ID: 'pay-1',
+      Port: 9000,
+      Check: { GRPC: `${g.addr}/payments.v1`, Interval: '1s', Timeout: '1s' },
     });
   });
 
@@ -236,7 +297,13 @@ describe('gRPC checks', () => {
 describe('script checks (server started with --enable-script-checks)', () => {
   it('exit 0 passing, 1 warning, 2 critical, with the output captured', async () => {
     for (const code of [0, 1, 2]) {
-      await putOk(server, '/v1/agent/check/register', { Name: `script-${code}`, Args: scriptArgs(code, `said ${code}`), Interval: '1s', Timeout: '5s', Status: code === 2 ? 'passing' : 'critical' });
+      await putOk(server, '/v1/agent/check/register', {
+        Name: `script-${code}`,
+        Args: scriptArgs(code, `said ${code}`),
+        Interval: '1s',
+        Timeout: '5s',
+        Status: code === 2 ? 'passing' : 'critical',
+      });
     }
     expect((await untilStatus(server, 'script-0', 'passing')).Output).toBe('said 0');
     expect((await untilStatus(server, 'script-1', 'warning')).Output).toBe('said 1');
@@ -245,7 +312,7 @@ describe('script checks (server started with --enable-script-checks)', () => {
 });
 
 describe('agent check endpoints', () => {
-  it('register with a ServiceID attaches to the service; deregister removes; errors keep Consul\'s text', async () => {
+  it("register with a ServiceID attaches to the service; deregister removes; errors keep Consul's text", async () => {
     await putOk(server, '/v1/agent/check/register', { Name: 'extra', ID: 'web-extra', ServiceID: 'web-1', TTL: '30s', Notes: 'n' });
     const c = await checkOf(server, 'web-extra');
     expect(c).toMatchObject({ ServiceID: 'web-1', Type: 'ttl', Status: 'critical', Notes: 'n' });
@@ -267,7 +334,7 @@ describe('agent check endpoints', () => {
     expect(both.text).toMatch(/^Invalid check: Interval and TTL cannot both be specified/);
   });
 
-  it('pass/warn/fail on a non-TTL check answer 500 with Consul\'s text', async () => {
+  it("pass/warn/fail on a non-TTL check answer 500 with Consul's text", async () => {
     for (const verb of ['pass', 'warn', 'fail']) {
       const r = await call(server, 'PUT', `/v1/agent/check/${verb}/service:web-1`);
       expect(r.status).toBe(500);
@@ -276,7 +343,7 @@ describe('agent check endpoints', () => {
     }
   });
 
-  it('lists this node\'s checks, serfHealth included, with ?filter', async () => {
+  it("lists this node's checks, serfHealth included, with ?filter", async () => {
     const all = (await call(server, 'GET', '/v1/agent/checks')).json<Record<string, { Status: string }>>();
     expect(all.serfHealth?.Status).toBe('passing');
     const filtered = (await call(server, 'GET', `/v1/agent/checks?filter=${encodeURIComponent('Type == "tcp"')}`)).json<Record<string, unknown>>();

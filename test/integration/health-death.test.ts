@@ -52,7 +52,10 @@ describe('an instance whose process dies', () => {
     `);
     const port = Number(line);
     await putOk(server, '/v1/agent/service/register', {
-      Name: 'victim', ID: 'victim-1', Address: '127.0.0.1', Port: port,
+      Name: 'victim',
+      ID: 'victim-1',
+      Address: '127.0.0.1',
+      Port: port,
       Check: { HTTP: `http://127.0.0.1:${port}/health`, Interval: '1s', Timeout: '1s' },
     });
     await until('victim passing', async () => (await passingIds(server, 'victim')).includes('victim-1'), 20_000);

@@ -79,14 +79,21 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 
 /** Waits until a check has the given status; returns it. */
 export function untilStatus(s: RunningServer, checkId: string, status: string, timeoutMs = 8000): Promise<HealthCheckJson> {
-  return until(`${checkId} ${status}`, async () => {
-    const c = await checkOf(s, checkId);
-    return c?.Status === status ? c : undefined;
-  }, timeoutMs);
+  return until(
+    `${checkId} ${status}`,
+    async () => {
+      const c = await checkOf(s, checkId);
+      return c?.Status === status ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** IDs of the instances of `service` in ?passing results. */
 export async function passingIds(s: RunningServer, service: string): Promise<string[]> {
   const r = await call(s, 'GET', `/v1/health/service/${encodeURIComponent(service)}?passing`);
-  return r.json<HealthEntryJson[]>().map((e) => e.Service.ID).sort();
+  return r
+    .json<HealthEntryJson[]>()
+    .map((e) => e.Service.ID)
+    .sort();
 }

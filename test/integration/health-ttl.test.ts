@@ -41,7 +41,7 @@ describe('TTL checks', () => {
     expect(await passingIds(server, 'exp')).toEqual(['exp-1']);
   });
 
-  it('/v1/agent/check/update takes Status and Output, and refuses a bad status with Consul\'s text', async () => {
+  it("/v1/agent/check/update takes Status and Output, and refuses a bad status with Consul's text", async () => {
     await putOk(server, '/v1/agent/check/register', { Name: 'upd', TTL: '30s' });
     await putOk(server, '/v1/agent/check/update/upd', { Status: 'warning', Output: 'half full' });
     expect(await checkOf(server, 'upd')).toMatchObject({ Status: 'warning', Output: 'half full' });
@@ -56,7 +56,7 @@ describe('TTL checks', () => {
 });
 
 describe('check IDs and re-registration', () => {
-  it('IDs with slashes reach pass/update/deregister and maintenance unescaped, as Consul\'s Go client sends them', async () => {
+  it("IDs with slashes reach pass/update/deregister and maintenance unescaped, as Consul's Go client sends them", async () => {
     await putOk(server, '/v1/agent/service/register', { Name: 'slashy', ID: 'slashy/1', Check: { TTL: '30s' } });
     await putOk(server, '/v1/agent/check/pass/service:slashy/1?note=raw');
     expect(await checkOf(server, 'service:slashy/1')).toMatchObject({ Status: 'passing', Output: 'raw' });
@@ -80,14 +80,20 @@ describe('check IDs and re-registration', () => {
   });
 
   it('a missing ID in the path answers 400 naming it', async () => {
-    for (const path of ['/v1/agent/check/pass/', '/v1/agent/check/update/', '/v1/agent/check/deregister/', '/v1/agent/service/maintenance/?enable=true', '/v1/agent/service/deregister/']) {
+    for (const path of [
+      '/v1/agent/check/pass/',
+      '/v1/agent/check/update/',
+      '/v1/agent/check/deregister/',
+      '/v1/agent/service/maintenance/?enable=true',
+      '/v1/agent/service/deregister/',
+    ]) {
       const r = await put(server, path, path.includes('update') ? { Status: 'passing' } : undefined);
       expect([r.status, r.headers.get('x-beacon-error')], path).toEqual([400, 'BEACON_ERR_VALIDATION']);
       expect(r.text, path).toMatch(/^Missing (check|service) ID in the path/);
     }
   });
 
-  it('re-registering keeps the current status and output, as Consul\'s agent does', async () => {
+  it("re-registering keeps the current status and output, as Consul's agent does", async () => {
     const svc = { Name: 'again', ID: 'again-1', Checks: [{ TTL: '30s', Status: 'passing' }, { TTL: '30s' }] };
     await putOk(server, '/v1/agent/service/register', svc);
     await putOk(server, '/v1/agent/check/warn/service:again-1:1?note=slow');
@@ -105,20 +111,44 @@ describe('check IDs and re-registration', () => {
 
 describe('bad input on the check routes', () => {
   const cases: [string, string, unknown, RegExp, string][] = [
-    ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'GE T' }, /^Invalid check: Method must be an HTTP method/, 'Method'],
+    [
+      'register',
+      '/v1/agent/check/register',
+      { Name: 'b', HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'GE T' },
+      /^Invalid check: Method must be an HTTP method/,
+      'Method',
+    ],
     ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'not a url', Interval: '5s' }, /^Invalid check: HTTP must be an absolute/, 'HTTP'],
     ['register', '/v1/agent/check/register', { Name: 'b', TCP: 'nohost', Interval: '5s' }, /^Invalid check: TCP must be HOST:PORT/, 'TCP'],
     ['register', '/v1/agent/check/register', { Name: 'b', GRPC: 'nohost', Interval: '5s' }, /^Invalid check: GRPC must be HOST:PORT/, 'GRPC'],
-    ['register', '/v1/agent/check/register', { Name: 'b', TCP: '127.0.0.1:70000', Interval: '5s' }, /^Invalid check: TCP must be HOST:PORT with a port from 1 to 65535/, 'TCP'],
+    [
+      'register',
+      '/v1/agent/check/register',
+      { Name: 'b', TCP: '127.0.0.1:70000', Interval: '5s' },
+      /^Invalid check: TCP must be HOST:PORT with a port from 1 to 65535/,
+      'TCP',
+    ],
     ['register', '/v1/agent/check/register', { Name: 'b', TCP: '127.0.0.1:80/x', Interval: '5s' }, /^Invalid check: TCP must be HOST:PORT/, 'TCP'],
-    ['register', '/v1/agent/check/register', { Name: 'b', GRPC: '127.0.0.1:0/svc', Interval: '5s' }, /^Invalid check: GRPC must be HOST:PORT\[\/service\]/, 'GRPC'],
+    [
+      'register',
+      '/v1/agent/check/register',
+      { Name: 'b', GRPC: '127.0.0.1:0/svc', Interval: '5s' },
+      /^Invalid check: GRPC must be HOST:PORT\[\/service\]/,
+      'GRPC',
+    ],
     ['register', '/v1/agent/check/register', { Name: 'b', TCP: '127.0.0.1:1' }, /^Invalid check: Interval must be > 0/, 'Interval'],
     ['register', '/v1/agent/check/register', { Name: 'b', TTL: 'soon' }, /^Invalid TTL: "soon" is not a duration/, 'TTL'],
     ['register', '/v1/agent/check/register', { Name: 'b', TTL: '0s' }, /^Invalid check: TTL must be > 0/, 'TTL'],
     ['register', '/v1/agent/check/register', { Name: 'b', HTTP: 'http://127.0.0.1:1/', Interval: '5s', Timeout: 'x' }, /^Invalid Timeout/, 'Timeout'],
     ['register', '/v1/agent/check/register', { Name: 'b', TTL: '5s', FailuresBeforeCritical: -1 }, /FailuresBeforeCritical/, 'FailuresBeforeCritical'],
     ['register', '/v1/agent/check/register', { Name: 'b', TTL: '5s', Header: { a: 'b' } }, /Header/, 'Header.a'],
-    ['service', '/v1/agent/service/register', { Name: 'b', Checks: [{ TTL: '5s' }, { HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'a b' }] }, /^Invalid check: Method/, 'Checks[1].Method'],
+    [
+      'service',
+      '/v1/agent/service/register',
+      { Name: 'b', Checks: [{ TTL: '5s' }, { HTTP: 'http://127.0.0.1:1/', Interval: '5s', Method: 'a b' }] },
+      /^Invalid check: Method/,
+      'Checks[1].Method',
+    ],
     ['update', '/v1/agent/check/update/x', { Status: 'passing', Output: 5 }, /Output/, 'Output'],
     ['update', '/v1/agent/check/update/x', '{', /^Request decode failed/, 'body'],
   ];
@@ -144,7 +174,12 @@ describe('propagation', () => {
     await new Promise((r) => setTimeout(r, 200));
     await putOk(server, '/v1/agent/check/fail/service:w-1?note=down');
     let bound: NodeJS.Timeout | undefined;
-    const r = await Promise.race([blocked, new Promise<undefined>((resolve) => { bound = setTimeout(() => resolve(undefined), 20_000); })]).finally(() => clearTimeout(bound));
+    const r = await Promise.race([
+      blocked,
+      new Promise<undefined>((resolve) => {
+        bound = setTimeout(() => resolve(undefined), 20_000);
+      }),
+    ]).finally(() => clearTimeout(bound));
     expect(r, 'the blocking query was not woken by the change').toBeDefined();
     expect(r!.json<HealthEntryJson[]>()[0].Checks.find((c) => c.CheckID === 'service:w-1')?.Status).toBe('critical');
     expect(Number(r!.headers.get('x-consul-index'))).toBeGreaterThan(Number(index));
@@ -155,14 +190,25 @@ describe('DeregisterCriticalServiceAfter', () => {
   it('reaps a service that stayed critical that long, and keeps a healthy sibling and one whose time has not come', async () => {
     await putOk(server, '/v1/agent/service/register', { Name: 'reap', ID: 'reap-1', Check: { TTL: '30s', DeregisterCriticalServiceAfter: '1s' } });
     // Passing from the start, so a slow machine cannot let it sit critical for 1 s first.
-    await putOk(server, '/v1/agent/service/register', { Name: 'reap', ID: 'reap-2', Check: { TTL: '30s', DeregisterCriticalServiceAfter: '1s', Status: 'passing' } });
+    await putOk(server, '/v1/agent/service/register', {
+      Name: 'reap',
+      ID: 'reap-2',
+      Check: { TTL: '30s', DeregisterCriticalServiceAfter: '1s', Status: 'passing' },
+    });
     await putOk(server, '/v1/agent/service/register', { Name: 'reap', ID: 'reap-3', Check: { TTL: '30s', DeregisterCriticalServiceAfter: '10m' } });
     // reap-1 and reap-3 are critical from the start: only reap-1's time runs out.
-    await until('reap-1 deregistered', async () => {
-      const ids = (await call(server, 'GET', '/v1/health/service/reap')).json<HealthEntryJson[]>().map((e) => e.Service.ID);
-      return !ids.includes('reap-1');
-    }, 20_000);
-    const ids = (await call(server, 'GET', '/v1/health/service/reap')).json<HealthEntryJson[]>().map((e) => e.Service.ID).sort();
+    await until(
+      'reap-1 deregistered',
+      async () => {
+        const ids = (await call(server, 'GET', '/v1/health/service/reap')).json<HealthEntryJson[]>().map((e) => e.Service.ID);
+        return !ids.includes('reap-1');
+      },
+      20_000,
+    );
+    const ids = (await call(server, 'GET', '/v1/health/service/reap'))
+      .json<HealthEntryJson[]>()
+      .map((e) => e.Service.ID)
+      .sort();
     expect(ids).toEqual(['reap-2', 'reap-3']);
     expect(await checkOf(server, 'service:reap-1')).toBeUndefined();
     expect((await checkOf(server, 'service:reap-3'))?.Status).toBe('critical');
@@ -188,10 +234,11 @@ describe('maintenance mode', () => {
     expect(await passingIds(server, 'maint')).toEqual(['m-1', 'm-2']);
   });
 
-  it('node maintenance takes every instance out, with Consul\'s default notes', async () => {
+  it("node maintenance takes every instance out, with Consul's default notes", async () => {
     await putOk(server, '/v1/agent/maintenance?enable=true');
     expect(await checkOf(server, '_node_maintenance')).toMatchObject({
-      Status: 'critical', Name: 'Node Maintenance Mode',
+      Status: 'critical',
+      Name: 'Node Maintenance Mode',
       Notes: 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.',
     });
     expect(await passingIds(server, 'maint')).toEqual([]);
@@ -199,7 +246,7 @@ describe('maintenance mode', () => {
     expect(await passingIds(server, 'maint')).toEqual(['m-1', 'm-2']);
   });
 
-  it('answers Consul\'s 400s and 404', async () => {
+  it("answers Consul's 400s and 404", async () => {
     const missing = await put(server, '/v1/agent/service/maintenance/m-1');
     expect([missing.status, missing.text]).toEqual([400, 'Missing value for enable']);
     const bad = await put(server, '/v1/agent/service/maintenance/m-1?enable=maybe');
@@ -225,7 +272,12 @@ describe('agent health endpoints', () => {
     await putOk(server, '/v1/agent/check/warn/service:ah-2');
     const byName = await call(server, 'GET', '/v1/agent/health/service/name/ah');
     expect(byName.status).toBe(429);
-    expect(byName.json<{ AggregatedStatus: string }[]>().map((x) => x.AggregatedStatus).sort()).toEqual(['passing', 'warning']);
+    expect(
+      byName
+        .json<{ AggregatedStatus: string }[]>()
+        .map((x) => x.AggregatedStatus)
+        .sort(),
+    ).toEqual(['passing', 'warning']);
     await putOk(server, '/v1/agent/check/fail/service:ah-1');
     const text = await call(server, 'GET', '/v1/agent/health/service/name/ah', undefined, { accept: 'text/plain' });
     expect([text.status, text.text]).toEqual([503, 'critical']);

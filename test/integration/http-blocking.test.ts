@@ -22,7 +22,12 @@ const sep = (path: string) => (path.includes('?') ? '&' : '?');
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let t: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => { t = setTimeout(() => resolve(undefined), ms); })]);
+    return await Promise.race([
+      p,
+      new Promise<undefined>((resolve) => {
+        t = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(t);
   }
@@ -31,17 +36,31 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 /** A request whose `settled` flag says whether its answer came yet. */
 function tracked<T>(p: Promise<T>): { done: Promise<T>; settled: () => boolean } {
   let settled = false;
-  const done = p.finally(() => { settled = true; });
+  const done = p.finally(() => {
+    settled = true;
+  });
   return { done, settled: () => settled };
 }
 
 /** A change that each read depends on; every call makes a new one. */
 const changes = {
   agentService: () => put('/v1/agent/service/register', { Name: 'blk-web', ID: 'blk-web-1', Port: 1000 + ++n }),
-  externalService: () => put('/v1/catalog/register', { Node: 'blk-ext', Address: '10.0.0.9', NodeMeta: { rack: 'r1' }, Service: { Service: 'blk-ext-svc', Tags: ['t1', 't2'], Port: 2000 + ++n } }),
+  externalService: () =>
+    put('/v1/catalog/register', {
+      Node: 'blk-ext',
+      Address: '10.0.0.9',
+      NodeMeta: { rack: 'r1' },
+      Service: { Service: 'blk-ext-svc', Tags: ['t1', 't2'], Port: 2000 + ++n },
+    }),
   newNode: () => put('/v1/catalog/register', { Node: `blk-node-${++n}`, Address: '10.0.1.1' }),
   newService: () => put('/v1/agent/service/register', { Name: `blk-new-${++n}` }),
-  check: () => put('/v1/catalog/register', { Node: 'blk-ext', Address: '10.0.0.9', NodeMeta: { rack: 'r1' }, Check: { CheckID: 'blk-chk', Name: 'c', ServiceID: 'blk-ext-svc', Status: ++n % 2 ? 'passing' : 'warning' } }),
+  check: () =>
+    put('/v1/catalog/register', {
+      Node: 'blk-ext',
+      Address: '10.0.0.9',
+      NodeMeta: { rack: 'r1' },
+      Check: { CheckID: 'blk-chk', Name: 'c', ServiceID: 'blk-ext-svc', Status: ++n % 2 ? 'passing' : 'warning' },
+    }),
 };
 
 beforeAll(async () => {
@@ -59,7 +78,11 @@ describe('blocking queries on every read endpoint', () => {
   const reads: Array<[string, () => string, keyof typeof changes]> = [
     ['catalog services', () => '/v1/catalog/services', 'newService'],
     ['catalog service', () => '/v1/catalog/service/blk-web', 'agentService'],
-    ['catalog service (tag, node-meta, filter)', () => '/v1/catalog/service/blk-ext-svc?tag=t1&tag=t2&node-meta=rack:r1&filter=ServicePort%20!%3D%200', 'externalService'],
+    [
+      'catalog service (tag, node-meta, filter)',
+      () => '/v1/catalog/service/blk-ext-svc?tag=t1&tag=t2&node-meta=rack:r1&filter=ServicePort%20!%3D%200',
+      'externalService',
+    ],
     ['catalog nodes', () => '/v1/catalog/nodes', 'newNode'],
     ['catalog node', () => '/v1/catalog/node/blk-ext', 'externalService'],
     ['catalog datacenters', () => '/v1/catalog/datacenters', 'agentService'],
@@ -78,7 +101,7 @@ describe('blocking queries on every read endpoint', () => {
   it.each(reads)('%s: waits out ?wait with an unchanged index, and a change wakes it', async (_label, path, change) => {
     const first = await fetch(url(path()));
     expect(first.status).toBe(200);
-    const body = (await first.json());
+    const body = await first.json();
     expect(Array.isArray(body) ? body.length : Object.keys(body as object).length).toBeGreaterThan(0);
     const index = indexOf(first);
     expect(index).toBeGreaterThan(0);
@@ -108,7 +131,12 @@ describe('blocking queries on every read endpoint', () => {
   it('a change to other data does not wake a query on one service', async () => {
     const first = await fetch(url('/v1/health/service/blk-web'));
     const index = indexOf(first);
-    const blocked = tracked(fetch(url(`/v1/health/service/blk-web?index=${index}&wait=30s`)).then(async (r) => ({ r, body: await r.json() as Array<{ Service: { Port: number } }> })));
+    const blocked = tracked(
+      fetch(url(`/v1/health/service/blk-web?index=${index}&wait=30s`)).then(async (r) => ({
+        r,
+        body: (await r.json()) as Array<{ Service: { Port: number } }>,
+      })),
+    );
     await new Promise((res) => setTimeout(res, 50));
     expect((await changes.newService()).status).toBe(200);
     expect((await changes.externalService()).status).toBe(200);

@@ -18,7 +18,7 @@ describe('response cache', () => {
     expect((await register({ Name: 'cached', ID: 'c1', Port: 1 })).status).toBe(200);
     const url = `${server.httpUrl}/v1/health/service/cached`;
     const first = await fetch(url);
-    const firstBody = await first.json() as Array<{ Service: { ID: string } }>;
+    const firstBody = (await first.json()) as Array<{ Service: { ID: string } }>;
     const hitsBefore = await metric('beacon_http_response_cache_hits_total');
     for (let i = 0; i < 20; i++) {
       const r = await fetch(url);
@@ -34,11 +34,11 @@ describe('response cache', () => {
 
     // A change to the check status (not the service) also moves the answer.
     expect((await register({ Name: 'cached', ID: 'c3', Port: 3, Check: { TTL: '60s', Status: 'passing' } })).status).toBe(200);
-    const passing1 = await (await fetch(`${url}?passing`)).json() as unknown[];
+    const passing1 = (await (await fetch(`${url}?passing`)).json()) as unknown[];
     expect(passing1).toHaveLength(3);
     const r = await fetch(`${server.httpUrl}/v1/agent/check/fail/service:c3`, { method: 'PUT' });
     expect(r.status).toBe(200);
-    const passing2 = await (await fetch(`${url}?passing`)).json() as unknown[];
+    const passing2 = (await (await fetch(`${url}?passing`)).json()) as unknown[];
     expect(passing2).toHaveLength(2);
   });
 

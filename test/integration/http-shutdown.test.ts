@@ -58,7 +58,10 @@ class RawConnection {
       if (Date.now() > deadline) throw new Error('no response in time');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 100);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -84,11 +87,15 @@ class RawConnection {
   }
 }
 
-const refused = (port: number) => new Promise<boolean>((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port });
-  s.once('connect', () => { s.destroy(); resolve(false); });
-  s.once('error', () => resolve(true));
-});
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
 
 let dir: string;
 let server: RunningServer | undefined;
@@ -101,12 +108,14 @@ afterAll(async () => {
 });
 
 describe('HTTP during shutdown', () => {
-  it('answers requests on kept-alive connections with BEACON_ERR_SHUTTING_DOWN in the route\'s error form', async () => {
+  it("answers requests on kept-alive connections with BEACON_ERR_SHUTTING_DOWN in the route's error form", async () => {
     server = await runServer(buildConfig({ httpAddr: '127.0.0.1:0', dnsAddr: 'off', dataDir: dir, node: 'shutdown-test', logLevel: 'silent' }));
     const port = server.http.port;
     const paths = { consul: '/v1/catalog/services', beacon: '/v1/beacon/pick/web', unknown: '/v1/no/such/route' };
     const conns: Record<keyof typeof paths, RawConnection> = {
-      consul: await RawConnection.open(port), beacon: await RawConnection.open(port), unknown: await RawConnection.open(port),
+      consul: await RawConnection.open(port),
+      beacon: await RawConnection.open(port),
+      unknown: await RawConnection.open(port),
     };
     for (const c of Object.values(conns)) {
       // A first request keeps the connection alive (and shows it is served normally)...

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;
-const put = (path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${server.httpUrl}${path}`, { method: 'PUT', body, headers });
+const put = (path: string, body: string, headers: Record<string, string> = {}) => fetch(`${server.httpUrl}${path}`, { method: 'PUT', body, headers });
 const get = (path: string) => fetch(`${server.httpUrl}${path}`);
 
 async function storeRevision(): Promise<number> {
@@ -37,9 +36,19 @@ describe('service registration input', () => {
     ['weights without Passing', { Name: 'x', Weights: { Warning: 2 } }, /^Invalid Weights: Passing must be greater than 0/, 'Weights.Passing'],
     ['address 0.0.0.0', { Name: 'x', Address: '0.0.0.0' }, /^Invalid service address/, 'Address'],
     ['bad check TTL', { Name: 'x', Check: { TTL: 'soon' } }, /^Invalid Check\.TTL: "soon" is not a duration/, 'Check.TTL'],
-    ['check with TTL and Interval', { Name: 'x', Check: { TTL: '5s', Interval: '5s', HTTP: 'http://127.0.0.1/' } }, /Interval and TTL cannot both be specified/, 'Check'],
+    [
+      'check with TTL and Interval',
+      { Name: 'x', Check: { TTL: '5s', Interval: '5s', HTTP: 'http://127.0.0.1/' } },
+      /Interval and TTL cannot both be specified/,
+      'Check',
+    ],
     ['check without an interval', { Name: 'x', Check: { HTTP: 'http://127.0.0.1/' } }, /Interval must be > 0/, 'Check.Interval'],
-    ['check with a bad HTTP method', { Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Method: 'GE T' } }, /Method must be an HTTP method/, 'Check.Method'],
+    [
+      'check with a bad HTTP method',
+      { Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Method: 'GE T' } },
+      /Method must be an HTTP method/,
+      'Check.Method',
+    ],
     ['check bad status', { Name: 'x', Check: { TTL: '5s', Status: 'green' } }, /Status for checks must 'passing', 'warning', 'critical'/, 'Check.Status'],
     ['check HTTP not a URL', { Name: 'x', Check: { HTTP: 'not a url', Interval: '10s' } }, /HTTP must be an absolute/, 'Check.HTTP'],
     ['body not an object', [1, 2], /^Invalid body: must be object/, 'body'],
@@ -76,7 +85,10 @@ describe('service registration input', () => {
   });
 
   it('keys are case-insensitive and snake_case is accepted; lists and maps are never null', async () => {
-    const r = await put('/v1/agent/service/register', JSON.stringify({ name: 'Cased', id: 'cased-1', PORT: 81, enable_tag_override: true, tags: null, meta: null }));
+    const r = await put(
+      '/v1/agent/service/register',
+      JSON.stringify({ name: 'Cased', id: 'cased-1', PORT: 81, enable_tag_override: true, tags: null, meta: null }),
+    );
     expect(r.status).toBe(200);
     const svc = await (await get('/v1/agent/service/cased-1')).json();
     expect(svc).toMatchObject({ ID: 'cased-1', Service: 'Cased', Port: 81, EnableTagOverride: true, Tags: [], Meta: {}, Weights: { Passing: 1, Warning: 1 } });
@@ -92,8 +104,11 @@ describe('service registration input', () => {
   it('durations take Go syntax and integer nanoseconds', async () => {
     const r = await put('/v1/agent/service/register', JSON.stringify({ Name: 'dur', Checks: [{ TTL: '1m30s' }, { TTL: 120_000_000_000 }] }));
     expect(r.status).toBe(200);
-    const checks = await (await get('/v1/health/checks/dur')).json() as Array<{ CheckID: string; Definition: { TTL: string } }>;
-    expect(checks.map((c) => [c.CheckID, c.Definition.TTL]).sort()).toEqual([['service:dur:1', '1m30s'], ['service:dur:2', '2m0s']]);
+    const checks = (await (await get('/v1/health/checks/dur')).json()) as Array<{ CheckID: string; Definition: { TTL: string } }>;
+    expect(checks.map((c) => [c.CheckID, c.Definition.TTL]).sort()).toEqual([
+      ['service:dur:1', '1m30s'],
+      ['service:dur:2', '2m0s'],
+    ]);
   });
 });
 
@@ -125,7 +140,10 @@ describe('query parameters', () => {
     const one = await put('/v1/catalog/register', JSON.stringify({ Node: 'ext', Address: '10.1.1.1', Check: { Name: 'c', Status: 'green' } }));
     expect(one.status).toBe(400);
     expect(await one.text()).toMatch(/field: Check\.Status/);
-    const many = await put('/v1/catalog/register', JSON.stringify({ Node: 'ext', Address: '10.1.1.1', Checks: [{ Name: 'a' }, { Name: 'b', Status: 'green' }] }));
+    const many = await put(
+      '/v1/catalog/register',
+      JSON.stringify({ Node: 'ext', Address: '10.1.1.1', Checks: [{ Name: 'a' }, { Name: 'b', Status: 'green' }] }),
+    );
     expect(many.status).toBe(400);
     expect(await many.text()).toMatch(/field: Checks\[1\]\.Status/);
   });
@@ -147,12 +165,12 @@ describe('query parameters', () => {
 
   it('filter, node-meta and tags select results', async () => {
     const r = await get(`/v1/catalog/service/web?filter=${encodeURIComponent('ServicePort == 80 and ServiceID == "web-1"')}`);
-    expect((await r.json() as unknown[]).length).toBe(1);
+    expect(((await r.json()) as unknown[]).length).toBe(1);
     const none = await get(`/v1/catalog/service/web?filter=${encodeURIComponent('ServicePort != 80')}`);
     expect(await none.json()).toEqual([]);
   });
 
-  it('filters know each route\'s fields: a selector that names none answers 400, as Consul does', async () => {
+  it("filters know each route's fields: a selector that names none answers 400, as Consul does", async () => {
     const cases: Array<[string, string, number]> = [
       ['/v1/health/service/web', 'Service.Port == 80 and Checks.Status == passing', 1],
       ['/v1/health/service/web', 'Service.Tags is empty and Node.Meta["consul-network-segment"] == ""', 1],
@@ -164,9 +182,9 @@ describe('query parameters', () => {
     for (const [path, filter, count] of cases) {
       const r = await get(`${path}?filter=${encodeURIComponent(filter)}`);
       expect(r.status, `${path} ${filter}`).toBe(200);
-      expect((await r.json() as unknown[]).length, `${path} ${filter}`).toBe(count);
+      expect(((await r.json()) as unknown[]).length, `${path} ${filter}`).toBe(count);
     }
-    const agent = await (await get(`/v1/agent/services?filter=${encodeURIComponent('Port == 80')}`)).json() as Record<string, unknown>;
+    const agent = (await (await get(`/v1/agent/services?filter=${encodeURIComponent('Port == 80')}`)).json()) as Record<string, unknown>;
     expect(Object.keys(agent)).toEqual(['web-1']);
     for (const [path, filter, message] of [
       ['/v1/health/service/web', 'Service.Foo == 1', /Selector "Service\.Foo" is not valid/],
@@ -188,7 +206,7 @@ describe('query parameters', () => {
     expect(m.headers.get('allow')).toBe('GET');
   });
 
-  it('unknown service ID on agent read -> 404 with Consul\'s text', async () => {
+  it("unknown service ID on agent read -> 404 with Consul's text", async () => {
     const r = await get('/v1/agent/service/nope');
     expect(r.status).toBe(404);
     expect(await r.text()).toBe('unknown service ID: nope');

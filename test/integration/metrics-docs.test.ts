@@ -18,7 +18,12 @@ const NAMING_EXCEPTIONS: readonly string[] = [
   'beacon_process_', // prom-client's default process and Node.js metrics
 ];
 /** Subsystems a metric may be named after: the folders of src/, with api/http as `http`. */
-const SUBSYSTEMS = ['http', ...readdirSync(join(REPO_ROOT, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'api').map((d) => d.name)];
+const SUBSYSTEMS = [
+  'http',
+  ...readdirSync(join(REPO_ROOT, 'src'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'api')
+    .map((d) => d.name),
+];
 
 /** Every src/**\/README.md with the metric names of its Metrics section. */
 function documentedMetrics(): Map<string, string[]> {

@@ -92,10 +92,21 @@ describe('the SDK as a consumer package sees it', () => {
     symlinkSync(REPO_ROOT, join(app, 'node_modules', 'beacon'), 'dir');
     symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(app, 'node_modules', '@types', 'node'), 'dir');
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
-      files: ['app.ts'],
-    }));
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['app.ts'],
+      }),
+    );
     const appTs = `import { BeaconClient, type ServiceSnapshot, type StrategyName } from 'beacon/client';
 const beacon = new BeaconClient({ servers: ['http://127.0.0.1:8500'], static: { payments: ['127.0.0.1:9'] }, deregisterOnSignals: false });
 const strategy: StrategyName = 'p2c-ewma';
@@ -114,7 +125,13 @@ await beacon.close();
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/app\.ts.*servers|TS2322/s);
     // And it runs, resolved by name from the consumer's node_modules.
-    writeFileSync(join(app, 'app.mjs'), appTs.replace(', type ServiceSnapshot, type StrategyName', '').replace(/: (StrategyName|ServiceSnapshot|number)/g, '').replace(/!\./g, '.'));
+    writeFileSync(
+      join(app, 'app.mjs'),
+      appTs
+        .replace(', type ServiceSnapshot, type StrategyName', '')
+        .replace(/: (StrategyName|ServiceSnapshot|number)/g, '')
+        .replace(/!\./g, '.'),
+    );
     expect(existsSync(join(app, 'node_modules', 'beacon', 'dist', 'client', 'index.d.ts'))).toBe(true);
     const run = spawnSync(process.execPath, ['app.mjs'], { cwd: app, encoding: 'utf8', timeout: 20_000 });
     expect(run.status, run.stderr).toBe(0);

@@ -6,7 +6,7 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 let server: RunningServer;
 const pick = async (q: string) => {
   const r = await fetch(`${server.httpUrl}/v1/beacon/pick/${q}`);
-  return { status: r.status, body: await r.json() as Record<string, unknown> };
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
 
 beforeAll(async () => {
@@ -14,14 +14,27 @@ beforeAll(async () => {
   for (let i = 1; i <= 4; i++) {
     const r = await fetch(`${server.httpUrl}/v1/agent/service/register`, {
       method: 'PUT',
-      body: JSON.stringify({ Name: 'api', ID: `api-${i}`, Address: `127.0.0.${i}`, Port: 8000 + i, Tags: i % 2 ? ['odd'] : ['even'], Weights: { Passing: i === 4 ? 10 : 1, Warning: 1 } }),
+      body: JSON.stringify({
+        Name: 'api',
+        ID: `api-${i}`,
+        Address: `127.0.0.${i}`,
+        Port: 8000 + i,
+        Tags: i % 2 ? ['odd'] : ['even'],
+        Weights: { Passing: i === 4 ? 10 : 1, Warning: 1 },
+      }),
     });
     expect(r.status).toBe(200);
   }
-  await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'down', ID: 'down-1', Port: 1, Check: { TTL: '60s' } }) });
+  await fetch(`${server.httpUrl}/v1/agent/service/register`, {
+    method: 'PUT',
+    body: JSON.stringify({ Name: 'down', ID: 'down-1', Port: 1, Check: { TTL: '60s' } }),
+  });
   // 'mixed': one passing instance, one in warning (TTL check set to warn).
   for (const id of ['mixed-ok', 'mixed-warn']) {
-    const r = await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'mixed', ID: id, Port: 9000, Check: { TTL: '60s', CheckID: `${id}-ttl` } }) });
+    const r = await fetch(`${server.httpUrl}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: 'mixed', ID: id, Port: 9000, Check: { TTL: '60s', CheckID: `${id}-ttl` } }),
+    });
     expect(r.status).toBe(200);
   }
   expect((await fetch(`${server.httpUrl}/v1/agent/check/pass/mixed-ok-ttl`, { method: 'PUT' })).status).toBe(200);

@@ -119,7 +119,10 @@ describe('beacon server lifecycle', () => {
     const ids: string[] = [];
     for (let i = 0; i < 50; i++) {
       const id = `svc-${i}`;
-      const r = await fetch(`${s1.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: `svc-${i % 5}`, ID: id, Port: 1000 + i, Tags: [`t${i}`], Meta: { i: String(i) } }) });
+      const r = await fetch(`${s1.httpUrl}/v1/agent/service/register`, {
+        method: 'PUT',
+        body: JSON.stringify({ Name: `svc-${i % 5}`, ID: id, Port: 1000 + i, Tags: [`t${i}`], Meta: { i: String(i) } }),
+      });
       expect(r.status).toBe(200);
       ids.push(id);
     }
@@ -134,7 +137,10 @@ describe('beacon server lifecycle', () => {
 
     const s2 = await startServer({ dnsAddr: 'off', dataDir: s1.dataDir });
     try {
-      const services = await (await fetch(`${s2.httpUrl}/v1/agent/services`)).json() as Record<string, { Port: number; Tags: string[]; Meta: Record<string, string> }>;
+      const services = (await (await fetch(`${s2.httpUrl}/v1/agent/services`)).json()) as Record<
+        string,
+        { Port: number; Tags: string[]; Meta: Record<string, string> }
+      >;
       for (const [i, id] of ids.entries()) expect(services[id]).toMatchObject({ Port: 1000 + i, Tags: [`t${i}`], Meta: { i: String(i) } });
     } finally {
       await s2.stop();
@@ -152,7 +158,10 @@ describe('beacon server lifecycle', () => {
           for (let i = 0; !stop; i++) {
             const id = `r${round}-w${w}-${i}`;
             try {
-              const r = await fetch(`${s.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'stream', ID: id, Port: i % 65535 }) });
+              const r = await fetch(`${s.httpUrl}/v1/agent/service/register`, {
+                method: 'PUT',
+                body: JSON.stringify({ Name: 'stream', ID: id, Port: i % 65535 }),
+              });
               if (r.status === 200) acked.push(id);
             } catch {
               return; // connection died with the server
@@ -168,7 +177,7 @@ describe('beacon server lifecycle', () => {
 
         const again = await startServer({ dnsAddr: 'off', dataDir });
         try {
-          const services = await (await fetch(`${again.httpUrl}/v1/agent/services`)).json() as Record<string, unknown>;
+          const services = (await (await fetch(`${again.httpUrl}/v1/agent/services`)).json()) as Record<string, unknown>;
           const missing = acked.filter((id) => !(id in services));
           expect(missing, `lost ${missing.length} of ${acked.length} acknowledged registrations`).toEqual([]);
         } finally {

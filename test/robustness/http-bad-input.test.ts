@@ -40,7 +40,9 @@ function raw(payload: string): Promise<Answer> {
 
 /** One request on its own connection (`Connection: close`), the body sent as given. */
 function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   const len = body === undefined ? '' : `Content-Length: ${Buffer.byteLength(body)}\r\n`;
   return raw(`${method} ${path} HTTP/1.1\r\nHost: beacon\r\nConnection: close\r\n${extra}${len}\r\n${body ?? ''}`);
 }
@@ -61,7 +63,10 @@ async function catalogSnapshot(): Promise<string> {
 let before: string;
 beforeAll(async () => {
   server = await startServer({ dnsAddr: 'off' });
-  const reg = await fetch(`${server.httpUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'web', Port: 80, Tags: ['a'], Meta: { k: 'v' } }) });
+  const reg = await fetch(`${server.httpUrl}/v1/agent/service/register`, {
+    method: 'PUT',
+    body: JSON.stringify({ Name: 'web', Port: 80, Tags: ['a'], Meta: { k: 'v' } }),
+  });
   expect(reg.status).toBe(200);
   before = await catalogSnapshot();
 });
@@ -71,8 +76,14 @@ afterAll(async () => {
 
 const deep = (n: number, open: string, close: string, inner = '1') => open.repeat(n) + inner + close.repeat(n);
 const WRITE_ROUTES = [
-  '/v1/agent/service/register', '/v1/agent/check/register', '/v1/agent/check/update/web', '/v1/catalog/register',
-  '/v1/catalog/deregister', '/v1/agent/service/deregister/web', '/v1/agent/check/deregister/web', '/v1/agent/maintenance?enable=true',
+  '/v1/agent/service/register',
+  '/v1/agent/check/register',
+  '/v1/agent/check/update/web',
+  '/v1/catalog/register',
+  '/v1/catalog/deregister',
+  '/v1/agent/service/deregister/web',
+  '/v1/agent/check/deregister/web',
+  '/v1/agent/maintenance?enable=true',
 ];
 
 describe('bad input against a real server', () => {
@@ -111,7 +122,11 @@ describe('bad input against a real server', () => {
       expect(a.body).toBe(`Invalid path: "${seg}" is not valid percent-encoded UTF-8`);
     }
     const pick = refused(await send('GET', '/v1/beacon/pick/%ED%A0%80'), 400, 'BEACON_ERR_VALIDATION', 'pick');
-    expect(JSON.parse(pick.body)).toEqual({ code: 'BEACON_ERR_VALIDATION', message: 'Invalid path: "%ED%A0%80" is not valid percent-encoded UTF-8', field: 'path' });
+    expect(JSON.parse(pick.body)).toEqual({
+      code: 'BEACON_ERR_VALIDATION',
+      message: 'Invalid path: "%ED%A0%80" is not valid percent-encoded UTF-8',
+      field: 'path',
+    });
   });
 
   it('bodies nested 10,000 deep on every write route, a deep Meta value and a deep check Definition: 400 naming the body', async () => {
@@ -129,7 +144,7 @@ describe('bad input against a real server', () => {
     }
   });
 
-  it('a URL or headers over Node\'s limit: 431; a path parameter over 512 characters: 414', async () => {
+  it("a URL or headers over Node's limit: 431; a path parameter over 512 characters: 414", async () => {
     const url = refused(await send('GET', `/v1/catalog/service/${'a'.repeat(maxHeaderSize)}`), 431, 'BEACON_ERR_HEADERS_TOO_LARGE', 'long URL');
     expect(url.body).toMatch(/^Request header fields too large/);
     refused(await send('GET', '/v1/catalog/services', undefined, { 'X-Big': 'a'.repeat(maxHeaderSize) }), 431, 'BEACON_ERR_HEADERS_TOO_LARGE', 'big header');
@@ -140,13 +155,28 @@ describe('bad input against a real server', () => {
   });
 
   it('malformed HTTP: a bad chunked body, a bad request line or header, no Host: 400 BEACON_ERR_BAD_REQUEST', async () => {
-    const chunked = refused(await raw('PUT /v1/agent/service/register HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"Nam\r\nZZ\r\n'), 400, 'BEACON_ERR_BAD_REQUEST', 'chunked');
+    const chunked = refused(
+      await raw('PUT /v1/agent/service/register HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"Nam\r\nZZ\r\n'),
+      400,
+      'BEACON_ERR_BAD_REQUEST',
+      'chunked',
+    );
     expect(chunked.body).toBe('Bad request: Invalid character in chunk size');
     expect(chunked.headers.connection).toBe('close');
-    refused(await raw('PUT /v1/catalog/register HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n'), 400, 'BEACON_ERR_BAD_REQUEST', 'chunk size overflow');
+    refused(
+      await raw('PUT /v1/catalog/register HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n'),
+      400,
+      'BEACON_ERR_BAD_REQUEST',
+      'chunk size overflow',
+    );
     refused(await raw('GARBAGE\r\n\r\n\u0000\u0001'), 400, 'BEACON_ERR_BAD_REQUEST', 'request line');
     refused(await raw('GET /v1/catalog/services HTTP/1.1\r\nHost: b\r\nBad Header: y\r\n\r\n'), 400, 'BEACON_ERR_BAD_REQUEST', 'header');
-    refused(await raw('PUT /v1/catalog/register HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}'), 400, 'BEACON_ERR_BAD_REQUEST', 'CL and TE');
+    refused(
+      await raw('PUT /v1/catalog/register HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}'),
+      400,
+      'BEACON_ERR_BAD_REQUEST',
+      'CL and TE',
+    );
     const host = refused(await raw('GET /v1/catalog/services HTTP/1.1\r\n\r\n'), 400, 'BEACON_ERR_BAD_REQUEST', 'no Host');
     expect(host.body).toBe('Bad request: missing required Host header');
   });

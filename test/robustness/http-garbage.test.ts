@@ -40,14 +40,63 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/metrics'],
 ];
 
-
 const WEIRD_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1e308, -1e308, 3.5, 2 ** 53 + 1, '', ' ', 'x'.repeat(5000), '\u0000', '💥', '../../etc',
-  [], [null], [[[]]], {}, { a: { b: { c: {} } } }, '10s', '-5s', '1h1h1h1h', 'NaN', Number.MAX_SAFE_INTEGER,
-  'a\ud800', ['ok', '\udc00'], { k: '\ud800' }, JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown,
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1e308,
+  -1e308,
+  3.5,
+  2 ** 53 + 1,
+  '',
+  ' ',
+  'x'.repeat(5000),
+  '\u0000',
+  '💥',
+  '../../etc',
+  [],
+  [null],
+  [[[]]],
+  {},
+  { a: { b: { c: {} } } },
+  '10s',
+  '-5s',
+  '1h1h1h1h',
+  'NaN',
+  Number.MAX_SAFE_INTEGER,
+  'a\ud800',
+  ['ok', '\udc00'],
+  { k: '\ud800' },
+  JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown,
 ];
-const FIELDS = ['Name', 'ID', 'Port', 'Tags', 'Meta', 'Address', 'Weights', 'Check', 'Checks', 'TTL', 'HTTP', 'Interval',
-  'Node', 'Service', 'NodeMeta', 'TaggedAddresses', 'Status', 'Output', 'CheckID', 'ServiceID', 'Definition', 'Args', 'name', 'port'];
+const FIELDS = [
+  'Name',
+  'ID',
+  'Port',
+  'Tags',
+  'Meta',
+  'Address',
+  'Weights',
+  'Check',
+  'Checks',
+  'TTL',
+  'HTTP',
+  'Interval',
+  'Node',
+  'Service',
+  'NodeMeta',
+  'TaggedAddresses',
+  'Status',
+  'Output',
+  'CheckID',
+  'ServiceID',
+  'Definition',
+  'Args',
+  'name',
+  'port',
+];
 
 function randomBody(r: () => number): string {
   const kind = Math.floor(r() * 6);
@@ -64,9 +113,25 @@ function randomBody(r: () => number): string {
   return JSON.stringify(obj);
 }
 
-const QUERIES = ['', '?index=', '?index=99999999999999999999999', '?wait=%ff', '?wait=1ms&index=1', '?passing=2', '?tag=&tag=%00',
-  '?filter=(((((', '?filter=Service.Meta[%22a%22]%20matches%20%22(a%2B)%2B%24%22', '?node-meta=:', '?dc=', '?stale&stale',
-  '?enable=maybe', '?enable=true&reason=' + 'r'.repeat(3000), '?note=' + '%E2%82'.repeat(10), '?format=text', '?pretty'];
+const QUERIES = [
+  '',
+  '?index=',
+  '?index=99999999999999999999999',
+  '?wait=%ff',
+  '?wait=1ms&index=1',
+  '?passing=2',
+  '?tag=&tag=%00',
+  '?filter=(((((',
+  '?filter=Service.Meta[%22a%22]%20matches%20%22(a%2B)%2B%24%22',
+  '?node-meta=:',
+  '?dc=',
+  '?stale&stale',
+  '?enable=maybe',
+  '?enable=true&reason=' + 'r'.repeat(3000),
+  '?note=' + '%E2%82'.repeat(10),
+  '?format=text',
+  '?pretty',
+];
 const SEGMENTS = ['', 'x', '%00', '..', '%2F%2F', 'a'.repeat(600), '💥', '%', 'web', '%ED%A0%80', '%E0%A4%A'];
 
 async function catalogSnapshot(): Promise<string> {
@@ -95,7 +160,9 @@ describe('garbage at every route', () => {
         const path = pattern.replace('{x}', SEGMENTS[Math.floor(r() * SEGMENTS.length)]) + QUERIES[Math.floor(r() * QUERIES.length)];
         const body = method === 'PUT' ? randomBody(r) : undefined;
         const res = await fetch(`${server.httpUrl}${path}`, {
-          method, body, headers: { 'content-type': r() < 0.5 ? 'application/json' : 'text/plain' },
+          method,
+          body,
+          headers: { 'content-type': r() < 0.5 ? 'application/json' : 'text/plain' },
           signal: AbortSignal.timeout(5000),
         });
         await res.arrayBuffer();
@@ -111,7 +178,7 @@ describe('garbage at every route', () => {
     }
     expect(sent).toBe(ROUTES.length * 25);
     // Many requests must have been refused as bad input, so the fuzzing reached validation.
-    expect((statuses.get(400) ?? 0)).toBeGreaterThan(100);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(100);
     const alive = await fetch(`${server.httpUrl}/v1/status/leader`);
     expect(alive.status).toBe(200);
     expect(server.proc.exitCode).toBeNull();
@@ -123,7 +190,11 @@ describe('garbage at every route', () => {
     for (let i = 0; i < 200; i++) {
       const body = randomBody(r);
       let parsed: unknown;
-      try { parsed = JSON.parse(body); } catch { /* not JSON */ }
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        /* not JSON */
+      }
       // `Service` names a service too (Beacon reads it when Name is absent).
       const named = parsed && typeof parsed === 'object' && ('Name' in parsed || 'name' in parsed || 'Service' in parsed);
       if (named) continue; // may legitimately register something

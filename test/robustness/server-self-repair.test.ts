@@ -14,8 +14,17 @@ import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 const NODE = 'test-node';
 const BOUND_MS = 60_000;
 
-interface HealthCheck { CheckID: string; Status: string; Output: string; ServiceID: string; Type: string }
-interface NodeServices { Node: { Address: string; Meta: Record<string, string> }; Services: Record<string, { Port: number }> }
+interface HealthCheck {
+  CheckID: string;
+  Status: string;
+  Output: string;
+  ServiceID: string;
+  Type: string;
+}
+interface NodeServices {
+  Node: { Address: string; Meta: Record<string, string> };
+  Services: Record<string, { Port: number }>;
+}
 
 const servers: RunningServer[] = [];
 const dirs: string[] = [];
@@ -42,10 +51,7 @@ async function get<T>(s: RunningServer, path: string): Promise<T> {
 
 /** What the catalog says of the server's node: its record, services and checks. */
 async function nodeState(s: RunningServer) {
-  const [node, checks] = await Promise.all([
-    get<NodeServices | null>(s, `/v1/catalog/node/${NODE}`),
-    get<HealthCheck[]>(s, `/v1/health/node/${NODE}`),
-  ]);
+  const [node, checks] = await Promise.all([get<NodeServices | null>(s, `/v1/catalog/node/${NODE}`), get<HealthCheck[]>(s, `/v1/health/node/${NODE}`)]);
   return { node, checks: new Map(checks.map((c) => [c.CheckID, c])) };
 }
 
@@ -54,7 +60,8 @@ async function eventually(s: RunningServer, what: string, ok: (st: Awaited<Retur
   const deadline = Date.now() + BOUND_MS;
   let st = await nodeState(s);
   while (!ok(st)) {
-    if (Date.now() > deadline) throw new Error(`not repaired (${what}) within ${BOUND_MS} ms: ${JSON.stringify({ node: st.node, checks: [...st.checks.values()] })}\n${s.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`not repaired (${what}) within ${BOUND_MS} ms: ${JSON.stringify({ node: st.node, checks: [...st.checks.values()] })}\n${s.output()}`);
     await new Promise((r) => setTimeout(r, 200));
     st = await nodeState(s);
   }
@@ -73,10 +80,13 @@ async function logged(s: RunningServer, re: RegExp): Promise<void> {
 /** The server's node as registered: its services, its checks, serfHealth passing, its address. */
 function registered(services: string[], checks: string[]) {
   return (st: Awaited<ReturnType<typeof nodeState>>) =>
-    st.node !== null && st.node.Node.Address === '127.0.0.1'
-    && services.every((id) => id in st.node!.Services) && Object.keys(st.node.Services).length === services.length
-    && checks.every((id) => st.checks.has(id)) && st.checks.size === checks.length
-    && st.checks.get('serfHealth')?.Status === 'passing';
+    st.node !== null &&
+    st.node.Node.Address === '127.0.0.1' &&
+    services.every((id) => id in st.node!.Services) &&
+    Object.keys(st.node.Services).length === services.length &&
+    checks.every((id) => st.checks.has(id)) &&
+    st.checks.size === checks.length &&
+    st.checks.get('serfHealth')?.Status === 'passing';
 }
 
 async function registerWeb(s: RunningServer): Promise<void> {
@@ -87,7 +97,7 @@ async function registerWeb(s: RunningServer): Promise<void> {
 const SERVICES = ['consul', 'web-1'];
 const CHECKS = ['serfHealth', 'service:web-1', 'mem'];
 
-describe("the server repairs its own node in the catalog", { timeout: 4 * BOUND_MS }, () => {
+describe('the server repairs its own node in the catalog', { timeout: 4 * BOUND_MS }, () => {
   it('after a catalog deregister of the node: services, checks, the consul service and serfHealth come back', async () => {
     const s = await start();
     await registerWeb(s);
@@ -113,7 +123,9 @@ describe("the server repairs its own node in the catalog", { timeout: 4 * BOUND_
     await eventually(s, 'registered', registered(SERVICES, CHECKS));
 
     await put(s, '/v1/catalog/register', {
-      Node: NODE, Address: '10.66.66.66', NodeMeta: { forged: 'yes' },
+      Node: NODE,
+      Address: '10.66.66.66',
+      NodeMeta: { forged: 'yes' },
       Service: { Service: 'intruder', ID: 'intruder-1', Port: 1 },
       Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical', Output: 'forged' },
     });
@@ -152,7 +164,18 @@ describe("the server repairs its own node in the catalog", { timeout: 4 * BOUND_
     await catalog.commands.deregisterNode(NODE);
     await catalog.commands.catalogRegister({
       node: { Node: NODE, Address: '10.1.2.3', ID: '', TaggedAddresses: {}, Meta: {} },
-      service: { ID: 'stranger', Service: 'stranger', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 1, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '' },
+      service: {
+        ID: 'stranger',
+        Service: 'stranger',
+        Tags: [],
+        Address: '',
+        TaggedAddresses: {},
+        Meta: {},
+        Port: 1,
+        Weights: { Passing: 1, Warning: 1 },
+        EnableTagOverride: false,
+        Kind: '',
+      },
       checks: [],
     });
     catalog.stop();
@@ -166,7 +189,11 @@ describe("the server repairs its own node in the catalog", { timeout: 4 * BOUND_
     // And once more with the catalog damaged through the API just before the kill.
     const s3 = await start(dataDir);
     await eventually(s3, 'registered', registered(SERVICES, CHECKS));
-    await put(s3, '/v1/catalog/register', { Node: NODE, Address: '10.9.9.9', Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical' } });
+    await put(s3, '/v1/catalog/register', {
+      Node: NODE,
+      Address: '10.9.9.9',
+      Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical' },
+    });
     await put(s3, '/v1/catalog/deregister', { Node: NODE, ServiceID: 'web-1' });
     await s3.kill();
     const s4 = await start(dataDir);

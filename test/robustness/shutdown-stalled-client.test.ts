@@ -74,7 +74,10 @@ describe('shutdown with a stalled client', { timeout: 4 * BOUND_MS }, () => {
     expect(code, s.output()).toBe(0);
 
     // One line says what was cut: the stalled connection and its request (at least).
-    const stopped = s.output().split('\n').filter((l) => l.includes('beacon server stopped'));
+    const stopped = s
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('beacon server stopped'));
     expect(stopped, s.output()).toHaveLength(1);
     const line = JSON.parse(stopped[0]) as { level: number; msg: string; cutConnections: number; cutRequests: number };
     expect(line.msg).toMatch(/the 2s shutdown grace period ran out and cut [1-9]\d* connections? with [1-9]\d* requests? in flight$/);
@@ -86,7 +89,7 @@ describe('shutdown with a stalled client', { timeout: 4 * BOUND_MS }, () => {
 
     const again = await startServer({ dnsAddr: 'off', dataDir });
     servers.push(again);
-    const services = await (await fetch(`${again.httpUrl}/v1/agent/services`)).json() as Record<string, { Port: number }>;
+    const services = (await (await fetch(`${again.httpUrl}/v1/agent/services`)).json()) as Record<string, { Port: number }>;
     const missing = acked.filter((id) => !(id in services));
     expect(missing, `lost ${missing.length} of ${acked.length} acknowledged registrations`).toEqual([]);
   });
@@ -97,13 +100,18 @@ describe('shutdown with a stalled client', { timeout: 4 * BOUND_MS }, () => {
     // (The handlers used to go in after the ready line: a signal sent at once killed the process.)
     s.proc.kill('SIGTERM');
     expect(await exitOf(s)).toBe(0);
-    const stopped = s.output().split('\n').filter((l) => l.includes('beacon server stopped'));
+    const stopped = s
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('beacon server stopped'));
     expect(stopped).toHaveLength(1);
     expect(JSON.parse(stopped[0])).toMatchObject({ level: 30, msg: 'beacon server stopped' });
   });
 
   it('refuses a shutdown grace out of range with one line', async () => {
     const s = startServer({ dnsAddr: 'off', args: ['--shutdown-grace', '10ms'] });
-    await expect(s).rejects.toThrow(/exited with 1 before ready:\s*beacon: invalid shutdownGrace: "10ms" must be a duration like 5s or 1m, from 1s to 10m0s\s*$/);
+    await expect(s).rejects.toThrow(
+      /exited with 1 before ready:\s*beacon: invalid shutdownGrace: "10ms" must be a duration like 5s or 1m, from 1s to 10m0s\s*$/,
+    );
   });
 });

@@ -53,13 +53,19 @@ describe('damaged store data', () => {
     const refused = await runUntilExit(dir);
     expect(refused.code).toBe(1);
     const line = refusal(refused.stderr);
-    expect(line).toMatch(new RegExp(`^beacon: data file ${join(dir, 'beacon.db')}: write-ahead log ends at frame \\d+ of ${layout.currentFrames} \\(frame \\d+: it fails its checksum; \\d+ committed transactions after it are dropped\\); \\d+ acknowledged revisions \\(\\d+\\.\\.\\d+\\) are missing; start with --recover to continue with what is readable$`));
+    expect(line).toMatch(
+      new RegExp(
+        `^beacon: data file ${join(dir, 'beacon.db')}: write-ahead log ends at frame \\d+ of ${layout.currentFrames} \\(frame \\d+: it fails its checksum; \\d+ committed transactions after it are dropped\\); \\d+ acknowledged revisions \\(\\d+\\.\\.\\d+\\) are missing; start with --recover to continue with what is readable$`,
+      ),
+    );
     const [, from, to] = /acknowledged revisions \((\d+)\.\.(\d+)\)/.exec(line)!.map(Number);
     // Refusing changed nothing: the same finding again.
     expect(refusal((await runUntilExit(dir)).stderr)).toBe(line);
 
     const b = await start(dir, ['--recover']);
-    expect(b.output()).toContain(`store started with --recover at revision ${to}: ${to - from + 1} acknowledged revisions (${from}..${to}) lost, keys affected unknown`);
+    expect(b.output()).toContain(
+      `store started with --recover at revision ${to}: ${to - from + 1} acknowledged revisions (${from}..${to}) lost, keys affected unknown`,
+    );
     expect(b.output()).toMatch(/the damaged files are kept as \S+beacon\.db-wal\.damaged-\d+/);
     // What survived is the history up to the break, in order: the first registrations.
     const kept = await externalNodes(b.httpUrl);
@@ -84,7 +90,11 @@ describe('damaged store data', () => {
 
     const refused = await runUntilExit(dir);
     expect(refused.code).toBe(1);
-    expect(refusal(refused.stderr)).toMatch(new RegExp(`^beacon: data file ${join(dir, 'beacon.db')}: the file is empty \\(0 bytes\\); \\d+ acknowledged revisions \\(2\\.\\.\\d+\\) are missing; start with --recover to set what is left aside and continue with an empty store$`));
+    expect(refusal(refused.stderr)).toMatch(
+      new RegExp(
+        `^beacon: data file ${join(dir, 'beacon.db')}: the file is empty \\(0 bytes\\); \\d+ acknowledged revisions \\(2\\.\\.\\d+\\) are missing; start with --recover to set what is left aside and continue with an empty store$`,
+      ),
+    );
 
     const b = await start(dir, ['--recover']);
     expect(await externalNodes(b.httpUrl)).toEqual([]);

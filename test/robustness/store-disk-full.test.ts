@@ -142,10 +142,14 @@ describe('disk full', () => {
     const server = await startServer({ dataDir, args: ['--log-level', 'info'] });
     servers.push(server);
     const url = server.httpUrl;
-    const put = (path: string, body?: unknown) => fetch(`${url}${path}`, { method: 'PUT', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const put = (path: string, body?: unknown) =>
+      fetch(`${url}${path}`, { method: 'PUT', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({
+        status: r.status,
+        text: await r.text(),
+      }));
     const get = async (path: string) => {
       const r = await fetch(`${url}${path}`);
-      return { headers: r.headers, body: (await r.json()) };
+      return { headers: r.headers, body: await r.json() };
     };
     expect((await put('/v1/agent/service/register', { Name: 'web', ID: 'web-1', Port: 8080, Address: '127.0.0.1', Check: { TTL: '3s' } })).status).toBe(200);
     expect((await put('/v1/agent/check/pass/service:web-1')).status).toBe(200);
@@ -159,12 +163,15 @@ describe('disk full', () => {
       if ((await registerExternal(url, attempts)).status === 503) refused++;
     }
     type Entry = { Checks: { CheckID: string; Status: string; Output: string }[] };
-    await vi.waitFor(async () => {
-      const r = await get('/v1/health/service/web');
-      const check = (r.body as Entry[])[0]?.Checks.find((c) => c.CheckID === 'service:web-1');
-      expect(check?.Status).toBe('critical');
-      expect(check?.Output).toMatch(/TTL expired/);
-    }, { timeout: 60_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const r = await get('/v1/health/service/web');
+        const check = (r.body as Entry[])[0]?.Checks.find((c) => c.CheckID === 'service:web-1');
+        expect(check?.Status).toBe('critical');
+        expect(check?.Output).toMatch(/TTL expired/);
+      },
+      { timeout: 60_000, interval: 200 },
+    );
     // Every answer says the store is not taking writes; the instance leaves ?passing and DNS;
     // the server's own node shows critical.
     const passing = await get('/v1/health/service/web?passing');
@@ -172,7 +179,9 @@ describe('disk full', () => {
     expect(passing.headers.get('x-consul-knownleader')).toBe('false');
     expect(passing.headers.get('x-beacon-store')).toBe('not-writable');
     expect((await get('/v1/status/leader')).body).toBe('');
-    const serf = ((await get('/v1/health/node/test-node')).body as { CheckID: string; Status: string; Output: string }[]).find((c) => c.CheckID === 'serfHealth');
+    const serf = ((await get('/v1/health/node/test-node')).body as { CheckID: string; Status: string; Output: string }[]).find(
+      (c) => c.CheckID === 'serfHealth',
+    );
     expect(serf).toMatchObject({ Status: 'critical' });
     expect(serf?.Output).toMatch(/cannot write to its store/);
     const a = await dig(server.dnsPort!, ['web.service.consul', 'A']);
@@ -184,12 +193,15 @@ describe('disk full', () => {
     // Space is back: the store takes writes by itself, the decided status is written, and the
     // answers say the store is fine again.
     rmSync(filler);
-    await vi.waitFor(async () => {
-      const r = await get('/v1/agent/checks');
-      expect(r.headers.get('x-consul-knownleader')).toBe('true');
-      const m = await fetch(`${url}/metrics`).then((x) => x.text());
-      expect(m).toMatch(/^beacon_catalog_pending_statuses 0$/m);
-    }, { timeout: 90_000, interval: 250 });
+    await vi.waitFor(
+      async () => {
+        const r = await get('/v1/agent/checks');
+        expect(r.headers.get('x-consul-knownleader')).toBe('true');
+        const m = await fetch(`${url}/metrics`).then((x) => x.text());
+        expect(m).toMatch(/^beacon_catalog_pending_statuses 0$/m);
+      },
+      { timeout: 90_000, interval: 250 },
+    );
     expect(((await get('/v1/agent/checks')).body as Record<string, { Status: string }>)['service:web-1']?.Status).toBe('critical');
     // The critical status is in the store, not only in memory: a restart still has it.
     await server.stop({ keepData: true });
@@ -216,7 +228,12 @@ describe('disk full', () => {
     fill(filler);
     try {
       const warnings: string[] = [];
-      const logger = { info: () => undefined, debug: () => undefined, error: () => undefined, warn: (_o: object, msg?: string) => void warnings.push(msg ?? '') };
+      const logger = {
+        info: () => undefined,
+        debug: () => undefined,
+        error: () => undefined,
+        warn: (_o: object, msg?: string) => void warnings.push(msg ?? ''),
+      };
       const b = await openStore('embedded', { dataDir, logger });
       try {
         // The read-only check needs a shared-memory file SQLite cannot create on a full disk;

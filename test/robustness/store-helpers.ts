@@ -9,10 +9,14 @@ import { BEACON_BIN, REPO_ROOT } from '../helpers/server.js';
 
 /** Runs `beacon server` on `dataDir` expecting it to exit by itself; resolves with its exit code and output. */
 export function runUntilExit(dataDir: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [BEACON_BIN, 'server', '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dataDir, '--node', 'test-node', '--log-level', 'warn', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [BEACON_BIN, 'server', '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dataDir, '--node', 'test-node', '--log-level', 'warn', ...args],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,7 +35,11 @@ export function runUntilExit(dataDir: string, args: string[] = []): Promise<{ co
 export async function registerExternal(httpUrl: string, i: number, meta: Record<string, string> = {}): Promise<{ status: number; code: string | null }> {
   const res = await fetch(`${httpUrl}/v1/catalog/register`, {
     method: 'PUT',
-    body: JSON.stringify({ Node: `ext-${i}`, Address: `10.1.${Math.floor(i / 250)}.${i % 250}`, Service: { ID: `pay-${i}`, Service: 'pay', Port: 9000 + (i % 1000), Meta: meta } }),
+    body: JSON.stringify({
+      Node: `ext-${i}`,
+      Address: `10.1.${Math.floor(i / 250)}.${i % 250}`,
+      Service: { ID: `pay-${i}`, Service: 'pay', Port: 9000 + (i % 1000), Meta: meta },
+    }),
   });
   await res.text();
   return { status: res.status, code: res.headers.get('x-beacon-error') };
@@ -40,7 +48,11 @@ export async function registerExternal(httpUrl: string, i: number, meta: Record<
 /** The external nodes (ext-<i>) in the catalog, as their numbers, sorted. */
 export async function externalNodes(httpUrl: string): Promise<number[]> {
   const nodes = (await fetch(`${httpUrl}/v1/catalog/nodes`).then((r) => r.json())) as Array<{ Node: string }>;
-  return nodes.map((n) => /^ext-(\d+)$/.exec(n.Node)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  return nodes
+    .map((n) => /^ext-(\d+)$/.exec(n.Node))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 /** Byte offset of the page data of frame `frame` (1-based) in a write-ahead log, and the number of frames carrying the header's salts. */

@@ -20,8 +20,14 @@ afterEach(() => {
 
 const json = { 'content-type': 'application/json' };
 const WRITE_ROUTES = [
-  '/v1/agent/service/register', '/v1/agent/check/register', '/v1/agent/check/update/mem', '/v1/catalog/register',
-  '/v1/catalog/deregister', '/v1/agent/service/deregister/web', '/v1/agent/check/pass/mem', '/v1/agent/maintenance?enable=true',
+  '/v1/agent/service/register',
+  '/v1/agent/check/register',
+  '/v1/agent/check/update/mem',
+  '/v1/catalog/register',
+  '/v1/catalog/deregister',
+  '/v1/agent/service/deregister/web',
+  '/v1/agent/check/pass/mem',
+  '/v1/agent/maintenance?enable=true',
 ];
 const deep = (n: number, open: string, close: string, inner = '1') => open.repeat(n) + inner + close.repeat(n);
 
@@ -33,14 +39,24 @@ describe('bodies nested too deeply', () => {
       `{"Name":"web","Meta":{"k":${deep(10_000, '[', ']', '"v"')}}}`,
       `{"Node":"n","Address":"a","Check":{"Name":"c","Definition":${deep(10_000, '{"TTL":', '}', '"5s"')}}}`,
     ]) {
-      await expectRefused(h, { method: 'PUT', url, payload, headers: json }, {
-        status: 400, code: 'BEACON_ERR_VALIDATION', message: /^Request body nested too deeply: at most 32 levels/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url, payload, headers: json },
+        {
+          status: 400,
+          code: 'BEACON_ERR_VALIDATION',
+          message: /^Request body nested too deeply: at most 32 levels/,
+        },
+      );
     }
   });
 
   it('a real registration, with a check header list (6 levels), is far from the bound', async () => {
-    const payload = { Node: 'n1', Address: '10.0.0.1', Service: { Name: 'web', Checks: [{ CheckID: 'c', Definition: { HTTP: 'http://x/', Interval: '10s', Header: { A: ['b'] } } }] } };
+    const payload = {
+      Node: 'n1',
+      Address: '10.0.0.1',
+      Service: { Name: 'web', Checks: [{ CheckID: 'c', Definition: { HTTP: 'http://x/', Interval: '10s', Header: { A: ['b'] } } }] },
+    };
     expect((await h.app.inject({ method: 'PUT', url: '/v1/catalog/register', payload })).statusCode).toBe(200);
   });
 });
@@ -59,13 +75,21 @@ describe('strings with an unpaired UTF-16 surrogate', () => {
     ['/v1/catalog/register', '{"Node":"n","Address":"10.0.0.1","Service":{"Service":"\\ud800"}}', 'Service.Service'],
     ['/v1/catalog/deregister', '{"Node":"n","ServiceID":"\\ud800"}', 'ServiceID'],
   ])('PUT %s %s: 400 naming %s', async (url, payload, field) => {
-    await expectRefused(h, { method: 'PUT', url, payload, headers: json }, {
-      status: 400, code: 'BEACON_ERR_VALIDATION', message: new RegExp(`^Invalid ${field.replace(/[[\]]/g, '\\$&')}: contains an unpaired UTF-16 surrogate$`),
-    });
+    await expectRefused(
+      h,
+      { method: 'PUT', url, payload, headers: json },
+      {
+        status: 400,
+        code: 'BEACON_ERR_VALIDATION',
+        message: new RegExp(`^Invalid ${field.replace(/[[\]]/g, '\\$&')}: contains an unpaired UTF-16 surrogate$`),
+      },
+    );
   });
 
   it('a name with a surrogate pair registers and reads back', async () => {
-    expect((await h.app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: '{"Name":"web\\ud83d\\ude00"}', headers: json })).statusCode).toBe(200);
+    expect((await h.app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: '{"Name":"web\\ud83d\\ude00"}', headers: json })).statusCode).toBe(
+      200,
+    );
     expect(h.catalog.serviceRecord(TEST_NODE, 'web😀')?.record.Service).toBe('web😀');
   });
 });
@@ -98,7 +122,11 @@ describe('paths the router cannot decode', () => {
   });
 
   it('a path parameter over 512 characters: 414 BEACON_ERR_URI_TOO_LONG', async () => {
-    await expectRefused(h, { method: 'GET', url: `/v1/catalog/service/${'a'.repeat(600)}` }, { status: 414, code: 'BEACON_ERR_URI_TOO_LONG', message: /^URI too long: a path parameter is longer than 512 characters$/ });
+    await expectRefused(
+      h,
+      { method: 'GET', url: `/v1/catalog/service/${'a'.repeat(600)}` },
+      { status: 414, code: 'BEACON_ERR_URI_TOO_LONG', message: /^URI too long: a path parameter is longer than 512 characters$/ },
+    );
   });
 });
 
@@ -116,7 +144,11 @@ describe('404 and 405', () => {
   });
 
   it('a wrong method answers 405 with Allow: Consul text, or JSON under /v1/beacon/', async () => {
-    await expectRefused(h, { method: 'DELETE', url: '/v1/catalog/services' }, { status: 405, code: 'BEACON_ERR_METHOD_NOT_ALLOWED', message: /^method DELETE not allowed$/ });
+    await expectRefused(
+      h,
+      { method: 'DELETE', url: '/v1/catalog/services' },
+      { status: 405, code: 'BEACON_ERR_METHOD_NOT_ALLOWED', message: /^method DELETE not allowed$/ },
+    );
     const res = await h.app.inject({ method: 'DELETE', url: '/v1/beacon/pick/web' });
     expect(res.statusCode).toBe(405);
     expect(res.headers.allow).toBe('GET');

@@ -22,16 +22,30 @@ function registerCacheMetrics(ctx: HttpContext): void {
   let hits = 0;
   let misses = 0;
   new client.Counter({
-    name: 'beacon_http_response_cache_hits_total', help: 'Plain reads answered from the response cache, before routing.', registers: [registry],
-    collect() { this.inc(ctx.responseCache.hits - hits); hits = ctx.responseCache.hits; },
+    name: 'beacon_http_response_cache_hits_total',
+    help: 'Plain reads answered from the response cache, before routing.',
+    registers: [registry],
+    collect() {
+      this.inc(ctx.responseCache.hits - hits);
+      hits = ctx.responseCache.hits;
+    },
   });
   new client.Counter({
-    name: 'beacon_http_response_cache_stale_total', help: 'Cached answers found stale (their data changed) and rebuilt.', registers: [registry],
-    collect() { this.inc(ctx.responseCache.misses - misses); misses = ctx.responseCache.misses; },
+    name: 'beacon_http_response_cache_stale_total',
+    help: 'Cached answers found stale (their data changed) and rebuilt.',
+    registers: [registry],
+    collect() {
+      this.inc(ctx.responseCache.misses - misses);
+      misses = ctx.responseCache.misses;
+    },
   });
   new client.Gauge({
-    name: 'beacon_http_response_cache_entries', help: 'Answers in the response cache.', registers: [registry],
-    collect() { this.set(ctx.responseCache.size); },
+    name: 'beacon_http_response_cache_entries',
+    help: 'Answers in the response cache.',
+    registers: [registry],
+    collect() {
+      this.set(ctx.responseCache.size);
+    },
   });
 }
 
@@ -153,7 +167,8 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
 
   // Unknown paths: an empty 404, as Consul answers; Beacon's own routes answer JSON.
   app.setNotFoundHandler((req, reply) => {
-    if (isBeaconRoute(req.url)) return sendError(req, reply, new BeaconError('BEACON_ERR_NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0].slice(0, 256)}`));
+    if (isBeaconRoute(req.url))
+      return sendError(req, reply, new BeaconError('BEACON_ERR_NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0].slice(0, 256)}`));
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 

@@ -63,7 +63,12 @@ beforeEach(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   fx = {
-    app, base: `http://127.0.0.1:${port}`, waiters, builds, sends, cache,
+    app,
+    base: `http://127.0.0.1:${port}`,
+    waiters,
+    builds,
+    sends,
+    cache,
     change: () => {
       index++;
       waiters.notify(['svc:web']);
@@ -89,11 +94,7 @@ const get = async (path: string) => {
 
 describe('blocking reads share answers per shape and index', () => {
   it('waiters of one shape get the same bytes, built once; other shapes get their own', async () => {
-    const same = [
-      get('/r/web?passing&index=10&wait=30s'),
-      get('/r/web?index=10&passing'),
-      get('/r/web?passing&wait=10s&index=10'),
-    ];
+    const same = [get('/r/web?passing&index=10&wait=30s'), get('/r/web?index=10&passing'), get('/r/web?passing&wait=10s&index=10')];
     const tagged = get('/r/web?tag=v2&index=10');
     const other = get('/r/web?passing&tag=v2&index=10');
     await parked(5);

@@ -92,7 +92,11 @@ function cacheEntry(ctx: HttpContext, req: FastifyRequest, spec: ReadSpec, opts:
   const route = req.routeOptions.url ?? 'unmatched';
   let metrics: RouteMetrics | undefined;
   return {
-    index, currentIndex: spec.index, body, servable, headers: { ...readHeaders(opts, index, body.length), ...HEALTHY_LEADER_HEADERS },
+    index,
+    currentIndex: spec.index,
+    body,
+    servable,
+    headers: { ...readHeaders(opts, index, body.length), ...HEALTHY_LEADER_HEADERS },
     onHit: (start) => {
       metrics ??= routeMetrics(ctx, route);
       metrics.count.inc();
@@ -165,10 +169,14 @@ function onShutdown(signal: AbortSignal, fn: () => void): () => void {
   if (hooks === undefined) {
     const set = new Set<() => void>();
     shutdownHooks.set(signal, (hooks = set));
-    signal.addEventListener('abort', () => {
-      for (const f of [...set]) f();
-      set.clear();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...set]) f();
+        set.clear();
+      },
+      { once: true },
+    );
   }
   const registered = hooks;
   registered.add(fn);

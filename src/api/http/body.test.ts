@@ -55,7 +55,9 @@ describe('parseJsonBody: nesting depth', () => {
     ['one level over the bound', nested(MAX_BODY_DEPTH + 1, '[', ']')],
   ])('refuses %s nested too deeply with a 400 naming the body, not a stack overflow', (_what, text) => {
     expect(thrownBy(() => parseJsonBody(text))).toMatchObject({
-      code: 'BEACON_ERR_VALIDATION', field: 'body', message: expect.stringContaining('Request body nested too deeply') as unknown,
+      code: 'BEACON_ERR_VALIDATION',
+      field: 'body',
+      message: expect.stringContaining('Request body nested too deeply') as unknown,
     });
   });
 
@@ -84,7 +86,11 @@ describe('parseJsonBody: unpaired UTF-16 surrogates', () => {
     ['a tag', '{"Name":"web","Tags":["ok","\\uD800"]}', 'Invalid Tags[1]: contains an unpaired UTF-16 surrogate'],
     ['a meta value', '{"Name":"web","Meta":{"k":"\\ud800"}}', 'Invalid Meta.k: contains an unpaired UTF-16 surrogate'],
     ['a meta key', '{"Name":"web","Meta":{"\\ud800":"v"}}', 'Invalid Meta: a key contains an unpaired UTF-16 surrogate'],
-    ['a nested check ID', '{"Name":"web","Checks":[{"TTL":"5s"},{"CheckID":"\\ud800","TTL":"5s"}]}', 'Invalid Checks[1].CheckID: contains an unpaired UTF-16 surrogate'],
+    [
+      'a nested check ID',
+      '{"Name":"web","Checks":[{"TTL":"5s"},{"CheckID":"\\ud800","TTL":"5s"}]}',
+      'Invalid Checks[1].CheckID: contains an unpaired UTF-16 surrogate',
+    ],
     ['a node name, spelled in snake case', '{"node":"\\ud800","address":"a"}', 'Invalid node: contains an unpaired UTF-16 surrogate'],
     ['the body itself', '"\\ud800"', 'Invalid body: contains an unpaired UTF-16 surrogate'],
     ['a top-level key', '{"\\ud800":1}', 'Invalid body: a key contains an unpaired UTF-16 surrogate'],

@@ -47,7 +47,10 @@ export function parseJsonBody(text: string): unknown {
     const bad = findUnpairedSurrogate(value);
     if (bad) {
       const field = bad.path || 'body';
-      throw invalid(field, bad.inKey ? `Invalid ${field}: a key contains an unpaired UTF-16 surrogate` : `Invalid ${field}: contains an unpaired UTF-16 surrogate`);
+      throw invalid(
+        field,
+        bad.inKey ? `Invalid ${field}: a key contains an unpaired UTF-16 surrogate` : `Invalid ${field}: contains an unpaired UTF-16 surrogate`,
+      );
     }
   }
   return value;

@@ -32,4 +32,3 @@ export function decodeServiceDefinition(body: unknown): Record<string, unknown> 
 export function decodeCheckDefinition(body: unknown): Record<string, unknown> {
   return decode(body, 'check');
 }
-

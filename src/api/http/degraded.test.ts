@@ -24,11 +24,36 @@ afterAll(() => h.close());
 beforeEach(async () => {
   health = undefined;
   await h.reset();
-  await h.catalog.commands.registerService(TEST_NODE, {
-    ID: 'web-1', Service: 'web', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
-  }, [{
-    Node: TEST_NODE, CheckID: 'service:web-1', Name: 'ttl', Status: 'passing', Notes: '', Output: '', ServiceID: 'web-1', ServiceName: 'web', ServiceTags: [], Type: 'ttl', Definition: { TTLMs: 10_000 },
-  }]);
+  await h.catalog.commands.registerService(
+    TEST_NODE,
+    {
+      ID: 'web-1',
+      Service: 'web',
+      Tags: [],
+      Address: '',
+      TaggedAddresses: {},
+      Meta: {},
+      Port: 80,
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Kind: '',
+    },
+    [
+      {
+        Node: TEST_NODE,
+        CheckID: 'service:web-1',
+        Name: 'ttl',
+        Status: 'passing',
+        Notes: '',
+        Output: '',
+        ServiceID: 'web-1',
+        ServiceName: 'web',
+        ServiceTags: [],
+        Type: 'ttl',
+        Definition: { TTLMs: 10_000 },
+      },
+    ],
+  );
 });
 
 async function get(path: string) {

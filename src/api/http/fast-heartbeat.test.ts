@@ -36,7 +36,11 @@ const requestsFor = async (route: string, code: string): Promise<number> => {
 
 describe('TTL heartbeats before routing', () => {
   it('pass, warn and fail reach this node with the decoded ID and the note', async () => {
-    for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
+    for (const [verb, status] of [
+      ['pass', 'passing'],
+      ['warn', 'warning'],
+      ['fail', 'critical'],
+    ] as const) {
       const r = await put(`/v1/agent/check/${verb}/service%3Aweb%2F1?note=all+is%20well&dc=dc1`);
       expect(r.status, r.text).toBe(200);
       expect(r.text).toBe('');

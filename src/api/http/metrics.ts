@@ -17,17 +17,22 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
   const requests = new RequestCounter('beacon_http_requests_total', 'HTTP requests answered, by route pattern, method and status code.');
   registerScrapeMetric(registry, requests);
   const latency = new RequestHistogram(
-    'beacon_http_request_duration_seconds', 'HTTP request latency by route pattern (blocking queries include their wait).',
+    'beacon_http_request_duration_seconds',
+    'HTTP request latency by route pattern (blocking queries include their wait).',
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 60, 600],
   );
   registerScrapeMetric(registry, latency);
   const blockingWaiting = new client.Gauge({
-    name: 'beacon_http_blocking_queries_waiting', help: 'Blocking queries currently waiting for a change.', registers: [registry],
+    name: 'beacon_http_blocking_queries_waiting',
+    help: 'Blocking queries currently waiting for a change.',
+    registers: [registry],
   });
   const { catalog, store } = deps;
   new client.Gauge({
-    name: 'beacon_catalog_objects', help: 'Objects in the catalog view, by kind (nodes, services, instances, checks).',
-    labelNames: ['kind'] as const, registers: [registry],
+    name: 'beacon_catalog_objects',
+    help: 'Objects in the catalog view, by kind (nodes, services, instances, checks).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
     collect() {
       const s = catalog.sizes;
       this.set({ kind: 'nodes' }, s.nodes);
@@ -37,31 +42,52 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
     },
   });
   new client.Gauge({
-    name: 'beacon_catalog_pending_statuses', help: 'Check statuses decided by the health checkers but not yet written to the store (answers show them).',
+    name: 'beacon_catalog_pending_statuses',
+    help: 'Check statuses decided by the health checkers but not yet written to the store (answers show them).',
     registers: [registry],
-    collect() { this.set(catalog.pendingCount); },
+    collect() {
+      this.set(catalog.pendingCount);
+    },
   });
   new client.Gauge({
-    name: 'beacon_catalog_revision', help: 'Store revision the catalog view has applied.', registers: [registry],
-    collect() { this.set(catalog.revision); },
+    name: 'beacon_catalog_revision',
+    help: 'Store revision the catalog view has applied.',
+    registers: [registry],
+    collect() {
+      this.set(catalog.revision);
+    },
   });
   new client.Gauge({
-    name: 'beacon_store_revision', help: 'Current store revision.', registers: [registry],
-    async collect() { this.set((await store.stats()).revision); },
+    name: 'beacon_store_revision',
+    help: 'Current store revision.',
+    registers: [registry],
+    async collect() {
+      this.set((await store.stats()).revision);
+    },
   });
   new client.Gauge({
-    name: 'beacon_store_keys', help: 'Keys in the store.', registers: [registry],
-    async collect() { this.set((await store.stats()).keys); },
+    name: 'beacon_store_keys',
+    help: 'Keys in the store.',
+    registers: [registry],
+    async collect() {
+      this.set((await store.stats()).keys);
+    },
   });
   new client.Gauge({
-    name: 'beacon_store_leases', help: 'Live leases in the store.', registers: [registry],
-    async collect() { this.set((await store.stats()).leases); },
+    name: 'beacon_store_leases',
+    help: 'Live leases in the store.',
+    registers: [registry],
+    async collect() {
+      this.set((await store.stats()).leases);
+    },
   });
   const counter = (name: string, help: string, pick: (c: StoreCounters) => number, type: 'counter' | 'gauge') => {
     const Kind = type === 'counter' ? client.Counter : client.Gauge;
     let last = 0;
     new Kind({
-      name, help, registers: [registry],
+      name,
+      help,
+      registers: [registry],
       collect(this: client.Counter | client.Gauge) {
         const c = storeCounters(store);
         if (!c) return;

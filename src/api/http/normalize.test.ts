@@ -22,7 +22,10 @@ function thrownBy(f: () => unknown): unknown {
 describe('normalizeKeys', () => {
   it('makes the keys of known structs canonical and leaves user maps alone', () => {
     expect(normalizeKeys({ name: 'web', enable_tag_override: true, meta: { some_key: 'v' }, checks: [{ check_id: 'c', ttl: '5s' }] }, SERVICE_SHAPE)).toEqual({
-      Name: 'web', EnableTagOverride: true, Meta: { some_key: 'v' }, Checks: [{ CheckID: 'c', TTL: '5s' }],
+      Name: 'web',
+      EnableTagOverride: true,
+      Meta: { some_key: 'v' },
+      Checks: [{ CheckID: 'c', TTL: '5s' }],
     });
   });
 

@@ -20,9 +20,18 @@ beforeAll(async () => {
     if (req.method === 'GET') res.writeHead(200, { 'content-length': 2 }).end('ok');
     else req.resume();
   });
-  server.on('clientError', clientErrorHandler(() => 42));
-  server.on('checkExpectation', expectationFailed(() => 42));
-  server.on('connect', connectRefused(() => 42));
+  server.on(
+    'clientError',
+    clientErrorHandler(() => 42),
+  );
+  server.on(
+    'checkExpectation',
+    expectationFailed(() => 42),
+  );
+  server.on(
+    'connect',
+    connectRefused(() => 42),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 });
@@ -38,7 +47,10 @@ function raw(payload: string): Promise<string> {
     let out = '';
     s.on('data', (d: Buffer) => (out += d.toString('latin1')));
     s.on('error', reject);
-    s.on('end', () => { s.end(); resolve(out); });
+    s.on('end', () => {
+      s.end();
+      resolve(out);
+    });
     s.write(payload);
   });
 }
@@ -52,9 +64,19 @@ function parse(text: string): { status: number; headers: Record<string, string>;
 
 describe('clientErrorToBeacon', () => {
   it.each([
-    [{ code: 'HPE_HEADER_OVERFLOW' }, 'BEACON_ERR_HEADERS_TOO_LARGE', 431, `Request header fields too large: the request line and headers must fit in ${maxHeaderSize} bytes`],
+    [
+      { code: 'HPE_HEADER_OVERFLOW' },
+      'BEACON_ERR_HEADERS_TOO_LARGE',
+      431,
+      `Request header fields too large: the request line and headers must fit in ${maxHeaderSize} bytes`,
+    ],
     [{ code: 'ERR_HTTP_REQUEST_TIMEOUT' }, 'BEACON_ERR_REQUEST_TIMEOUT', 408, 'Request timeout: the request did not arrive in full in time'],
-    [{ code: 'HPE_INVALID_CHUNK_SIZE', reason: 'Invalid character in chunk size' }, 'BEACON_ERR_BAD_REQUEST', 400, 'Bad request: Invalid character in chunk size'],
+    [
+      { code: 'HPE_INVALID_CHUNK_SIZE', reason: 'Invalid character in chunk size' },
+      'BEACON_ERR_BAD_REQUEST',
+      400,
+      'Bad request: Invalid character in chunk size',
+    ],
     [{ code: 'HPE_WHATEVER' }, 'BEACON_ERR_BAD_REQUEST', 400, 'Bad request: malformed HTTP request'],
   ])('%o is %s', (fields, code, status, message) => {
     const be = clientErrorToBeacon(Object.assign(new Error('x'), fields));
@@ -68,8 +90,12 @@ describe('rawErrorResponse', () => {
     const r = parse(rawErrorResponse(new BeaconError('BEACON_ERR_BAD_REQUEST', 'Bad request: é'), '/v1/catalog/services', 7));
     expect(r.status).toBe(400);
     expect(r.headers).toMatchObject({
-      'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength('Bad request: é')),
-      'x-beacon-error': 'BEACON_ERR_BAD_REQUEST', 'x-consul-index': '7', 'x-consul-knownleader': 'true', connection: 'close',
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength('Bad request: é')),
+      'x-beacon-error': 'BEACON_ERR_BAD_REQUEST',
+      'x-consul-index': '7',
+      'x-consul-knownleader': 'true',
+      connection: 'close',
     });
   });
 });
@@ -90,7 +116,12 @@ describe('the clientError handler on a real connection', () => {
   it.each([
     ['a bad request line', 'GARBAGE\r\n\r\n\u0000\u0001', 400, 'BEACON_ERR_BAD_REQUEST'],
     ['a bad header name', 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n', 400, 'BEACON_ERR_BAD_REQUEST'],
-    ['Content-Length with Transfer-Encoding', 'PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'BEACON_ERR_BAD_REQUEST'],
+    [
+      'Content-Length with Transfer-Encoding',
+      'PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
+      400,
+      'BEACON_ERR_BAD_REQUEST',
+    ],
     ['headers too large', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`, 431, 'BEACON_ERR_HEADERS_TOO_LARGE'],
     ['a URL too large', `GET /v1/catalog/service/${'a'.repeat(maxHeaderSize)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'BEACON_ERR_HEADERS_TOO_LARGE'],
     ['an unmet Expect', 'GET / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n', 417, 'BEACON_ERR_EXPECTATION_FAILED'],

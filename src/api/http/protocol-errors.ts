@@ -27,7 +27,9 @@ export function commonHeaders(index: number): Record<string, string> {
 /** The Beacon error for an error Node's HTTP server reports on a connection (its `clientError` event). */
 export function clientErrorToBeacon(err: Error & { code?: string; reason?: string }): BeaconError {
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    return new BeaconError('BEACON_ERR_HEADERS_TOO_LARGE', `Request header fields too large: the request line and headers must fit in ${maxHeaderSize} bytes`, { cause: err });
+    return new BeaconError('BEACON_ERR_HEADERS_TOO_LARGE', `Request header fields too large: the request line and headers must fit in ${maxHeaderSize} bytes`, {
+      cause: err,
+    });
   }
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT') {
     return new BeaconError('BEACON_ERR_REQUEST_TIMEOUT', 'Request timeout: the request did not arrive in full in time', { cause: err });
@@ -47,7 +49,9 @@ export function rawErrorResponse(err: BeaconError, url: string, index: number): 
     ...commonHeaders(index),
     Connection: 'close',
   };
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const lines = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n${lines}\r\n${body}`;
 }
 
@@ -91,7 +95,13 @@ export function clientErrorHandler(index: () => number): (err: Error & { code?: 
 /** Answers `err` on a response no route owns, and closes the connection after it. */
 function answer(req: IncomingMessage, res: ServerResponse, err: BeaconError, index: number): void {
   const { type, body } = errorPayload(err, req.url ?? '');
-  res.writeHead(err.status, { ...commonHeaders(index), 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'X-Beacon-Error': err.code, Connection: 'close' });
+  res.writeHead(err.status, {
+    ...commonHeaders(index),
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'X-Beacon-Error': err.code,
+    Connection: 'close',
+  });
   res.end(body);
   req.resume();
 }
@@ -99,7 +109,12 @@ function answer(req: IncomingMessage, res: ServerResponse, err: BeaconError, ind
 /** The server's `checkExpectation` listener: an `Expect` other than 100-continue answers 417 in Beacon's form. */
 export function expectationFailed(index: () => number): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    answer(req, res, new BeaconError('BEACON_ERR_EXPECTATION_FAILED', 'Expectation failed: only "Expect: 100-continue" is supported', { field: 'Expect' }), index());
+    answer(
+      req,
+      res,
+      new BeaconError('BEACON_ERR_EXPECTATION_FAILED', 'Expectation failed: only "Expect: 100-continue" is supported', { field: 'Expect' }),
+      index(),
+    );
   };
 }
 

@@ -40,15 +40,20 @@ describe('blocking query parameters', () => {
     expect(read({ index: ['1', '43'] }).index).toBe(43);
   });
 
-  it.each([['index', '-1'], ['index', 'abc'], ['index', '1.5'], ['index', '99999999999999999999'], ['wait', 'forever'], ['wait', '-5s'], ['wait', '10x']])(
-    'bad %s=%s -> 400 naming the field',
-    (field, value) => {
-      const err = failure({ [field]: value });
-      expect(isBeaconError(err, 'BEACON_ERR_VALIDATION')).toBe(true);
-      expect((err as { field?: string }).field).toBe(field);
-      expect((err as Error).message).toMatch(field === 'index' ? /^Invalid index/ : /^Invalid wait time/);
-    },
-  );
+  it.each([
+    ['index', '-1'],
+    ['index', 'abc'],
+    ['index', '1.5'],
+    ['index', '99999999999999999999'],
+    ['wait', 'forever'],
+    ['wait', '-5s'],
+    ['wait', '10x'],
+  ])('bad %s=%s -> 400 naming the field', (field, value) => {
+    const err = failure({ [field]: value });
+    expect(isBeaconError(err, 'BEACON_ERR_VALIDATION')).toBe(true);
+    expect((err as { field?: string }).field).toBe(field);
+    expect((err as Error).message).toMatch(field === 'index' ? /^Invalid index/ : /^Invalid wait time/);
+  });
 
   it('stale and consistent are presence flags and exclude each other', () => {
     expect(read({ stale: '' }).consistency).toBe('stale');

@@ -10,7 +10,10 @@ export function toBeaconError(err: unknown, url = ''): BeaconError {
   const fe = err as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] };
   if (fe?.validation && fe.validation.length > 0) {
     const v = fe.validation[0];
-    const path = v.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+    const path = v.instancePath
+      .replace(/^\//, '')
+      .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+      .replace(/\//g, '.');
     const missing = v.params?.missingProperty as string | undefined;
     const field = [path, missing].filter(Boolean).join('.') || 'body';
     const what = missing ? 'is required' : (v.message ?? 'is invalid');
@@ -22,7 +25,10 @@ export function toBeaconError(err: unknown, url = ''): BeaconError {
   // such as %ED%A0%80 included, which decodeURIComponent refuses too).
   if (fe?.code === 'FST_ERR_BAD_URL') {
     const seg = undecodableSegment(url);
-    return new BeaconError('BEACON_ERR_VALIDATION', `Invalid path: ${seg ? `"${seg}" is` : 'it is'} not valid percent-encoded UTF-8`, { field: 'path', cause: err });
+    return new BeaconError('BEACON_ERR_VALIDATION', `Invalid path: ${seg ? `"${seg}" is` : 'it is'} not valid percent-encoded UTF-8`, {
+      field: 'path',
+      cause: err,
+    });
   }
   if (fe?.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return new BeaconError('BEACON_ERR_URI_TOO_LONG', 'URI too long: a path parameter is longer than 512 characters', { field: 'path', cause: err });

@@ -5,7 +5,7 @@ import { registerScrapeMetric, RequestCounter, RequestHistogram } from './reques
 const BUCKETS = [0.0005, 0.001, 0.01, 0.5, 5];
 
 describe('request metrics', () => {
-  it('scrape exactly as prom-client\'s own counter and histogram would, for the same observations', async () => {
+  it("scrape exactly as prom-client's own counter and histogram would, for the same observations", async () => {
     const theirs = new client.Registry();
     const c1 = new client.Counter({ name: 'x_requests_total', help: 'h', labelNames: ['route', 'method', 'code'] as const, registers: [theirs] });
     const h1 = new client.Histogram({ name: 'x_duration_seconds', help: 'd', labelNames: ['route', 'method'] as const, buckets: BUCKETS, registers: [theirs] });
@@ -16,8 +16,12 @@ describe('request metrics', () => {
     registerScrapeMetric(ours, h2);
 
     const seen: [string, string, string, number][] = [
-      ['/v1/a', 'GET', '200', 0.0001], ['/v1/a', 'GET', '200', 0.0005], ['/v1/a', 'GET', '404', 0.002],
-      ['/v1/b/*', 'PUT', '200', 0.7], ['/v1/b/*', 'PUT', '500', 9], ['/v1/a', 'GET', '200', 0.01],
+      ['/v1/a', 'GET', '200', 0.0001],
+      ['/v1/a', 'GET', '200', 0.0005],
+      ['/v1/a', 'GET', '404', 0.002],
+      ['/v1/b/*', 'PUT', '200', 0.7],
+      ['/v1/b/*', 'PUT', '500', 9],
+      ['/v1/a', 'GET', '200', 0.01],
     ];
     const bound = c2.labels('/v1/a', 'GET', '200');
     for (const [route, method, code, secs] of seen) {

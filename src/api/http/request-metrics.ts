@@ -24,13 +24,22 @@ interface HistogramSeries {
 interface ScrapeMetric {
   name: string;
   help: string;
-  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName?: string }[] }>;
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string | number>; value: number; metricName?: string }[];
+  }>;
 }
 
 /** Requests answered, by route pattern, method and status code. */
 export class RequestCounter implements ScrapeMetric {
   private readonly series = new Map<string, CounterSeries>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   /** The series of these labels, to bump with `inc()`; bind it once and keep it. */
   labels(route: string, method: string, code: string): { inc(): void } {
@@ -38,7 +47,11 @@ export class RequestCounter implements ScrapeMetric {
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = { labels: { route, method, code }, value: 0 }));
     const series = s;
-    return { inc: () => { series.value++; } };
+    return {
+      inc: () => {
+        series.value++;
+      },
+    };
   }
 
   get() {
@@ -50,7 +63,11 @@ export class RequestCounter implements ScrapeMetric {
 /** Request latency by route pattern and method, in fixed buckets (seconds). */
 export class RequestHistogram implements ScrapeMetric {
   private readonly series = new Map<string, HistogramSeries>();
-  constructor(readonly name: string, readonly help: string, private readonly buckets: readonly number[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {}
 
   labels(route: string, method: string): { observe(seconds: number): void } {
     const key = `${route}\u0000${method}`;

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ResponseCache, type CacheEntry } from './response-cache.js';
 
 const entry = (index: number, current = () => index, servable?: boolean): CacheEntry => ({
-  index, currentIndex: current, body: Buffer.from(`[${index}]`), headers: {}, onHit: () => undefined,
+  index,
+  currentIndex: current,
+  body: Buffer.from(`[${index}]`),
+  headers: {},
+  onHit: () => undefined,
   ...(servable === undefined ? {} : { servable }),
 });
 
@@ -21,7 +25,10 @@ describe('ResponseCache', () => {
   it('answers a shape only at the index it was built for, while the data is still there', () => {
     const c = new ResponseCache();
     let current = 5;
-    c.set('/a', entry(5, () => current));
+    c.set(
+      '/a',
+      entry(5, () => current),
+    );
     expect(c.answer('/a', 5)?.body.toString()).toBe('[5]');
     expect(c.answer('/a', 6)).toBeUndefined();
     current = 6;
@@ -39,9 +46,17 @@ describe('ResponseCache', () => {
 
   it('does not serve before routing what is only shared with blocking queries', () => {
     const c = new ResponseCache();
-    c.set('/v1/catalog/services?consistent', entry(3, () => 3, false));
+    c.set(
+      '/v1/catalog/services?consistent',
+      entry(3, () => 3, false),
+    );
     let wrote = false;
-    const res = { writeHead: () => { wrote = true; }, end: () => undefined };
+    const res = {
+      writeHead: () => {
+        wrote = true;
+      },
+      end: () => undefined,
+    };
     expect(c.tryServe({ method: 'GET', url: '/v1/catalog/services?consistent' } as never, res as never)).toBe(false);
     expect(wrote).toBe(false);
     c.set('/v1/catalog/services', entry(3));

@@ -13,41 +13,79 @@ import { agentServiceJson, checkJson, encodeAnswer, encodeJson, healthEntryJson,
 const ref = {
   node: (n: Indexed<NodeRecord>) => {
     const r = n.record;
-    return { ID: r.ID, Node: r.Node, Address: r.Address, Datacenter: r.Datacenter, TaggedAddresses: r.TaggedAddresses, Meta: r.Meta, CreateIndex: n.createIndex, ModifyIndex: n.modifyIndex };
+    return {
+      ID: r.ID,
+      Node: r.Node,
+      Address: r.Address,
+      Datacenter: r.Datacenter,
+      TaggedAddresses: r.TaggedAddresses,
+      Meta: r.Meta,
+      CreateIndex: n.createIndex,
+      ModifyIndex: n.modifyIndex,
+    };
   },
   agentService: (s: Indexed<ServiceRecord>, datacenter: string) => {
     const r = s.record;
     return {
       ...(r.Kind ? { Kind: r.Kind } : {}),
-      ID: r.ID, Service: r.Service, Tags: r.Tags, Meta: r.Meta, Port: r.Port, Address: r.Address,
+      ID: r.ID,
+      Service: r.Service,
+      Tags: r.Tags,
+      Meta: r.Meta,
+      Port: r.Port,
+      Address: r.Address,
       ...(Object.keys(r.TaggedAddresses).length ? { TaggedAddresses: r.TaggedAddresses } : {}),
-      Weights: r.Weights, EnableTagOverride: r.EnableTagOverride, Datacenter: datacenter,
-      CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
+      Weights: r.Weights,
+      EnableTagOverride: r.EnableTagOverride,
+      Datacenter: datacenter,
+      CreateIndex: s.createIndex,
+      ModifyIndex: s.modifyIndex,
     };
   },
   nodeService: (s: Indexed<ServiceRecord>) => {
     const r = s.record;
     return {
       ...(r.Kind ? { Kind: r.Kind } : {}),
-      ID: r.ID, Service: r.Service, Tags: r.Tags, Address: r.Address,
-      TaggedAddresses: r.TaggedAddresses, Meta: r.Meta, Port: r.Port, Weights: r.Weights,
+      ID: r.ID,
+      Service: r.Service,
+      Tags: r.Tags,
+      Address: r.Address,
+      TaggedAddresses: r.TaggedAddresses,
+      Meta: r.Meta,
+      Port: r.Port,
+      Weights: r.Weights,
       EnableTagOverride: r.EnableTagOverride,
-      Proxy: { Mode: '', MeshGateway: {}, Expose: {} }, Connect: {},
-      CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
+      Proxy: { Mode: '', MeshGateway: {}, Expose: {} },
+      Connect: {},
+      CreateIndex: s.createIndex,
+      ModifyIndex: s.modifyIndex,
     };
   },
   serviceNode: (i: InstanceView) => {
     const n = i.node.record;
     const r = i.service.record;
     return {
-      ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-      TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta,
-      ServiceKind: r.Kind, ServiceID: r.ID, ServiceName: r.Service, ServiceTags: r.Tags,
-      ServiceAddress: r.Address, ServiceTaggedAddresses: r.TaggedAddresses, ServiceWeights: r.Weights,
-      ServiceMeta: r.Meta, ServicePort: r.Port, ServiceSocketPath: '',
+      ID: n.ID,
+      Node: n.Node,
+      Address: n.Address,
+      Datacenter: n.Datacenter,
+      TaggedAddresses: n.TaggedAddresses,
+      NodeMeta: n.Meta,
+      ServiceKind: r.Kind,
+      ServiceID: r.ID,
+      ServiceName: r.Service,
+      ServiceTags: r.Tags,
+      ServiceAddress: r.Address,
+      ServiceTaggedAddresses: r.TaggedAddresses,
+      ServiceWeights: r.Weights,
+      ServiceMeta: r.Meta,
+      ServicePort: r.Port,
+      ServiceSocketPath: '',
       ServiceEnableTagOverride: r.EnableTagOverride,
-      ServiceProxy: { Mode: '', MeshGateway: {}, Expose: {} }, ServiceConnect: {},
-      CreateIndex: i.service.createIndex, ModifyIndex: i.service.modifyIndex,
+      ServiceProxy: { Mode: '', MeshGateway: {}, Expose: {} },
+      ServiceConnect: {},
+      CreateIndex: i.service.createIndex,
+      ModifyIndex: i.service.modifyIndex,
     };
   },
   definition: (c: CheckRecord) => {
@@ -78,13 +116,22 @@ const ref = {
     const r = c.record;
     const d = r.Definition;
     return {
-      Node: r.Node, CheckID: r.CheckID, Name: r.Name, Status: r.Status, Notes: r.Notes, Output: r.Output,
-      ServiceID: r.ServiceID, ServiceName: r.ServiceName, ServiceTags: r.ServiceTags, Type: r.Type,
+      Node: r.Node,
+      CheckID: r.CheckID,
+      Name: r.Name,
+      Status: r.Status,
+      Notes: r.Notes,
+      Output: r.Output,
+      ServiceID: r.ServiceID,
+      ServiceName: r.ServiceName,
+      ServiceTags: r.ServiceTags,
+      Type: r.Type,
       Interval: d.IntervalMs !== undefined ? formatDuration(d.IntervalMs) : '',
       Timeout: d.TimeoutMs !== undefined ? formatDuration(d.TimeoutMs) : '',
       ExposedPort: 0,
       Definition: ref.definition(r),
-      CreateIndex: c.createIndex, ModifyIndex: c.modifyIndex,
+      CreateIndex: c.createIndex,
+      ModifyIndex: c.modifyIndex,
     };
   },
   healthEntry: (i: InstanceView) => {
@@ -95,8 +142,17 @@ const ref = {
 // ---- varied records ---------------------------------------------------------------------------
 
 const STRINGS = [
-  '', 'web', 'zürich-✓', '日本語のサービス', 'emoji 🚀🧪', 'quote " back\\slash', 'ctl \u0000\u0001\u001f tab\t nl\n',
-  'line\u2028sep\u2029', 'lone \ud800 surrogate', '</script>', 'a'.repeat(300),
+  '',
+  'web',
+  'zürich-✓',
+  '日本語のサービス',
+  'emoji 🚀🧪',
+  'quote " back\\slash',
+  'ctl \u0000\u0001\u001f tab\t nl\n',
+  'line\u2028sep\u2029',
+  'lone \ud800 surrogate',
+  '</script>',
+  'a'.repeat(300),
 ];
 let rev = 1;
 const indexed = <T>(record: T): Indexed<T> => {
@@ -115,7 +171,10 @@ function strMap(rnd: () => number, n: number): Record<string, string> {
 
 function nodeRecord(rnd: () => number, name: string): NodeRecord {
   return {
-    ID: `0b5d3e8e-0000-4000-8000-${String(rev).padStart(12, '0')}`, Node: name, Address: '10.1.2.3', Datacenter: 'dc1',
+    ID: `0b5d3e8e-0000-4000-8000-${String(rev).padStart(12, '0')}`,
+    Node: name,
+    Address: '10.1.2.3',
+    Datacenter: 'dc1',
     TaggedAddresses: rnd() < 0.5 ? {} : { lan: '10.1.2.3', wan: '203.0.113.9', lan_ipv6: '::1' },
     Meta: strMap(rnd, Math.floor(rnd() * 4)),
   };
@@ -123,32 +182,61 @@ function nodeRecord(rnd: () => number, name: string): NodeRecord {
 
 function serviceRecord(rnd: () => number, id: string): ServiceRecord {
   return {
-    ID: id, Service: pick(rnd, ['web', 'zürich-✓', 'db']), Tags: rnd() < 0.3 ? [] : [pick(rnd, STRINGS), 'v2', pick(rnd, STRINGS)],
+    ID: id,
+    Service: pick(rnd, ['web', 'zürich-✓', 'db']),
+    Tags: rnd() < 0.3 ? [] : [pick(rnd, STRINGS), 'v2', pick(rnd, STRINGS)],
     Address: rnd() < 0.5 ? '' : '192.0.2.7',
     TaggedAddresses: rnd() < 0.5 ? {} : { lan_ipv4: { Address: '10.0.0.1', Port: 8080 }, wan: { Address: '2001:db8::1', Port: 443 } },
-    Meta: strMap(rnd, Math.floor(rnd() * 4)), Port: Math.floor(rnd() * 65536),
+    Meta: strMap(rnd, Math.floor(rnd() * 4)),
+    Port: Math.floor(rnd() * 65536),
     Weights: rnd() < 0.5 ? { Passing: 1, Warning: 1 } : { Passing: 10, Warning: 0 },
-    EnableTagOverride: rnd() < 0.2, Kind: rnd() < 0.2 ? 'connect-proxy' : '',
+    EnableTagOverride: rnd() < 0.2,
+    Kind: rnd() < 0.2 ? 'connect-proxy' : '',
   };
 }
 
 function definition(rnd: () => number): CheckDefinition {
   switch (Math.floor(rnd() * 7)) {
-    case 0: return {};
-    case 1: return { HTTP: 'https://127.0.0.1:8443/health?x=ü', Method: 'POST', Header: { 'X-Token': ['a', 'b'], Accept: [] }, Body: '{"q":"✓"}', TLSSkipVerify: true, TLSServerName: 'svc.local', IntervalMs: 10_000, TimeoutMs: 1500, DeregisterCriticalServiceAfterMs: 90 * 60_000 };
-    case 2: return { HTTP: 'http://10.0.0.1/h', IntervalMs: 250, TimeoutMs: 0.5 };
-    case 3: return { TCP: '10.0.0.1:5432', IntervalMs: 3_723_004, TimeoutMs: 2000 };
-    case 4: return { GRPC: '10.0.0.1:9000/svc', GRPCUseTLS: true, TLSSkipVerify: rnd() < 0.5, IntervalMs: 5000 };
-    case 5: return { Args: ['/bin/check', '--name', 'zürich'], IntervalMs: 30_000, TimeoutMs: 10_000, SuccessBeforePassing: 2, FailuresBeforeCritical: 3 };
-    default: return { TTLMs: 15_000, DeregisterCriticalServiceAfterMs: 60_000, LocalScript: true };
+    case 0:
+      return {};
+    case 1:
+      return {
+        HTTP: 'https://127.0.0.1:8443/health?x=ü',
+        Method: 'POST',
+        Header: { 'X-Token': ['a', 'b'], Accept: [] },
+        Body: '{"q":"✓"}',
+        TLSSkipVerify: true,
+        TLSServerName: 'svc.local',
+        IntervalMs: 10_000,
+        TimeoutMs: 1500,
+        DeregisterCriticalServiceAfterMs: 90 * 60_000,
+      };
+    case 2:
+      return { HTTP: 'http://10.0.0.1/h', IntervalMs: 250, TimeoutMs: 0.5 };
+    case 3:
+      return { TCP: '10.0.0.1:5432', IntervalMs: 3_723_004, TimeoutMs: 2000 };
+    case 4:
+      return { GRPC: '10.0.0.1:9000/svc', GRPCUseTLS: true, TLSSkipVerify: rnd() < 0.5, IntervalMs: 5000 };
+    case 5:
+      return { Args: ['/bin/check', '--name', 'zürich'], IntervalMs: 30_000, TimeoutMs: 10_000, SuccessBeforePassing: 2, FailuresBeforeCritical: 3 };
+    default:
+      return { TTLMs: 15_000, DeregisterCriticalServiceAfterMs: 60_000, LocalScript: true };
   }
 }
 
 function checkRecord(rnd: () => number, node: string, id: string, svc: ServiceRecord | undefined): CheckRecord {
   return {
-    Node: node, CheckID: id, Name: pick(rnd, STRINGS) || id, Status: pick(rnd, ['passing', 'warning', 'critical'] as const),
-    Notes: pick(rnd, STRINGS), Output: pick(rnd, STRINGS), ServiceID: svc?.ID ?? '', ServiceName: svc?.Service ?? '',
-    ServiceTags: svc?.Tags ?? [], Type: pick(rnd, ['ttl', 'http', 'tcp', 'grpc', 'script', 'serf', 'maintenance', ''] as const), Definition: definition(rnd),
+    Node: node,
+    CheckID: id,
+    Name: pick(rnd, STRINGS) || id,
+    Status: pick(rnd, ['passing', 'warning', 'critical'] as const),
+    Notes: pick(rnd, STRINGS),
+    Output: pick(rnd, STRINGS),
+    ServiceID: svc?.ID ?? '',
+    ServiceName: svc?.Service ?? '',
+    ServiceTags: svc?.Tags ?? [],
+    Type: pick(rnd, ['ttl', 'http', 'tcp', 'grpc', 'script', 'serf', 'maintenance', ''] as const),
+    Definition: definition(rnd),
   };
 }
 
@@ -197,14 +285,24 @@ describe('answers built from pre-encoded fragments', () => {
       [list.flatMap((i) => i.checks.map(checkJson)), list.flatMap((i) => i.checks.map(ref.check))],
       // catalog/nodes, catalog/node (and a missing one), agent/services, agent/checks
       [list.map((i) => nodeJson(i.node)), list.map((i) => ref.node(i.node))],
-      [{ Node: nodeJson(list[0].node), Services: Object.fromEntries(list.slice(0, 5).map((i) => [i.service.record.ID, nodeServiceJson(i.service)])) },
-        { Node: ref.node(list[0].node), Services: Object.fromEntries(list.slice(0, 5).map((i) => [i.service.record.ID, ref.nodeService(i.service)])) }],
+      [
+        { Node: nodeJson(list[0].node), Services: Object.fromEntries(list.slice(0, 5).map((i) => [i.service.record.ID, nodeServiceJson(i.service)])) },
+        { Node: ref.node(list[0].node), Services: Object.fromEntries(list.slice(0, 5).map((i) => [i.service.record.ID, ref.nodeService(i.service)])) },
+      ],
       [null, null],
-      [Object.fromEntries(list.map((i) => [i.service.record.ID, agentServiceJson(i.service, 'dc1')])), Object.fromEntries(list.map((i) => [i.service.record.ID, ref.agentService(i.service, 'dc1')]))],
-      [{ AggregatedStatus: 'passing', Service: agentServiceJson(list[3].service, 'dc1'), Checks: list[3].checks.map(checkJson) },
-        { AggregatedStatus: 'passing', Service: ref.agentService(list[3].service, 'dc1'), Checks: list[3].checks.map(ref.check) }],
+      [
+        Object.fromEntries(list.map((i) => [i.service.record.ID, agentServiceJson(i.service, 'dc1')])),
+        Object.fromEntries(list.map((i) => [i.service.record.ID, ref.agentService(i.service, 'dc1')])),
+      ],
+      [
+        { AggregatedStatus: 'passing', Service: agentServiceJson(list[3].service, 'dc1'), Checks: list[3].checks.map(checkJson) },
+        { AggregatedStatus: 'passing', Service: ref.agentService(list[3].service, 'dc1'), Checks: list[3].checks.map(ref.check) },
+      ],
       // catalog/services, status/leader, status/peers, datacenters
-      [{ web: ['v2', 'zürich-✓'], db: [], '10': ['x'] }, { web: ['v2', 'zürich-✓'], db: [], '10': ['x'] }],
+      [
+        { web: ['v2', 'zürich-✓'], db: [], '10': ['x'] },
+        { web: ['v2', 'zürich-✓'], db: [], '10': ['x'] },
+      ],
       ['127.0.0.1:8300', '127.0.0.1:8300'],
       [['127.0.0.1:8300'], ['127.0.0.1:8300']],
     ];
@@ -247,10 +345,26 @@ describe('answers built from pre-encoded fragments', () => {
 describe('encodeJson on any value', () => {
   it('matches JSON.stringify for values it does not know (random trees)', () => {
     const rnd = seededRandom(42);
-    const leaf = (): unknown => pick(rnd, [
-      0, -0, 1.5, 1e21, NaN, Infinity, true, false, null, undefined, 'x', pick(rnd, STRINGS),
-      () => 1, Symbol('s'), new Date(0), { toJSON: () => ({ t: 1 }) }, [],
-    ]);
+    const leaf = (): unknown =>
+      pick(rnd, [
+        0,
+        -0,
+        1.5,
+        1e21,
+        NaN,
+        Infinity,
+        true,
+        false,
+        null,
+        undefined,
+        'x',
+        pick(rnd, STRINGS),
+        () => 1,
+        Symbol('s'),
+        new Date(0),
+        { toJSON: () => ({ t: 1 }) },
+        [],
+      ]);
     const tree = (depth: number): unknown => {
       if (depth === 0 || rnd() < 0.3) return leaf();
       if (rnd() < 0.5) {
@@ -260,7 +374,7 @@ describe('encodeJson on any value', () => {
         if (rnd() < 0.1) a.length += 2; // holes
         return a;
       }
-      const o: Record<string, unknown> = rnd() < 0.2 ? Object.create(null) as Record<string, unknown> : {};
+      const o: Record<string, unknown> = rnd() < 0.2 ? (Object.create(null) as Record<string, unknown>) : {};
       const n = Math.floor(rnd() * 4);
       for (let k = 0; k < n; k++) o[rnd() < 0.3 ? String(k * 7) : pick(rnd, STRINGS)] = tree(depth - 1);
       return o;

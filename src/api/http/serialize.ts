@@ -109,9 +109,14 @@ function enc(value: unknown): string | undefined {
 const nodeShape = memo((n: Indexed<NodeRecord>) => {
   const r = n.record;
   return sealed({
-    ID: r.ID, Node: r.Node, Address: r.Address, Datacenter: r.Datacenter,
-    TaggedAddresses: r.TaggedAddresses, Meta: r.Meta,
-    CreateIndex: n.createIndex, ModifyIndex: n.modifyIndex,
+    ID: r.ID,
+    Node: r.Node,
+    Address: r.Address,
+    Datacenter: r.Datacenter,
+    TaggedAddresses: r.TaggedAddresses,
+    Meta: r.Meta,
+    CreateIndex: n.createIndex,
+    ModifyIndex: n.modifyIndex,
   });
 });
 
@@ -123,10 +128,18 @@ function buildAgentService(s: Indexed<ServiceRecord>, datacenter: string) {
   const r = s.record;
   return sealed({
     ...(r.Kind ? { Kind: r.Kind } : {}),
-    ID: r.ID, Service: r.Service, Tags: r.Tags, Meta: r.Meta, Port: r.Port, Address: r.Address,
+    ID: r.ID,
+    Service: r.Service,
+    Tags: r.Tags,
+    Meta: r.Meta,
+    Port: r.Port,
+    Address: r.Address,
     ...(Object.keys(r.TaggedAddresses).length ? { TaggedAddresses: r.TaggedAddresses } : {}),
-    Weights: r.Weights, EnableTagOverride: r.EnableTagOverride, Datacenter: datacenter,
-    CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
+    Weights: r.Weights,
+    EnableTagOverride: r.EnableTagOverride,
+    Datacenter: datacenter,
+    CreateIndex: s.createIndex,
+    ModifyIndex: s.modifyIndex,
   });
 }
 type AgentServiceJson = ReturnType<typeof buildAgentService>;
@@ -147,11 +160,19 @@ const nodeServiceShape = memo((s: Indexed<ServiceRecord>) => {
   const r = s.record;
   return sealed({
     ...(r.Kind ? { Kind: r.Kind } : {}),
-    ID: r.ID, Service: r.Service, Tags: r.Tags, Address: r.Address,
-    TaggedAddresses: r.TaggedAddresses, Meta: r.Meta, Port: r.Port, Weights: r.Weights,
+    ID: r.ID,
+    Service: r.Service,
+    Tags: r.Tags,
+    Address: r.Address,
+    TaggedAddresses: r.TaggedAddresses,
+    Meta: r.Meta,
+    Port: r.Port,
+    Weights: r.Weights,
     EnableTagOverride: r.EnableTagOverride,
-    Proxy: PROXY, Connect: CONNECT,
-    CreateIndex: s.createIndex, ModifyIndex: s.modifyIndex,
+    Proxy: PROXY,
+    Connect: CONNECT,
+    CreateIndex: s.createIndex,
+    ModifyIndex: s.modifyIndex,
   });
 });
 
@@ -164,14 +185,27 @@ function buildServiceNode(i: InstanceView) {
   const n = i.node.record;
   const r = i.service.record;
   return sealed({
-    ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-    TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta,
-    ServiceKind: r.Kind, ServiceID: r.ID, ServiceName: r.Service, ServiceTags: r.Tags,
-    ServiceAddress: r.Address, ServiceTaggedAddresses: r.TaggedAddresses, ServiceWeights: r.Weights,
-    ServiceMeta: r.Meta, ServicePort: r.Port, ServiceSocketPath: '',
+    ID: n.ID,
+    Node: n.Node,
+    Address: n.Address,
+    Datacenter: n.Datacenter,
+    TaggedAddresses: n.TaggedAddresses,
+    NodeMeta: n.Meta,
+    ServiceKind: r.Kind,
+    ServiceID: r.ID,
+    ServiceName: r.Service,
+    ServiceTags: r.Tags,
+    ServiceAddress: r.Address,
+    ServiceTaggedAddresses: r.TaggedAddresses,
+    ServiceWeights: r.Weights,
+    ServiceMeta: r.Meta,
+    ServicePort: r.Port,
+    ServiceSocketPath: '',
     ServiceEnableTagOverride: r.EnableTagOverride,
-    ServiceProxy: PROXY, ServiceConnect: CONNECT,
-    CreateIndex: i.service.createIndex, ModifyIndex: i.service.modifyIndex,
+    ServiceProxy: PROXY,
+    ServiceConnect: CONNECT,
+    CreateIndex: i.service.createIndex,
+    ModifyIndex: i.service.modifyIndex,
   });
 }
 type ServiceNodeJson = ReturnType<typeof buildServiceNode>;
@@ -217,13 +251,22 @@ const checkShape = memo((c: Indexed<CheckRecord>) => {
   const r = c.record;
   const d = r.Definition;
   return sealed({
-    Node: r.Node, CheckID: r.CheckID, Name: r.Name, Status: r.Status, Notes: r.Notes, Output: r.Output,
-    ServiceID: r.ServiceID, ServiceName: r.ServiceName, ServiceTags: r.ServiceTags, Type: r.Type,
+    Node: r.Node,
+    CheckID: r.CheckID,
+    Name: r.Name,
+    Status: r.Status,
+    Notes: r.Notes,
+    Output: r.Output,
+    ServiceID: r.ServiceID,
+    ServiceName: r.ServiceName,
+    ServiceTags: r.ServiceTags,
+    Type: r.Type,
     Interval: d.IntervalMs !== undefined ? formatDuration(d.IntervalMs) : '',
     Timeout: d.TimeoutMs !== undefined ? formatDuration(d.TimeoutMs) : '',
     ExposedPort: 0,
     Definition: definitionJson(r),
-    CreateIndex: c.createIndex, ModifyIndex: c.modifyIndex,
+    CreateIndex: c.createIndex,
+    ModifyIndex: c.modifyIndex,
   });
 });
 

@@ -11,7 +11,16 @@ import { STRATEGIES, type Balancer, type BalancerOptions, type StrategyName } fr
 import { weighted } from './weighted.js';
 import { invalidOption } from '../client-error.js';
 
-export { STRATEGIES, type Balancer, type BalancerInstance, type BalancerOptions, type CallOutcome, type EndCall, type PickContext, type StrategyName } from './types.js';
+export {
+  STRATEGIES,
+  type Balancer,
+  type BalancerInstance,
+  type BalancerOptions,
+  type CallOutcome,
+  type EndCall,
+  type PickContext,
+  type StrategyName,
+} from './types.js';
 export { weightOf } from './weighted.js';
 export { hash32 } from './hash.js';
 

@@ -45,7 +45,10 @@ describe('HTTP discovery: snapshot and blocking queries', () => {
 
   it('passes tag, dc and passing through, and a second discover is served from cache', async () => {
     const f = await fake();
-    f.set('web', [{ id: 'a', address: '127.0.0.1', port: 1, tags: ['v2'] }, { id: 'b', address: '127.0.0.1', port: 2, tags: ['v1'] }]);
+    f.set('web', [
+      { id: 'a', address: '127.0.0.1', port: 1, tags: ['v2'] },
+      { id: 'b', address: '127.0.0.1', port: 2, tags: ['v1'] },
+    ]);
     const c = client([f.url], { datacenter: 'dc9' });
     const snap = await c.discover('web', { tag: 'v2', passing: false });
     expect(snap.instances.map((i) => i.id)).toEqual(['a']);
@@ -70,7 +73,10 @@ describe('HTTP discovery: snapshot and blocking queries', () => {
     expect(changes[0].added.map((i) => i.id)).toEqual(['web-0', 'web-1']);
     await until(() => reads() >= 2, 10_000, 'blocking query armed');
     const armed = reads();
-    f.set('web', [{ id: 'web-0', address: '127.0.0.1', port: 9100 }, { id: 'web-2', address: '127.0.0.1', port: 9002 }]);
+    f.set('web', [
+      { id: 'web-0', address: '127.0.0.1', port: 9100 },
+      { id: 'web-2', address: '127.0.0.1', port: 9002 },
+    ]);
     await until(() => changes.length === 2, 10_000, 'change event');
     const ch = changes[1];
     // Delivered by the answer to the armed query (at most its successor was sent meanwhile).

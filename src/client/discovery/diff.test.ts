@@ -3,7 +3,20 @@ import { diffInstances, isEmptyChange } from './diff.js';
 import type { ServiceInstance } from './types.js';
 
 function inst(id: string, over: Partial<ServiceInstance> = {}): ServiceInstance {
-  return { id, service: 'web', address: '10.0.0.1', port: 80, tags: ['a'], meta: { v: '1' }, node: 'n1', datacenter: 'dc1', status: 'passing', weights: { passing: 1, warning: 1 }, weight: 1, ...over };
+  return {
+    id,
+    service: 'web',
+    address: '10.0.0.1',
+    port: 80,
+    tags: ['a'],
+    meta: { v: '1' },
+    node: 'n1',
+    datacenter: 'dc1',
+    status: 'passing',
+    weights: { passing: 1, warning: 1 },
+    weight: 1,
+    ...over,
+  };
 }
 
 describe('diffInstances', () => {
@@ -20,9 +33,19 @@ describe('diffInstances', () => {
   it('sees every visible field change', () => {
     const base = inst('a');
     const variants: Array<Partial<ServiceInstance>> = [
-      { address: '10.0.0.2' }, { port: 1 }, { status: 'warning' }, { node: 'n2' }, { datacenter: 'dc2' }, { weight: 5 },
-      { weights: { passing: 2, warning: 1 } }, { weights: { passing: 1, warning: 3 } }, { tags: ['a', 'b'] }, { tags: ['b'] },
-      { meta: { v: '2' } }, { meta: { v: '1', w: '1' } }, { meta: {} },
+      { address: '10.0.0.2' },
+      { port: 1 },
+      { status: 'warning' },
+      { node: 'n2' },
+      { datacenter: 'dc2' },
+      { weight: 5 },
+      { weights: { passing: 2, warning: 1 } },
+      { weights: { passing: 1, warning: 3 } },
+      { tags: ['a', 'b'] },
+      { tags: ['b'] },
+      { meta: { v: '2' } },
+      { meta: { v: '1', w: '1' } },
+      { meta: {} },
     ];
     for (const v of variants) expect(diffInstances('web', [base], [inst('a', v)]).changed).toHaveLength(1);
   });

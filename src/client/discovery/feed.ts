@@ -59,7 +59,11 @@ export class ServiceFeed {
   /** A refresh failed. Keeps the set (marked stale); wakes first-time waiters with the error. */
   fail(err: Error): void {
     if (this.#loaded && !this.#stale) {
-      this.#log('warn', 'service discovery unavailable, serving the last known set', { service: this.query.name, instances: this.#instances.length, error: errorText(err) });
+      this.#log('warn', 'service discovery unavailable, serving the last known set', {
+        service: this.query.name,
+        instances: this.#instances.length,
+        error: errorText(err),
+      });
     }
     this.#stale = true;
     this.#error = err;

@@ -11,7 +11,17 @@ describe('parseHealthEntries', () => {
   it('maps Consul entries to instances, sorted by id', () => {
     const out = parseHealthEntries([entry('b'), entry('a', { Address: '' })]);
     expect(out.map((i) => i.id)).toEqual(['a', 'b']);
-    expect(out[0]).toMatchObject({ service: 'web', address: '10.1.1.1', port: 80, tags: ['v2'], meta: { a: 'b' }, node: 'n1', datacenter: 'dc1', status: 'passing', weight: 10 });
+    expect(out[0]).toMatchObject({
+      service: 'web',
+      address: '10.1.1.1',
+      port: 80,
+      tags: ['v2'],
+      meta: { a: 'b' },
+      node: 'n1',
+      datacenter: 'dc1',
+      status: 'passing',
+      weight: 10,
+    });
     expect(out[1].address).toBe('10.0.0.1');
   });
 
@@ -21,7 +31,13 @@ describe('parseHealthEntries', () => {
   });
 
   it('defaults missing weights to 1 and skips malformed entries', () => {
-    const out = parseHealthEntries([entry('a', { Weights: undefined }), { Service: null }, entry('x', { Port: 'eighty' }), 'junk', entry('y', { Address: '' }, ['passing'], { Address: '' })]);
+    const out = parseHealthEntries([
+      entry('a', { Weights: undefined }),
+      { Service: null },
+      entry('x', { Port: 'eighty' }),
+      'junk',
+      entry('y', { Address: '' }, ['passing'], { Address: '' }),
+    ]);
     expect(out.map((i) => [i.id, i.weight])).toEqual([['a', 1]]);
     expect(parseHealthEntries(null)).toEqual([]);
   });

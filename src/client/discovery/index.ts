@@ -1,4 +1,14 @@
-export type { Discovery, DiscoverOptions, InstanceStatus, ServiceChange, ServiceInstance, ServiceQuery, ServiceSnapshot, ServiceWeights, WatchListener } from './types.js';
+export type {
+  Discovery,
+  DiscoverOptions,
+  InstanceStatus,
+  ServiceChange,
+  ServiceInstance,
+  ServiceQuery,
+  ServiceSnapshot,
+  ServiceWeights,
+  WatchListener,
+} from './types.js';
 export { makeQuery } from './query.js';
 export { diffInstances, instanceChanged, isEmptyChange } from './diff.js';
 export { nextIndex, parseIndex, rearm, type RearmInput, type RearmOptions } from './blocking-index.js';

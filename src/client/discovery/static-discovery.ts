@@ -8,7 +8,14 @@ import type { ServiceInstance } from './types.js';
 /** A fixed endpoint: `"host:port"`, or an object with an optional id, weight, tags and meta. */
 export type StaticEndpoint =
   | string
-  | { readonly address: string; readonly port: number; readonly id?: string; readonly weight?: number; readonly tags?: readonly string[]; readonly meta?: Readonly<Record<string, string>> };
+  | {
+      readonly address: string;
+      readonly port: number;
+      readonly id?: string;
+      readonly weight?: number;
+      readonly tags?: readonly string[];
+      readonly meta?: Readonly<Record<string, string>>;
+    };
 
 /** Service name → its fixed endpoints. */
 export type StaticServices = Readonly<Record<string, readonly StaticEndpoint[]>>;
@@ -27,7 +34,8 @@ function toInstance(service: string, ep: StaticEndpoint): ServiceInstance {
     address = ep.address;
     port = ep.port;
   }
-  if (!address || !Number.isInteger(port) || port < 1 || port > 65535) throw invalidOption(`Static endpoint of ${service} needs an address and a port in 1..65535`);
+  if (!address || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw invalidOption(`Static endpoint of ${service} needs an address and a port in 1..65535`);
   const weight = extra?.weight ?? 1;
   return {
     id: extra?.id ?? `${address}:${port}`,

@@ -20,18 +20,39 @@ async function setup(extra: ConstructorParameters<typeof BeaconClient>[0] = {}) 
 
 describe('service definition', () => {
   it('builds the Consul registration body', () => {
-    const def = buildServiceDefinition({ name: 'web', id: 'web-1', address: '10.0.0.1', port: 8080, tags: ['v2'], meta: { a: 'b' }, weights: { passing: 10 }, check: { ttl: '15s', deregisterCriticalAfter: '1m' } });
+    const def = buildServiceDefinition({
+      name: 'web',
+      id: 'web-1',
+      address: '10.0.0.1',
+      port: 8080,
+      tags: ['v2'],
+      meta: { a: 'b' },
+      weights: { passing: 10 },
+      check: { ttl: '15s', deregisterCriticalAfter: '1m' },
+    });
     expect(def.body).toEqual({
-      ID: 'web-1', Name: 'web', Tags: ['v2'], Address: '10.0.0.1', Port: 8080, Meta: { a: 'b' }, Weights: { Passing: 10, Warning: 1 },
+      ID: 'web-1',
+      Name: 'web',
+      Tags: ['v2'],
+      Address: '10.0.0.1',
+      Port: 8080,
+      Meta: { a: 'b' },
+      Weights: { Passing: 10, Warning: 1 },
       Check: { CheckID: 'service:web-1', Name: "Service 'web' check", TTL: '15000ms', Status: 'passing', DeregisterCriticalServiceAfter: '60000ms' },
     });
     expect(def.ttlMs).toBe(15_000);
     const http = buildServiceDefinition({ name: 'web', port: 1, check: { http: 'http://x/health', interval: '10s', timeout: 2_000 } });
     expect(http.body.Check).toMatchObject({ HTTP: 'http://x/health', Interval: '10000ms', Timeout: '2000ms' });
     expect(http.ttlMs).toBeUndefined();
-    const https = buildServiceDefinition({ name: 'web', port: 1, check: { http: 'https://10.0.0.1/health', interval: '10s', tlsServerName: 'web.internal', tlsSkipVerify: false } });
+    const https = buildServiceDefinition({
+      name: 'web',
+      port: 1,
+      check: { http: 'https://10.0.0.1/health', interval: '10s', tlsServerName: 'web.internal', tlsSkipVerify: false },
+    });
     expect(https.body.Check).toMatchObject({ HTTP: 'https://10.0.0.1/health', TLSServerName: 'web.internal', TLSSkipVerify: false });
-    expect(buildServiceDefinition({ name: 'db', port: 5432, check: { tcp: '10.0.0.1:5432', interval: '5s' } }).body.Check).toMatchObject({ TCP: '10.0.0.1:5432' });
+    expect(buildServiceDefinition({ name: 'db', port: 5432, check: { tcp: '10.0.0.1:5432', interval: '5s' } }).body.Check).toMatchObject({
+      TCP: '10.0.0.1:5432',
+    });
     expect(buildServiceDefinition({ name: 'db', port: 5432 }).id).toMatch(/^db-.+-5432$/);
   });
 
@@ -85,7 +106,10 @@ describe('registration keep-alive', () => {
   it('keeps heartbeating through an outage and a failover', async () => {
     const a = await FakeConsul.start();
     const b = await FakeConsul.start();
-    cleanup.push(() => a.close(), () => b.close());
+    cleanup.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const c = new BeaconClient({ servers: [a.url, b.url], deregisterOnSignals: false, requestTimeoutMs: 500 });
     cleanup.push(() => c.close());
     await c.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8080, check: { ttl: 150 } });

@@ -26,7 +26,8 @@ export function buildServiceDefinition(opts: RegisterOptions): ServiceDefinition
   if (opts.address !== undefined && (typeof opts.address !== 'string' || opts.address === '0.0.0.0' || opts.address === '::')) {
     throw invalidOption('register: address must be a routable address or host name (not 0.0.0.0 or ::)');
   }
-  if (opts.tags !== undefined && (!Array.isArray(opts.tags) || !opts.tags.every((t) => typeof t === 'string'))) throw invalidOption('register: tags must be an array of strings');
+  if (opts.tags !== undefined && (!Array.isArray(opts.tags) || !opts.tags.every((t) => typeof t === 'string')))
+    throw invalidOption('register: tags must be an array of strings');
   if (opts.meta !== undefined && !isStringMap(opts.meta)) throw invalidOption('register: meta must map strings to strings');
   const weight = (v: number | undefined, field: string) => {
     if (v === undefined) return 1;
@@ -54,7 +55,8 @@ export function buildServiceDefinition(opts: RegisterOptions): ServiceDefinition
     checkId = `service:${id}`;
     const check: Record<string, unknown> = { CheckID: checkId, Name: `Service '${opts.name}' check` };
     if (c.notes !== undefined) check.Notes = c.notes;
-    if (c.deregisterCriticalAfter !== undefined) check.DeregisterCriticalServiceAfter = toGoDuration(toMs(c.deregisterCriticalAfter, 'check.deregisterCriticalAfter'));
+    if (c.deregisterCriticalAfter !== undefined)
+      check.DeregisterCriticalServiceAfter = toGoDuration(toMs(c.deregisterCriticalAfter, 'check.deregisterCriticalAfter'));
     if ('ttl' in c) {
       ttlMs = toMs(c.ttl, 'check.ttl');
       if (ttlMs < 1) throw invalidOption('register: check.ttl must be at least 1ms');

@@ -18,11 +18,15 @@ describe('deregister on SIGTERM/SIGINT', () => {
   it('deregisters, then re-raises the signal when the app has no handler of its own', async () => {
     const proc = new FakeProcess();
     const order: string[] = [];
-    installShutdownHook(['SIGTERM', 'SIGINT'], async (sig) => {
-      order.push(`deregister ${sig}`);
-      await tick(20);
-      order.push('deregistered');
-    }, { timeoutMs: 1_000, log: silentLogger, target: proc });
+    installShutdownHook(
+      ['SIGTERM', 'SIGINT'],
+      async (sig) => {
+        order.push(`deregister ${sig}`);
+        await tick(20);
+        order.push('deregistered');
+      },
+      { timeoutMs: 1_000, log: silentLogger, target: proc },
+    );
     proc.emit('SIGTERM', 'SIGTERM');
     expect(proc.kills).toEqual([]);
     await tick(60);
@@ -38,10 +42,14 @@ describe('deregister on SIGTERM/SIGINT', () => {
     let appSaw = 0;
     proc.on('SIGINT', () => appSaw++);
     let deregistered = false;
-    installShutdownHook(['SIGTERM', 'SIGINT'], () => {
-      deregistered = true;
-      return Promise.resolve();
-    }, { timeoutMs: 1_000, log: silentLogger, target: proc });
+    installShutdownHook(
+      ['SIGTERM', 'SIGINT'],
+      () => {
+        deregistered = true;
+        return Promise.resolve();
+      },
+      { timeoutMs: 1_000, log: silentLogger, target: proc },
+    );
     proc.emit('SIGINT', 'SIGINT');
     await tick(30);
     expect(appSaw).toBe(1);

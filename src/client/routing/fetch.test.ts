@@ -25,7 +25,11 @@ async function upstream(name: string, handler?: (req: IncomingMessage, res: Serv
     u.lastHost = req.headers.host;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => (handler ? handler(req, res, u, Buffer.concat(chunks).toString()) : res.writeHead(u.status, { 'content-type': 'text/plain' }).end(`${name} ${req.method} ${req.url}`)));
+    req.on('end', () =>
+      handler
+        ? handler(req, res, u, Buffer.concat(chunks).toString())
+        : res.writeHead(u.status, { 'content-type': 'text/plain' }).end(`${name} ${req.method} ${req.url}`),
+    );
   });
   await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
   u.port = (u.server.address() as AddressInfo).port;
@@ -89,7 +93,10 @@ describe('beacon.fetch and the dispatcher', () => {
     const a = await upstream('a');
     const b = await upstream('b');
     const dead = await deadPort();
-    const c = client({ web: [`127.0.0.1:${dead}`, `127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] }, { passiveHealth: { consecutiveFailures: 1, baseEjectionMs: 60_000 } });
+    const c = client(
+      { web: [`127.0.0.1:${dead}`, `127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] },
+      { passiveHealth: { consecutiveFailures: 1, baseEjectionMs: 60_000 } },
+    );
     for (let i = 0; i < 12; i++) {
       const res = await c.fetch('http://web/');
       expect(res.status).toBe(200);
@@ -104,7 +111,15 @@ describe('beacon.fetch and the dispatcher', () => {
     const bad = await upstream('bad');
     bad.status = 503;
     const good = await upstream('good');
-    const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
+    const c = client(
+      {
+        web: [
+          { id: 'a-bad', address: '127.0.0.1', port: bad.port },
+          { id: 'b-good', address: '127.0.0.1', port: good.port },
+        ],
+      },
+      { passiveHealth: false },
+    );
     for (let i = 0; i < 4; i++) {
       const res = await c.fetch('http://web/');
       expect(res.status).toBe(200);
@@ -128,7 +143,15 @@ describe('beacon.fetch and the dispatcher', () => {
     const bad = await upstream('bad', echo('bad'));
     bad.status = 503;
     const good = await upstream('good', echo('good'));
-    const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
+    const c = client(
+      {
+        web: [
+          { id: 'a-bad', address: '127.0.0.1', port: bad.port },
+          { id: 'b-good', address: '127.0.0.1', port: good.port },
+        ],
+      },
+      { passiveHealth: false },
+    );
     const bodies: Array<[string, () => string | Uint8Array | ArrayBuffer | URLSearchParams, string]> = [
       ['PUT', () => 'text', 'text'],
       ['PUT', () => Buffer.from('buffer'), 'buffer'],
@@ -165,10 +188,23 @@ describe('beacon.fetch and the dispatcher', () => {
     const bad = await upstream('bad');
     bad.status = 503;
     const good = await upstream('good');
-    const c = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false });
+    const c = client(
+      {
+        web: [
+          { id: 'a-bad', address: '127.0.0.1', port: bad.port },
+          { id: 'b-good', address: '127.0.0.1', port: good.port },
+        ],
+      },
+      { passiveHealth: false },
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const stream = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('streamed')); ctl.close(); } });
+      const stream = new ReadableStream({
+        start(ctl) {
+          ctl.enqueue(new TextEncoder().encode('streamed'));
+          ctl.close();
+        },
+      });
       const res = await c.fetch('http://web/', { method: 'PUT', body: stream, duplex: 'half' });
       statuses.push(res.status);
       await res.text();
@@ -178,7 +214,15 @@ describe('beacon.fetch and the dispatcher', () => {
       statuses.push(res.status);
       await res.text();
     }
-    const c0 = client({ web: [{ id: 'a-bad', address: '127.0.0.1', port: bad.port }, { id: 'b-good', address: '127.0.0.1', port: good.port }] }, { passiveHealth: false, retries: 0 });
+    const c0 = client(
+      {
+        web: [
+          { id: 'a-bad', address: '127.0.0.1', port: bad.port },
+          { id: 'b-good', address: '127.0.0.1', port: good.port },
+        ],
+      },
+      { passiveHealth: false, retries: 0 },
+    );
     for (let i = 0; i < 4; i++) {
       const res = await c0.fetch('http://web/', { method: 'PUT', body: 'x' });
       statuses.push(res.status);

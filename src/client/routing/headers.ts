@@ -4,7 +4,9 @@ type Headers = Dispatcher.DispatchOptions['headers'];
 
 /** An iterable of [name, value] pairs (a Map, Headers, …) rather than a plain object. */
 function isPairList(h: unknown): h is Iterable<[string, string | string[] | undefined]> {
-  return typeof h === 'object' && h !== null && Object.getPrototypeOf(h) !== Object.prototype && typeof (h as Iterable<unknown>)[Symbol.iterator] === 'function';
+  return (
+    typeof h === 'object' && h !== null && Object.getPrototypeOf(h) !== Object.prototype && typeof (h as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
 }
 
 /** Reads one header (case-insensitive) from any header shape undici accepts. */
@@ -34,7 +36,7 @@ export function withHost(headers: Headers, host: string): Headers {
   if (headers == null) return { host };
   if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) return [['host', host], ...(headers as unknown as Array<[string, string]>)].flat();
-    return ['host', host, ...(headers)];
+    return ['host', host, ...headers];
   }
   if (isPairList(headers)) {
     const flat: string[] = ['host', host];

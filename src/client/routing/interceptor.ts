@@ -28,8 +28,19 @@ export interface InterceptorOptions {
 
 /** Error codes that mean the instance (or the way to it) failed, not the request or the caller. */
 const NETWORK_FAILURES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTCONN',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTCONN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
 ]);
 
 /** True when `err` is a connection failure or timeout (an instance fault). */
@@ -114,7 +125,10 @@ class ServiceCall implements RawHandler {
     this.#call = this.#route.router.begin(instance);
     this.#started = performance.now();
     const host = instance.address.includes(':') ? `[${instance.address}]` : instance.address;
-    this.#dispatch({ ...this.#opts, origin: `${this.#route.protocol}//${host}:${instance.port}`, headers: this.#headers }, this as unknown as Dispatcher.DispatchHandler);
+    this.#dispatch(
+      { ...this.#opts, origin: `${this.#route.protocol}//${host}:${instance.port}`, headers: this.#headers },
+      this as unknown as Dispatcher.DispatchHandler,
+    );
   }
 
   /** Whether another attempt may follow; if so, the next instance is chosen now. */

@@ -4,7 +4,13 @@ import { OutlierDetector } from './outlier-detector.js';
 
 function setup(opts: ConstructorParameters<typeof OutlierDetector>[1] = {}) {
   let t = 0;
-  const d = new OutlierDetector('web', { consecutiveFailures: 2, baseEjectionMs: 1_000, maxEjectionMs: 8_000, ...opts }, silentLogger, () => t, () => 0.5);
+  const d = new OutlierDetector(
+    'web',
+    { consecutiveFailures: 2, baseEjectionMs: 1_000, maxEjectionMs: 8_000, ...opts },
+    silentLogger,
+    () => t,
+    () => 0.5,
+  );
   return { d, advance: (ms: number) => (t += ms) };
 }
 

@@ -45,8 +45,24 @@ describe('header helpers', () => {
   it('remove a header from every shape undici takes, keeping the rest', () => {
     expect(withoutHeader({ 'X-Beacon-Replay-Body': '1', a: '1' }, 'x-beacon-replay-body')).toEqual({ a: '1' });
     expect(withoutHeader(['a', '1', 'x-beacon-replay-body', '2', 'b', '3'], 'x-beacon-replay-body')).toEqual(['a', '1', 'b', '3']);
-    expect(withoutHeader([['x-beacon-replay-body', '2'], ['a', '1']] as unknown as string[], 'x-beacon-replay-body')).toEqual([['a', '1']]);
-    expect(withoutHeader(new Map([['x-beacon-replay-body', '2'], ['a', '1']]) as never, 'x-beacon-replay-body')).toEqual(['a', '1']);
+    expect(
+      withoutHeader(
+        [
+          ['x-beacon-replay-body', '2'],
+          ['a', '1'],
+        ] as unknown as string[],
+        'x-beacon-replay-body',
+      ),
+    ).toEqual([['a', '1']]);
+    expect(
+      withoutHeader(
+        new Map([
+          ['x-beacon-replay-body', '2'],
+          ['a', '1'],
+        ]) as never,
+        'x-beacon-replay-body',
+      ),
+    ).toEqual(['a', '1']);
     expect(withoutHeader(undefined, 'x')).toBeUndefined();
   });
 });

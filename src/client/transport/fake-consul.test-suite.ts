@@ -77,7 +77,15 @@ export class FakeConsul {
       .filter((e) => tags.every((t) => e.tags?.includes(t)))
       .map((e) => ({
         Node: { Node: 'node-1', Address: '127.0.0.1', Datacenter: 'dc1' },
-        Service: { ID: e.id, Service: name, Address: e.address, Port: e.port, Tags: e.tags ?? [], Meta: e.meta ?? {}, Weights: e.weights ?? { Passing: 1, Warning: 1 } },
+        Service: {
+          ID: e.id,
+          Service: name,
+          Address: e.address,
+          Port: e.port,
+          Tags: e.tags ?? [],
+          Meta: e.meta ?? {},
+          Weights: e.weights ?? { Passing: 1, Warning: 1 },
+        },
         Checks: [
           { CheckID: 'serfHealth', Status: 'passing' },
           { CheckID: `service:${e.id}`, Status: e.status ?? 'passing' },
@@ -144,7 +152,10 @@ export class FakeConsul {
     const cat = url.pathname.match(/^\/v1\/catalog\/service\/(.+)$/);
     if (req.method === 'GET' && cat) {
       const name = decodeURIComponent(cat[1]);
-      send(200, [...this.registered.values()].filter((d) => d.Name === name).map((d) => ({ ServiceID: d.ID, ServiceName: d.Name })));
+      send(
+        200,
+        [...this.registered.values()].filter((d) => d.Name === name).map((d) => ({ ServiceID: d.ID, ServiceName: d.Name })),
+      );
       return;
     }
     send(404, '');

@@ -39,8 +39,9 @@ describe('RegistryTransport failover', () => {
     const t = new RegistryTransport({ servers: [slowFailUrl, aliveUrl], dispatcher: agent, timeoutMs: 2000, log: () => {} });
     // Staggered starts: a request is still failing on the first address when an earlier one
     // succeeds on the second and makes it preferred.
-    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) =>
-      new Promise((r) => setTimeout(r, i * 5)).then(() => t.request({ method: 'GET', path: '/v1/status/leader' }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => new Promise((r) => setTimeout(r, i * 5)).then(() => t.request({ method: 'GET', path: '/v1/status/leader' }))),
+    );
     const failed = results.filter((r) => r.status === 'rejected');
     expect(failed).toEqual([]);
     for (const r of results) if (r.status === 'fulfilled') expect(r.value.server).toBe(aliveUrl);
@@ -66,4 +67,3 @@ describe('RegistryTransport failoverStatuses', () => {
     await expect(t.request({ method: 'GET', path: '/v1/busy' })).resolves.toMatchObject({ status: 503, text: 'ok', server: aliveUrl });
   });
 });
-

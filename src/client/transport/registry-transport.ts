@@ -160,12 +160,17 @@ export function parseJson(res: RegistryResponse): unknown {
   try {
     return res.text === '' ? null : JSON.parse(res.text);
   } catch (err) {
-    throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `${res.server} answered ${res.status} with a body that is not JSON`, { status: res.status, cause: err });
+    throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `${res.server} answered ${res.status} with a body that is not JSON`, {
+      status: res.status,
+      cause: err,
+    });
   }
 }
 
 /** An error for an answer with an unexpected status. */
 export function unexpectedStatus(res: RegistryResponse, what: string): BeaconClientError {
   const detail = res.text.trim().slice(0, 300);
-  return new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `${what}: ${res.server} answered ${res.status}${detail ? ` (${detail})` : ''}`, { status: res.status });
+  return new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `${what}: ${res.server} answered ${res.status}${detail ? ` (${detail})` : ''}`, {
+    status: res.status,
+  });
 }

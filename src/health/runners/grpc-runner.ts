@@ -35,9 +35,7 @@ export class GrpcRunner implements Runner {
   }
 
   run(ctx: RunContext): Promise<CheckResult> {
-    const creds = this.spec.useTls
-      ? credentials.createSsl(null, null, null, { rejectUnauthorized: !this.spec.tlsSkipVerify })
-      : credentials.createInsecure();
+    const creds = this.spec.useTls ? credentials.createSsl(null, null, null, { rejectUnauthorized: !this.spec.tlsSkipVerify }) : credentials.createInsecure();
     const options: Record<string, string | number> = { 'grpc.enable_retries': 0, 'grpc.max_reconnect_backoff_ms': 1000 };
     // grpc-js sends this name as SNI and checks the certificate against it (not the target's
     // host, which for a bare IP would also be sent as SNI, against RFC 6066: Node's DEP0123).
@@ -55,7 +53,10 @@ export class GrpcRunner implements Runner {
         (err: ServiceError | null, value?: number) => {
           ctx.signal.removeEventListener('abort', onAbort);
           if (err) {
-            const why = err.code === GrpcStatus.DEADLINE_EXCEEDED || ctx.signal.aborted ? `timed out after ${ctx.timeoutMs} ms` : `${statusName(err.code)}: ${err.details || err.message}`;
+            const why =
+              err.code === GrpcStatus.DEADLINE_EXCEEDED || ctx.signal.aborted
+                ? `timed out after ${ctx.timeoutMs} ms`
+                : `${statusName(err.code)}: ${err.details || err.message}`;
             resolve({ status: 'critical', output: `gRPC check ${target}: failed: ${why}` });
             return;
           }

@@ -25,8 +25,9 @@ let skipping: Dispatcher | undefined;
  */
 function dispatcher(skipVerify: boolean, serverName: string | undefined): Dispatcher {
   if (serverName) {
-    return new Agent({ connect: { rejectUnauthorized: !skipVerify, servername: serverName } })
-      .compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+    return new Agent({ connect: { rejectUnauthorized: !skipVerify, servername: serverName } }).compose(
+      interceptors.redirect({ maxRedirections: MAX_REDIRECTS }),
+    );
   }
   if (skipVerify) {
     skipping ??= new Agent({ connect: { rejectUnauthorized: false } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));

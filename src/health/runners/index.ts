@@ -40,7 +40,15 @@ export function createRunner(c: CheckRecord): Runner | undefined {
   switch (c.Type) {
     case 'http':
       return d.HTTP
-        ? new HttpRunner({ url: d.HTTP, method: d.Method, header: d.Header, body: d.Body, tlsSkipVerify: d.TLSSkipVerify, tlsServerName: d.TLSServerName, outputMax: max })
+        ? new HttpRunner({
+            url: d.HTTP,
+            method: d.Method,
+            header: d.Header,
+            body: d.Body,
+            tlsSkipVerify: d.TLSSkipVerify,
+            tlsServerName: d.TLSServerName,
+            outputMax: max,
+          })
         : undefined;
     case 'tcp':
       return d.TCP ? new TcpRunner(d.TCP) : undefined;

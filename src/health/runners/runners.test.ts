@@ -93,7 +93,6 @@ describe.each(kinds)('$name runner contract', (k) => {
     expect(r.status).toBe('critical');
     expect(r.output.length).toBeGreaterThan(0);
   });
-
 });
 
 // Runners whose target can be made to hang (a TCP connect cannot be made to hang on loopback).
@@ -103,7 +102,9 @@ describe.each(hangable)('$name runner contract, hanging target', (k) => {
     // The target never answers: only the runner's timeout can end the run. The generous bound
     // only turns a hang into a clear failure; it says nothing about speed.
     let bound: NodeJS.Timeout | undefined;
-    const hung = new Promise<'still running'>((resolve) => { bound = setTimeout(() => resolve('still running'), 20_000); });
+    const hung = new Promise<'still running'>((resolve) => {
+      bound = setTimeout(() => resolve('still running'), 20_000);
+    });
     const r = await Promise.race([run(await k.hanging(), 400), hung]).finally(() => clearTimeout(bound));
     expect(r).not.toBe('still running');
     const result = r as CheckResult;
@@ -148,7 +149,10 @@ describe('HttpRunner', () => {
     const strict = await run(new HttpRunner({ url: t.url, outputMax: 4096 }));
     expect(strict.status).toBe('critical');
     expect(strict.output).toMatch(/self[- ]signed certificate/i);
-    expect(await run(new HttpRunner({ url: t.url, tlsSkipVerify: true, outputMax: 4096 }))).toEqual({ status: 'passing', output: `HTTP GET ${t.url}: 200 OK Output: secure` });
+    expect(await run(new HttpRunner({ url: t.url, tlsSkipVerify: true, outputMax: 4096 }))).toEqual({
+      status: 'passing',
+      output: `HTTP GET ${t.url}: 200 OK Output: secure`,
+    });
     // Skipping verification with a server name: the name is sent, nothing is verified.
     const named = new HttpRunner({ url: t.url, tlsSkipVerify: true, tlsServerName: 'localhost', outputMax: 4096 });
     cleanups.push(() => named.close());
@@ -158,7 +162,7 @@ describe('HttpRunner', () => {
     expect(t.requests.map((q) => q.servername)).toEqual(['', 'localhost']);
   });
 
-  it('TLSServerName is the SNI name whatever the URL\'s host or a Host header', async () => {
+  it("TLSServerName is the SNI name whatever the URL's host or a Host header", async () => {
     const t = await httpTarget(200, 'secure', { tls: true });
     cleanups.push(() => t.close());
     const byName = t.url.replace('127.0.0.1', 'localhost');
@@ -166,7 +170,13 @@ describe('HttpRunner', () => {
     const named = new HttpRunner({ url: byName, tlsSkipVerify: true, tlsServerName: 'svc.beacon.test', outputMax: 4096 });
     cleanups.push(() => named.close());
     expect((await run(named)).status).toBe('passing');
-    const hosted = new HttpRunner({ url: byName, header: { Host: ['vhost.beacon.test'] }, tlsSkipVerify: true, tlsServerName: 'svc.beacon.test', outputMax: 4096 });
+    const hosted = new HttpRunner({
+      url: byName,
+      header: { Host: ['vhost.beacon.test'] },
+      tlsSkipVerify: true,
+      tlsServerName: 'svc.beacon.test',
+      outputMax: 4096,
+    });
     cleanups.push(() => hosted.close());
     expect((await run(hosted)).status).toBe('passing');
     expect(t.requests.map((q) => q.servername)).toEqual(['localhost', 'svc.beacon.test', 'svc.beacon.test']);
@@ -180,7 +190,10 @@ describe('TcpRunner', () => {
     cleanups.push(() => t.close());
     const ac = new AbortController();
     ac.abort();
-    expect(await new TcpRunner(t.addr).run({ signal: ac.signal, timeoutMs: 5 })).toEqual({ status: 'critical', output: `TCP connect ${t.addr}: timed out after 5 ms` });
+    expect(await new TcpRunner(t.addr).run({ signal: ac.signal, timeoutMs: 5 })).toEqual({
+      status: 'critical',
+      output: `TCP connect ${t.addr}: timed out after 5 ms`,
+    });
     expect(await run(new TcpRunner(t.addr))).toEqual({ status: 'passing', output: `TCP connect ${t.addr}: Success` });
   });
 });
@@ -203,7 +216,10 @@ describe('GrpcRunner', () => {
   it('speaks TLS with GRPCUseTLS, verifying the certificate unless TLSSkipVerify', async () => {
     const t = await grpcTarget({ tls: true });
     cleanups.push(() => t.close());
-    expect(await run(new GrpcRunner({ target: t.addr, useTls: true, tlsSkipVerify: true }))).toEqual({ status: 'passing', output: `gRPC check ${t.addr}: success` });
+    expect(await run(new GrpcRunner({ target: t.addr, useTls: true, tlsSkipVerify: true }))).toEqual({
+      status: 'passing',
+      output: `gRPC check ${t.addr}: success`,
+    });
     const strict = await run(new GrpcRunner({ target: t.addr, useTls: true }));
     expect(strict.status).toBe('critical');
     expect(strict.output).toContain('UNAVAILABLE');
@@ -216,7 +232,10 @@ describe('GrpcRunner', () => {
     cleanups.push(() => t.close());
     const front = await tlsFront(t.addr);
     cleanups.push(() => front.close());
-    expect(await run(new GrpcRunner({ target: front.addr, useTls: true, tlsSkipVerify: true, tlsServerName: 'grpc.beacon.test' }))).toEqual({ status: 'passing', output: `gRPC check ${front.addr}: success` });
+    expect(await run(new GrpcRunner({ target: front.addr, useTls: true, tlsSkipVerify: true, tlsServerName: 'grpc.beacon.test' }))).toEqual({
+      status: 'passing',
+      output: `gRPC check ${front.addr}: success`,
+    });
     expect(front.servernames).toEqual(['grpc.beacon.test']);
     // Without GRPCUseTLS the name has no use: plain text straight to the server.
     expect((await run(new GrpcRunner({ target: t.addr, tlsServerName: 'grpc.beacon.test' }))).status).toBe('passing');

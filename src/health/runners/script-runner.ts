@@ -24,7 +24,10 @@ function killGroup(child: ChildProcess): void {
  * killed and the check is critical with `Timed out (<t>) running check`.
  */
 export class ScriptRunner implements Runner {
-  constructor(private readonly args: readonly string[], private readonly outputMax: number) {}
+  constructor(
+    private readonly args: readonly string[],
+    private readonly outputMax: number,
+  ) {}
 
   run(ctx: RunContext): Promise<CheckResult> {
     return new Promise((resolve) => {

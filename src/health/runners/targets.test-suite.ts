@@ -7,7 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -57,10 +64,11 @@ export async function httpTarget(mode: HttpMode = 200, body = 'ok', opts: { tls?
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   target.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/health`;
-  target.close = () => new Promise<void>((r) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => r());
-  });
+  target.close = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
   return target;
 }
 
@@ -85,10 +93,11 @@ export async function tcpTarget(): Promise<{ addr: string; close(): Promise<void
   const { port } = srv.address() as AddressInfo;
   return {
     addr: `127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      srv.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => r());
+      }),
   };
 }
 
@@ -108,10 +117,14 @@ export async function grpcTarget(opts: { tls?: boolean } = {}): Promise<GrpcTarg
   server.addService(
     {
       Check: {
-        path: HEALTH_CHECK_METHOD, requestStream: false, responseStream: false,
+        path: HEALTH_CHECK_METHOD,
+        requestStream: false,
+        responseStream: false,
         // The request is wrapped in an object: grpc-js takes a falsy message ('' for the whole server) as none.
-        requestSerialize: (r: { service: string }) => Buffer.from(r.service), requestDeserialize: (b: Buffer) => ({ service: decodeHealthCheckRequest(b) }),
-        responseSerialize: (n: number) => encodeHealthCheckResponse(n), responseDeserialize: (b: Buffer) => b.length,
+        requestSerialize: (r: { service: string }) => Buffer.from(r.service),
+        requestDeserialize: (b: Buffer) => ({ service: decodeHealthCheckRequest(b) }),
+        responseSerialize: (n: number) => encodeHealthCheckResponse(n),
+        responseDeserialize: (b: Buffer) => b.length,
       },
     },
     {
@@ -127,10 +140,11 @@ export async function grpcTarget(opts: { tls?: boolean } = {}): Promise<GrpcTarg
   const creds = opts.tls ? ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? rej(err) : res(p))));
   target.addr = `127.0.0.1:${port}`;
-  target.close = () => new Promise<void>((r) => {
-    server.forceShutdown();
-    r();
-  });
+  target.close = () =>
+    new Promise<void>((r) => {
+      server.forceShutdown();
+      r();
+    });
   return target;
 }
 
@@ -159,10 +173,11 @@ export async function tlsFront(backend: string): Promise<{ addr: string; servern
   return {
     addr: `127.0.0.1:${p}`,
     servernames,
-    close: () => new Promise<void>((r) => {
-      for (const x of sockets) x.destroy();
-      srv.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const x of sockets) x.destroy();
+        srv.close(() => r());
+      }),
   };
 }
 

@@ -26,10 +26,7 @@ const LINE = /^beacon acknowledged revision (\d{16}) crc32 ([0-9a-f]{8})\n$/;
 /** How soon after a change the file is flushed to the device. */
 const FLUSH_AFTER_MS = 1000;
 
-export type AckRead =
-  | { state: 'missing' }
-  | { state: 'ok'; revision: number }
-  | { state: 'unreadable'; problem: string };
+export type AckRead = { state: 'missing' } | { state: 'ok'; revision: number } | { state: 'unreadable'; problem: string };
 
 function line(revision: number): string {
   const body = `${PREFIX}${String(revision).padStart(16, '0')}`;
@@ -60,7 +57,12 @@ export class AckFile {
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
 
-  private constructor(path: string, fd: number | undefined, revision: number, private readonly logger: StoreLogger) {
+  private constructor(
+    path: string,
+    fd: number | undefined,
+    revision: number,
+    private readonly logger: StoreLogger,
+  ) {
     this.path = path;
     this.fd = fd;
     this.recorded = revision;

@@ -64,7 +64,15 @@ describe('a failed commit', () => {
     const results = await Promise.all([
       rejection(s.put('a', '2')),
       rejection(s.put('b', '1')),
-      rejection(s.txn([{ key: 'a', target: 'version', op: '==', value: 1 }], [{ type: 'put', key: 'a', value: 'txn' }, { type: 'delete', key: 'leased' }])),
+      rejection(
+        s.txn(
+          [{ key: 'a', target: 'version', op: '==', value: 1 }],
+          [
+            { type: 'put', key: 'a', value: 'txn' },
+            { type: 'delete', key: 'leased' },
+          ],
+        ),
+      ),
       rejection(s.deletePrefix('')),
       rejection(s.revoke(lease)),
       rejection(s.grant(30)),
@@ -72,7 +80,9 @@ describe('a failed commit', () => {
     for (const err of results) {
       expect(isBeaconError(err, 'BEACON_ERR_STORE_UNAVAILABLE')).toBe(true);
       expect((err as { retryable: boolean }).retryable).toBe(true);
-      expect((err as Error).message).toBe(`writing the store database ${join(dir, 'beacon.db')} failed (SQLITE_FULL: database or disk is full); the writes were not applied; the store retries by itself and takes writes again once the disk does`);
+      expect((err as Error).message).toBe(
+        `writing the store database ${join(dir, 'beacon.db')} failed (SQLITE_FULL: database or disk is full); the writes were not applied; the store retries by itself and takes writes again once the disk does`,
+      );
     }
     // Nothing of the failed commit is visible, and memory agrees with the disk.
     expect(await s.range('')).toEqual(before.range);

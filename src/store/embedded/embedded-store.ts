@@ -152,7 +152,9 @@ export class EmbeddedStore implements Store {
         resolve(new EmbeddedStore(file, opts));
       } catch (err) {
         file.close();
-        throw err instanceof BeaconError ? err : new BeaconError('BEACON_ERR_STARTUP', `cannot load the store database ${file.path}: ${(err as Error).message}`, { cause: err });
+        throw err instanceof BeaconError
+          ? err
+          : new BeaconError('BEACON_ERR_STARTUP', `cannot load the store database ${file.path}: ${(err as Error).message}`, { cause: err });
       }
     });
   }
@@ -196,7 +198,10 @@ export class EmbeddedStore implements Store {
       const changes = this.space.currentKeysWithPrefix(prefix).map((key): Change => ({ key, prev: this.values.current(key) }));
       if (changes.length === 0) return { revision: this.revision, deleted: 0 };
       const revision = ++this.revision;
-      this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
+      this.stageBatch(
+        revision,
+        changes.map((c) => this.apply(c, revision)),
+      );
       return { revision, deleted: changes.length };
     });
   }
@@ -224,7 +229,10 @@ export class EmbeddedStore implements Store {
       }
       if (changes.length === 0) return { succeeded, revision: this.revision };
       const revision = ++this.revision;
-      this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
+      this.stageBatch(
+        revision,
+        changes.map((c) => this.apply(c, revision)),
+      );
       return { succeeded, revision };
     });
   }
@@ -274,7 +282,9 @@ export class EmbeddedStore implements Store {
     return this.run(() => {
       checkRevision(revision, 'revision');
       if (revision > this.committedRevision) {
-        throw new BeaconError('BEACON_ERR_VALIDATION', `cannot compact to revision ${revision}: the current revision is ${this.committedRevision}`, { field: 'revision' });
+        throw new BeaconError('BEACON_ERR_VALIDATION', `cannot compact to revision ${revision}: the current revision is ${this.committedRevision}`, {
+          field: 'revision',
+        });
       }
       this.hub.compact(revision);
       this.metaDirty = true;
@@ -394,7 +404,8 @@ export class EmbeddedStore implements Store {
 
   private checkLease(lease: LeaseId | undefined): LeaseId {
     if (lease === undefined || lease === NO_LEASE) return NO_LEASE;
-    if (!this.leases.has(lease)) throw new BeaconError('BEACON_ERR_LEASE_NOT_FOUND', `lease ${lease} not found (it expired or was revoked)`, { field: 'lease' });
+    if (!this.leases.has(lease))
+      throw new BeaconError('BEACON_ERR_LEASE_NOT_FOUND', `lease ${lease} not found (it expired or was revoked)`, { field: 'lease' });
     return lease;
   }
 
@@ -433,7 +444,10 @@ export class EmbeddedStore implements Store {
     this.metaDirty = true;
     if (changes.length === 0) return;
     const revision = ++this.revision;
-    this.stageBatch(revision, changes.map((c) => this.apply(c, revision)));
+    this.stageBatch(
+      revision,
+      changes.map((c) => this.apply(c, revision)),
+    );
   }
 
   private expire(id: LeaseId): void {

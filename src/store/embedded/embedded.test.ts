@@ -56,30 +56,34 @@ runStoreContract('embedded, namespaced view', async () => {
 /** Keys the shared store holds besides the suite's namespace; none of them may change. */
 const OUTSIDE = ['contract', 'contract/', 'contract-other/x', 'contract0/x', 'contracts/x', 'a', '\uFFFF'];
 
-runStoreContract('embedded, namespaced view on a shared store with another writer', async () => {
-  const dataDir = tempDir();
-  const inner = await EmbeddedStore.open({ dataDir });
-  const lease = await inner.grant(300);
-  for (const key of OUTSIDE) await inner.put(key, `outside:${key}`, key === 'contract' ? { lease } : {});
-  const neighbour = await startNeighbour(namespaced(inner, 'neighbour/'), '');
-  const view = namespaced(inner, 'contract/');
-  return {
-    store: view,
-    cleanup: async () => {
-      try {
-        await neighbour.stop();
-        await view.close();
-        const inNamespace = (key: string): boolean => key.startsWith('neighbour/') || (key.startsWith('contract/') && key !== 'contract/');
-        const outside = (await inner.range('')).kvs.filter((kv) => !inNamespace(kv.key));
-        expect(outside.map((kv) => [kv.key, kv.value])).toEqual([...OUTSIDE].sort().map((key) => [key, `outside:${key}`]));
-        expect(neighbour.writes).toBeGreaterThan(0);
-      } finally {
-        await inner.close();
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
-  };
-}, { reopen: false });
+runStoreContract(
+  'embedded, namespaced view on a shared store with another writer',
+  async () => {
+    const dataDir = tempDir();
+    const inner = await EmbeddedStore.open({ dataDir });
+    const lease = await inner.grant(300);
+    for (const key of OUTSIDE) await inner.put(key, `outside:${key}`, key === 'contract' ? { lease } : {});
+    const neighbour = await startNeighbour(namespaced(inner, 'neighbour/'), '');
+    const view = namespaced(inner, 'contract/');
+    return {
+      store: view,
+      cleanup: async () => {
+        try {
+          await neighbour.stop();
+          await view.close();
+          const inNamespace = (key: string): boolean => key.startsWith('neighbour/') || (key.startsWith('contract/') && key !== 'contract/');
+          const outside = (await inner.range('')).kvs.filter((kv) => !inNamespace(kv.key));
+          expect(outside.map((kv) => [kv.key, kv.value])).toEqual([...OUTSIDE].sort().map((key) => [key, `outside:${key}`]));
+          expect(neighbour.writes).toBeGreaterThan(0);
+        } finally {
+          await inner.close();
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      },
+    };
+  },
+  { reopen: false },
+);
 
 describe('embedded store', () => {
   const open: EmbeddedStore[] = [];
@@ -97,7 +101,9 @@ describe('embedded store', () => {
     const dir = tempDir();
     const a = await openAt(dir);
     const lease = await a.grant(60);
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => a.put(`k/${String(i).padStart(4, '0')}`, `v${i} ✓ ${'x'.repeat(i % 50)}`, i % 10 === 0 ? { lease } : {})));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => a.put(`k/${String(i).padStart(4, '0')}`, `v${i} ✓ ${'x'.repeat(i % 50)}`, i % 10 === 0 ? { lease } : {})),
+    );
     await a.deletePrefix('k/09');
     await a.txn([], [{ type: 'put', key: 'k/0001', value: 'replaced' }]);
     const before = await a.range('');
@@ -185,12 +191,16 @@ describe('embedded store', () => {
   });
 
   // Node 20's recursive mkdir loops forever on ENOENT from an existing parent (/proc); the store must fail instead.
-  it.runIf(process.platform === 'linux')('fails fast on a data dir that cannot exist (below /proc)', async () => {
-    const bad = `/proc/beacon-${process.pid}/data`;
-    const err = await EmbeddedStore.open({ dataDir: bad }).catch((e: unknown) => e);
-    expect(isBeaconError(err, 'BEACON_ERR_STARTUP')).toBe(true);
-    expect((err as Error).message).toContain(`cannot create the data directory ${bad}`);
-  }, 5000);
+  it.runIf(process.platform === 'linux')(
+    'fails fast on a data dir that cannot exist (below /proc)',
+    async () => {
+      const bad = `/proc/beacon-${process.pid}/data`;
+      const err = await EmbeddedStore.open({ dataDir: bad }).catch((e: unknown) => e);
+      expect(isBeaconError(err, 'BEACON_ERR_STARTUP')).toBe(true);
+      expect((err as Error).message).toContain(`cannot create the data directory ${bad}`);
+    },
+    5000,
+  );
 
   it('creates a nested data dir that does not exist yet', async () => {
     const dir = join(tempDir(), 'a', 'b', 'c');
@@ -259,7 +269,13 @@ describe('embedded store', () => {
     const rec = record(b, { prefix: 'v/', fromRevision: 0 });
     const miss = await b.txn([{ key: 'v/a', target: 'value', op: '==', value: 'other' }], [{ type: 'delete', key: 'v/a' }]);
     expect(miss.succeeded).toBe(false);
-    const hit = await b.txn([{ key: 'v/a', target: 'value', op: '==', value: 'alpha' }], [{ type: 'put', key: 'v/a', value: 'alpha2' }, { type: 'delete', key: 'v/b' }]);
+    const hit = await b.txn(
+      [{ key: 'v/a', target: 'value', op: '==', value: 'alpha' }],
+      [
+        { type: 'put', key: 'v/a', value: 'alpha2' },
+        { type: 'delete', key: 'v/b' },
+      ],
+    );
     expect(hit.succeeded).toBe(true);
     await rec.untilRevision(hit.revision);
     const [put, del] = rec.batches.at(-1)!.events;
@@ -304,7 +320,16 @@ describe('embedded store', () => {
     });
     try {
       await expectCode(s.deletePrefix('f/'), 'BEACON_ERR_STORE_UNAVAILABLE');
-      await expectCode(s.txn([], [{ type: 'put', key: 'f/c', value: '3' }, { type: 'delete', key: 'f/a' }]), 'BEACON_ERR_STORE_UNAVAILABLE');
+      await expectCode(
+        s.txn(
+          [],
+          [
+            { type: 'put', key: 'f/c', value: '3' },
+            { type: 'delete', key: 'f/a' },
+          ],
+        ),
+        'BEACON_ERR_STORE_UNAVAILABLE',
+      );
       await expectCode(s.get('f/a'), 'BEACON_ERR_STORE_UNAVAILABLE');
     } finally {
       spy.mockRestore();
@@ -316,8 +341,26 @@ describe('embedded store', () => {
 
   it('rejects txns that write one key twice', async () => {
     const s = await openAt(tempDir());
-    await expectCode(s.txn([], [{ type: 'put', key: 'a', value: '1' }, { type: 'delete', key: 'a' }]), 'BEACON_ERR_VALIDATION');
-    await expectCode(s.txn([], [{ type: 'put', key: 'p/a', value: '1' }, { type: 'deletePrefix', prefix: 'p/' }]), 'BEACON_ERR_VALIDATION');
+    await expectCode(
+      s.txn(
+        [],
+        [
+          { type: 'put', key: 'a', value: '1' },
+          { type: 'delete', key: 'a' },
+        ],
+      ),
+      'BEACON_ERR_VALIDATION',
+    );
+    await expectCode(
+      s.txn(
+        [],
+        [
+          { type: 'put', key: 'p/a', value: '1' },
+          { type: 'deletePrefix', prefix: 'p/' },
+        ],
+      ),
+      'BEACON_ERR_VALIDATION',
+    );
     expect((await s.stats()).keys).toBe(0);
   });
 });

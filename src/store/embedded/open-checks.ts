@@ -52,7 +52,7 @@ export function checkDataFile(path: string, lockTimeoutMs: number, recover: bool
  */
 export function checkOpenDatabase(db: Database.Database, path: string, checked: Checked, recover: boolean, logger: StoreLogger): Checked {
   const started = performance.now();
-  logger.warn({ err: checked.deferred, path }, 'the read-only start-up check could not run (is the disk full?); checking through the store\'s own connection');
+  logger.warn({ err: checked.deferred, path }, "the read-only start-up check could not run (is the disk full?); checking through the store's own connection");
   const next = judge(inspectOpen(db, path), recover, logger, started, false);
   return { ...next, ms: next.ms + checked.ms };
 }
@@ -61,13 +61,19 @@ export function checkOpenDatabase(db: Database.Database, path: string, checked: 
 function judge(report: DataFileReport, recover: boolean, logger: StoreLogger, started: number, canSetAside = true): Checked {
   const { path } = report;
   if (report.ack.state === 'unreadable') {
-    logger.warn({ path: join(dirname(path), ACK_FILE), problem: report.ack.problem }, 'the acknowledged-revision file is unreadable; it is rewritten, and lost writes cannot be detected this once');
+    logger.warn(
+      { path: join(dirname(path), ACK_FILE), problem: report.ack.problem },
+      'the acknowledged-revision file is unreadable; it is rewritten, and lost writes cannot be detected this once',
+    );
   }
   const damage = assessDamage(report);
   const ms = performance.now() - started;
   if (damage === undefined) {
     if (report.wal.brokenAt !== undefined) {
-      logger.warn({ path, frame: report.wal.brokenAt, reason: report.wal.breakReason }, 'the write-ahead log ends in a torn transaction that was never acknowledged; SQLite drops it');
+      logger.warn(
+        { path, frame: report.wal.brokenAt, reason: report.wal.breakReason },
+        'the write-ahead log ends in a torn transaction that was never acknowledged; SQLite drops it',
+      );
     }
     return { report, kept: [], ms };
   }
@@ -77,7 +83,10 @@ function judge(report: DataFileReport, recover: boolean, logger: StoreLogger, st
   const message = damageMessage(path, damage, report.revision);
   if (!recover) throw new BeaconError('BEACON_ERR_STORE_CORRUPT', message);
   if (!canSetAside) {
-    throw new BeaconError('BEACON_ERR_STARTUP', `${message.replace(/; start with --recover.*$/, '')}; --recover needs free space on the disk to set the damage aside: free some and start again`);
+    throw new BeaconError(
+      'BEACON_ERR_STARTUP',
+      `${message.replace(/; start with --recover.*$/, '')}; --recover needs free space on the disk to set the damage aside: free some and start again`,
+    );
   }
   logger.error({ path, findings: damage.findings, lostRevisions: damage.lost }, `store recovery: ${message.replace(/; start with --recover.*$/, '')}`);
   const { kept, salvage } = setAside(report, damage, logger);

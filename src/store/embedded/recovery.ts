@@ -87,7 +87,9 @@ function salvageRows(path: string, logger: StoreLogger): Salvage {
   const out = { rows: 0, lost: 0 };
   try {
     createSchema(dst);
-    const meta = tryRead(() => src.prepare('SELECT revision, compacted, next_lease FROM meta WHERE id = 1').raw().get() as [number, number, number] | undefined);
+    const meta = tryRead(
+      () => src.prepare('SELECT revision, compacted, next_lease FROM meta WHERE id = 1').raw().get() as [number, number, number] | undefined,
+    );
     const leases = tryRead(() => src.prepare('SELECT id, ttl FROM leases').raw().all() as Array<[string, number]>) ?? [];
     const revision = typeof meta?.[0] === 'number' ? meta[0] : Number.MAX_SAFE_INTEGER;
     const insert = dst.prepare('INSERT OR IGNORE INTO kv (key, value, create_rev, mod_rev, version, lease, sum) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -123,11 +125,9 @@ function salvageRows(path: string, logger: StoreLogger): Salvage {
       const putLease = dst.prepare('INSERT OR IGNORE INTO leases (id, ttl) VALUES (?, ?)');
       for (const [id, ttl] of leases) putLease.run(id, ttl);
       const maxMod = (dst.prepare('SELECT max(mod_rev) FROM kv').pluck().get() as number | null) ?? 1;
-      dst.prepare('UPDATE meta SET revision = ?, compacted = ?, next_lease = max(next_lease, ?) WHERE id = 1').run(
-        Math.max(maxMod, typeof meta?.[0] === 'number' ? meta[0] : 1),
-        0,
-        typeof meta?.[2] === 'number' ? meta[2] : 0,
-      );
+      dst
+        .prepare('UPDATE meta SET revision = ?, compacted = ?, next_lease = max(next_lease, ?) WHERE id = 1')
+        .run(Math.max(maxMod, typeof meta?.[0] === 'number' ? meta[0] : 1), 0, typeof meta?.[2] === 'number' ? meta[2] : 0);
     })();
     if (meta === undefined) logger.error({ path }, 'store recovery: the meta row is unreadable; the revision restarts from the newest row');
   } finally {

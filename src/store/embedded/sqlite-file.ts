@@ -109,7 +109,9 @@ export class SqliteFile {
       value: db.prepare<[string], [unknown, unknown]>('SELECT value, sum FROM kv WHERE key = ?').raw(),
       // Keys sharing a prefix are contiguous from the prefix on in SQLite's (UTF-8 byte) order.
       rangeFrom: db
-        .prepare<[string], [string, unknown, number, number, number, string, unknown]>('SELECT key, value, create_rev, mod_rev, version, lease, sum FROM kv WHERE key >= ? ORDER BY key')
+        .prepare<[string], [string, unknown, number, number, number, string, unknown]>(
+          'SELECT key, value, create_rev, mod_rev, version, lease, sum FROM kv WHERE key >= ? ORDER BY key',
+        )
         .raw(),
     };
     const s = this.stmts;
@@ -166,7 +168,8 @@ export class SqliteFile {
       db.exec('BEGIN EXCLUSIVE');
       if (checked.deferred !== undefined) checked = checkOpenDatabase(db, path, checked, opts.recover === true, opts.logger);
       createSchema(db);
-      const revision = opts.recover === true ? finishRecovery(db, checked, opts.logger) : (db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number);
+      const revision =
+        opts.recover === true ? finishRecovery(db, checked, opts.logger) : (db.prepare('SELECT revision FROM meta WHERE id = 1').pluck().get() as number);
       db.exec('COMMIT');
       return new SqliteFile(path, db, AckFile.open(dataDir, revision, opts.logger), checked);
     } catch (err) {
@@ -178,8 +181,7 @@ export class SqliteFile {
   /** Reads the meta row and the leases (done once, at open). */
   load(): LoadedState {
     const meta = this.db.prepare('SELECT revision, compacted, next_lease FROM meta WHERE id = 1').get() as
-      | { revision: number; compacted: number; next_lease: number }
-      | undefined;
+      { revision: number; compacted: number; next_lease: number } | undefined;
     if (meta === undefined) throw new BeaconError('BEACON_ERR_STARTUP', `the store database ${this.path} has no meta row; it is not a Beacon store`);
     const leases = this.db.prepare('SELECT id, ttl FROM leases').all() as Array<{ id: string; ttl: number }>;
     return { revision: meta.revision, compacted: meta.compacted, nextLeaseId: meta.next_lease, leases };
@@ -226,14 +228,21 @@ export class SqliteFile {
 
   /** The error for a key whose row is damaged on disk. */
   damagedKey(key: string, problem: string): BeaconError {
-    return new BeaconError('BEACON_ERR_STORE_CORRUPT', `data file ${this.path}: key ${JSON.stringify(key)} is damaged (${problem}); start with --recover to drop it and continue`);
+    return new BeaconError(
+      'BEACON_ERR_STORE_CORRUPT',
+      `data file ${this.path}: key ${JSON.stringify(key)} is damaged (${problem}); start with --recover to drop it and continue`,
+    );
   }
 
   /** A read failure: SQLite finding a damaged page is BEACON_ERR_STORE_CORRUPT; other errors pass through. */
   private readError(err: unknown, key?: string): unknown {
     if (err instanceof BeaconError || !isCorruptionCode((err as { code?: unknown }).code)) return err;
     const where = key === undefined ? '' : ` reading key ${JSON.stringify(key)}`;
-    return new BeaconError('BEACON_ERR_STORE_CORRUPT', `data file ${this.path}: SQLite found damage${where} (${(err as Error).message}); start with --recover to continue with what is readable`, { cause: err });
+    return new BeaconError(
+      'BEACON_ERR_STORE_CORRUPT',
+      `data file ${this.path}: SQLite found damage${where} (${(err as Error).message}); start with --recover to continue with what is readable`,
+      { cause: err },
+    );
   }
 
   /**
@@ -266,7 +275,11 @@ function startupError(path: string, err: unknown): BeaconError {
   if (err instanceof BeaconError) return err;
   const e = err as { code?: string; message?: string };
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
-    return new BeaconError('BEACON_ERR_STARTUP', `the store database ${path} is locked by another process (is another Beacon server using this data directory?)`, { cause: err });
+    return new BeaconError(
+      'BEACON_ERR_STARTUP',
+      `the store database ${path} is locked by another process (is another Beacon server using this data directory?)`,
+      { cause: err },
+    );
   }
   if (isCorruptionCode(e.code)) {
     return new BeaconError('BEACON_ERR_STARTUP', `the store database ${path} is not a valid SQLite database: ${e.message ?? String(err)}`, { cause: err });

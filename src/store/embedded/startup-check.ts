@@ -54,7 +54,8 @@ export const isCorruptionCode = (code: unknown): boolean => typeof code === 'str
 
 /** SQLite error codes of an I/O failure (a full disk, a file that cannot be created). */
 export const isIoCode = (code: unknown): boolean =>
-  typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY'));
+  typeof code === 'string' &&
+  (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY'));
 
 /**
  * Inspects `<dir>/beacon.db` read-only. Throws the SQLite error when the database is locked by
@@ -127,7 +128,7 @@ export function assessDamage(r: DataFileReport): Damage | undefined {
   if (r.state !== 'readable') {
     // A store that never acknowledged a write (revision 1) has nothing to lose.
     if (acked === undefined || acked <= 1) return undefined;
-    findings.push(r.state === 'missing' ? 'the file is missing' : r.state === 'empty' ? 'the file is empty (0 bytes)' : 'it holds none of the store\'s tables');
+    findings.push(r.state === 'missing' ? 'the file is missing' : r.state === 'empty' ? 'the file is empty (0 bytes)' : "it holds none of the store's tables");
     damage.noData = true;
     damage.lost = { from: 2, to: acked };
     return damage;
@@ -142,7 +143,10 @@ export function assessDamage(r: DataFileReport): Damage | undefined {
   const { wal } = r;
   if (wal.brokenAt !== undefined && (wal.commitsAfterBreak >= 2 || (wal.commitsAfterBreak >= 1 && wal.headerProblem !== undefined) || behind)) {
     damage.walBroken = true;
-    const dropped = wal.commitsAfterBreak > 0 ? `; ${wal.commitsAfterBreak} committed transaction${wal.commitsAfterBreak === 1 ? '' : 's'} after it ${wal.commitsAfterBreak === 1 ? 'is' : 'are'} dropped` : '';
+    const dropped =
+      wal.commitsAfterBreak > 0
+        ? `; ${wal.commitsAfterBreak} committed transaction${wal.commitsAfterBreak === 1 ? '' : 's'} after it ${wal.commitsAfterBreak === 1 ? 'is' : 'are'} dropped`
+        : '';
     findings.push(`write-ahead log ends at frame ${wal.replayed} of ${wal.lastFrame} (frame ${wal.brokenAt}: ${wal.breakReason ?? 'unreadable'}${dropped})`);
   } else if (behind) {
     findings.push(`it holds revision ${revision} but revision ${acked} was acknowledged (${ACK_FILE})`);
@@ -160,6 +164,8 @@ export function damageMessage(path: string, d: Damage, revision: number | undefi
   } else if (d.walBroken && revision !== undefined) {
     lost = `; the revisions after ${revision} are missing`;
   }
-  const way = d.noData ? 'start with --recover to set what is left aside and continue with an empty store' : 'start with --recover to continue with what is readable';
+  const way = d.noData
+    ? 'start with --recover to set what is left aside and continue with an empty store'
+    : 'start with --recover to continue with what is readable';
   return `data file ${path}: ${d.findings.join('; ')}${lost}; ${way}`;
 }

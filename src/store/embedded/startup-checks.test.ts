@@ -140,7 +140,11 @@ describe('start-up checks', () => {
 
     const err = await EmbeddedStore.open({ dataDir: image }).catch((e: unknown) => e);
     expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
-    expect(message(err)).toMatch(new RegExp(`^data file ${join(image, 'beacon.db')}: write-ahead log ends at frame \\d+ of ${scan.lastFrame} \\(frame \\d+: it fails its checksum; \\d+ committed transactions after it are dropped\\); \\d+ acknowledged revisions \\(\\d+\\.\\.${last}\\) are missing; start with --recover to continue with what is readable$`));
+    expect(message(err)).toMatch(
+      new RegExp(
+        `^data file ${join(image, 'beacon.db')}: write-ahead log ends at frame \\d+ of ${scan.lastFrame} \\(frame \\d+: it fails its checksum; \\d+ committed transactions after it are dropped\\); \\d+ acknowledged revisions \\(\\d+\\.\\.${last}\\) are missing; start with --recover to continue with what is readable$`,
+      ),
+    );
     expect(message(err)).not.toContain('\n');
     // A refused start leaves the files as they were, for --recover or a person to look at.
     expect(readFileSync(join(image, 'beacon.db-wal')).equals(bytes)).toBe(true);
@@ -165,7 +169,9 @@ describe('start-up checks', () => {
     expect(revision).toBe(last);
     expect((await r.put('after', 'recover')).revision).toBe(last + 1);
     const lost = last - (kvs.length + 1);
-    expect(log.text()).toContain(`store started with --recover at revision ${last}: ${lost} acknowledged revisions (${kvs.length + 2}..${last}) lost, keys affected unknown`);
+    expect(log.text()).toContain(
+      `store started with --recover at revision ${last}: ${lost} acknowledged revisions (${kvs.length + 2}..${last}) lost, keys affected unknown`,
+    );
     expect(readdirSync(image).some((f) => /^beacon\.db-wal\.damaged-\d+$/.test(f))).toBe(true);
     await r.close();
     // Once recovered, it starts normally.
@@ -181,7 +187,9 @@ describe('start-up checks', () => {
     truncateSync(join(dir, 'beacon.db'), 0);
     const err = await EmbeddedStore.open({ dataDir: dir }).catch((e: unknown) => e);
     expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
-    expect(message(err)).toBe(`data file ${join(dir, 'beacon.db')}: the file is empty (0 bytes); ${last - 1} acknowledged revisions (2..${last}) are missing; start with --recover to set what is left aside and continue with an empty store`);
+    expect(message(err)).toBe(
+      `data file ${join(dir, 'beacon.db')}: the file is empty (0 bytes); ${last - 1} acknowledged revisions (2..${last}) are missing; start with --recover to set what is left aside and continue with an empty store`,
+    );
 
     const log = recorder();
     const r = await openAt(dir, { recover: true, logger: log });
@@ -215,7 +223,9 @@ describe('start-up checks', () => {
     copyFileSync(join(old, 'beacon.db'), join(dir, 'beacon.db'));
     const err = await EmbeddedStore.open({ dataDir: dir }).catch((e: unknown) => e);
     expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
-    expect(message(err)).toBe(`data file ${join(dir, 'beacon.db')}: it holds revision 4 but revision ${last} was acknowledged (beacon.ack); 5 acknowledged revisions (5..${last}) are missing; start with --recover to continue with what is readable`);
+    expect(message(err)).toBe(
+      `data file ${join(dir, 'beacon.db')}: it holds revision 4 but revision ${last} was acknowledged (beacon.ack); 5 acknowledged revisions (5..${last}) are missing; start with --recover to continue with what is readable`,
+    );
   });
 
   it('accepts a torn last transaction that was never acknowledged, with a warning', async () => {
@@ -255,7 +265,9 @@ describe('start-up checks', () => {
 
     const err = await EmbeddedStore.open({ dataDir: dir }).catch((e: unknown) => e);
     expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
-    expect(message(err)).toMatch(new RegExp(`^data file ${join(dir, 'beacon.db')}: SQLite's integrity check failed: .+; start with --recover to continue with what is readable$`));
+    expect(message(err)).toMatch(
+      new RegExp(`^data file ${join(dir, 'beacon.db')}: SQLite's integrity check failed: .+; start with --recover to continue with what is readable$`),
+    );
 
     const log = recorder();
     const r = await openAt(dir, { recover: true, logger: log });
@@ -281,7 +293,12 @@ describe('start-up checks', () => {
     const t = await openAt(dir);
     const path = join(dir, 'beacon.db');
     const expected = `data file ${path}: key "services/web-2" is damaged (its stored value does not match its checksum); start with --recover to drop it and continue`;
-    for (const read of [t.get('services/web-2'), t.range('services/'), t.put('services/web-2', '{}'), t.txn([{ key: 'services/web-2', target: 'value', op: '==', value: 'x' }], [])]) {
+    for (const read of [
+      t.get('services/web-2'),
+      t.range('services/'),
+      t.put('services/web-2', '{}'),
+      t.txn([{ key: 'services/web-2', target: 'value', op: '==', value: 'x' }], []),
+    ]) {
       const err = await read.catch((e: unknown) => e);
       expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
       expect(message(err)).toBe(expected);
@@ -307,7 +324,9 @@ describe('start-up checks', () => {
     db.close();
     const err = await EmbeddedStore.open({ dataDir: dir }).catch((e: unknown) => e);
     expect(isBeaconError(err, 'BEACON_ERR_STORE_CORRUPT')).toBe(true);
-    expect(message(err)).toBe(`data file ${join(dir, 'beacon.db')}: key "a" is damaged (its mod revision 99 is outside 2..2); start with --recover to drop it and continue`);
+    expect(message(err)).toBe(
+      `data file ${join(dir, 'beacon.db')}: key "a" is damaged (its mod revision 99 is outside 2..2); start with --recover to drop it and continue`,
+    );
   });
 
   it('migrates a schema-1 database, checksumming the rows it holds', async () => {

@@ -53,7 +53,14 @@ export class Values {
 
   private whole(key: string, cur: CurrentEntry): KeyValue {
     if (cur.value !== undefined) return cur as KeyValue;
-    return Object.freeze({ key, value: this.committed(key), createRevision: cur.createRevision, modRevision: cur.modRevision, version: cur.version, lease: cur.lease });
+    return Object.freeze({
+      key,
+      value: this.committed(key),
+      createRevision: cur.createRevision,
+      modRevision: cur.modRevision,
+      version: cur.version,
+      lease: cur.lease,
+    });
   }
 
   /** The value of a committed key; its row must exist. */

@@ -86,7 +86,13 @@ export class WatchHub {
   private replay(w: Watcher): void {
     if (w.done) return;
     if (w.nextRevision <= this.compacted) {
-      this.fail(w, new BeaconError('BEACON_ERR_COMPACTED', `revision ${w.nextRevision} was compacted (history starts after revision ${this.compacted}); re-list and watch again`));
+      this.fail(
+        w,
+        new BeaconError(
+          'BEACON_ERR_COMPACTED',
+          `revision ${w.nextRevision} was compacted (history starts after revision ${this.compacted}); re-list and watch again`,
+        ),
+      );
       return;
     }
     const oldest = this.history[this.head]?.revision ?? w.nextRevision;

@@ -68,7 +68,10 @@ export class WriteHealth {
     if (this.state.writable) {
       this.set({ writable: false, since: now, lastError: why });
       this.remindedAt = now;
-      this.logger.error({ err, path: this.path }, `store not writable: ${why}; writes are refused with BEACON_ERR_STORE_UNAVAILABLE until a commit succeeds again (retrying in the background)`);
+      this.logger.error(
+        { err, path: this.path },
+        `store not writable: ${why}; writes are refused with BEACON_ERR_STORE_UNAVAILABLE until a commit succeeds again (retrying in the background)`,
+      );
     } else {
       if (why !== this.state.lastError) this.state = Object.freeze({ ...this.state, lastError: why });
       if (now - this.remindedAt >= REMIND_EVERY_MS) {

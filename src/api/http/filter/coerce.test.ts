@@ -4,7 +4,7 @@ import { coerceBool, coerceFloat, coerceInt, coerceNumber } from './coerce.js';
 const value = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T | string => (r.ok ? r.value : r.error);
 
 describe('Go strconv coercion', () => {
-  it('ParseBool takes Go\'s spellings only', () => {
+  it("ParseBool takes Go's spellings only", () => {
     for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True']) expect(value(coerceBool(t))).toBe(true);
     for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False']) expect(value(coerceBool(f))).toBe(false);
     expect(value(coerceBool('yes'))).toBe('strconv.ParseBool: parsing "yes": invalid syntax');
@@ -21,7 +21,8 @@ describe('Go strconv coercion', () => {
     expect(value(coerceInt('0b101'))).toBe(5);
     expect(value(coerceInt('1_000'))).toBe(1000);
     expect(value(coerceInt('0'))).toBe(0);
-    for (const bad of ['', '1.5', '1e3', '08', '_1', '1_', '1__0', '0x', 'abc', ' 1']) expect(value(coerceInt(bad))).toMatch(/^strconv.ParseInt: .*invalid syntax$/);
+    for (const bad of ['', '1.5', '1e3', '08', '_1', '1_', '1__0', '0x', 'abc', ' 1'])
+      expect(value(coerceInt(bad))).toMatch(/^strconv.ParseInt: .*invalid syntax$/);
   });
 
   it('ParseInt and ParseUint check the 64-bit ranges; ParseUint takes no sign', () => {

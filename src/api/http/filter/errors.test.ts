@@ -26,7 +26,9 @@ describe('filter errors', () => {
     expect(err.status).toBe(400);
     expect(err.field).toBe('filter');
     // Consul answers exactly this for ?filter=foo (hashicorp/consul#7338)
-    expect(err.message).toBe('Failed to create boolean expression evaluator: 1:4 (3): no match found, expected: "!=", ".", "==", "[", [ \\t\\r\\n] or [a-zA-Z0-9_]');
+    expect(err.message).toBe(
+      'Failed to create boolean expression evaluator: 1:4 (3): no match found, expected: "!=", ".", "==", "[", [ \\t\\r\\n] or [a-zA-Z0-9_]',
+    );
   });
 
   it('give the position of a syntax error as line:column (byte offset)', () => {
@@ -69,7 +71,9 @@ describe('filter errors', () => {
     expect(detail('Service.Port == abc')).toBe('Failed to coerce value "abc" for selector "Service.Port": strconv.ParseInt: parsing "abc": invalid syntax');
     expect(detail('Service.Port == 1.5')).toBe('Failed to coerce value "1.5" for selector "Service.Port": strconv.ParseInt: parsing "1.5": invalid syntax');
     expect(detail('Service.Port == 99999999999999999999')).toMatch(/value out of range$/);
-    expect(detail('Service.EnableTagOverride == yes')).toBe('Failed to coerce value "yes" for selector "Service.EnableTagOverride": strconv.ParseBool: parsing "yes": invalid syntax');
+    expect(detail('Service.EnableTagOverride == yes')).toBe(
+      'Failed to coerce value "yes" for selector "Service.EnableTagOverride": strconv.ParseBool: parsing "yes": invalid syntax',
+    );
   });
 
   it('reject bad regular expressions', () => {

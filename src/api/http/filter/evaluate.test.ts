@@ -148,12 +148,20 @@ describe('evaluation without a field spec', () => {
   it('does not reach prototype properties', () => {
     expect(run('constructor is empty', {})).toBe(true);
     expect(run('toString in M', { M: {} })).toBe(false);
-    expect(run('A.length == 1', { A: { } })).toBe(false);
+    expect(run('A.length == 1', { A: {} })).toBe(false);
   });
 });
 
 describe('evaluation with a field spec', () => {
-  const fields: FieldSpec = { Name: 'string', Port: 'int', Ok: 'bool', Tags: { list: 'string' }, Meta: { map: 'string' }, Checks: { list: { fields: { Status: 'string' } } }, Extra: 'any' };
+  const fields: FieldSpec = {
+    Name: 'string',
+    Port: 'int',
+    Ok: 'bool',
+    Tags: { list: 'string' },
+    Meta: { map: 'string' },
+    Checks: { list: { fields: { Status: 'string' } } },
+    Extra: 'any',
+  };
   const run = (expression: string, value: unknown): boolean => compileFilter(expression, { fields })(value);
 
   it('reads absent or null fields as Go zero values', () => {

@@ -36,14 +36,24 @@ export function healthEntry(over: { tags?: string[]; meta?: Record<string, strin
 export const HEALTH_SPEC: FieldSpec = {
   Node: {
     fields: {
-      ID: 'string', Node: 'string', Address: 'string', Datacenter: 'string',
-      TaggedAddresses: { map: 'string' }, Meta: { map: 'string' },
+      ID: 'string',
+      Node: 'string',
+      Address: 'string',
+      Datacenter: 'string',
+      TaggedAddresses: { map: 'string' },
+      Meta: { map: 'string' },
     },
   },
   Service: {
     fields: {
-      ID: 'string', Service: 'string', Tags: { list: 'string' }, Address: 'string', Meta: { map: 'string' },
-      Port: 'int', Weights: { fields: { Passing: 'int', Warning: 'int' } }, EnableTagOverride: 'bool',
+      ID: 'string',
+      Service: 'string',
+      Tags: { list: 'string' },
+      Address: 'string',
+      Meta: { map: 'string' },
+      Port: 'int',
+      Weights: { fields: { Passing: 'int', Warning: 'int' } },
+      EnableTagOverride: 'bool',
       TaggedAddresses: { map: { fields: { Address: 'string', Port: 'int' } } },
     },
   },

@@ -4,22 +4,84 @@ import { BeaconError } from '../../../errors/index.js';
 import { compileFilter, type FieldSpec } from './index.js';
 import { healthEntry, HEALTH_SPEC } from './fixtures.test-suite.js';
 
-
 const TOKENS = [
-  'Service.Tags', 'Service.Port', 'Node.Meta', 'Node.Meta.env', 'Node.Meta["rack.id"]', 'Checks.Status', 'Checks', 'Foo',
-  '==', '!=', 'in', 'not', 'contains', 'matches', 'is', 'empty', 'and', 'or', '(', ')', '[', ']', '.', '"', '`', '\\',
-  '"v2"', '`raw`', '"\\u00e9"', '"\\x"', 'passing', '8080', '-1.5', '0x10', '1e5', 'true', '"(a+)+$"', '"[[:alpha:]]"',
-  '"(?i)x"', '"a(?=b)"', ' ', '  ', '\t', '\n', 'é', '😀', '\u0000', '\uD800',
+  'Service.Tags',
+  'Service.Port',
+  'Node.Meta',
+  'Node.Meta.env',
+  'Node.Meta["rack.id"]',
+  'Checks.Status',
+  'Checks',
+  'Foo',
+  '==',
+  '!=',
+  'in',
+  'not',
+  'contains',
+  'matches',
+  'is',
+  'empty',
+  'and',
+  'or',
+  '(',
+  ')',
+  '[',
+  ']',
+  '.',
+  '"',
+  '`',
+  '\\',
+  '"v2"',
+  '`raw`',
+  '"\\u00e9"',
+  '"\\x"',
+  'passing',
+  '8080',
+  '-1.5',
+  '0x10',
+  '1e5',
+  'true',
+  '"(a+)+$"',
+  '"[[:alpha:]]"',
+  '"(?i)x"',
+  '"a(?=b)"',
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  'é',
+  '😀',
+  '\u0000',
+  '\uD800',
 ];
 
 const VALUES: unknown[] = [
-  healthEntry(), healthEntry({ statuses: ['critical'], tags: [], meta: {} }), null, undefined, 0, 'x', [], {},
-  { Service: null, Node: [], Checks: [null, { Status: 5 }] }, { Service: { Tags: 'v2', Port: '8080', Meta: [] } },
+  healthEntry(),
+  healthEntry({ statuses: ['critical'], tags: [], meta: {} }),
+  null,
+  undefined,
+  0,
+  'x',
+  [],
+  {},
+  { Service: null, Node: [], Checks: [null, { Status: 5 }] },
+  { Service: { Tags: 'v2', Port: '8080', Meta: [] } },
 ];
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)];
 
-const SELECTORS = ['Service.Tags', 'Service.Port', 'Service.ID', 'Node.Meta', 'Node.Meta.env', 'Node.Meta["rack.id"]', 'Checks.Status', 'Checks', 'Service.Weights.Passing', 'Nope'];
+const SELECTORS = [
+  'Service.Tags',
+  'Service.Port',
+  'Service.ID',
+  'Node.Meta',
+  'Node.Meta.env',
+  'Node.Meta["rack.id"]',
+  'Checks.Status',
+  'Checks',
+  'Service.Weights.Passing',
+  'Nope',
+];
 const MATCH_VALUES = ['v2', '"v2"', '`prod`', '8080', '-1', '"8080"', 'true', '"passing"', '"^pay.*"', '""'];
 
 /** A grammatical expression (which may still fail field checks with a spec). */
@@ -31,8 +93,16 @@ function randomValid(rand: () => number, depth = 0): string {
   const sel = pick(rand, SELECTORS);
   const val = pick(rand, MATCH_VALUES);
   return pick(rand, [
-    `${sel} == ${val}`, `${sel} != ${val}`, `${val} in ${sel}`, `${val} not in ${sel}`, `${sel} contains ${val}`,
-    `${sel} not contains ${val}`, `${sel} is empty`, `${sel} is not empty`, `${sel} matches ${val}`, `${sel} not matches ${val}`,
+    `${sel} == ${val}`,
+    `${sel} != ${val}`,
+    `${val} in ${sel}`,
+    `${val} not in ${sel}`,
+    `${sel} contains ${val}`,
+    `${sel} not contains ${val}`,
+    `${sel} is empty`,
+    `${sel} is not empty`,
+    `${sel} matches ${val}`,
+    `${sel} not matches ${val}`,
   ]);
 }
 

@@ -21,11 +21,16 @@ function coercionType(type: FieldType): ScalarType | undefined {
 
 function coerceAs(type: ScalarType, raw: string): Coerced<string | number | boolean> {
   switch (type) {
-    case 'string': return { ok: true, value: raw };
-    case 'bool': return coerceBool(raw);
-    case 'int': return coerceInt(raw);
-    case 'uint': return coerceInt(raw, true);
-    case 'float': return coerceFloat(raw);
+    case 'string':
+      return { ok: true, value: raw };
+    case 'bool':
+      return coerceBool(raw);
+    case 'int':
+      return coerceInt(raw);
+    case 'uint':
+      return coerceInt(raw, true);
+    case 'float':
+      return coerceFloat(raw);
   }
 }
 
@@ -77,13 +82,14 @@ export function compileLeaf(op: MatchOp, raw: string | undefined, type: FieldTyp
   } else {
     const eq = equality(raw ?? '', typed);
     const key = raw ?? '';
-    test = base === 'eq'
-      ? eq
-      : (v) => {
-          if (typeof v === 'string') return v.includes(key);
-          if (Array.isArray(v)) return v.some(eq);
-          return v !== null && typeof v === 'object' && Object.hasOwn(v, key);
-        };
+    test =
+      base === 'eq'
+        ? eq
+        : (v) => {
+            if (typeof v === 'string') return v.includes(key);
+            if (Array.isArray(v)) return v.some(eq);
+            return v !== null && typeof v === 'object' && Object.hasOwn(v, key);
+          };
   }
   if (base === op) return { test, missing: base === 'isEmpty' };
   return { test: (v) => !test(v), missing: base !== 'isEmpty' };

@@ -138,7 +138,10 @@ class Parser {
   private parseValueOp(): MatchOp | undefined {
     const s = this.s;
     const save = s.pos;
-    for (const [text, op] of [['==', 'eq'], ['!=', 'ne']] as const) {
+    for (const [text, op] of [
+      ['==', 'eq'],
+      ['!=', 'ne'],
+    ] as const) {
       s.ws();
       if (s.literal(text)) {
         s.ws();
@@ -146,7 +149,12 @@ class Parser {
       }
       s.pos = save;
     }
-    for (const [words, op] of [[['contains'], 'in'], [['not', 'contains'], 'notIn'], [['matches'], 'matches'], [['not', 'matches'], 'notMatches']] as const) {
+    for (const [words, op] of [
+      [['contains'], 'in'],
+      [['not', 'contains'], 'notIn'],
+      [['matches'], 'matches'],
+      [['not', 'matches'], 'notMatches'],
+    ] as const) {
       if (words.every((w) => s.spacedWord(w)) && s.ws()) return op;
       s.pos = save;
     }

@@ -18,9 +18,12 @@ afterEach(() => {
   expect(h.logger.errors, 'internal errors logged').toEqual([]);
 });
 
-const register = (payload: unknown, query = '') =>
-  h.app.inject({ method: 'PUT', url: `/v1/agent/service/register${query}`, payload: payload as object });
-const checkIds = (serviceId: string) => h.catalog.checksOf(TEST_NODE, serviceId).map((c) => c.record.CheckID).sort();
+const register = (payload: unknown, query = '') => h.app.inject({ method: 'PUT', url: `/v1/agent/service/register${query}`, payload: payload as object });
+const checkIds = (serviceId: string) =>
+  h.catalog
+    .checksOf(TEST_NODE, serviceId)
+    .map((c) => c.record.CheckID)
+    .sort();
 
 describe('PUT /v1/agent/service/register', () => {
   it('registers a service on this node with Consul defaults', async () => {
@@ -31,29 +34,60 @@ describe('PUT /v1/agent/service/register', () => {
 
     const svc = h.catalog.serviceRecord(TEST_NODE, 'web')!;
     expect(svc.record).toEqual({
-      ID: 'web', Service: 'web', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 0,
-      Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Kind: '',
+      ID: 'web',
+      Service: 'web',
+      Tags: [],
+      Address: '',
+      TaggedAddresses: {},
+      Meta: {},
+      Port: 0,
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Kind: '',
     });
     expect(checkIds('web')).toEqual([]);
 
     const list = okJson<Record<string, Record<string, unknown>>>(await h.app.inject('/v1/agent/services'));
     expect(Object.keys(list)).toEqual(['web']);
     expect(list.web).toMatchObject({
-      ID: 'web', Service: 'web', Tags: [], Meta: {}, Port: 0, Address: '', Weights: { Passing: 1, Warning: 1 },
-      EnableTagOverride: false, Datacenter: 'dc1', CreateIndex: svc.createIndex, ModifyIndex: svc.modifyIndex,
+      ID: 'web',
+      Service: 'web',
+      Tags: [],
+      Meta: {},
+      Port: 0,
+      Address: '',
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Datacenter: 'dc1',
+      CreateIndex: svc.createIndex,
+      ModifyIndex: svc.modifyIndex,
     });
   });
 
   it('takes every field, case-insensitively and in snake_case', async () => {
     const res = await register({
-      id: 'web-1', name: 'web', tags: ['a', 'b'], address: '10.0.0.5', port: 8080, meta: { version: '2' },
-      weights: { passing: 3, warning: 1 }, enable_tag_override: true,
+      id: 'web-1',
+      name: 'web',
+      tags: ['a', 'b'],
+      address: '10.0.0.5',
+      port: 8080,
+      meta: { version: '2' },
+      weights: { passing: 3, warning: 1 },
+      enable_tag_override: true,
       tagged_addresses: { lan: { address: '10.0.0.5', port: 8080 } },
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(h.catalog.serviceRecord(TEST_NODE, 'web-1')!.record).toEqual({
-      ID: 'web-1', Service: 'web', Tags: ['a', 'b'], Address: '10.0.0.5', Meta: { version: '2' }, Port: 8080,
-      TaggedAddresses: { lan: { Address: '10.0.0.5', Port: 8080 } }, Weights: { Passing: 3, Warning: 1 }, EnableTagOverride: true, Kind: '',
+      ID: 'web-1',
+      Service: 'web',
+      Tags: ['a', 'b'],
+      Address: '10.0.0.5',
+      Meta: { version: '2' },
+      Port: 8080,
+      TaggedAddresses: { lan: { Address: '10.0.0.5', Port: 8080 } },
+      Weights: { Passing: 3, Warning: 1 },
+      EnableTagOverride: true,
+      Kind: '',
     });
   });
 
@@ -65,9 +99,14 @@ describe('PUT /v1/agent/service/register', () => {
     expect(c.Definition.TTLMs).toBe(10_000);
 
     const res = await register({
-      Name: 'api', ID: 'api-1', Tags: ['v1'],
+      Name: 'api',
+      ID: 'api-1',
+      Tags: ['v1'],
       Check: { TTL: '10s' },
-      Checks: [{ HTTP: 'http://127.0.0.1:1/health', Interval: '10s' }, { CheckID: 'own', Name: 'own', TTL: '5s', Status: 'passing' }],
+      Checks: [
+        { HTTP: 'http://127.0.0.1:1/health', Interval: '10s' },
+        { CheckID: 'own', Name: 'own', TTL: '5s', Status: 'passing' },
+      ],
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(checkIds('api-1')).toEqual(['own', 'service:api-1:1', 'service:api-1:2']);
@@ -84,7 +123,13 @@ describe('PUT /v1/agent/service/register', () => {
   });
 
   it('re-registering keeps the checks not listed, unless ?replace-existing-checks', async () => {
-    await register({ Name: 'web', Checks: [{ CheckID: 'a', Name: 'a', TTL: '10s' }, { CheckID: 'b', Name: 'b', TTL: '10s' }] });
+    await register({
+      Name: 'web',
+      Checks: [
+        { CheckID: 'a', Name: 'a', TTL: '10s' },
+        { CheckID: 'b', Name: 'b', TTL: '10s' },
+      ],
+    });
     expect(checkIds('web')).toEqual(['a', 'b']);
 
     expect((await register({ Name: 'web', Tags: ['new'], Checks: [{ CheckID: 'a', Name: 'a', TTL: '10s' }] })).statusCode).toBe(200);
@@ -115,7 +160,11 @@ describe('PUT /v1/agent/service/register', () => {
   it('registers a script check when script checks are enabled', async () => {
     const scripts = await openHttpApp({ config: { enableScriptChecks: true } });
     try {
-      const res = await scripts.app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: { Name: 'web', Check: { Args: ['/bin/true'], Interval: '10s' } } });
+      const res = await scripts.app.inject({
+        method: 'PUT',
+        url: '/v1/agent/service/register',
+        payload: { Name: 'web', Check: { Args: ['/bin/true'], Interval: '10s' } },
+      });
       expect(res.statusCode, res.body).toBe(200);
       expect(scripts.catalog.check(TEST_NODE, 'service:web')!.record).toMatchObject({ Type: 'script', Definition: { Args: ['/bin/true'] } });
     } finally {
@@ -150,46 +199,100 @@ describe('PUT /v1/agent/service/register', () => {
       ['Meta value not a string', { Name: 'web', Meta: { a: 1 } }, 'Meta.a', /^Invalid Meta\.a: must be string/],
       ['Tags not a list', { Name: 'web', Tags: 'a,b' }, 'Tags', /^Invalid Tags: must be array/],
       ['Address 0.0.0.0', { Name: 'web', Address: '0.0.0.0' }, 'Address', /^Invalid service address/],
-      ['duplicate CheckID', { Name: 'web', Checks: [{ CheckID: 'x', TTL: '5s' }, { CheckID: 'x', TTL: '5s' }] }, 'Checks', /duplicate CheckID "x"/],
-      ['Check and Checks generating one ID twice', { Name: 'web', Check: { CheckID: 'service:web:2', TTL: '5s' }, Checks: [{ TTL: '5s' }] }, 'Checks', /duplicate CheckID "service:web:2"/],
+      [
+        'duplicate CheckID',
+        {
+          Name: 'web',
+          Checks: [
+            { CheckID: 'x', TTL: '5s' },
+            { CheckID: 'x', TTL: '5s' },
+          ],
+        },
+        'Checks',
+        /duplicate CheckID "x"/,
+      ],
+      [
+        'Check and Checks generating one ID twice',
+        { Name: 'web', Check: { CheckID: 'service:web:2', TTL: '5s' }, Checks: [{ TTL: '5s' }] },
+        'Checks',
+        /duplicate CheckID "service:web:2"/,
+      ],
       ['Check with a bad TTL', { Name: 'web', Check: { TTL: 'soon' } }, 'Check.TTL', /is not a duration/],
       ['Check with no kind', { Name: 'web', Check: { Notes: 'x' } }, 'Check', /one of TTL, HTTP, TCP, GRPC or Args must be set/],
-      ['Checks[1] with a bad status', { Name: 'web', Checks: [{ TTL: '5s' }, { TTL: '5s', Status: 'green' }] }, 'Checks[1].Status', /Status for checks must 'passing', 'warning', 'critical'/],
+      [
+        'Checks[1] with a bad status',
+        { Name: 'web', Checks: [{ TTL: '5s' }, { TTL: '5s', Status: 'green' }] },
+        'Checks[1].Status',
+        /Status for checks must 'passing', 'warning', 'critical'/,
+      ],
       ['Checks[0] with a bad TCP port', { Name: 'web', Checks: [{ TCP: 'db:0', Interval: '10s' }] }, 'Checks[0].TCP', /HOST:PORT/],
       ['a legacy Script check', { Name: 'web', Check: { Script: '/bin/true', Interval: '10s' } }, 'Check.Script', /legacy Script field/],
       ['body not an object', [1, 2], 'body', /^Invalid body: must be object/],
     ];
     it.each(cases)('%s', async (_label, payload, field, message) => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/register', payload: payload as object }, {
-        status: 400, code: 'BEACON_ERR_VALIDATION', field, message,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/service/register', payload: payload as object },
+        {
+          status: 400,
+          code: 'BEACON_ERR_VALIDATION',
+          field,
+          message,
+        },
+      );
       expect(h.catalog.serviceRecord(TEST_NODE, 'web-1')!.record.Port).toBe(80);
       expect(h.catalog.serviceRecord(TEST_NODE, 'web')).toBeUndefined();
     });
 
     it('a script check while script checks are disabled', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/register', payload: { Name: 'web', Check: { Args: ['/bin/true'], Interval: '10s' } } }, {
-        status: 400, code: 'BEACON_ERR_SCRIPT_CHECKS_DISABLED', field: 'Check.Args', message: /^Invalid check: Scripts are disabled on this agent/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/service/register', payload: { Name: 'web', Check: { Args: ['/bin/true'], Interval: '10s' } } },
+        {
+          status: 400,
+          code: 'BEACON_ERR_SCRIPT_CHECKS_DISABLED',
+          field: 'Check.Args',
+          message: /^Invalid check: Scripts are disabled on this agent/,
+        },
+      );
     });
 
     it('malformed JSON', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/register', payload: '{"Name": "web",', headers: { 'content-type': 'application/json' } }, {
-        status: 400, code: 'BEACON_ERR_BAD_JSON', field: 'body', message: /^Request decode failed/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/service/register', payload: '{"Name": "web",', headers: { 'content-type': 'application/json' } },
+        {
+          status: 400,
+          code: 'BEACON_ERR_BAD_JSON',
+          field: 'body',
+          message: /^Request decode failed/,
+        },
+      );
     });
 
     it('a bad ?replace-existing-checks value', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/register?replace-existing-checks=maybe', payload: { Name: 'web', ID: 'web-1' } }, {
-        status: 400, code: 'BEACON_ERR_VALIDATION', field: 'replace-existing-checks',
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/service/register?replace-existing-checks=maybe', payload: { Name: 'web', ID: 'web-1' } },
+        {
+          status: 400,
+          code: 'BEACON_ERR_VALIDATION',
+          field: 'replace-existing-checks',
+        },
+      );
       expect(h.catalog.check(TEST_NODE, 'service:web-1')).toBeDefined();
     });
 
     it('another datacenter: No path to datacenter', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/register?dc=other', payload: { Name: 'web', ID: 'web-1', Port: 81 } }, {
-        status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/service/register?dc=other', payload: { Name: 'web', ID: 'web-1', Port: 81 } },
+        {
+          status: 500,
+          code: 'BEACON_ERR_NO_PATH_TO_DC',
+          message: /^No path to datacenter/,
+        },
+      );
     });
 
     it('the wrong method: 405 with Allow', async () => {
@@ -231,12 +334,20 @@ describe('PUT /v1/agent/service/deregister/:id', () => {
   });
 
   it('no ID: 400 naming it', async () => {
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/deregister/' }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /Missing service ID/ });
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/service/deregister/' },
+      { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /Missing service ID/ },
+    );
   });
 
   it('another datacenter: No path to datacenter, the service stays', async () => {
     await register({ Name: 'web' });
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/deregister/web?dc=dc2' }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/ });
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/service/deregister/web?dc=dc2' },
+      { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/ },
+    );
     expect(h.catalog.serviceRecord(TEST_NODE, 'web')).toBeDefined();
   });
 });
@@ -248,7 +359,7 @@ describe('agent reads', () => {
     await register({ Name: 'db', Port: 5432 });
   });
 
-  it('GET /v1/agent/services: every service of this node by ID, with the node\'s index', async () => {
+  it("GET /v1/agent/services: every service of this node by ID, with the node's index", async () => {
     const res = await h.app.inject('/v1/agent/services');
     const body = okJson<Record<string, { ID: string; Port: number }>>(res);
     expect(Object.keys(body).sort()).toEqual(['db', 'web-1', 'web/2']);
@@ -259,19 +370,36 @@ describe('agent reads', () => {
   it('GET /v1/agent/services?filter selects; a bad expression is 400 naming filter', async () => {
     const body = okJson<Record<string, unknown>>(await h.app.inject(`/v1/agent/services?filter=${encodeURIComponent('Service == "web" and "blue" in Tags')}`));
     expect(Object.keys(body)).toEqual(['web-1']);
-    await expectRefused(h, { method: 'GET', url: `/v1/agent/services?filter=${encodeURIComponent('Service ==')}` }, {
-      status: 400, code: 'BEACON_ERR_VALIDATION', field: 'filter', message: /^Failed to create boolean expression evaluator/,
-    });
-    await expectRefused(h, { method: 'GET', url: `/v1/agent/services?filter=${encodeURIComponent('NoSuchField == "x"')}` }, {
-      status: 400, code: 'BEACON_ERR_VALIDATION', field: 'filter',
-    });
+    await expectRefused(
+      h,
+      { method: 'GET', url: `/v1/agent/services?filter=${encodeURIComponent('Service ==')}` },
+      {
+        status: 400,
+        code: 'BEACON_ERR_VALIDATION',
+        field: 'filter',
+        message: /^Failed to create boolean expression evaluator/,
+      },
+    );
+    await expectRefused(
+      h,
+      { method: 'GET', url: `/v1/agent/services?filter=${encodeURIComponent('NoSuchField == "x"')}` },
+      {
+        status: 400,
+        code: 'BEACON_ERR_VALIDATION',
+        field: 'filter',
+      },
+    );
   });
 
   it('GET /v1/agent/service/:id, slashes included; unknown is 404', async () => {
     const one = okJson<{ ID: string; Service: string; Tags: string[] }>(await h.app.inject('/v1/agent/service/web-1'));
     expect(one).toMatchObject({ ID: 'web-1', Service: 'web', Tags: ['blue'], Port: 80, Datacenter: 'dc1' });
     expect(okJson<{ ID: string }>(await h.app.inject('/v1/agent/service/web/2')).ID).toBe('web/2');
-    await expectRefused(h, { method: 'GET', url: '/v1/agent/service/nope' }, { status: 404, code: 'BEACON_ERR_NOT_FOUND', message: /unknown service ID: nope/ });
+    await expectRefused(
+      h,
+      { method: 'GET', url: '/v1/agent/service/nope' },
+      { status: 404, code: 'BEACON_ERR_NOT_FOUND', message: /unknown service ID: nope/ },
+    );
     await expectRefused(h, { method: 'GET', url: '/v1/agent/service/' }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id' });
   });
 
@@ -284,7 +412,11 @@ describe('agent reads', () => {
   });
 
   it('reads take ?dc: another one is No path to datacenter', async () => {
-    await expectRefused(h, { method: 'GET', url: '/v1/agent/services?dc=dc9' }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/ });
+    await expectRefused(
+      h,
+      { method: 'GET', url: '/v1/agent/services?dc=dc9' },
+      { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/ },
+    );
     expect(okJson(await h.app.inject('/v1/agent/services?dc=dc1'))).toHaveProperty('db');
   });
 });

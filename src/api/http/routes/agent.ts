@@ -17,9 +17,17 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
   const dc = config.datacenter;
 
   const member = () => ({
-    Name: node, Addr: config.advertiseAddr, Port: 8301,
+    Name: node,
+    Addr: config.advertiseAddr,
+    Port: 8301,
     Tags: { role: 'consul', dc, port: '8300', bootstrap: '1', id: node, vsn: '2', build: `${ctx.version}:beacon` },
-    Status: 1, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+    Status: 1,
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
   });
 
   // What agent/self and members say changes only with this server's own node record.
@@ -32,11 +40,14 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'PUT',
       url: '/v1/agent/service/register',
       schema: { body: serviceSchema },
-      preValidation: [normalizeBody(SERVICE_SHAPE), (req, _r, done) => {
-        const b = req.body as Record<string, unknown>;
-        if (b && typeof b === 'object' && 'TaggedAddresses' in b) b.TaggedAddresses = normalizeTaggedAddresses(b.TaggedAddresses);
-        done();
-      }],
+      preValidation: [
+        normalizeBody(SERVICE_SHAPE),
+        (req, _r, done) => {
+          const b = req.body as Record<string, unknown>;
+          if (b && typeof b === 'object' && 'TaggedAddresses' in b) b.TaggedAddresses = normalizeTaggedAddresses(b.TaggedAddresses);
+          done();
+        },
+      ],
       handler: async (req, reply) => {
         const q = queryOf(req);
         checkDatacenter(q, dc);
@@ -91,27 +102,36 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/agent/self',
-      handler: (req, reply) => blockingRead(ctx, req, reply, {
-        ...selfRead,
-        cache: false,
-        body: () => ({
-        Config: {
-          Datacenter: dc, PrimaryDatacenter: dc, NodeName: node, NodeID: nodeId(catalog, node),
-          Revision: 'beacon', Server: true, Version: ctx.version, BuildDate: '',
-        },
-        DebugConfig: { Datacenter: dc, NodeName: node, DataDir: config.dataDir, Store: config.store },
-        Coord: null,
-        Member: member(),
-        Stats: {
-          beacon: {
-            version: ctx.version, store: ctx.store.driver, uptime_seconds: String(Math.round((Date.now() - ctx.startedAt) / 1000)),
-            ...storeStats(ctx),
-          },
-          catalog: Object.fromEntries(Object.entries(catalog.sizes).map(([k, v]) => [k, String(v)])),
-        },
-        Meta: {},
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, {
+          ...selfRead,
+          cache: false,
+          body: () => ({
+            Config: {
+              Datacenter: dc,
+              PrimaryDatacenter: dc,
+              NodeName: node,
+              NodeID: nodeId(catalog, node),
+              Revision: 'beacon',
+              Server: true,
+              Version: ctx.version,
+              BuildDate: '',
+            },
+            DebugConfig: { Datacenter: dc, NodeName: node, DataDir: config.dataDir, Store: config.store },
+            Coord: null,
+            Member: member(),
+            Stats: {
+              beacon: {
+                version: ctx.version,
+                store: ctx.store.driver,
+                uptime_seconds: String(Math.round((Date.now() - ctx.startedAt) / 1000)),
+                ...storeStats(ctx),
+              },
+              catalog: Object.fromEntries(Object.entries(catalog.sizes).map(([k, v]) => [k, String(v)])),
+            },
+            Meta: {},
+          }),
         }),
-      }),
     },
     {
       method: 'GET',
@@ -135,4 +155,3 @@ function storeStats(ctx: HttpContext): Record<string, string> {
 function nodeId(catalog: HttpContext['catalog'], node: string): string {
   return catalog.node(node).value?.node.record.ID ?? '';
 }
-

@@ -1,7 +1,5 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
-import {
-  buildCatalogCheck, buildNodeRegistration, buildService, type CasOption, type CatalogRegistration, type CheckRecord,
-} from '../../../catalog/index.js';
+import { buildCatalogCheck, buildNodeRegistration, buildService, type CasOption, type CatalogRegistration, type CheckRecord } from '../../../catalog/index.js';
 import { invalid } from '../../../errors/index.js';
 import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
@@ -22,9 +20,12 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/catalog/datacenters',
-      handler: (req, reply) => blockingRead(ctx, req, reply, {
-        topics: [`node:${config.node}`], index: () => catalog.nodeIndex(config.node), body: () => [dc],
-      }),
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, {
+          topics: [`node:${config.node}`],
+          index: () => catalog.nodeIndex(config.node),
+          body: () => [dc],
+        }),
     },
     {
       method: 'GET',
@@ -54,7 +55,8 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
           topics: [`svc:${name}`],
           filterFields: SERVICE_NODE_FIELDS,
           index: () => catalog.serviceIndex(name),
-          body: (opts) => applyFilter(catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(serviceNodeJson), opts.filter),
+          body: (opts) =>
+            applyFilter(catalog.instances(name, { tags, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(serviceNodeJson), opts.filter),
         });
       },
     },
@@ -93,12 +95,15 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       method: 'PUT',
       url: '/v1/catalog/register',
       schema: { body: catalogRegisterSchema },
-      preValidation: [normalizeBody(CATALOG_REGISTER_SHAPE), (req, _r, done) => {
-        const b = req.body as Body;
-        const svc = b?.Service as Body | undefined;
-        if (svc && typeof svc === 'object' && 'TaggedAddresses' in svc) svc.TaggedAddresses = normalizeTaggedAddresses(svc.TaggedAddresses);
-        done();
-      }],
+      preValidation: [
+        normalizeBody(CATALOG_REGISTER_SHAPE),
+        (req, _r, done) => {
+          const b = req.body as Body;
+          const svc = b?.Service as Body | undefined;
+          if (svc && typeof svc === 'object' && 'TaggedAddresses' in svc) svc.TaggedAddresses = normalizeTaggedAddresses(svc.TaggedAddresses);
+          done();
+        },
+      ],
       handler: async (req) => {
         const b = req.body as Body;
         checkDatacenter({ dc: (b.Datacenter as string | undefined) ?? '' }, dc);
@@ -119,8 +124,10 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         const serviceId = (b.ServiceID as string | undefined) ?? '';
         const cas = casOf(req);
         // Removing what is not there is fine (true), as in Consul; only a failed ?cas= answers false.
-        const done = checkId ? await catalog.commands.deregisterCheck(node, checkId, cas)
-          : serviceId ? await catalog.commands.deregisterService(node, serviceId, cas)
+        const done = checkId
+          ? await catalog.commands.deregisterCheck(node, checkId, cas)
+          : serviceId
+            ? await catalog.commands.deregisterService(node, serviceId, cas)
             : await catalog.commands.deregisterNode(node, cas);
         return done || cas.cas === undefined;
       },

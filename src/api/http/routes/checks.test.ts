@@ -19,8 +19,7 @@ afterEach(() => {
   expect(h.logger.errors, 'internal errors logged').toEqual([]);
 });
 
-const put = (url: string, payload?: unknown) =>
-  h.app.inject({ method: 'PUT', url, ...(payload === undefined ? {} : { payload: payload as object }) });
+const put = (url: string, payload?: unknown) => h.app.inject({ method: 'PUT', url, ...(payload === undefined ? {} : { payload: payload as object }) });
 const registerService = async (body: unknown) => expect((await put('/v1/agent/service/register', body)).statusCode).toBe(200);
 const check = (id: string) => h.catalog.check(TEST_NODE, id)?.record;
 
@@ -36,7 +35,14 @@ describe('PUT /v1/agent/check/register', () => {
 
   it('files a check under its service, with the service name and tags; ID, Status and snake_case taken', async () => {
     await registerService({ Name: 'web', ID: 'web-1', Tags: ['blue'] });
-    const res = await put('/v1/agent/check/register', { name: 'web alive', id: 'web-alive', service_id: 'web-1', http: 'http://127.0.0.1:1/', interval: '15s', status: 'passing' });
+    const res = await put('/v1/agent/check/register', {
+      name: 'web alive',
+      id: 'web-alive',
+      service_id: 'web-1',
+      http: 'http://127.0.0.1:1/',
+      interval: '15s',
+      status: 'passing',
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(check('web-alive')).toMatchObject({ ServiceID: 'web-1', ServiceName: 'web', ServiceTags: ['blue'], Status: 'passing', Type: 'http' });
     expect(h.catalog.checksOf(TEST_NODE, 'web-1').map((c) => c.record.CheckID)).toEqual(['web-alive']);
@@ -63,9 +69,16 @@ describe('PUT /v1/agent/check/register', () => {
     });
 
     it('a ServiceID not on this node: 404 naming it', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/register', payload: { Name: 'x', TTL: '5s', ServiceID: 'nope' } }, {
-        status: 404, code: 'BEACON_ERR_NOT_FOUND', field: 'ServiceID', message: /^ServiceID "nope" does not exist/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/register', payload: { Name: 'x', TTL: '5s', ServiceID: 'nope' } },
+        {
+          status: 404,
+          code: 'BEACON_ERR_NOT_FOUND',
+          field: 'ServiceID',
+          message: /^ServiceID "nope" does not exist/,
+        },
+      );
       expect(check('x')).toBeUndefined();
     });
 
@@ -78,23 +91,50 @@ describe('PUT /v1/agent/check/register', () => {
       ['HTTP not a URL', { Name: 'x', HTTP: 'nope', Interval: '10s' }, 'HTTP', /HTTP must be an absolute http\(s\) URL/],
       ['HTTP without Interval', { Name: 'x', HTTP: 'http://127.0.0.1/' }, 'Interval', /Interval must be > 0/],
       ['Interval as a list', { Name: 'x', TCP: 'db:5432', Interval: ['10s'] }, 'Interval', /^Invalid Interval/],
-      ['Header values not lists', { Name: 'x', HTTP: 'http://127.0.0.1/', Interval: '10s', Header: { A: 'b' } }, 'Header.A', /^Invalid Header\.A: must be array/],
-      ['FailuresBeforeWarning above FailuresBeforeCritical', { Name: 'x', TTL: '5s', FailuresBeforeWarning: 3, FailuresBeforeCritical: 2 }, 'FailuresBeforeWarning', /must be less than or equal to FailuresBeforeCritical/],
+      [
+        'Header values not lists',
+        { Name: 'x', HTTP: 'http://127.0.0.1/', Interval: '10s', Header: { A: 'b' } },
+        'Header.A',
+        /^Invalid Header\.A: must be array/,
+      ],
+      [
+        'FailuresBeforeWarning above FailuresBeforeCritical',
+        { Name: 'x', TTL: '5s', FailuresBeforeWarning: 3, FailuresBeforeCritical: 2 },
+        'FailuresBeforeWarning',
+        /must be less than or equal to FailuresBeforeCritical/,
+      ],
     ];
     it.each(cases)('%s', async (_label, payload, field, message) => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/register', payload: payload as object }, { status: 400, code: 'BEACON_ERR_VALIDATION', field, message });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/register', payload: payload as object },
+        { status: 400, code: 'BEACON_ERR_VALIDATION', field, message },
+      );
     });
 
     it('a script check while script checks are disabled', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/register', payload: { Name: 'x', Args: ['/bin/true'], Interval: '10s' } }, {
-        status: 400, code: 'BEACON_ERR_SCRIPT_CHECKS_DISABLED', field: 'Args', message: /Scripts are disabled on this agent/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/register', payload: { Name: 'x', Args: ['/bin/true'], Interval: '10s' } },
+        {
+          status: 400,
+          code: 'BEACON_ERR_SCRIPT_CHECKS_DISABLED',
+          field: 'Args',
+          message: /Scripts are disabled on this agent/,
+        },
+      );
     });
 
     it('another datacenter', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/register?dc=dc2', payload: { Name: 'x', TTL: '5s' } }, {
-        status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC', message: /^No path to datacenter/,
-      });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/register?dc=dc2', payload: { Name: 'x', TTL: '5s' } },
+        {
+          status: 500,
+          code: 'BEACON_ERR_NO_PATH_TO_DC',
+          message: /^No path to datacenter/,
+        },
+      );
     });
   });
 });
@@ -127,14 +167,18 @@ describe('PUT /v1/agent/check/deregister/:id', () => {
 
   it('no ID, or another datacenter, is refused', async () => {
     await put('/v1/agent/check/register', { Name: 'mem', TTL: '30s' });
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/deregister/' }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /^Missing check ID in the path/ });
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/check/deregister/' },
+      { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /^Missing check ID in the path/ },
+    );
     await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/deregister/mem?dc=dc2' }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC' });
     expect(check('mem')).toBeDefined();
   });
 });
 
 describe('GET /v1/agent/checks', () => {
-  it('every check of this node by ID, with the node\'s index; ?filter selects, a bad one is 400', async () => {
+  it("every check of this node by ID, with the node's index; ?filter selects, a bad one is 400", async () => {
     await registerService({ Name: 'web', Check: { TTL: '5s' } });
     await put('/v1/agent/check/register', { Name: 'mem', TTL: '30s', Status: 'passing' });
     const res = await h.app.inject('/v1/agent/checks');
@@ -145,7 +189,11 @@ describe('GET /v1/agent/checks', () => {
 
     const passing = okJson<Record<string, unknown>>(await h.app.inject(`/v1/agent/checks?filter=${encodeURIComponent('Status == "passing"')}`));
     expect(Object.keys(passing)).toEqual(['mem']);
-    await expectRefused(h, { method: 'GET', url: `/v1/agent/checks?filter=${encodeURIComponent('Status ~ passing')}` }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'filter' });
+    await expectRefused(
+      h,
+      { method: 'GET', url: `/v1/agent/checks?filter=${encodeURIComponent('Status ~ passing')}` },
+      { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'filter' },
+    );
   });
 });
 
@@ -181,14 +229,25 @@ describe('TTL updates', () => {
     ]);
   });
 
-  it('the updater\'s BEACON_ERR_CHECK_NOT_TTL is Consul\'s 500 text', async () => {
+  it("the updater's BEACON_ERR_CHECK_NOT_TTL is Consul's 500 text", async () => {
     h.ttl.notTtl = true;
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/pass/nope' }, {
-      status: 500, code: 'BEACON_ERR_CHECK_NOT_TTL', message: /^CheckID "nope" does not have associated TTL$/,
-    });
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/update/nope', payload: { Status: 'passing' } }, {
-      status: 500, code: 'BEACON_ERR_CHECK_NOT_TTL',
-    });
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/check/pass/nope' },
+      {
+        status: 500,
+        code: 'BEACON_ERR_CHECK_NOT_TTL',
+        message: /^CheckID "nope" does not have associated TTL$/,
+      },
+    );
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/check/update/nope', payload: { Status: 'passing' } },
+      {
+        status: 500,
+        code: 'BEACON_ERR_CHECK_NOT_TTL',
+      },
+    );
   });
 
   describe('refused before the updater is called', () => {
@@ -197,7 +256,11 @@ describe('TTL updates', () => {
     });
 
     it.each(['pass', 'warn', 'fail', 'update'])('%s without an ID: 400 naming id', async (verb) => {
-      await expectRefused(h, { method: 'PUT', url: `/v1/agent/check/${verb}/` }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /^Missing check ID in the path/ });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: `/v1/agent/check/${verb}/` },
+        { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id', message: /^Missing check ID in the path/ },
+      );
     });
 
     it.each(['pass', 'warn', 'fail'])('%s in another datacenter', async (verb) => {
@@ -211,11 +274,19 @@ describe('TTL updates', () => {
       ['Output too long', { Status: 'passing', Output: 'x'.repeat(65537) }, 'Output', /^Invalid Output/],
     ];
     it.each(bodies)('update with %s', async (_label, payload, field, message) => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/update/mem', payload: payload as object }, { status: 400, code: 'BEACON_ERR_VALIDATION', field, message });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/update/mem', payload: payload as object },
+        { status: 400, code: 'BEACON_ERR_VALIDATION', field, message },
+      );
     });
 
     it('update in another datacenter', async () => {
-      await expectRefused(h, { method: 'PUT', url: '/v1/agent/check/update/mem?dc=dc2', payload: { Status: 'passing' } }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC' });
+      await expectRefused(
+        h,
+        { method: 'PUT', url: '/v1/agent/check/update/mem?dc=dc2', payload: { Status: 'passing' } },
+        { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC' },
+      );
     });
   });
 });
@@ -229,7 +300,13 @@ describe('maintenance', () => {
     const res = await put('/v1/agent/service/maintenance/web-1?enable=true&reason=deploy');
     expect(res.statusCode, res.body).toBe(200);
     consulIndex(res);
-    expect(check('_service_maintenance:web-1')).toMatchObject({ Status: 'critical', Notes: 'deploy', ServiceID: 'web-1', ServiceName: 'web', Type: 'maintenance' });
+    expect(check('_service_maintenance:web-1')).toMatchObject({
+      Status: 'critical',
+      Notes: 'deploy',
+      ServiceID: 'web-1',
+      ServiceName: 'web',
+      Type: 'maintenance',
+    });
     const health = await h.app.inject('/v1/agent/health/service/id/web-1?format=text');
     expect([health.statusCode, health.body]).toEqual([503, 'maintenance']);
 
@@ -242,7 +319,7 @@ describe('maintenance', () => {
     expect((await h.app.inject('/v1/agent/health/service/id/web-1')).statusCode).toBe(200);
   });
 
-  it('without a reason, Consul\'s default notes', async () => {
+  it("without a reason, Consul's default notes", async () => {
     await put('/v1/agent/service/maintenance/web-1?enable=t');
     await put('/v1/agent/maintenance?enable=TRUE');
     expect(check('_service_maintenance:web-1')!.Notes).toBe(DEFAULT_SERVICE_MAINT_REASON);
@@ -284,9 +361,15 @@ describe('maintenance', () => {
   });
 
   it('an unknown service: 404; no ID: 400; another datacenter: 500', async () => {
-    await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/maintenance/nope?enable=true' }, {
-      status: 404, code: 'BEACON_ERR_NOT_FOUND', message: /^No service registered with ID "nope"$/,
-    });
+    await expectRefused(
+      h,
+      { method: 'PUT', url: '/v1/agent/service/maintenance/nope?enable=true' },
+      {
+        status: 404,
+        code: 'BEACON_ERR_NOT_FOUND',
+        message: /^No service registered with ID "nope"$/,
+      },
+    );
     await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/maintenance/?enable=true' }, { status: 400, code: 'BEACON_ERR_VALIDATION', field: 'id' });
     await expectRefused(h, { method: 'PUT', url: '/v1/agent/service/maintenance/web-1?enable=true&dc=dc2' }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC' });
     await expectRefused(h, { method: 'PUT', url: '/v1/agent/maintenance?enable=true&dc=dc2' }, { status: 500, code: 'BEACON_ERR_NO_PATH_TO_DC' });
@@ -314,11 +397,21 @@ describe('agent health of local services', () => {
     expect(json.json()).toMatchObject({ AggregatedStatus: status, Service: { ID: id }, Checks: [{ ServiceID: id, Status: status }] });
   });
 
-  it('by name: the worst instance decides the code, every instance listed; other nodes\' instances are not', async () => {
-    await put('/v1/catalog/register', { Node: 'n1', Address: '10.0.0.1', Service: { Service: 'web', ID: 'web-9' }, Check: { CheckID: 'c', ServiceID: 'web-9', Status: 'critical' } });
+  it("by name: the worst instance decides the code, every instance listed; other nodes' instances are not", async () => {
+    await put('/v1/catalog/register', {
+      Node: 'n1',
+      Address: '10.0.0.1',
+      Service: { Service: 'web', ID: 'web-9' },
+      Check: { CheckID: 'c', ServiceID: 'web-9', Status: 'critical' },
+    });
     const res = await h.app.inject('/v1/agent/health/service/name/web');
     expect(res.statusCode).toBe(429);
-    expect(res.json<{ AggregatedStatus: string }[]>().map((e) => e.AggregatedStatus).sort()).toEqual(['passing', 'warning']);
+    expect(
+      res
+        .json<{ AggregatedStatus: string }[]>()
+        .map((e) => e.AggregatedStatus)
+        .sort(),
+    ).toEqual(['passing', 'warning']);
     const text = await h.app.inject({ url: '/v1/agent/health/service/name/web', headers: { accept: 'text/plain' } });
     expect([text.statusCode, text.body]).toEqual([429, 'warning']);
   });

@@ -64,7 +64,9 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
     return reply.code(code).type('application/json').send(JSON.stringify(json));
   };
   const instanceHealth = (i: InstanceView) => ({
-    AggregatedStatus: i.status, Service: agentServiceJson(i.service, dc), Checks: i.checks.map(checkJson),
+    AggregatedStatus: i.status,
+    Service: agentServiceJson(i.service, dc),
+    Checks: i.checks.map(checkJson),
   });
 
   /** The route without its ID: 400 naming it. */
@@ -82,7 +84,8 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
         checkDatacenter(queryOf(req), dc);
         const b = req.body as Record<string, unknown>;
         // The body schema makes Status a string when present.
-        if (b.Status !== undefined && b.Status !== '' && (typeof b.Status !== 'string' || !STATUSES.includes(b.Status))) throw invalid('Status', 'Bad check status');
+        if (b.Status !== undefined && b.Status !== '' && (typeof b.Status !== 'string' || !STATUSES.includes(b.Status)))
+          throw invalid('Status', 'Bad check status');
         const serviceId = typeof b.ServiceID === 'string' ? b.ServiceID : '';
         const inst = serviceId ? local.service(serviceId) : undefined;
         if (serviceId && !inst) throw new BeaconError('BEACON_ERR_NOT_FOUND', `ServiceID ${JSON.stringify(serviceId)} does not exist`, { field: 'ServiceID' });

@@ -21,7 +21,12 @@ interface Entry {
   Service: { ID: string; Service: string; Tags: string[] };
   Checks: { CheckID: string; Status: string; ServiceID: string }[];
 }
-interface Check { CheckID: string; Node: string; Status: string; ServiceID: string }
+interface Check {
+  CheckID: string;
+  Node: string;
+  Status: string;
+  ServiceID: string;
+}
 
 async function register(payload: unknown): Promise<void> {
   const res = await h.app.inject({ method: 'PUT', url: '/v1/catalog/register', payload: payload as object });
@@ -33,16 +38,35 @@ beforeEach(async () => {
   await h.reset();
   // n1: web-1 passing. n2: web-2 warning, db-1 passing, and a critical node check on n2 for everything there.
   await register({
-    Node: 'n1', Address: '10.0.0.1', NodeMeta: { rack: 'r1' },
+    Node: 'n1',
+    Address: '10.0.0.1',
+    NodeMeta: { rack: 'r1' },
     Service: { Service: 'web', ID: 'web-1', Tags: ['blue'] },
-    Checks: [{ CheckID: 'web-1-up', ServiceID: 'web-1', Status: 'passing' }, { CheckID: 'n1-alive', Status: 'passing' }],
+    Checks: [
+      { CheckID: 'web-1-up', ServiceID: 'web-1', Status: 'passing' },
+      { CheckID: 'n1-alive', Status: 'passing' },
+    ],
   });
-  await register({ Node: 'n2', Address: '10.0.0.2', NodeMeta: { rack: 'r2' }, Service: { Service: 'web', ID: 'web-2', Tags: ['green'] }, Checks: [{ CheckID: 'web-2-up', ServiceID: 'web-2', Status: 'warning' }] });
-  await register({ Node: 'n3', Address: '10.0.0.3', Service: { Service: 'db', ID: 'db-1' }, Checks: [{ CheckID: 'db-up', ServiceID: 'db-1', Status: 'passing' }, { CheckID: 'n3-disk', Status: 'critical' }] });
+  await register({
+    Node: 'n2',
+    Address: '10.0.0.2',
+    NodeMeta: { rack: 'r2' },
+    Service: { Service: 'web', ID: 'web-2', Tags: ['green'] },
+    Checks: [{ CheckID: 'web-2-up', ServiceID: 'web-2', Status: 'warning' }],
+  });
+  await register({
+    Node: 'n3',
+    Address: '10.0.0.3',
+    Service: { Service: 'db', ID: 'db-1' },
+    Checks: [
+      { CheckID: 'db-up', ServiceID: 'db-1', Status: 'passing' },
+      { CheckID: 'n3-disk', Status: 'critical' },
+    ],
+  });
 });
 
 describe('GET /v1/health/service/:name', () => {
-  it('every instance with its node and checks (node checks too), at the service\'s index', async () => {
+  it("every instance with its node and checks (node checks too), at the service's index", async () => {
     const res = await h.app.inject('/v1/health/service/web');
     const body = okJson<Entry[]>(res);
     expect(ids(body)).toEqual(['web-1', 'web-2']);
@@ -74,9 +98,30 @@ describe('GET /v1/health/service/:name', () => {
   });
 
   it.each([
-    ['?passing=maybe', '/v1/health/service/web?passing=maybe', 400, 'BEACON_ERR_VALIDATION', 'passing', /^Invalid value for \?passing: "maybe" is not a boolean/],
-    ['a bad ?filter', `/v1/health/service/web?filter=${encodeURIComponent('Service.Service = "web"')}`, 400, 'BEACON_ERR_VALIDATION', 'filter', /^Failed to create boolean expression evaluator/],
-    ['?filter on an unknown field', `/v1/health/service/web?filter=${encodeURIComponent('Nope == "x"')}`, 400, 'BEACON_ERR_VALIDATION', 'filter', /^Failed to create boolean expression evaluator/],
+    [
+      '?passing=maybe',
+      '/v1/health/service/web?passing=maybe',
+      400,
+      'BEACON_ERR_VALIDATION',
+      'passing',
+      /^Invalid value for \?passing: "maybe" is not a boolean/,
+    ],
+    [
+      'a bad ?filter',
+      `/v1/health/service/web?filter=${encodeURIComponent('Service.Service = "web"')}`,
+      400,
+      'BEACON_ERR_VALIDATION',
+      'filter',
+      /^Failed to create boolean expression evaluator/,
+    ],
+    [
+      '?filter on an unknown field',
+      `/v1/health/service/web?filter=${encodeURIComponent('Nope == "x"')}`,
+      400,
+      'BEACON_ERR_VALIDATION',
+      'filter',
+      /^Failed to create boolean expression evaluator/,
+    ],
     ['a bad ?wait', '/v1/health/service/web?index=1&wait=forever', 400, 'BEACON_ERR_VALIDATION', 'wait', /^Invalid wait time/],
     ['another datacenter', '/v1/health/service/web?dc=dc2', 500, 'BEACON_ERR_NO_PATH_TO_DC', undefined, /^No path to datacenter/],
     ['no name', '/v1/health/service/', 400, 'BEACON_ERR_VALIDATION', 'name', /^Missing service name/],
@@ -95,18 +140,29 @@ describe('GET /v1/health/service/:name', () => {
 });
 
 describe('GET /v1/health/checks/:name and /v1/health/node/:node', () => {
-  it('a service\'s checks (not node checks), at the service\'s index', async () => {
+  it("a service's checks (not node checks), at the service's index", async () => {
     const res = await h.app.inject('/v1/health/checks/web');
-    expect(okJson<Check[]>(res).map((c) => c.CheckID).sort()).toEqual(['web-1-up', 'web-2-up']);
+    expect(
+      okJson<Check[]>(res)
+        .map((c) => c.CheckID)
+        .sort(),
+    ).toEqual(['web-1-up', 'web-2-up']);
     expect(consulIndex(res)).toBe(h.catalog.serviceIndex('web'));
     const q = encodeURIComponent('Status == "warning"');
     expect(okJson<Check[]>(await h.app.inject(`/v1/health/checks/web?filter=${q}`)).map((c) => c.CheckID)).toEqual(['web-2-up']);
     expect(okJson(await h.app.inject('/v1/health/checks/nope'))).toEqual([]);
   });
 
-  it('a node\'s checks, node and service checks alike, at the node\'s index', async () => {
+  it("a node's checks, node and service checks alike, at the node's index", async () => {
     const res = await h.app.inject('/v1/health/node/n3');
-    expect(okJson<Check[]>(res).map((c) => [c.CheckID, c.Status]).sort()).toEqual([['db-up', 'passing'], ['n3-disk', 'critical']]);
+    expect(
+      okJson<Check[]>(res)
+        .map((c) => [c.CheckID, c.Status])
+        .sort(),
+    ).toEqual([
+      ['db-up', 'passing'],
+      ['n3-disk', 'critical'],
+    ]);
     expect(consulIndex(res)).toBe(h.catalog.nodeIndex('n3'));
     expect(okJson(await h.app.inject('/v1/health/node/nope'))).toEqual([]);
   });
@@ -129,13 +185,21 @@ describe('GET /v1/health/state/:state', () => {
     ['any', ['db-up', 'n1-alive', 'n3-disk', 'web-1-up', 'web-2-up']],
   ])('%s', async (state, want) => {
     const res = await h.app.inject(`/v1/health/state/${state}`);
-    expect(okJson<Check[]>(res).map((c) => c.CheckID).sort()).toEqual(want);
+    expect(
+      okJson<Check[]>(res)
+        .map((c) => c.CheckID)
+        .sort(),
+    ).toEqual(want);
     expect(consulIndex(res)).toBe(h.catalog.tableIndex('checks'));
   });
 
   it('?filter narrows', async () => {
     const q = encodeURIComponent('Node == "n1"');
-    expect(okJson<Check[]>(await h.app.inject(`/v1/health/state/passing?filter=${q}`)).map((c) => c.CheckID).sort()).toEqual(['n1-alive', 'web-1-up']);
+    expect(
+      okJson<Check[]>(await h.app.inject(`/v1/health/state/passing?filter=${q}`))
+        .map((c) => c.CheckID)
+        .sort(),
+    ).toEqual(['n1-alive', 'web-1-up']);
   });
 
   it.each([

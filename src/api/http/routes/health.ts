@@ -29,7 +29,11 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
           topics: [`svc:${name}`],
           filterFields: HEALTH_ENTRY_FIELDS,
           index: () => catalog.serviceIndex(name),
-          body: (opts) => applyFilter(catalog.instances(name, { tags, passingOnly, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(healthEntryJson), opts.filter),
+          body: (opts) =>
+            applyFilter(
+              catalog.instances(name, { tags, passingOnly, ...(opts.nodeMeta ? { nodeMeta: opts.nodeMeta } : {}) }).value.map(healthEntryJson),
+              opts.filter,
+            ),
         });
       },
     },

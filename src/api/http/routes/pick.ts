@@ -58,8 +58,16 @@ export function pickRoutes(ctx: HttpContext): RouteOptions[] {
         if (!chosen) throw new BeaconError('BEACON_ERR_NOT_FOUND', `No healthy instance of service "${service}"`, { field: 'service' });
         const s = chosen.view.service.record;
         return {
-          ID: s.ID, Service: s.Service, Node: chosen.view.node.record.Node, Address: chosen.address, Port: s.Port,
-          Tags: s.Tags, Meta: s.Meta, Weights: s.Weights, Status: chosen.view.status, Strategy: strategy,
+          ID: s.ID,
+          Service: s.Service,
+          Node: chosen.view.node.record.Node,
+          Address: chosen.address,
+          Port: s.Port,
+          Tags: s.Tags,
+          Meta: s.Meta,
+          Weights: s.Weights,
+          Status: chosen.view.status,
+          Strategy: strategy,
         };
       },
     },

@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 describe('status routes', () => {
-  it('GET /v1/status/leader: this server\'s address as a JSON string', async () => {
+  it("GET /v1/status/leader: this server's address as a JSON string", async () => {
     const res = await h.app.inject('/v1/status/leader');
     expect(res.body).toBe('"127.0.0.1:8300"');
     expect(okJson(res)).toBe('127.0.0.1:8300');

@@ -14,7 +14,11 @@ export function statusRoutes(ctx: HttpContext): RouteOptions[] {
   const node = ctx.config.node;
   const read = { topics: [`node:${node}`], index: () => ctx.catalog.nodeIndex(node) } as const;
   return [
-    { method: 'GET', url: '/v1/status/leader', handler: (req, reply) => blockingRead(ctx, req, reply, { ...read, cache: false, body: () => (storeHealth(ctx.store).writable ? self : '') }) },
+    {
+      method: 'GET',
+      url: '/v1/status/leader',
+      handler: (req, reply) => blockingRead(ctx, req, reply, { ...read, cache: false, body: () => (storeHealth(ctx.store).writable ? self : '') }),
+    },
     { method: 'GET', url: '/v1/status/peers', handler: (req, reply) => blockingRead(ctx, req, reply, { ...read, body: () => [self] }) },
   ];
 }
