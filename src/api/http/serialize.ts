@@ -1,5 +1,5 @@
 /**
- * Consul's JSON shapes, built from catalog records (consul-compat.md, "Response JSON shapes").
+ * Consul's JSON shapes, built from catalog records (the field names and nesting Consul's clients read).
  *
  * Records in the catalog view are replaced on change, never mutated, so each shape of a record
  * is built and encoded once, the first time it is read, and kept in a WeakMap keyed by the
