@@ -333,18 +333,21 @@ export class CatalogCommands {
         if (opts.cas !== undefined && (reg.service ? prevSvc : existing)?.modifyIndex !== (opts.cas || undefined)) {
           return { compares: [], ops: [], result: false };
         }
-        compares.push(unchanged(nodeKey(node), existing));
-        if (!(reg.skipNodeUpdate && existing)) {
-          ops.push(
-            putNode({
-              ID: reg.node.ID || existing?.record.ID || randomUUID(),
-              Node: node,
-              Address: reg.node.Address,
-              Datacenter: v.datacenter,
-              TaggedAddresses: reg.node.TaggedAddresses,
-              Meta: reg.node.Meta,
-            }),
-          );
+        const nodeRecord: NodeRecord = {
+          ID: reg.node.ID || existing?.record.ID || randomUUID(),
+          Node: node,
+          Address: reg.node.Address,
+          Datacenter: v.datacenter,
+          TaggedAddresses: reg.node.TaggedAddresses,
+          Meta: reg.node.Meta,
+        };
+        if (existing && (reg.skipNodeUpdate || JSON.stringify(existing.record) === JSON.stringify(nodeRecord))) {
+          // The node stays as it is: guard only that it still exists, so registrations of many
+          // services on one node do not all collide on rewriting the same node record.
+          compares.push(sameNode(node, existing));
+        } else {
+          compares.push(unchanged(nodeKey(node), existing));
+          ops.push(putNode(nodeRecord));
         }
         const svc = reg.service;
         if (svc) {

@@ -232,6 +232,25 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
       }
     });
 
+    it('many registrations of different services on one node all land (the node record is not rewritten when it is unchanged)', async () => {
+      opened = await open();
+      const { store } = opened;
+      const writers = [new Catalog(store, { datacenter: 'dc1' }), new Catalog(store, { datacenter: 'dc1' })];
+      catalogs.push(...writers);
+      for (const w of writers) await w.start();
+      const reg = (i: number) => ({
+        node: { Node: NODE, Address: '10.0.0.1', ID: '', TaggedAddresses: { lan: '10.0.0.1' }, Meta: { rack: 'r1' } },
+        service: svc(`s-${i}`, 't'),
+        checks: [],
+      });
+      await writers[0]!.commands.catalogRegister(reg(0));
+      await writers[1]!.catchUp();
+      const results = await Promise.all(Array.from({ length: 128 }, (_, i) => writers[i % 2]!.commands.catalogRegister(reg(i + 1))));
+      expect(results.every((r) => r)).toBe(true);
+      await writers[0]!.catchUp();
+      expect(writers[0]!.node(NODE).value?.services).toHaveLength(129);
+    });
+
     it('a command planned on a stale view is guarded: a check registration racing a deregistration never leaves an orphan', async () => {
       opened = await open();
       const { store } = opened;
