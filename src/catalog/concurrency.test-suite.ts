@@ -243,12 +243,12 @@ export function runCatalogConcurrency(name: string, open: () => Promise<OpenedCa
         service: svc(`s-${i}`, 't'),
         checks: [],
       });
-      await writers[0]!.commands.catalogRegister(reg(0));
-      await writers[1]!.catchUp();
-      const results = await Promise.all(Array.from({ length: 128 }, (_, i) => writers[i % 2]!.commands.catalogRegister(reg(i + 1))));
+      await writers[0].commands.catalogRegister(reg(0));
+      await writers[1].catchUp();
+      const results = await Promise.all(Array.from({ length: 128 }, (_, i) => writers[i % 2].commands.catalogRegister(reg(i + 1))));
       expect(results.every((r) => r)).toBe(true);
-      await writers[0]!.catchUp();
-      expect(writers[0]!.node(NODE).value?.services).toHaveLength(129);
+      await writers[0].catchUp();
+      expect(writers[0].node(NODE).value?.services).toHaveLength(129);
     });
 
     it('a command planned on a stale view is guarded: a check registration racing a deregistration never leaves an orphan', async () => {
