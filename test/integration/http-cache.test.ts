@@ -19,6 +19,8 @@ describe('response cache', () => {
     const url = `${server.httpUrl}/v1/health/service/cached`;
     const first = await fetch(url);
     const firstBody = (await first.json()) as Array<{ Service: { ID: string } }>;
+    // A URL is kept once it has been asked for twice: the second answer is built and kept.
+    expect(await (await fetch(url)).json()).toEqual(firstBody);
     const hitsBefore = await metric('beacon_http_response_cache_hits_total');
     for (let i = 0; i < 20; i++) {
       const r = await fetch(url);

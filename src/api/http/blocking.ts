@@ -46,13 +46,17 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
     index = woke.index;
   }
   // Statuses not yet written show in answers but not in indexes: such answers are not shared or kept.
-  const share = spec.cache !== false && !ctx.shutdownSignal.aborted && !answersDegraded(ctx);
+  // Blocking queries always share their answer (many wait on one shape); a plain read keeps it
+  // once its shape has been asked for before.
+  const share = spec.cache !== false && !ctx.shutdownSignal.aborted && !answersDegraded(ctx) && (blocking || ctx.responseCache.askedBefore(shape));
   let entry = share ? ctx.responseCache.answer(shape, index) : undefined;
   if (entry === undefined) {
     const { text, bytes } = encodeAnswer(spec.body(opts));
     // Pure ASCII (most answers) is the same bytes in latin1, which Node encodes fastest.
-    const body = Buffer.from(text, bytes === text.length ? 'latin1' : 'utf8');
-    if (!share) return send(ctx, req, reply, body, readHeaders(opts, index, bytes));
+    const encoding = bytes === text.length ? 'latin1' : 'utf8';
+    // An answer not kept goes out as its text: the socket encodes it, no buffer is made for it.
+    if (!share) return send(ctx, req, reply, { text, encoding }, readHeaders(opts, index, bytes));
+    const body = Buffer.from(text, encoding);
     entry = cacheEntry(ctx, req, spec, opts, index, body, ResponseCache.cacheable(shape));
     ctx.responseCache.set(shape, entry);
   }
@@ -76,15 +80,18 @@ function wantsPretty(req: FastifyRequest): boolean {
   return q !== null && typeof q === 'object' && 'pretty' in q;
 }
 
-function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: Buffer, headers: Record<string, string | number>): FastifyReply {
+type Body = Buffer | { text: string; encoding: 'latin1' | 'utf8' };
+
+function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: Body, headers: Record<string, string | number>): FastifyReply {
   if (ctx.shutdownSignal.aborted || wantsPretty(req)) {
     for (const k in headers) if (k !== 'content-length') reply.header(k, headers[k]);
-    return reply.send(body);
+    return reply.send(Buffer.isBuffer(body) ? body : Buffer.from(body.text, body.encoding));
   }
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, { ...reply.getHeaders(), ...headers, ...leaderHeaders(ctx) } as OutgoingHttpHeaders);
-  res.end(body);
+  if (Buffer.isBuffer(body)) res.end(body);
+  else res.end(body.text, body.encoding);
   return reply;
 }
 

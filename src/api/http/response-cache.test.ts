@@ -35,6 +35,17 @@ describe('ResponseCache', () => {
     expect(c.answer('/a', 5)).toBeUndefined();
   });
 
+  it('keeps a plain read once its shape was asked for before; a stream of one-off URLs keeps nothing', () => {
+    const c = new ResponseCache(4);
+    expect(c.askedBefore('/a')).toBe(false);
+    expect(c.askedBefore('/a')).toBe(true);
+    // Ten one-off URLs: each is only remembered as seen, in a bounded set.
+    for (let i = 0; i < 10; i++) expect(c.askedBefore(`/once/${i}`)).toBe(false);
+    expect(c.size).toBe(0);
+    c.clear();
+    expect(c.askedBefore('/a')).toBe(false);
+  });
+
   it('stays within its bound under a stream of new URLs, keeping the newest', () => {
     const c = new ResponseCache(160);
     for (let k = 0; k < 10_000; k++) c.set(`/u?n=${k}`, entry(k));

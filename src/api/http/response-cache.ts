@@ -30,6 +30,8 @@ export interface CacheEntry {
  */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
+  /** Shapes asked for once and not cached yet (bounded; emptied when full). */
+  private readonly seen = new Set<string>();
   hits = 0;
   misses = 0;
 
@@ -55,6 +57,18 @@ export class ResponseCache {
       out += out === '' ? part : `&${part}`;
     }
     return out === '' ? url.slice(0, q) : `${url.slice(0, q)}?${out}`;
+  }
+
+  /**
+   * Whether a plain read of this shape is worth keeping: true once it has been asked for before
+   * (or is cached). A stream of URLs each asked once (a client appending a cache-buster) then
+   * costs a set entry per URL instead of a kept 10 KB answer that only makes garbage.
+   */
+  askedBefore(shape: string): boolean {
+    if (this.entries.has(shape) || this.seen.delete(shape)) return true;
+    if (this.seen.size >= this.maxEntries) this.seen.clear();
+    this.seen.add(shape);
+    return false;
   }
 
   /** Stores an answer as the newest entry (an older one of the same key goes). */
@@ -108,5 +122,6 @@ export class ResponseCache {
 
   clear(): void {
     this.entries.clear();
+    this.seen.clear();
   }
 }
