@@ -124,18 +124,8 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     done();
   });
 
-  // Metric children bound once per route, method and code: label hashing stays off the hot path.
-  const bound = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${route} ${req.method} ${reply.statusCode}`;
-    let m = bound.get(key);
-    if (!m) {
-      m = { count: ctx.metrics.requests.labels(route, req.method, String(reply.statusCode)), time: ctx.metrics.latency.labels(route, req.method) };
-      if (bound.size < 10_000) bound.set(key, m);
-    }
-    m.count.inc();
-    m.time.observe(reply.elapsedTime / 1000);
+    ctx.metrics.record(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 

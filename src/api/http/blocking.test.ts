@@ -34,7 +34,7 @@ beforeEach(async () => {
     config: { datacenter: 'dc1' },
     catalog: { catchUp: () => Promise.resolve(), waitForChange: waiters.wait.bind(waiters), pendingCount: 0, pendingVersion: 0 },
     store: {},
-    metrics: { blockingWaiting: noop, requests: { labels: () => noop }, latency: { labels: () => noop } },
+    metrics: { blockingWaiting: noop, record: () => undefined },
     responseCache: cache,
     shutdownSignal: new AbortController().signal,
   } as unknown as HttpContext;

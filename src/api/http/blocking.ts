@@ -97,34 +97,14 @@ function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: 
 
 function cacheEntry(ctx: HttpContext, req: FastifyRequest, spec: ReadSpec, opts: ReadOptions, index: number, body: Buffer, servable: boolean): CacheEntry {
   const route = req.routeOptions.url ?? 'unmatched';
-  let metrics: RouteMetrics | undefined;
   return {
     index,
     currentIndex: spec.index,
     body,
     servable,
     headers: { ...readHeaders(opts, index, body.length), ...HEALTHY_LEADER_HEADERS },
-    onHit: (start) => {
-      metrics ??= routeMetrics(ctx, route);
-      metrics.count.inc();
-      metrics.time.observe(Number(process.hrtime.bigint() - start) / 1e9);
-    },
+    onHit: (start) => ctx.metrics.record(route, 'GET', 200, Number(process.hrtime.bigint() - start) / 1e9),
   };
-}
-
-interface RouteMetrics {
-  count: { inc(): void };
-  time: { observe(v: number): void };
-}
-/** Metric children of cache hits per route, bound on a route's first hit (not on every miss). */
-const boundMetrics = new WeakMap<object, Map<string, RouteMetrics>>();
-
-function routeMetrics(ctx: HttpContext, route: string): RouteMetrics {
-  let byRoute = boundMetrics.get(ctx.metrics);
-  if (!byRoute) boundMetrics.set(ctx.metrics, (byRoute = new Map<string, RouteMetrics>()));
-  let m = byRoute.get(route);
-  if (!m) byRoute.set(route, (m = { count: ctx.metrics.requests.labels(route, 'GET', '200'), time: ctx.metrics.latency.labels(route, 'GET') }));
-  return m;
 }
 
 /** How long a blocking query waits: `wait` plus a random jitter of up to wait/16, as Consul adds. */

@@ -16,24 +16,8 @@ import { consulErrorText, toBeaconError } from './replies.js';
 const PREFIX = '/v1/agent/check/';
 const VERBS: Record<string, HealthStatus> = { 'pass/': 'passing', 'warn/': 'warning', 'fail/': 'critical' };
 
-interface Bound {
-  count: { inc(): void };
-  time: { observe(v: number): void };
-}
-
 /** Returns a handler that answers a plain heartbeat and returns true, or returns false to let the router take the request. */
 export function heartbeatFastPath(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const bound = new Map<string, Bound>();
-  const metricsFor = (verb: string, code: number): Bound => {
-    const key = `${verb}${code}`;
-    let m = bound.get(key);
-    if (!m) {
-      const route = `${PREFIX}${verb}*`;
-      m = { count: ctx.metrics.requests.labels(route, 'PUT', String(code)), time: ctx.metrics.latency.labels(route, 'PUT') };
-      bound.set(key, m);
-    }
-    return m;
-  };
   const headers = (extra: Record<string, string | number>) => ({
     'x-consul-index': String(Math.max(1, ctx.catalog.revision)),
     ...leaderHeaders(ctx),
@@ -70,11 +54,7 @@ export function heartbeatFastPath(ctx: HttpContext): (req: IncomingMessage, res:
     if (id === '') return false;
     const start = process.hrtime.bigint();
     req.resume();
-    const done = (code: number) => {
-      const m = metricsFor(verb, code);
-      m.count.inc();
-      m.time.observe(Number(process.hrtime.bigint() - start) / 1e9);
-    };
+    const done = (code: number) => ctx.metrics.record(`${PREFIX}${verb}*`, 'PUT', code, Number(process.hrtime.bigint() - start) / 1e9);
     ctx.local.updateTtl(id, status, note).then(
       () => {
         res.writeHead(200, headers({ 'content-length': 0 }));

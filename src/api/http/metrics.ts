@@ -9,6 +9,8 @@ export interface HttpMetrics {
   requests: RequestCounter;
   latency: RequestHistogram;
   blockingWaiting: client.Gauge;
+  /** Counts one answered request and its latency (every answer: routed, cached or heartbeat). */
+  record(route: string, method: string, code: number, seconds: number): void;
 }
 
 export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMetrics {
@@ -110,5 +112,14 @@ export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMet
   counter('beacon_store_disk_bytes', 'Bytes on disk (database and write-ahead log).', (c) => c.diskBytes, 'gauge');
   counter('beacon_store_writable', 'Whether the store takes writes (1), or its last commit failed and it is retrying (0).', (c) => c.writable, 'gauge');
   counter('beacon_store_commit_failures_total', 'Commits that failed (disk full, I/O error); their writes were refused.', (c) => c.commitFailures, 'counter');
-  return { registry, requests, latency, blockingWaiting };
+  // Series found once per route, method and code, then bumped in place.
+  const bound = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  const record = (route: string, method: string, code: number, seconds: number): void => {
+    const key = `${route}\u0000${method}\u0000${code}`;
+    let m = bound.get(key);
+    if (!m) bound.set(key, (m = { count: requests.labels(route, method, String(code)), time: latency.labels(route, method) }));
+    m.count.inc();
+    m.time.observe(seconds);
+  };
+  return { registry, requests, latency, blockingWaiting, record };
 }
