@@ -18,6 +18,7 @@ import type { Compare, Store, TxnOp } from '../store/index.js';
 import { NODE_MAINTENANCE_CHECK, SERVICE_MAINTENANCE_PREFIX } from './aggregate.js';
 import { checkKey, nodeChecksPrefix, nodeKey, nodeServicesPrefix, serviceKey } from './keys.js';
 import type { NodeRegistration } from './registration.js';
+import type { Fence } from './servers.js';
 import type { CheckRecord, HealthStatus, Indexed, NodeRecord, ServiceRecord } from './types.js';
 
 /** What the commands read: the catalog's view, and how to wait for it. */
@@ -99,6 +100,14 @@ export interface CasOption {
 }
 
 /**
+ * A write made on behalf of a server-group membership (cluster mode): it lands only while that
+ * membership lasts, else it fails with BEACON_ERR_NOT_OWNER and writes nothing.
+ */
+export interface FenceOption {
+  fence?: Fence;
+}
+
+/**
  * The catalog's commands. Each resolves once this server's view has the write (read your writes).
  *
  * @example
@@ -114,15 +123,22 @@ export class CatalogCommands {
   ) {}
 
   /** Plans and commits, re-planning on a conflict. */
-  private async run<T>(what: string, plan: () => Plan<T>, opts: { catchUpFirst?: boolean } = {}): Promise<T> {
+  private async run<T>(what: string, plan: () => Plan<T>, opts: { catchUpFirst?: boolean; fence?: Fence } = {}): Promise<T> {
     if (opts.catchUpFirst) await this.view.catchUp();
+    const fence = opts.fence;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const p = plan();
       if (p.ops.length === 0) return p.result;
-      const res = await this.store.txn(p.compares, p.ops);
+      const compares = fence
+        ? [...p.compares, { key: fence.key, target: 'createRevision' as const, op: '==' as const, value: fence.createRevision }]
+        : p.compares;
+      const res = await this.store.txn(compares, p.ops);
       if (res.succeeded) {
         await this.view.waitForRevision(res.revision);
         return p.result;
+      }
+      if (fence && (await this.store.get(fence.key))?.createRevision !== fence.createRevision) {
+        throw new BeaconError('BEACON_ERR_NOT_OWNER', `${what}: this server's membership of the server group ended; the write was not made`);
       }
       this.stats.conflicts++;
       // What was read changed: catch up with the store, then plan again (jittered after a few).
@@ -173,7 +189,7 @@ export class CatalogCommands {
   }
 
   /** Deregisters a service and every check filed under it. Resolves false when it was not there. */
-  deregisterService(node: string, id: string, opts: CasOption = {}): Promise<boolean> {
+  deregisterService(node: string, id: string, opts: CasOption & FenceOption = {}): Promise<boolean> {
     return this.run(
       `deregistering service ${quote(id)}`,
       () => {
@@ -184,7 +200,7 @@ export class CatalogCommands {
         for (const c of this.view.checksOf(node, id)) ops.push(delCheck(node, c.record.CheckID));
         return { compares: [unchanged(serviceKey(node, id), svc)], ops, result: true };
       },
-      { catchUpFirst: opts.cas !== undefined },
+      { catchUpFirst: opts.cas !== undefined, fence: opts.fence },
     );
   }
 
@@ -249,16 +265,20 @@ export class CatalogCommands {
    * Sets a check's Status and Output and nothing else. Resolves `written: false` when the check
    * is gone or already says this. Health checkers call it on a status transition.
    */
-  setCheckStatus(node: string, checkId: string, want: { status: HealthStatus; output: string }): Promise<{ written: boolean }> {
-    return this.run<{ written: boolean }>(`updating check ${quote(checkId)}`, () => {
-      const cur = this.view.storedCheck(node, checkId);
-      if (!cur || (cur.record.Status === want.status && cur.record.Output === want.output)) return { compares: [], ops: [], result: { written: false } };
-      return {
-        compares: [unchanged(checkKey(node, checkId), cur)],
-        ops: [putCheck({ ...cur.record, Status: want.status, Output: want.output })],
-        result: { written: true },
-      };
-    });
+  setCheckStatus(node: string, checkId: string, want: { status: HealthStatus; output: string }, opts: FenceOption = {}): Promise<{ written: boolean }> {
+    return this.run<{ written: boolean }>(
+      `updating check ${quote(checkId)}`,
+      () => {
+        const cur = this.view.storedCheck(node, checkId);
+        if (!cur || (cur.record.Status === want.status && cur.record.Output === want.output)) return { compares: [], ops: [], result: { written: false } };
+        return {
+          compares: [unchanged(checkKey(node, checkId), cur)],
+          ops: [putCheck({ ...cur.record, Status: want.status, Output: want.output })],
+          result: { written: true },
+        };
+      },
+      { fence: opts.fence },
+    );
   }
 
   /**

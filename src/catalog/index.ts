@@ -7,6 +7,7 @@ export {
   DEFAULT_SERVICE_MAINT_REASON,
   type CatalogRegistration,
   type CasOption,
+  type FenceOption,
   type CommandStats,
   type RegisterServiceOptions,
 } from './commands.js';
@@ -33,3 +34,14 @@ export {
   type SessionFollower,
   type SessionId,
 } from './sessions.js';
+export {
+  ServerRegistry,
+  SERVER_PREFIX,
+  serverKey,
+  fenceOf,
+  type ServerInfo,
+  type ServerMember,
+  type Fence,
+  type MemberFollower,
+  type MemberFollow,
+} from './servers.js';

@@ -23,7 +23,9 @@ export function serverCommand(): Command {
     .option('--node <name>', "this server's node name (default the host name)")
     .option('--advertise-addr <ip>', 'address published for this node (default the HTTP host, or 127.0.0.1)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
-    .option('--store <url>', 'store driver: "embedded" (default)')
+    .option('--store <url>', 'store: "embedded" (default; in --data-dir), or an etcd cluster: etcd://host:port[,host:port...] (cluster mode)')
+    .option('--store-prefix <prefix>', 'key prefix of this datacenter in a shared store (default /beacon/<datacenter>/ on etcd)')
+    .option('--session-ttl <duration>', 'a server silent this long counts as dead: its checks move to the others (default 10s, 2s to 5m)')
     .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
     .option('--domain <domain>', 'DNS domain (default consul)')
     .option('--alt-domain <domain>', 'a second DNS domain answered like --domain')
@@ -50,6 +52,7 @@ Every flag may also come from the environment as BEACON_<FLAG> (e.g. BEACON_HTTP
 Examples:
   beacon server
   beacon server --http-addr 0.0.0.0:8500 --data-dir /var/lib/beacon --datacenter eu1
+  beacon server --store etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379 --http-addr 0.0.0.0:8500 --advertise-addr 10.0.0.7
   curl -X PUT -d '{"Name":"web","Port":8080}' http://127.0.0.1:8500/v1/agent/service/register
   dig @127.0.0.1 -p 8600 web.service.consul SRV`,
     )

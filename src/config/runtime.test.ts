@@ -15,6 +15,8 @@ describe('config', () => {
       advertiseAddr: '127.0.0.1',
       logLevel: 'info',
       store: 'embedded',
+      storePrefix: null,
+      sessionTtlSeconds: 10,
       maxBodyBytes: 1048576,
       recover: false,
       dns: {
@@ -96,5 +98,14 @@ describe('formatDuration', () => {
     expect(formatDuration(90_000)).toBe('1m30s');
     expect(formatDuration(250)).toBe('250ms');
     expect(formatDuration(3_600_000)).toBe('1h0m0s');
+  });
+
+  it('prefixes an etcd store with the datacenter by default, and checks a prefix and a session TTL', () => {
+    expect(buildConfig({ node: 'n', store: 'etcd://127.0.0.1:2379', datacenter: 'eu1' }).storePrefix).toBe('/beacon/eu1/');
+    expect(buildConfig({ node: 'n', store: 'etcd://127.0.0.1:2379', storePrefix: '/x/' }).storePrefix).toBe('/x/');
+    expect(() => buildConfig({ node: 'n', storePrefix: '/x' })).toThrow(/storePrefix.*must end in '\/'/);
+    expect(buildConfig({ node: 'n', sessionTtl: '3s' }).sessionTtlSeconds).toBe(3);
+    expect(() => buildConfig({ node: 'n', sessionTtl: '1s' })).toThrow(/sessionTtl/);
+    expect(() => buildConfig({ node: 'n', sessionTtl: '2500ms' })).toThrow(/whole number of seconds/);
   });
 });

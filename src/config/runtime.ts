@@ -14,6 +14,10 @@ export interface RawConfig {
   advertiseAddr?: string;
   logLevel?: string;
   store?: string;
+  /** Key prefix of this cluster in a shared store (etcd default `/beacon/<datacenter>/`). */
+  storePrefix?: string;
+  /** How long a server may go without renewing its session before it counts as dead (default 10s). */
+  sessionTtl?: string;
   maxBodyBytes?: number | string;
   domain?: string;
   altDomain?: string;
@@ -64,6 +68,14 @@ export interface RuntimeConfig {
   advertiseAddr: string;
   logLevel: LogLevel;
   store: string;
+  /**
+   * Every key is kept under this prefix of the store (null: none). Default for an etcd store
+   * `/beacon/<datacenter>/`, so several datacenters or test runs can share one etcd; none for
+   * the embedded store.
+   */
+  storePrefix: string | null;
+  /** Session TTL in seconds: a server silent this long counts as dead (its serfHealth critical, its checks move). */
+  sessionTtlSeconds: number;
   maxBodyBytes: number;
   dns: DnsConfig;
   /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
@@ -150,6 +162,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
           .map((r) => addr('recursors', r.includes(':') ? r : `${r}:53`));
   for (const r of recursors) if (r.port === 0) throw bad('recursors', `"${r.host}:0" needs a real port (53 is the usual one)`);
   const advertiseAddr = raw.advertiseAddr ?? (http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host);
+  const store = raw.store ?? 'embedded';
   const cfg: RuntimeConfig = {
     http,
     dataDir: raw.dataDir ?? './data',
@@ -157,7 +170,9 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     node,
     advertiseAddr,
     logLevel,
-    store: raw.store ?? 'embedded',
+    store,
+    storePrefix: storePrefix(raw.storePrefix, store, datacenter),
+    sessionTtlSeconds: sessionTtl(raw.sessionTtl),
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
     recover: bool('recover', raw.recover, false),
     dns: {
@@ -179,6 +194,29 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+/** Whether a store URL names etcd. */
+export const isEtcdUrl = (url: string): boolean => /^etcd(\+https?)?:\/\//i.test(url);
+
+function storePrefix(v: string | undefined, store: string, datacenter: string): string | null {
+  if (v === undefined || v === '') return isEtcdUrl(store) ? `/beacon/${datacenter}/` : null;
+  if (!v.endsWith('/') || /[\u0000-\u001f\u007f]/.test(v) || v.length > 256) {
+    throw bad('storePrefix', `"${v}" must end in '/', hold no control characters and be at most 256 characters (e.g. /beacon/dc1/)`);
+  }
+  return v;
+}
+
+const SESSION_TTL_MIN_S = 2;
+const SESSION_TTL_MAX_S = 300;
+
+function sessionTtl(v: string | undefined): number {
+  if (v === undefined) return 10;
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < SESSION_TTL_MIN_S * 1000 || ms > SESSION_TTL_MAX_S * 1000 || ms % 1000 !== 0) {
+    throw bad('sessionTtl', `"${v}" must be a whole number of seconds from ${SESSION_TTL_MIN_S}s to ${SESSION_TTL_MAX_S / 60}m, like 10s`);
+  }
+  return ms / 1000;
 }
 
 function list(field: string, v: unknown[] | undefined): unknown[] {

@@ -11,6 +11,8 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'advertiseAddr',
   'logLevel',
   'store',
+  'storePrefix',
+  'sessionTtl',
   'maxBodyBytes',
   'domain',
   'altDomain',

@@ -74,6 +74,19 @@ export const ERRORS = {
     summary: 'A script check was registered but script checks are not enabled on this server.',
   },
   BEACON_ERR_CONFLICT: { status: 409, rcode: 'SERVFAIL', retryable: true, summary: 'A compare-and-swap found the value changed since it was read.' },
+  BEACON_ERR_NOT_OWNER: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary:
+      'This server no longer holds its place in the server group (its session lapsed), so it may not write what it owned; another server has taken over.',
+  },
+  BEACON_ERR_PEER_UNAVAILABLE: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'The server that owns this check (cluster mode) did not answer a forwarded request; try again (its checks move to another server when it leaves).',
+  },
   BEACON_ERR_COMPACTED: {
     status: 410,
     rcode: 'SERVFAIL',

@@ -1,3 +1,4 @@
+import { isBeaconError } from '../errors/index.js';
 import type { CheckResult, CheckSource, HealthLogger, StatusSink } from './types.js';
 
 export interface CheckWriterDeps {
@@ -70,6 +71,12 @@ export class CheckWriter {
         this.failures = 0;
         this.showPending(undefined);
       } catch (err) {
+        if (isBeaconError(err, 'BEACON_ERR_NOT_OWNER')) {
+          // This server no longer holds the membership the check was run under: another server
+          // runs it now. What it decided is dropped, neither shown nor tried again.
+          this.close();
+          throw err;
+        }
         // Until the write lands, answers show what was decided, not the stale stored status.
         this.showPending(this.desired);
         this.scheduleRetry();

@@ -10,7 +10,7 @@ const DEAD: CheckResult = { status: 'critical', output: DEAD_OUTPUT };
 
 export interface LivenessOptions {
   sessions: Sessions;
-  source: Pick<CheckSource, 'check'>;
+  source: Pick<CheckSource, 'check' | 'checksInState'>;
   sink: Pick<StatusSink, 'setCheckStatus'>;
   logger: HealthLogger;
   /** This process's node, whose session it holds. */
@@ -42,6 +42,8 @@ export class NodeLiveness {
   private readonly writers = new Map<string, CheckWriter>();
   /** Other nodes (kept here) last seen with a session, so a re-list can tell which went meanwhile. */
   private readonly live = new Set<string>();
+  /** Every node holding a session, as last seen (kept here or not), for a change of ownership. */
+  private readonly sessionHolders = new Set<string>();
 
   constructor(private readonly opts: LivenessOptions) {}
 
@@ -139,9 +141,35 @@ export class NodeLiveness {
     })();
   }
 
+  /**
+   * Which nodes this process keeps changed (cluster mode: the server group changed): takes up
+   * the serfHealth of every node it keeps now, set from whether the node holds a session, and
+   * lets go of the ones it no longer keeps.
+   */
+  ownershipChanged(): void {
+    if (this.stopped) return;
+    const own = this.opts.node;
+    for (const [node, w] of [...this.writers]) {
+      if (node === own || this.opts.ownsNode(node)) continue;
+      w.close();
+      this.writers.delete(node);
+      this.live.delete(node);
+    }
+    for (const c of this.opts.source.checksInState('any').value) {
+      const node = c.record.Node;
+      if (c.record.CheckID !== SERF_CHECK_ID || node === own || !this.opts.ownsNode(node)) continue;
+      const up = this.sessionHolders.has(node);
+      if (up) this.live.add(node);
+      else this.live.delete(node);
+      this.setSerf(node, up);
+    }
+  }
+
   private onEvents(events: readonly SessionEvent[]): void {
     const own = this.opts.node;
     for (const ev of events) {
+      if (ev.up) this.sessionHolders.add(ev.node);
+      else this.sessionHolders.delete(ev.node);
       if (ev.node !== own) {
         if (!this.opts.ownsNode(ev.node)) continue;
         if (ev.up) this.live.add(ev.node);
@@ -161,6 +189,8 @@ export class NodeLiveness {
   /** A fresh list of every live session (the watch's start, or a re-list after it broke). */
   private onReload(live: ReadonlyMap<string, SessionId>): void {
     const own = this.opts.node;
+    this.sessionHolders.clear();
+    for (const n of live.keys()) this.sessionHolders.add(n);
     for (const n of live.keys()) {
       if (n === own || !this.opts.ownsNode(n)) continue;
       this.live.add(n);

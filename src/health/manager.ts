@@ -115,6 +115,13 @@ export class HealthManager implements Health {
     this.logger.debug({ checks: this.checks.size }, 'health checks started');
   }
 
+  ownershipChanged(): void {
+    if (this.stopped) return;
+    for (const [key, m] of [...this.checks]) if (!this.opts.owns(m.record.record.Node, m.record.record.CheckID)) this.remove(key);
+    this.fullScan();
+    this.liveness.ownershipChanged();
+  }
+
   async stop(opts: { revoke?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

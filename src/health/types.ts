@@ -161,5 +161,11 @@ export interface Health {
   start(): Promise<void>;
   /** Stops every runner and timer; the session is left to lapse unless `revoke` (a clean leave). */
   stop(opts?: { revoke?: boolean }): Promise<void>;
+  /**
+   * What `options.owns` answers changed (cluster mode: a server joined or left): takes up the
+   * checks this process owns now (a TTL check starts a fresh timer) and stops the ones it no
+   * longer owns, at once.
+   */
+  ownershipChanged(): void;
   readonly api: HealthApi;
 }

@@ -4,6 +4,9 @@ import type { RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import type { ServerNode } from './local-node.js';
 
+/** Where config-file definitions are registered: a server's own node, or a group's shared node. */
+export type DefinitionTarget = Pick<ServerNode, 'name' | 'registerService' | 'registeredService' | 'registerCheck'>;
+
 /**
  * Registers the services and checks of the config file (Consul's `services` / `checks` agent
  * config) on this server's node: the same decoding and registration rules as the agent API,
@@ -13,7 +16,7 @@ import type { ServerNode } from './local-node.js';
  * previous run's, and anti-entropy removes what the file no longer defines. A definition the API
  * would refuse stops the start with BEACON_ERR_CONFIG naming it.
  */
-export async function registerConfigDefinitions(local: ServerNode, config: RuntimeConfig): Promise<void> {
+export async function registerConfigDefinitions(local: DefinitionTarget, config: RuntimeConfig): Promise<void> {
   const { services, checks } = config.definitions;
   const policy: RegistrationPolicy = {
     enableScriptChecks: config.checks.enableScriptChecks || config.checks.enableLocalScriptChecks,

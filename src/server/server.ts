@@ -1,15 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Catalog, CatalogSessions } from '../catalog/index.js';
-import { formatDuration, formatHostPort, type HostPort, type RuntimeConfig } from '../config/index.js';
+import { Catalog, CatalogSessions, ServerRegistry } from '../catalog/index.js';
+import { ServerGroup, TtlForwarder } from '../cluster/index.js';
+import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import { createHttpApp, createMetrics, ResponseCache, type HttpContext } from '../api/http/index.js';
+import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
-import { onStoreHealthChange, openStore } from '../store/index.js';
+import { onStoreHealthChange, openStore, type Store } from '../store/index.js';
+import { ClusterNode } from './cluster-node.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { registerDnsMetrics } from './dns-metrics.js';
-import { registerConfigDefinitions } from './config-definitions.js';
+import { registerConfigDefinitions, type DefinitionTarget } from './config-definitions.js';
 import { HttpDrain, type CutReport } from './http-drain.js';
 import { collectStartupGarbage } from './startup-gc.js';
 import { createLogger } from './logger.js';
@@ -63,11 +65,24 @@ const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 
  * Opens the store, builds the catalog, takes charge of this server's own node (local state,
  * anti-entropy), and serves HTTP (and DNS) until close().
  */
-export async function runServer(config: RuntimeConfig, options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+export interface RunServerExtras {
+  /**
+   * Run on this store instead of opening the one the config names (tests: several servers of
+   * one group in one process). It is not closed on shutdown.
+   */
+  store?: Store;
+  /** Run as a member of a server group (default: when the store is etcd). */
+  cluster?: boolean;
+}
+
+export async function runServer(config: RuntimeConfig, options: Partial<ServerOptions> & RunServerExtras = {}): Promise<RunningServer> {
   const opts = withServerDefaults(options);
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config.store, { dataDir: config.dataDir, logger, recover: config.recover });
-  const undo: Step[] = [() => store.close()];
+  const clusterMode = options.cluster ?? isEtcdUrl(config.store);
+  const store =
+    options.store ?? (await openStore(config.store, { dataDir: config.dataDir, logger, recover: config.recover, prefix: config.storePrefix ?? undefined }));
+  const closeStore: Step = options.store ? () => undefined : () => store.close();
+  const undo: Step[] = [closeStore];
   const failStart = async (err: unknown): Promise<never> => {
     await runAll([...undo].reverse());
     throw err;
@@ -78,6 +93,9 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     onWatchError: (err) => logger.warn({ err }, 'catalog watch failed; re-listing'),
   });
   let local: ServerNode;
+  let agentNode: LocalNode & DefinitionTarget;
+  let group: ServerGroup | undefined;
+  let forwarder: TtlForwarder | undefined;
   let health: Health;
   let session: OwnSession;
   let antiEntropy: AntiEntropy;
@@ -91,16 +109,59 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     undo.push(ownerFileClose);
     const lock = new SharedLock();
     const owner = new NodeOwner(catalog, state, file, lock);
-    local = new ServerNode(catalog, { updateTtl: (...a) => health.api.updateTtl(...a) }, config.checks, owner);
+    const ttl = { updateTtl: (...a: Parameters<Health['api']['updateTtl']>) => health.api.updateTtl(...a) };
+    local = new ServerNode(catalog, ttl, config.checks, owner);
+    agentNode = local;
+    if (clusterMode) {
+      const g = new ServerGroup({
+        registry: new ServerRegistry(store),
+        identity: { Node: config.node, Addr: config.advertiseAddr, Datacenter: config.datacenter, Version: pkg.version },
+        logger,
+      });
+      group = g;
+      forwarder = new TtlForwarder();
+      const fwd = forwarder;
+      undo.push(() => fwd.close());
+      await g.start();
+      undo.push(() => g.stop());
+      agentNode = new ClusterNode({
+        catalog,
+        health: ttl,
+        group: g,
+        forwarder: fwd,
+        datacenter: config.datacenter,
+        advertiseAddr: config.advertiseAddr,
+        enableScriptChecks: config.checks.enableScriptChecks,
+      });
+    }
+    // In a group, a write for anything but this server's own node carries the membership's
+    // fence: a server whose session lapsed (paused, cut off) cannot flip a status it no longer owns.
+    const fence = () => {
+      const f = group?.fence();
+      if (!f) throw new BeaconError('BEACON_ERR_NOT_OWNER', 'this server is not a member of the server group now; its checks are run elsewhere');
+      return f;
+    };
+    const own = (node: string) => !group || node === config.node;
     // The reaper deregisters a service of this node through the local state, or anti-entropy
     // would put it back.
     const sink: StatusSink = {
-      setCheckStatus: (node, id, want) => catalog.commands.setCheckStatus(node, id, want),
-      deregisterService: (node, id) => (node === config.node ? local.removeService(id) : catalog.commands.deregisterService(node, id)),
+      setCheckStatus: async (node, id, want) => catalog.commands.setCheckStatus(node, id, want, own(node) ? {} : { fence: fence() }),
+      deregisterService: async (node, id) =>
+        node === config.node ? local.removeService(id) : catalog.commands.deregisterService(node, id, own(node) ? {} : { fence: fence() }),
       setPending: (node, id, want) => catalog.setPending(node, id, want),
     };
-    const sessions = new CatalogSessions(store);
-    health = createHealth({ source: catalog.stored, sink, sessions, config, logger, registry: metrics.registry });
+    const sessions = group ? group.sessions(new CatalogSessions(store)) : new CatalogSessions(store);
+    const g = group;
+    health = createHealth({
+      source: catalog.stored,
+      sink,
+      sessions,
+      config,
+      logger,
+      registry: metrics.registry,
+      options: { sessionTtlSeconds: config.sessionTtlSeconds, ...(g ? { owns: (node: string, checkId: string) => g.owns(node, checkId) } : {}) },
+    });
+    if (g) undo.push(g.onChange(() => health.ownershipChanged()));
     await health.start();
     undo.push(() => health.stop());
     // While the store refuses writes this server cannot keep anything current: its own
@@ -121,7 +182,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     undo.push(() => antiEntropy.stop());
     await session.start();
     undo.push(() => session.stop());
-    await registerConfigDefinitions(local, config);
+    await registerConfigDefinitions(agentNode, config);
     await owner.pruneOrphanChecks();
     // The first pass registers this node (the consul service, serfHealth) and repairs what
     // changed while the server was down.
@@ -140,7 +201,8 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     catalog,
     logger,
     metrics,
-    local,
+    local: agentNode,
+    servers: agentNode instanceof ClusterNode ? agentNode.tier() : undefined,
     responseCache: new ResponseCache(),
     startedAt: Date.now(),
     version: pkg.version,
@@ -170,6 +232,15 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     }
     registerDnsMetrics(ctx.metrics.registry, dns);
   }
+  if (group) {
+    const advertised = (port: number) => formatHostPort({ host: config.advertiseAddr, port });
+    try {
+      await group.publish({ http: advertised(http.port), dns: dns ? advertised(dns.udpAddress.port) : '' });
+    } catch (err) {
+      // The session is open but joining failed (store away): the next session restore joins.
+      logger.warn({ err }, 'joining the server group failed; this server runs no shared checks until it joins');
+    }
+  }
   logger.info(
     {
       http: formatHostPort(http),
@@ -177,6 +248,8 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       dataDir: config.dataDir,
       datacenter: config.datacenter,
       node: config.node,
+      store: store.driver,
+      ...(group ? { serverGroup: group.members().map((m) => m.info.Node) } : {}),
     },
     'beacon server started',
   );
@@ -195,10 +268,12 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           () => bounded(dns?.close(), 5000),
           () => antiEntropy.stop(),
           () => session.stop(),
+          () => group?.stop(),
           () => health.stop(),
+          () => forwarder?.close(),
           () => catalog.stop(),
           ownerFileClose,
-          () => store.close(),
+          closeStore,
         ]);
         for (const err of errors) logger.error({ err }, 'a shutdown step failed');
         if (cut.connections > 0 || cut.requests > 0) {

@@ -12,6 +12,7 @@ import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
@@ -162,7 +163,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, ...extra];
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

@@ -2,6 +2,7 @@ import type { Catalog } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
 import type { LocalNode } from './local-node.js';
+import type { ServerTier } from './server-tier.js';
 import type { HttpMetrics } from './metrics.js';
 import type { ResponseCache } from './response-cache.js';
 
@@ -20,6 +21,8 @@ export interface HttpContext {
   logger: Logger;
   /** "This node": what /v1/agent/* acts on (the server's own node, or an agent's). */
   local: LocalNode;
+  /** The server group (cluster mode); undefined on a single server. */
+  servers?: ServerTier;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
   /** Server start time (ms since epoch), for agent/self. */

@@ -1,6 +1,7 @@
 export { createHttpApp, type RouteModule } from './app.js';
 export type { HttpContext, Logger } from './context.js';
 export type { LocalNode } from './local-node.js';
+export type { ServerTier, TierMember } from './server-tier.js';
 export { createMetrics, type HttpMetrics } from './metrics.js';
 export { blockingRead, type ReadSpec } from './blocking.js';
 export { ResponseCache } from './response-cache.js';

@@ -13,14 +13,17 @@ import { applyFilter, missingParam, normalizeBody, ok, pathId, queryOf } from '.
 
 export function agentRoutes(ctx: HttpContext): RouteOptions[] {
   const { catalog, config, local } = ctx;
-  const node = local.name;
+  // This server's (or agent's) own node; in a server group, agent registrations go to the
+  // group's shared node (local.name), but agent/self and members describe this process.
+  const node = config.node;
   const dc = config.datacenter;
+  const tier = ctx.servers;
 
-  const member = () => ({
-    Name: node,
-    Addr: config.advertiseAddr,
+  const member = (m: { name: string; addr: string; version: string } = { name: node, addr: config.advertiseAddr, version: ctx.version }) => ({
+    Name: m.name,
+    Addr: m.addr,
     Port: 8301,
-    Tags: { role: 'consul', dc, port: '8300', bootstrap: '1', id: node, vsn: '2', build: `${ctx.version}:beacon` },
+    Tags: { role: 'consul', dc, port: '8300', ...(tier ? {} : { bootstrap: '1' }), id: m.name, vsn: '2', build: `${m.version}:beacon` },
     Status: 1,
     ProtocolMin: 1,
     ProtocolMax: 5,
@@ -30,8 +33,9 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     DelegateCur: 4,
   });
 
-  // What agent/self and members say changes only with this server's own node record.
-  const selfRead = { topics: [local.topic], index: () => local.index() } as const;
+  // What agent/self says changes only with this server's own node record (members: and the group).
+  const selfRead = { topics: [`node:${node}`], index: () => catalog.nodeIndex(node) } as const;
+  const membersRead = { topics: [`node:${node}`], index: () => Math.max(catalog.nodeIndex(node), tier?.index() ?? 0) } as const;
 
   return [
     missingParam('/v1/agent/service', 'id', 'Missing service ID in the path'),
@@ -136,7 +140,12 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
     {
       method: 'GET',
       url: '/v1/agent/members',
-      handler: (req, reply) => blockingRead(ctx, req, reply, { ...selfRead, body: () => [member()] }),
+      handler: (req, reply) =>
+        blockingRead(ctx, req, reply, {
+          ...membersRead,
+          cache: false,
+          body: () => (tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()]),
+        }),
     },
   ];
 }

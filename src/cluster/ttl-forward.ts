@@ -1,0 +1,77 @@
+import { Agent, request } from 'undici';
+import type { HealthStatus } from '../catalog/index.js';
+import { BeaconError, ERRORS, type ErrorCode } from '../errors/index.js';
+
+/** The route a server takes a TTL update forwarded by another server on. */
+export const FORWARDED_TTL_ROUTE = '/v1/beacon/cluster/ttl';
+
+export interface ForwardedTtl {
+  Node: string;
+  CheckID: string;
+  Status: HealthStatus;
+  Output: string;
+}
+
+/**
+ * Sends TTL updates to the server that owns the check (cluster mode): a heartbeat may reach any
+ * server, and the one that keeps the check's timer is the one that must see it. One connection
+ * pool per peer; a bounded time per try. The owner applies it only if it still owns the check
+ * (no second hop), so a heartbeat never bounces between servers while ownership moves.
+ *
+ * @example
+ * const fwd = new TtlForwarder({ timeoutMs: 3000 });
+ * await fwd.send('10.0.0.2:8500', { Node: 'beacon-servers', CheckID: 'service:web-1', Status: 'passing', Output: '' });
+ */
+export class TtlForwarder {
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+
+  constructor(opts: { timeoutMs?: number } = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+  }
+
+  /** Resolves once the owner applied it; rejects with the owner's own error, or BEACON_ERR_PEER_UNAVAILABLE. */
+  async send(peerHttp: string, update: ForwardedTtl, from: string): Promise<void> {
+    let res;
+    try {
+      res = await request(`http://${peerHttp}${FORWARDED_TTL_ROUTE}`, {
+        method: 'PUT',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', 'x-beacon-forwarded-by': from },
+        body: JSON.stringify(update),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new BeaconError(
+        'BEACON_ERR_PEER_UNAVAILABLE',
+        `the server that owns check ${JSON.stringify(update.CheckID)} (${peerHttp}) did not answer: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const text = await res.body.text();
+    if (res.statusCode === 200) return;
+    const code = String(res.headers['x-beacon-error'] ?? '');
+    if (code in ERRORS) throw new BeaconError(code as ErrorCode, parseMessage(text));
+    throw new BeaconError(
+      'BEACON_ERR_PEER_UNAVAILABLE',
+      `the server that owns check ${JSON.stringify(update.CheckID)} (${peerHttp}) answered ${res.statusCode}: ${text.slice(0, 200)}`,
+    );
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+function parseMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { message?: unknown };
+    if (typeof j.message === 'string') return j.message;
+  } catch {
+    // plain text
+  }
+  return text.trim();
+}
