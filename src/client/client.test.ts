@@ -10,6 +10,16 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/** What `fn` throws (undefined when it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 function staticClient(extra: ConstructorParameters<typeof BeaconClient>[0] = {}) {
   const c = new BeaconClient({
     static: { web: ['10.0.0.1:80', { address: '10.0.0.2', port: 80, weight: 3, tags: ['v2'] }], empty: [] },
@@ -43,14 +53,64 @@ describe('configuration', () => {
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
-  it('reads servers and token from the environment, and applies floors and ceilings', () => {
-    const cfg = resolveConfig({ waitMs: 9e9, requestTimeoutMs: 1, retries: 99 }, { CONSUL_HTTP_ADDR: '10.0.0.1:8500,https://b:8501/', CONSUL_HTTP_TOKEN: 't' });
+  it('reads servers and token from the environment', () => {
+    const cfg = resolveConfig({}, { CONSUL_HTTP_ADDR: '10.0.0.1:8500,https://b:8501/', CONSUL_HTTP_TOKEN: 't' });
     expect(cfg.servers).toEqual(['http://10.0.0.1:8500', 'https://b:8501']);
     expect(cfg.serversGiven).toBe(true);
     expect(cfg.token).toBe('t');
-    expect(cfg.waitMs).toBe(600_000);
-    expect(cfg.requestTimeoutMs).toBe(100);
-    expect(cfg.retries).toBe(10);
+    expect(resolveConfig({}, { BEACON_HTTP_TOKEN: 'b', CONSUL_HTTP_TOKEN: 't' }).token).toBe('b');
+    expect(resolveConfig({ token: 'o' }, { BEACON_HTTP_TOKEN: 'b' }).token).toBe('o');
+  });
+
+  it('accepts every bound itself', () => {
+    const cfg = resolveConfig({ retries: 10, waitMs: 600_000, requestTimeoutMs: 100, verifyRegistrationMs: 1_000, shutdownTimeoutMs: 0 }, {});
+    expect(cfg).toMatchObject({ retries: 10, waitMs: 600_000, requestTimeoutMs: 100, verifyRegistrationMs: 1_000, shutdownTimeoutMs: 0 });
+    expect(resolveConfig({ retries: 0, waitMs: 100, retry: { baseMs: 10, maxMs: 10 } }, {})).toMatchObject({
+      retries: 0,
+      waitMs: 100,
+      retry: { baseMs: 10, maxMs: 10 },
+    });
+  });
+
+  // Out of range is refused, not clamped: a value the client would not use as given is a mistake to report.
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['retries above 10', { retries: 11 }, /retries must be an integer from 0 to 10, got 11/],
+    ['negative retries', { retries: -1 }, /retries must be an integer from 0 to 10, got -1/],
+    ['fractional retries', { retries: 1.5 }, /retries must be an integer/],
+    ['waitMs below 100', { waitMs: 50 }, /waitMs must be a number from 100 ms to 600000 ms, got 50/],
+    ['waitMs above the server cap', { waitMs: 9e9 }, /waitMs must be a number from 100 ms to 600000 ms/],
+    ['requestTimeoutMs below 100', { requestTimeoutMs: 5 }, /requestTimeoutMs must be a number at least 100 ms, got 5/],
+    ['verifyRegistrationMs below 1 s', { verifyRegistrationMs: 10 }, /verifyRegistrationMs must be a number at least 1000 ms/],
+    ['a negative shutdownTimeoutMs', { shutdownTimeoutMs: -1 }, /shutdownTimeoutMs/],
+    ['a retry.maxMs below retry.baseMs', { retry: { baseMs: 1_000, maxMs: 500 } }, /retry\.maxMs \(at least retry\.baseMs\)/],
+    ['a waitMs given as a string', { waitMs: '60s' }, /waitMs must be a number .*, got "60s"/],
+    ['an unknown key (a typo)', { server: ['http://127.0.0.1:8500'] }, /unknown option "server" \(did you mean servers\?\)/],
+    ['an unknown key (no close match)', { colour: 'blue' }, /unknown option "colour"; the options are servers, token/],
+    ['dns and static together', { dns: {}, static: { web: [] } }, /static and dns are different discovery modes; pass only one/],
+    ['discovery and dns together', { dns: {}, discovery: { snapshot() {}, current() {}, watch() {}, close() {} } }, /discovery and dns/],
+    ['an unknown dns key', { dns: { server: ['127.0.0.1:8600'] } }, /dns: unknown option "server" \(did you mean servers\?\)/],
+    ['a dns.refreshMs below 100', { dns: { refreshMs: 10 } }, /dns\.refreshMs must be a number at least 100 ms/],
+    ['dns.servers that is not a list', { dns: { servers: '127.0.0.1:8600' } }, /dns\.servers must be a non-empty array/],
+    ['a static list that is not an array', { static: { web: '10.0.0.1:80' } }, /static\.web must be an array/],
+    [
+      'an unknown static endpoint key',
+      { static: { web: [{ address: '10.0.0.1', port: 80, wieght: 2 }] } },
+      /unknown option "wieght" \(did you mean weight\?\)/,
+    ],
+    ['a passiveHealth fraction above 0.5', { passiveHealth: { maxEjectedFraction: 0.9 } }, /passiveHealth\.maxEjectedFraction must be a number from 0 to 0\.5/],
+    ['an unknown passiveHealth key', { passiveHealth: { consecutiveFailure: 3 } }, /did you mean consecutiveFailures\?/],
+    ['passiveHealth: true', { passiveHealth: true }, /passiveHealth must be an object of settings, or false/],
+    ['an unknown balancer key', { balancer: { virtualNode: 100 } }, /did you mean virtualNodes\?/],
+    ['balancer.virtualNodes 0', { balancer: { virtualNodes: 0 } }, /balancer\.virtualNodes must be an integer from 1 to 10000/],
+    ['an unknown services entry key', { services: { web: { strategi: 'random' } } }, /services\.web: unknown option "strategi" \(did you mean strategy\?\)/],
+    ['a misspelled strategy', { strategy: 'round_robin' }, /strategy must be one of .* \(did you mean round-robin\?\)/],
+    ['a bad signal name', { deregisterOnSignals: ['TERM'] }, /deregisterOnSignals must be false or an array of signal names/],
+    ['a logger that is not a function', { logger: console }, /logger must be a function/],
+    ['a hashKeyHeader that is not a header name', { hashKeyHeader: 'x hash' }, /hashKeyHeader must be an HTTP header name/],
+    ['an allowStale string', { allowStale: 'yes' }, /allowStale must be true or false/],
+  ])('rejects %s with BEACON_ERR_VALIDATION', (_what, options, re) => {
+    expect(() => resolveConfig(options as never, {})).toThrow(re);
+    expect(thrown(() => new BeaconClient(options as never))).toMatchObject({ code: 'BEACON_ERR_VALIDATION' });
   });
 
   it('rejects bad options naming them', () => {
@@ -60,6 +120,10 @@ describe('configuration', () => {
     expect(() => resolveConfig({ services: { web: { strategy: 'x' as never } } }, {})).toThrow(/services\.web\.strategy/);
     expect(() => resolveConfig({ waitMs: Number.NaN }, {})).toThrow(/waitMs/);
     expect(normalizeServerUrl('127.0.0.1:8500/v1/')).toBe('http://127.0.0.1:8500');
+  });
+
+  it('treats an option set to undefined as not given', () => {
+    expect(resolveConfig({ retries: undefined, dns: undefined, static: { web: ['10.0.0.1:80'] } }, {}).retries).toBe(2);
   });
 
   it('encodes presence-only flags and repeated keys', () => {
@@ -106,6 +170,24 @@ describe('static mode through the client', () => {
     stop();
     expect(logs.some((l) => l.startsWith('error watch listener threw'))).toBe(true);
     expect(() => c.watch('web', 'nope' as never)).toThrow(/listener/);
+  });
+
+  it('refuses call options it does not take, naming them', async () => {
+    const c = staticClient();
+    await expect(c.discover('web', { tags: ['v2'] } as never)).rejects.toThrow(/discover options: unknown option "tags" \(did you mean tag\?\)/);
+    expect(() => c.cached('web', { passng: true } as never)).toThrow(/cached options: unknown option "passng" \(did you mean passing\?\)/);
+    expect(() => c.watch('web', () => {}, { dc: '' })).toThrow(/dc must be a non-empty string/);
+    await expect(c.discover('web', { passing: 'yes' } as never)).rejects.toThrow(/passing must be true or false/);
+    await expect(c.discover('web', { key: 'u' } as never)).rejects.toThrow(/unknown option "key"/);
+    await expect(c.pick('web', { key: 42 } as never)).rejects.toThrow(/pick: key must be a string/);
+    await expect(c.pick('web', { key: 'user-42' })).resolves.toMatchObject({ service: 'web' });
+  });
+
+  it('cached answers only the query discover asked, options included', async () => {
+    const c = staticClient();
+    await c.discover('web', { tag: 'v2', passing: true });
+    expect(c.cached('web')).toBeUndefined();
+    expect(c.cached('web', { tag: 'v2' })?.instances).toHaveLength(1);
   });
 
   it('refuses work once closed', async () => {

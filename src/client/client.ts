@@ -14,6 +14,7 @@ import {
 } from './discovery/index.js';
 import { safeLogger, type ClientLogger } from './logger.js';
 import { resolveConfig, type BeaconClientOptions, type ClientConfig } from './options.js';
+import { describe, knownKeys } from './validate.js';
 import { buildServiceDefinition, installShutdownHook, Registration, type RegisterOptions } from './registration/index.js';
 import { beaconInterceptor, IDEMPOTENT_METHODS, REPLAY_HEADER, replayableFetchBody, ServiceRouter, type ReplayBody, type RoutedCall } from './routing/index.js';
 import { RegistryTransport } from './transport/index.js';
@@ -22,6 +23,19 @@ import { RegistryTransport } from './transport/index.js';
 export interface PickOptions extends DiscoverOptions {
   /** Consistent-hash key (client IP, user id, ...). */
   readonly key?: string;
+}
+
+const DISCOVER_KEYS = ['tag', 'dc', 'passing'] as const satisfies readonly (keyof DiscoverOptions)[];
+const PICK_KEYS = [...DISCOVER_KEYS, 'key'] as const satisfies readonly (keyof PickOptions)[];
+
+/** The options of one call, refused when they hold a key the call does not take (`{ tags: ... }`). */
+function callOptions<T extends object>(options: T, allowed: readonly string[], call: string): T {
+  // On the pick path: no allocation unless something is wrong.
+  if (typeof options !== 'object' || options === null) knownKeys(options, allowed, `${call} options`);
+  for (const k in options) if (!allowed.includes(k)) knownKeys(options, allowed, `${call} options`);
+  const key = (options as PickOptions).key;
+  if (key !== undefined && typeof key !== 'string') throw invalidOption(`${call}: key must be a string, got ${describe(key)}`);
+  return options;
 }
 
 /**
@@ -157,7 +171,7 @@ export class BeaconClient {
   discover(name: string, options: DiscoverOptions = {}): Promise<ServiceSnapshot> {
     try {
       this.#assertOpen();
-      return this.#discovery.snapshot(makeQuery(name, options, this.config.datacenter));
+      return this.#discovery.snapshot(makeQuery(name, callOptions(options, DISCOVER_KEYS, 'discover'), this.config.datacenter));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -168,7 +182,7 @@ export class BeaconClient {
    * discover/watch/pick for the same query has had its first answer.
    */
   cached(name: string, options: DiscoverOptions = {}): ServiceSnapshot | undefined {
-    return this.#discovery.current(makeQuery(name, options, this.config.datacenter));
+    return this.#discovery.current(makeQuery(name, callOptions(options, DISCOVER_KEYS, 'cached'), this.config.datacenter));
   }
 
   /**
@@ -182,7 +196,7 @@ export class BeaconClient {
   watch(name: string, listener: WatchListener, options: DiscoverOptions = {}): () => void {
     this.#assertOpen();
     if (typeof listener !== 'function') throw invalidOption('watch: listener must be a function');
-    return this.#discovery.watch(makeQuery(name, options, this.config.datacenter), listener);
+    return this.#discovery.watch(makeQuery(name, callOptions(options, DISCOVER_KEYS, 'watch'), this.config.datacenter), listener);
   }
 
   /**
@@ -196,7 +210,7 @@ export class BeaconClient {
   pick(name: string, options: PickOptions = {}): Promise<ServiceInstance> {
     try {
       this.#assertOpen();
-      return this.#router(name, options).pick(options.key);
+      return this.#router(name, callOptions(options, PICK_KEYS, 'pick')).pick(options.key);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -214,7 +228,7 @@ export class BeaconClient {
    */
   async startCall(name: string, options: PickOptions = {}): Promise<RoutedCall> {
     this.#assertOpen();
-    const router = this.#router(name, options);
+    const router = this.#router(name, callOptions(options, PICK_KEYS, 'startCall'));
     return router.begin(await router.pick(options.key));
   }
 

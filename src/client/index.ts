@@ -13,6 +13,8 @@ export type { Duration } from './duration.js';
 /** @internal Go's time.ParseDuration, shared with Beacon's server; not part of the SDK's stable API. */
 export { parseGoDuration } from './duration.js';
 export { backoffDelay, jitter, type BackoffOptions } from './backoff.js';
+/** @internal The typo suggestion of the SDK's option checks, shared with Beacon's CLI; not part of the SDK's stable API. */
+export { didYouMean } from './validate.js';
 
 export {
   createBalancer,

@@ -10,6 +10,7 @@ import { roundRobin } from './round-robin.js';
 import { STRATEGIES, type Balancer, type BalancerOptions, type StrategyName } from './types.js';
 import { weighted } from './weighted.js';
 import { invalidOption } from '../client-error.js';
+import { knownKeys, numberOption } from '../validate.js';
 
 export {
   STRATEGIES,
@@ -46,7 +47,7 @@ export function isStrategyName(name: unknown): name is StrategyName {
  * balancer per service (its state — rotation, in-flight counts, latencies — is what makes the
  * stateful strategies work) and give it the current set on each pick.
  *
- * Throws `BEACON_ERR_VALIDATION` for an unknown strategy name.
+ * Throws `BEACON_ERR_VALIDATION` for an unknown strategy name, an unknown option or one out of range.
  *
  * @example
  * import { createBalancer } from 'beacon/client';
@@ -57,5 +58,11 @@ export function createBalancer(strategy: StrategyName = DEFAULT_STRATEGY, option
   if (!isStrategyName(strategy)) {
     throw invalidOption(`Unknown balancing strategy ${JSON.stringify(strategy)}; use one of ${STRATEGIES.join(', ')}`);
   }
+  const o = knownKeys(options, ['random', 'now', 'virtualNodes', 'decayMs', 'failurePenaltyMs'], 'createBalancer options');
+  for (const f of ['random', 'now'] as const)
+    if (o[f] !== undefined && typeof o[f] !== 'function') throw invalidOption(`createBalancer options: ${f} must be a function`);
+  numberOption(o.virtualNodes, 'createBalancer options: virtualNodes', 160, { min: 1, max: 10_000, integer: true });
+  numberOption(o.decayMs, 'createBalancer options: decayMs', 10_000, { min: 1, unit: ' ms' });
+  numberOption(o.failurePenaltyMs, 'createBalancer options: failurePenaltyMs', 1_000, { min: 0, unit: ' ms' });
   return FACTORIES[strategy](options);
 }

@@ -23,6 +23,12 @@ describe('createBalancer', () => {
     expect((caught as Error).message).toContain('round-robin');
   });
 
+  it('rejects an unknown option and one out of range', () => {
+    expect(() => createBalancer('consistent-hash', { virtualNode: 10 } as never)).toThrow(/unknown option "virtualNode" \(did you mean virtualNodes\?\)/);
+    expect(() => createBalancer('consistent-hash', { virtualNodes: 0 })).toThrow(/virtualNodes must be an integer from 1 to 10000, got 0/);
+    expect(() => createBalancer('p2c-ewma', { decayMs: -5 })).toThrow(/decayMs/);
+  });
+
   it('recognises exactly the listed strategy names', () => {
     for (const s of STRATEGIES) expect(isStrategyName(s)).toBe(true);
     expect(isStrategyName('p2c')).toBe(false);

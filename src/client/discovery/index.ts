@@ -15,4 +15,4 @@ export { nextIndex, parseIndex, rearm, type RearmInput, type RearmOptions } from
 export { aggregateStatus, instanceWeight, parseHealthEntries } from './health-entries.js';
 export { ConsulDiscovery, type ConsulDiscoveryOptions } from './consul-discovery.js';
 export { DnsDiscovery, decodeAddrTarget, srvName, type DnsDiscoveryOptions, type SrvResolver } from './dns-discovery.js';
-export { StaticDiscovery, type StaticEndpoint, type StaticServices } from './static-discovery.js';
+export { StaticDiscovery, STATIC_ENDPOINT_KEYS, type StaticEndpoint, type StaticServices } from './static-discovery.js';

@@ -1,4 +1,5 @@
 import { invalidOption } from '../client-error.js';
+import { knownKeys } from '../validate.js';
 import type { ClientLogger } from '../logger.js';
 import { FeedDiscovery } from './feed-discovery.js';
 import type { ServiceFeed } from './feed.js';
@@ -17,6 +18,9 @@ export type StaticEndpoint =
       readonly meta?: Readonly<Record<string, string>>;
     };
 
+/** The keys of an endpoint given as an object. */
+export const STATIC_ENDPOINT_KEYS = ['address', 'port', 'id', 'weight', 'tags', 'meta'] as const;
+
 /** Service name → its fixed endpoints. */
 export type StaticServices = Readonly<Record<string, readonly StaticEndpoint[]>>;
 
@@ -30,13 +34,14 @@ function toInstance(service: string, ep: StaticEndpoint): ServiceInstance {
     address = m[1]!;
     port = Number(m[2]);
   } else {
-    extra = ep;
+    extra = knownKeys(ep, STATIC_ENDPOINT_KEYS, `static.${service} endpoint`) as Exclude<StaticEndpoint, string>;
     address = ep.address;
     port = ep.port;
   }
   if (!address || !Number.isInteger(port) || port < 1 || port > 65535)
     throw invalidOption(`Static endpoint of ${service} needs an address and a port in 1..65535`);
   const weight = extra?.weight ?? 1;
+  if (!Number.isInteger(weight) || weight < 0) throw invalidOption(`static.${service}: weight must be a non-negative integer, got ${String(weight)}`);
   return {
     id: extra?.id ?? `${address}:${port}`,
     service,

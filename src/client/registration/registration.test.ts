@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BeaconClient } from '../client.js';
+import { BeaconClientError } from '../client-error.js';
 import { FakeConsul, until } from '../transport/fake-consul.test-suite.js';
 import type { RegistryRequest, RegistryResponse, RegistryTransport } from '../transport/index.js';
 import { Registration } from './registration.js';
@@ -67,9 +68,36 @@ describe('service definition', () => {
       [{ name: 'x', port: 1, check: { ttl: 'soon' } }, /check\.ttl/],
       [{ name: 'x', port: 1, check: { http: 'http://x', interval: 0 } }, /interval/],
       [{ name: 'x', port: 1, check: { http: 'https://x', interval: '10s', tlsServerName: '' } }, /check\.tlsServerName must be a non-empty string/],
-      [{ name: 'x', port: 1, check: {} }, /ttl, http or tcp/],
+      [{ name: 'x', port: 1, check: {} }, /one of ttl .*, http .* or tcp/],
     ];
     for (const [opts, re] of bad) expect(() => buildServiceDefinition(opts as never)).toThrow(re);
+  });
+
+  // Each of these was accepted (or failed with a TypeError) before: plain JavaScript callers
+  // get no help from the types, so the checks are at run time.
+  it.each<[string, unknown, RegExp]>([
+    ['an HTTP check without interval', { http: 'http://127.0.0.1:8080/health' }, /check\.interval is required with check\.http/],
+    ['a TCP check without interval', { tcp: '127.0.0.1:5432' }, /check\.interval is required with check\.tcp/],
+    ['a check of two kinds (ttl and http)', { ttl: '15s', http: 'http://127.0.0.1:8080/health', interval: '10s' }, /check has ttl and http; .*only one/],
+    ['a misspelled check key', { http: 'http://127.0.0.1:8080/health', intervall: '10s' }, /unknown option "intervall" \(did you mean interval\?\)/],
+    ['a misspelled check kind', { htpp: 'http://127.0.0.1:8080/health', interval: '10s' }, /unknown option "htpp" \(did you mean http\?\)/],
+    ['a key of another kind of check', { ttl: '15s', interval: '10s' }, /check \(a ttl check\): unknown option "interval"/],
+    ['an HTTP check that is not a URL', { http: '127.0.0.1:8080/health', interval: '10s' }, /check\.http must be an http:\/\/ or https:\/\/ URL/],
+    ['a TCP check that is not host:port', { tcp: 'db', interval: '10s' }, /check\.tcp must be "host:port"/],
+    ['an unknown initial status', { ttl: '15s', initialStatus: 'ok' }, /check\.initialStatus must be passing, warning or critical/],
+    ['a check that is not an object', 'ttl:15s', /check must be an object/],
+  ])('rejects %s with BEACON_ERR_VALIDATION naming the field', (_what, check, re) => {
+    const run = () => buildServiceDefinition({ name: 'x', port: 1, check } as never);
+    expect(run).toThrow(re);
+    expect(run).toThrow(BeaconClientError);
+  });
+
+  it('rejects an unknown register option with a suggestion, and weights out of range', () => {
+    expect(() => buildServiceDefinition({ name: 'x', port: 1, tag: ['v2'] } as never)).toThrow(
+      /register options: unknown option "tag" \(did you mean tags\?\)/,
+    );
+    expect(() => buildServiceDefinition({ name: 'x', port: 1, weights: { passing: 70_000 } })).toThrow(/weights\.passing must be an integer from 0 to 65535/);
+    expect(() => buildServiceDefinition({ name: 'x', port: 1, weights: { pasing: 2 } } as never)).toThrow(/did you mean passing\?/);
   });
 });
 
