@@ -45,3 +45,4 @@ export {
   type MemberFollower,
   type MemberFollow,
 } from './servers.js';
+export { HistoryCompactor, type HistoryCompactorOptions } from './history.js';

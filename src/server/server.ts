@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Catalog, CatalogSessions, ServerRegistry } from '../catalog/index.js';
+import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
 import { ServerGroup, TtlForwarder } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
@@ -97,6 +97,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let group: ServerGroup | undefined;
   let forwarder: TtlForwarder | undefined;
   let health: Health;
+  const stopChores: Step[] = [];
   let session: OwnSession;
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
@@ -162,6 +163,17 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       options: { sessionTtlSeconds: config.sessionTtlSeconds, ...(g ? { owns: (node: string, checkId: string) => g.owns(node, checkId) } : {}) },
     });
     if (g) undo.push(g.onChange(() => health.ownershipChanged()));
+    if (g && store.driver === 'etcd') {
+      // The coordinator's chore: etcd keeps every revision until compacted.
+      const compactor = new HistoryCompactor(store, {
+        active: () => g.isLeader(),
+        onCompacted: (revision) => logger.debug({ revision }, 'compacted store history'),
+        onError: (err) => logger.warn({ err }, 'compacting store history failed; trying again later'),
+      });
+      compactor.start();
+      undo.push(() => compactor.stop());
+      stopChores.push(() => compactor.stop());
+    }
     await health.start();
     undo.push(() => health.stop());
     // While the store refuses writes this server cannot keep anything current: its own
@@ -269,6 +281,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           () => antiEntropy.stop(),
           () => session.stop(),
           () => group?.stop(),
+          ...stopChores,
           () => health.stop(),
           () => forwarder?.close(),
           () => catalog.stop(),
