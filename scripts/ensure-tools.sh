@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system tools Beacon's tests use when they are missing (Debian packages):
 #   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
-#   python3-consul for the python-consul e2e test.
-# Benchmarks additionally use dnsperf and etcd: `scripts/ensure-tools.sh --bench`.
+#   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
+#   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
+# Benchmarks additionally use dnsperf: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
@@ -10,9 +11,10 @@ command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 # python-consul (a second, independent Consul client) for test/e2e/python-consul.test.ts
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || need+=(python3-consul)
+# etcd 3.4 for src/store/etcd's tests and the catalog's concurrency suite on etcd
+command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 if [ "${1:-}" = "--bench" ]; then
   command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
-  command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "ensure-tools: everything present"
