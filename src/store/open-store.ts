@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { BeaconError } from '../errors/index.js';
 import { EmbeddedStore } from './embedded/index.js';
+import { EtcdStore, isEtcdUrl, parseEtcdUrl } from './etcd/index.js';
 import type { StoreLogger } from './logger.js';
 import { namespaced, namespacePrefixProblem } from './namespace.js';
 import type { Store } from './types.js';
@@ -23,33 +24,45 @@ export interface OpenStoreOptions {
    * with BEACON_ERR_STORE_CORRUPT naming the file and what was found.
    */
   recover?: boolean;
+  /**
+   * etcd driver: the longest one store call may take, retries included, before it fails with
+   * BEACON_ERR_STORE_UNAVAILABLE (default 5000 ms, at least 500).
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
  * Opens the store a URL names:
  * - `embedded` — the embedded driver in `opts.dataDir`;
- * - `embedded:///absolute/dir` — the embedded driver in that directory.
+ * - `embedded:///absolute/dir` — the embedded driver in that directory;
+ * - `etcd://host:port[,host:port…]` — the etcd driver on the cluster of those members.
  *
  * With `opts.prefix` the store comes back as a namespaced view that owns the store: closing it
  * closes the store.
  *
  * Fails with BEACON_ERR_CONFIG for a URL or prefix it cannot use (before touching anything),
- * BEACON_ERR_STARTUP (naming the path) when the store cannot be opened, and
- * BEACON_ERR_STORE_CORRUPT when its data is damaged and `opts.recover` is not set.
+ * BEACON_ERR_STARTUP (naming the path) when the store cannot be opened,
+ * BEACON_ERR_STORE_CORRUPT when its data is damaged and `opts.recover` is not set, and
+ * BEACON_ERR_STORE_UNAVAILABLE (naming the endpoints) when no etcd quorum answers in time.
  *
  * @example
  * const store = await openStore('embedded', { dataDir: './data' });
  * const shared = await openStore('embedded:///var/lib/beacon', { prefix: 'beacon/dc1/' });
+ * const cluster = await openStore('etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379', { prefix: 'beacon/dc1/' });
  */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
-  const dataDir = embeddedDir(url, opts.dataDir);
+  const endpoints = isEtcdUrl(url) ? parseEtcdUrl(url) : undefined;
+  const dataDir = endpoints === undefined ? embeddedDir(url, opts.dataDir) : undefined;
   if (opts.prefix !== undefined) {
     const problem = namespacePrefixProblem(opts.prefix);
     if (problem !== undefined) {
       throw new BeaconError('BEACON_ERR_CONFIG', `store-prefix ${JSON.stringify(opts.prefix)} ${problem}`, { field: 'store-prefix' });
     }
   }
-  const store = await EmbeddedStore.open({ dataDir, logger: opts.logger, historyRevisions: opts.historyRevisions, recover: opts.recover });
+  const store =
+    endpoints !== undefined
+      ? await EtcdStore.open({ endpoints, logger: opts.logger, requestTimeoutMs: opts.requestTimeoutMs })
+      : await EmbeddedStore.open({ dataDir: dataDir!, logger: opts.logger, historyRevisions: opts.historyRevisions, recover: opts.recover });
   return opts.prefix === undefined ? store : namespaced(store, opts.prefix, { closeStore: true });
 }
 
@@ -61,9 +74,6 @@ function embeddedDir(url: string, dataDir: string | undefined): string {
       });
     }
     return dataDir;
-  }
-  if (/^etcd(\+https?)?:\/\//i.test(url)) {
-    throw new BeaconError('BEACON_ERR_CONFIG', 'the etcd store driver is not available in this build yet', { field: 'store' });
   }
   if (url.startsWith('embedded://')) {
     let parsed: URL | undefined;
@@ -82,5 +92,9 @@ function embeddedDir(url: string, dataDir: string | undefined): string {
     }
     return path;
   }
-  throw new BeaconError('BEACON_ERR_CONFIG', `unknown store URL ${JSON.stringify(url)}: use "embedded" or "embedded:///absolute/path"`, { field: 'store' });
+  throw new BeaconError(
+    'BEACON_ERR_CONFIG',
+    `unknown store URL ${JSON.stringify(url)}: use "embedded", "embedded:///absolute/path" or "etcd://host:port,host:port,…"`,
+    { field: 'store' },
+  );
 }
