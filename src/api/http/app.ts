@@ -8,6 +8,7 @@ import { heartbeatFastPath } from './fast-heartbeat.js';
 import { answersDegraded, leaderHeaders } from './leader-headers.js';
 import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
+import { unsupportedConsulApi } from './unsupported.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -123,6 +124,14 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   app.addHook('onRequest', (_req, _reply, done) => {
     if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down'));
     done();
+  });
+
+  // A part of Consul's API Beacon does not have (/v1/kv, /v1/session, ...): one line saying so,
+  // before any body is parsed (a KV value is not JSON and would otherwise answer 400).
+  app.addHook('onRequest', (req, reply, done) => {
+    const what = req.is404 ? unsupportedConsulApi(req.url) : undefined;
+    if (what === undefined) return done();
+    void sendError(req, reply, new BeaconError('BEACON_ERR_NOT_FOUND', what));
   });
 
   app.addHook('onResponse', (req, reply, done) => {

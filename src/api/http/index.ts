@@ -6,7 +6,7 @@ export { createMetrics, type HttpMetrics } from './metrics.js';
 export { blockingRead, type ReadSpec } from './blocking.js';
 export { ResponseCache } from './response-cache.js';
 export { sendError, toBeaconError } from './replies.js';
-export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, type Shape } from './normalize.js';
+export { normalizeKeys, CHECK_SHAPE, CHECK_UPDATE_SHAPE, SERVICE_SHAPE, type Shape } from './normalize.js';
 export { checkSchema } from './schemas.js';
 export { checkJson, agentServiceJson, healthEntryJson } from './serialize.js';
 export { checkDatacenter, boolParam, one, type Query } from './query.js';
