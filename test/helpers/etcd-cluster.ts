@@ -43,8 +43,12 @@ export interface EtcdCluster {
   pauseMember(i: number): void;
   /** SIGCONT member `i`. */
   resumeMember(i: number): void;
-  /** Starts a stopped member again on its data dir (`--initial-cluster-state existing`) and waits until it answers. */
-  startMember(i: number): Promise<void>;
+  /**
+   * Starts a stopped member again on its data dir (`--initial-cluster-state existing`) and, unless
+   * `wait` is false, waits until it answers (which needs a quorum: with every member stopped,
+   * start them with `wait: false`, then {@link waitReady}).
+   */
+  startMember(i: number, opts?: { wait?: boolean }): Promise<void>;
   /** Index of the current leader (waits, bounded, while there is none). */
   leaderIndex(): Promise<number>;
   /** Whether member `i` has a running process (paused members count as running). */
@@ -189,10 +193,10 @@ class LocalEtcdCluster implements EtcdCluster {
     this.member(i).proc?.kill('SIGCONT');
   }
 
-  async startMember(i: number): Promise<void> {
+  async startMember(i: number, opts: { wait?: boolean } = {}): Promise<void> {
     if (this.member(i).proc !== undefined) return;
     this.spawnMember(i, 'existing');
-    await this.untilAnswers(i, this.opts.readyTimeoutMs ?? 30_000);
+    if (opts.wait !== false) await this.untilAnswers(i, this.opts.readyTimeoutMs ?? 30_000);
   }
 
   async leaderIndex(): Promise<number> {
