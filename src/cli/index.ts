@@ -8,15 +8,16 @@ import { healthCommand } from './health-command.js';
 import { maintCommand } from './maint-command.js';
 import { watchCommand } from './watch-command.js';
 import { infoCommand } from './info-command.js';
+import { runProgram } from './usage-errors.js';
+import { devCommand } from './dev-cluster-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `beacon` command line. */
+/** The `beacon` command line. Exit codes: 0 success, 1 a failure, 2 a usage error (see usage-errors.ts). */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('beacon')
     .description('Beacon: service discovery with a Consul-compatible HTTP API and DNS')
     .version(pkg.version, '-v, --version')
-    .showHelpAfterError()
     .addCommand(serverCommand())
     .addCommand(membersCommand())
     .addCommand(catalogCommand())
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(healthCommand())
     .addCommand(maintCommand())
     .addCommand(watchCommand())
-    .addCommand(infoCommand());
-  await program.parseAsync(argv);
+    .addCommand(infoCommand())
+    .addCommand(devCommand());
+  await runProgram(program, argv);
 }
