@@ -48,3 +48,22 @@ export function storeHealth(store: Store): StoreHealth {
 export function onStoreHealthChange(store: Store, listener: (health: StoreHealth) => void): () => void {
   return reporting(store)?.onHealthChange(listener) ?? (() => undefined);
 }
+
+/** A store driver that knows when its backend last answered (the etcd driver). */
+export interface ContactReportingStore extends Store {
+  /** ms since the epoch of the backend's last answer; it stands still while the backend is away. */
+  lastContact(): number;
+}
+
+/**
+ * When the store's backend last answered (ms since the epoch), or undefined for a driver that
+ * has no backend to lose (the embedded store). Namespaced views report their store's.
+ *
+ * @example
+ * const last = storeLastContact(store);
+ * reply.header('X-Consul-LastContact', String(last === undefined ? 0 : Math.max(0, Date.now() - last)));
+ */
+export function storeLastContact(store: Store): number | undefined {
+  const s = store as Partial<ContactReportingStore>;
+  return typeof s.lastContact === 'function' ? s.lastContact() : undefined;
+}

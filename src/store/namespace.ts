@@ -5,7 +5,7 @@
  */
 import { BeaconError, invalid } from '../errors/index.js';
 import { countKeys, type StoreCounters } from './counters.js';
-import { onStoreHealthChange, storeHealth, type StoreHealth } from './health.js';
+import { onStoreHealthChange, storeHealth, storeLastContact, type StoreHealth } from './health.js';
 import type {
   Compare,
   KeyValue,
@@ -65,6 +65,8 @@ export class NamespacedStore implements Store {
   readonly driver: Store['driver'];
   /** The driver's counters (for the whole underlying store), when it keeps them. */
   readonly counters?: () => StoreCounters;
+  /** When the underlying store's backend last answered, when the driver reports it (etcd). */
+  readonly lastContact?: () => number;
   private readonly watches = new Set<ViewWatch>();
   private closing: Promise<void> | undefined;
 
@@ -81,6 +83,7 @@ export class NamespacedStore implements Store {
     this.driver = store.driver;
     const inner = store as Partial<{ counters(): StoreCounters }>;
     if (typeof inner.counters === 'function') this.counters = () => inner.counters!.call(store);
+    if (storeLastContact(store) !== undefined) this.lastContact = () => storeLastContact(store) ?? 0;
   }
 
   /** The underlying store's health (it has one writer: the store), see {@link storeHealth}. */

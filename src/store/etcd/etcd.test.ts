@@ -13,6 +13,8 @@ import { isBeaconError } from '../../errors/index.js';
 import { expectCode, record, sleep } from '../contract-helpers.test-suite.js';
 import { runStoreContract } from '../contract.test-suite.js';
 import { silentLogger } from '../logger.js';
+import { storeCounters } from '../counters.js';
+import { storeHealth, storeLastContact } from '../health.js';
 import { namespaced } from '../namespace.js';
 import { openStore } from '../open-store.js';
 import type { Store } from '../types.js';
@@ -77,7 +79,12 @@ describe('etcd store URL', () => {
     const raw = await openStore(cluster.url);
     try {
       expect(store.driver).toBe('etcd');
+      // The view reports the driver's health, last contact and counters.
+      expect(storeHealth(store).writable).toBe(true);
+      expect(storeLastContact(store)).toBeGreaterThan(0);
+      expect(storeCounters(store)?.writable).toBe(1);
       await store.put('k', 'v');
+      expect(storeCounters(store)?.commits).toBe(1);
       expect((await raw.get(`${prefix}k`))?.value).toBe('v');
       expect((await store.range('')).kvs.map((kv) => kv.key)).toEqual(['k']);
       await raw.deletePrefix(prefix);
