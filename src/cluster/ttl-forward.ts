@@ -26,8 +26,11 @@ export class TtlForwarder {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
 
-  constructor(opts: { timeoutMs?: number } = {}) {
+  private readonly onResult: (result: 'ok' | 'refused' | 'unreachable') => void;
+
+  constructor(opts: { timeoutMs?: number; onResult?: (result: 'ok' | 'refused' | 'unreachable') => void } = {}) {
     this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.onResult = opts.onResult ?? (() => undefined);
     this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
   }
 
@@ -52,6 +55,7 @@ export class TtlForwarder {
       );
     }
     const text = await res.body.text();
+    this.onResult(res.statusCode === 200 ? 'ok' : 'refused');
     if (res.statusCode === 200) return;
     const code = String(res.headers['x-beacon-error'] ?? '');
     if (code in ERRORS) throw new BeaconError(code as ErrorCode, parseMessage(text));

@@ -125,6 +125,14 @@ describe('cluster mode: a server group on one store', () => {
       return mine.length === services.length ? mine : undefined;
     });
     expect(checks.every((c) => c.Status === 'passing')).toBe(true);
+    // Heartbeats through every server for every check: most were forwarded to an owner.
+    let forwarded = 0;
+    for (const s of servers) {
+      const res = await request(`http://${s!.http.host}:${s!.http.port}/metrics`);
+      const m = /beacon_cluster_ttl_forwards_total\{result="ok"\} (\d+)/.exec(await res.body.text());
+      forwarded += Number(m?.[1] ?? 0);
+    }
+    expect(forwarded).toBeGreaterThanOrEqual(services.length);
   });
 
   it('a heartbeat forwarded to a server that does not own the check is refused with a retryable code, not applied', async () => {

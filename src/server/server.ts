@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
-import { ServerGroup, TtlForwarder } from '../cluster/index.js';
+import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
@@ -102,6 +102,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
   const metrics = createMetrics({ catalog, store });
+  const clusterMetrics = createClusterMetrics(metrics.registry, () => group);
   try {
     await catalog.start();
     undo.push(() => catalog.stop());
@@ -120,7 +121,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         logger,
       });
       group = g;
-      forwarder = new TtlForwarder();
+      forwarder = new TtlForwarder({ onResult: (result) => clusterMetrics.forwards.inc({ result }) });
       const fwd = forwarder;
       undo.push(() => fwd.close());
       await g.start();
@@ -162,7 +163,13 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       registry: metrics.registry,
       options: { sessionTtlSeconds: config.sessionTtlSeconds, ...(g ? { owns: (node: string, checkId: string) => g.owns(node, checkId) } : {}) },
     });
-    if (g) undo.push(g.onChange(() => health.ownershipChanged()));
+    if (g)
+      undo.push(
+        g.onChange(() => {
+          clusterMetrics.ownershipChanges.inc();
+          health.ownershipChanged();
+        }),
+      );
     if (g && store.driver === 'etcd') {
       // The coordinator's chore: etcd keeps every revision until compacted.
       const compactor = new HistoryCompactor(store, {
