@@ -158,6 +158,31 @@ describe('etcd driver', () => {
     expect((await s.get(k('both')))?.modRevision).toBe(both.revision);
   });
 
+  it('reads a range larger than one page whole, at one revision, while another writer changes it', async () => {
+    const s = await open();
+    const key = (i: number): string => k(`big/${String(i).padStart(5, '0')}`);
+    for (let t = 0; t < 110; t++) {
+      await s.txn(
+        [],
+        Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: key(t * 100 + j), value: 'v0' })),
+      );
+    }
+    let stop = false;
+    const writer = (async () => {
+      for (let n = 1; !stop; n++) await s.put(key((n * 7919) % 11_000), `v${n}`);
+    })();
+    try {
+      const { kvs, revision } = await s.range(k('big/'));
+      expect(kvs).toHaveLength(11_000);
+      expect(kvs.map((kv) => kv.key)).toEqual(Array.from({ length: 11_000 }, (_, i) => key(i)));
+      for (const kv of kvs) expect(kv.modRevision).toBeLessThanOrEqual(revision);
+      expect(await s.countKeys(k('big/'))).toBe(11_000);
+    } finally {
+      stop = true;
+      await writer;
+    }
+  });
+
   it('finds the compacted revision another client made, and a watch from below it gets BEACON_ERR_COMPACTED', async () => {
     const a = await open();
     const b = await open();
