@@ -51,6 +51,25 @@ export function resolveHttpAddr(flag: string | undefined, env: NodeJS.ProcessEnv
   return `${m ? m[1] : 'http'}://${formatHostPort(hp)}`;
 }
 
+/**
+ * The ACL token of the client commands: the flag, else `$BEACON_HTTP_TOKEN`, else
+ * `$CONSUL_HTTP_TOKEN` (as the consul CLI reads it), else none.
+ *
+ * @example
+ * resolveToken(undefined, { CONSUL_HTTP_TOKEN: 'abc' }); // 'abc'
+ */
+export function resolveToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined && flag.trim() === '') throw new BeaconClientError('BEACON_ERR_VALIDATION', 'invalid --token "": expected the ACL token');
+  return flag ?? (env.BEACON_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN || undefined);
+}
+
+/** The `--datacenter` flag: a datacenter name, or undefined for the server's own. */
+export function resolveDatacenter(flag: string | undefined): string | undefined {
+  if (flag !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(flag))
+    throw new BeaconClientError('BEACON_ERR_VALIDATION', `invalid --datacenter ${JSON.stringify(flag)}: expected a datacenter name such as dc1`);
+  return flag;
+}
+
 /** One line describing a failed connection, e.g. `connect ECONNREFUSED 127.0.0.1:1`. */
 function connectionError(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return [...new Set(err.errors.map(connectionError))].join('; ');
@@ -106,10 +125,20 @@ export class ApiClient {
   readonly #agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 1_000 });
   readonly #transport: RegistryTransport;
 
-  constructor(baseUrl: string) {
+  readonly #datacenter: string | undefined;
+
+  /** `token` goes in `X-Consul-Token`; `datacenter` as `dc` on every request, as the consul CLI sends them. */
+  constructor(baseUrl: string, opts: { token?: string; datacenter?: string } = {}) {
     this.baseUrl = baseUrl;
+    this.#datacenter = opts.datacenter;
     // One server, and every answer (503 included) reported as the server gave it.
-    this.#transport = new RegistryTransport({ servers: [baseUrl], dispatcher: this.#agent, timeoutMs: 30_000, failoverStatuses: new Set() });
+    this.#transport = new RegistryTransport({
+      servers: [baseUrl],
+      token: opts.token,
+      dispatcher: this.#agent,
+      timeoutMs: 30_000,
+      failoverStatuses: new Set(),
+    });
   }
 
   /** Sends the request; resolves with a 2xx answer, throws a `BeaconClientError` otherwise. */
@@ -119,7 +148,7 @@ export class ApiClient {
       res = await this.#transport.request({
         method: req.method ?? 'GET',
         path: req.path,
-        query: req.query,
+        query: this.#datacenter === undefined ? req.query : { ...req.query, dc: this.#datacenter },
         body: req.body,
         timeoutMs: req.timeoutMs,
         signal: req.signal,

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { ApiClient, resolveHttpAddr } from './api-client.js';
+import { isBeaconClientError } from '../client/index.js';
+import { ApiClient, resolveDatacenter, resolveHttpAddr, resolveToken } from './api-client.js';
+import { EXIT_FAILURE, EXIT_USAGE } from './usage-errors.js';
 
 /** What every client command's action gets: the server connection and the output streams. */
 export interface CliContext {
@@ -15,11 +17,15 @@ export interface CliContext {
 /** Options every client command takes. */
 export interface HttpAddrOption {
   httpAddr?: string;
+  token?: string;
+  datacenter?: string;
 }
 
 /**
  * A command that talks to a running server: `--http-addr` (default `$BEACON_HTTP_ADDR`, else
- * `$CONSUL_HTTP_ADDR`, else 127.0.0.1:8500) and an Examples section in `--help`.
+ * `$CONSUL_HTTP_ADDR`, else 127.0.0.1:8500), `--token` (default `$BEACON_HTTP_TOKEN`, else
+ * `$CONSUL_HTTP_TOKEN`) and `--datacenter`, as the consul CLI has them, and an Examples section
+ * in `--help`.
  *
  * @example
  * clientCommand('members', 'List the cluster members', ['beacon members'])
@@ -29,15 +35,17 @@ export function clientCommand(name: string, description: string, examples: reado
   return new Command(name)
     .description(description)
     .option('--http-addr <host:port>', 'Beacon HTTP API address (default $BEACON_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)')
-    .configureOutput({ outputError: (text, write) => write(`beacon: ${text.replace(/^error: /, '')}`) })
-    .showHelpAfterError('(add --help for the usage and examples)')
+    .option('--token <token>', 'ACL token, sent as X-Consul-Token (default $BEACON_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN)')
+    .option('--datacenter <name>', "datacenter to ask (default the server's own)")
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
 }
 
 /**
- * Wraps a command's action: resolves the server address, runs `fn` with the command's options
- * and positional arguments, and turns any error into one line on stderr (`beacon: …`) and exit
- * code 1. Success leaves the exit code at 0.
+ * Wraps a command's action: resolves the server address, token and datacenter, runs `fn` with
+ * the command's options and positional arguments, and turns any error into one line on stderr
+ * (`beacon: …`): exit code 2 for a usage error found before anything was sent
+ * (`BEACON_ERR_VALIDATION`: a bad flag value, an unreadable or invalid file), 1 for a failure
+ * (the server refused or could not be reached). Success leaves the exit code at 0.
  */
 export function clientAction<O extends HttpAddrOption>(fn: (ctx: CliContext, opts: O, args: unknown[]) => Promise<void>) {
   return async (...xs: unknown[]): Promise<void> => {
@@ -49,7 +57,10 @@ export function clientAction<O extends HttpAddrOption>(fn: (ctx: CliContext, opt
     });
     let api: ApiClient | undefined;
     try {
-      api = new ApiClient(resolveHttpAddr(opts.httpAddr, process.env));
+      api = new ApiClient(resolveHttpAddr(opts.httpAddr, process.env), {
+        token: resolveToken(opts.token, process.env),
+        datacenter: resolveDatacenter(opts.datacenter),
+      });
       await fn(
         {
           api,
@@ -62,7 +73,7 @@ export function clientAction<O extends HttpAddrOption>(fn: (ctx: CliContext, opt
       );
     } catch (err) {
       process.stderr.write(`beacon: ${errorLine(err)}\n`);
-      process.exitCode = 1;
+      process.exitCode = isBeaconClientError(err, 'BEACON_ERR_VALIDATION') ? EXIT_USAGE : EXIT_FAILURE;
     } finally {
       await api?.close();
     }

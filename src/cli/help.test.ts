@@ -40,10 +40,12 @@ describe('client command help', () => {
     ]);
   });
 
-  it.each(all)('%s has a description, --http-addr and examples', (name, cmd) => {
+  it.each(all)('%s has a description, --http-addr, --token, --datacenter and examples', (name, cmd) => {
     const text = help(cmd);
     expect(cmd.description()).not.toBe('');
     expect(text).toContain('--http-addr <host:port>');
+    expect(text).toContain('--token <token>');
+    expect(text).toContain('--datacenter <name>');
     expect(text).toMatch(new RegExp(`Examples:\\n(  beacon ${name}.*\\n)+`));
   });
 });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { clientAction, clientCommand, type HttpAddrOption } from './client-command.js';
 import { collect, parseKeyValues, parsePort, usageError } from './flags.js';
+import { checkDefinitions, type PlacedDefinition } from './service-check.js';
 import { serviceId, serviceName, servicesFromFile, type ServiceDefinition } from './service-file.js';
 
 interface RegisterOptions extends HttpAddrOption {
@@ -46,10 +47,22 @@ function register(): Command {
         const paths = (files as string[] | undefined) ?? [];
         if (paths.length && DEFINITION_FLAGS.some((f) => opts[f] !== undefined))
           throw usageError('services register takes FILE or flags (--name, --port, ...), not both');
-        const defs = paths.length ? paths.flatMap(servicesFromFile) : [serviceFromFlags(opts)];
-        for (const def of defs) {
+        const defs: PlacedDefinition[] = paths.length
+          ? paths.flatMap((path) => servicesFromFile(path).map((def, i, all) => ({ def, where: all.length > 1 ? `${path}: services[${i}]` : path })))
+          : [{ def: serviceFromFlags(opts), where: 'flags' }];
+        // Every file whole, every service in it, before anything is registered.
+        await checkDefinitions(defs);
+        const registered: string[] = [];
+        for (const { def } of defs) {
           const name = serviceName(def);
-          await api.send({ method: 'PUT', path: '/v1/agent/service/register', body: def, what: `registering service "${name}"` });
+          try {
+            await api.send({ method: 'PUT', path: '/v1/agent/service/register', body: def, what: `registering service "${name}"` });
+          } catch (err) {
+            // Only the server knows some refusals (script checks turned off, ACLs): say what is in already.
+            if (registered.length && err instanceof Error) err.message += `; registered before this one: ${registered.join(', ')}`;
+            throw err;
+          }
+          registered.push(serviceId(def));
           out(`Registered service: ${name}\n`);
         }
       }),

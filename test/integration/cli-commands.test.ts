@@ -215,7 +215,7 @@ describe('beacon client commands', () => {
   });
 });
 
-describe('beacon client commands: bad input exits 1 with one line naming it, and changes nothing', () => {
+describe('beacon client commands: bad input exits 2 (a failure 1) with one line naming it, and changes nothing', () => {
   it('rejects bad flags and files before sending anything', async () => {
     const missing = join(dir, 'missing.json');
     const notJson = join(dir, 'bad.json');
@@ -225,7 +225,7 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
       [['services', 'register', '--name', 'x', '--port', 'http'], /^beacon: invalid --port "http": expected a port number from 0 to 65535$/],
       [['services', 'register', '--name', 'x', '--meta', 'novalue'], /^beacon: invalid --meta "novalue": expected key=value$/],
       [['services', 'register', missing], new RegExp(`^beacon: cannot read ${missing}: ENOENT`)],
-      [['services', 'register', notJson], new RegExp(`^beacon: ${notJson} is not valid JSON`)],
+      [['services', 'register', notJson], new RegExp(`^beacon: ${notJson}:1:14: invalid JSON: `)],
       [['services', 'register', missing, '--name', 'x'], /^beacon: services register takes FILE or flags/],
       [['services', 'deregister'], /^beacon: services deregister needs a FILE or --id$/],
       [['maint', '--enable', '--disable'], /^beacon: maint takes only one of --enable or --disable$/],
@@ -242,7 +242,7 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
     );
     results.forEach((r, i) => {
       const [args, message] = cases[i];
-      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr.trimEnd()).toMatch(message);
@@ -250,7 +250,7 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
     expect(Object.keys(await api('/v1/agent/services'))).toEqual(['consul']);
   });
 
-  it("prints the server's message when it refuses a request", async () => {
+  it("checks files with the server's own rules before sending, and prints the server's message when it refuses", async () => {
     const file = join(dir, 'bad-port.json');
     writeFileSync(file, '{"Name":"web","Port":70000}');
     const noName = join(dir, 'noname.json');
@@ -260,12 +260,12 @@ describe('beacon client commands: bad input exits 1 with one line naming it, and
       () => beacon(['maint', '--enable', '--service', 'nope', '--http-addr', addr]),
       () => beacon(['services', 'register', noName, '--http-addr', addr]),
     ]);
-    expect(badPort).toMatchObject({ code: 1, stdout: '', stderr: 'beacon: error registering service "web": Invalid Port: must be <= 65535 (HTTP 400)\n' });
+    expect(badPort).toMatchObject({ code: 2, stdout: '', stderr: `beacon: ${file}: Invalid Port: must be <= 65535\n` });
     expect(unknownSvc).toMatchObject({
       code: 1,
       stderr: 'beacon: error enabling maintenance of service "nope": No service registered with ID "nope" (HTTP 404)\n',
     });
-    expect(missingName).toMatchObject({ code: 1, stderr: 'beacon: error registering service "": Missing service name (field: Name) (HTTP 400)\n' });
+    expect(missingName).toMatchObject({ code: 2, stderr: `beacon: ${noName}: Missing service name (field: Name)\n` });
     expect(Object.keys(await api('/v1/agent/services'))).toEqual(['consul']);
   });
 
