@@ -4,7 +4,7 @@
  * as on the server. docs/client.md lists every code.
  */
 export const CLIENT_ERRORS = {
-  BEACON_ERR_VALIDATION: { retryable: false, summary: 'An option or argument is missing, of the wrong type or out of range; the message names it.' },
+  BEACON_ERR_VALIDATION: { retryable: false, summary: 'An option or argument is missing, unknown, of the wrong type or out of range; the message names it.' },
   BEACON_ERR_REGISTRY_UNREACHABLE: {
     retryable: true,
     summary: 'No Beacon/Consul server answered (every address failed), and there was no cached answer to fall back on.',
