@@ -158,6 +158,18 @@ describe('etcd driver', () => {
     expect((await s.get(k('both')))?.modRevision).toBe(both.revision);
   });
 
+  it('a compare-only txn sees the write acknowledged just before it, whichever member answers', async () => {
+    // etcd answers a txn without ops from the local member unless the driver makes it a quorum read.
+    const s = await open();
+    const stale: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const { revision } = await s.put(k('seen'), String(i));
+      const r = await s.txn([{ key: k('seen'), target: 'value', op: '==', value: String(i) }], []);
+      if (!r.succeeded || r.revision < revision) stale.push(i);
+    }
+    expect(stale).toEqual([]);
+  });
+
   it('reads a range larger than one page whole, at one revision, while another writer changes it', async () => {
     const s = await open();
     const key = (i: number): string => k(`big/${String(i).padStart(5, '0')}`);

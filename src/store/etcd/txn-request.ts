@@ -6,7 +6,8 @@
  * key. A value compare that holds for '' is therefore split on whether the key exists, with
  * etcd's nested transactions (etcd 3.3 and later): one branch keeps the compare, the other
  * drops it, and both end in the same success and failure ops. The whole request is still one
- * transaction and one revision. Every other compare maps one to one.
+ * transaction and one revision. Every other compare maps one to one. A txn without ops gets a
+ * quorum read in each branch, so its compares see every acknowledged write (see planTxn).
  */
 import { CompareResult, CompareTarget, type ICompare, type IRequestOp, type ITxnRequest, type ITxnResponse } from 'etcd3';
 import { invalid } from '../../errors/index.js';
@@ -68,6 +69,9 @@ export function toOp(op: TxnOp): IRequestOp {
   }
 }
 
+/** A linearizable count of one key: makes a compare-only txn a quorum read. */
+const QUORUM_READ: IRequestOp = { request_range: { key: Buffer.from([0]), count_only: true } };
+
 export interface TxnPlan {
   request: ITxnRequest;
   /** Whether the contract's compares held, read from etcd's answer. */
@@ -80,7 +84,16 @@ export function planTxn(compares: readonly Compare[], success: readonly TxnOp[],
   const plain = compares.filter((c) => !holdsWhenMissing(c)).map(toCompare);
   const ifTrue = success.map(toOp);
   const ifFalse = failure.map(toOp);
-  if (split.length === 0) return { request: { compare: plain, success: ifTrue, failure: ifFalse }, succeeded: (res) => res.succeeded };
+  if (split.length === 0) {
+    // etcd serves a txn whose branches hold only serializable reads — none at all included —
+    // from the local member without a quorum check, so it may not see a write acknowledged a
+    // moment ago. A linearizable read in each empty branch makes it a quorum read.
+    if (ifTrue.length === 0 && ifFalse.length === 0) {
+      ifTrue.push(QUORUM_READ);
+      ifFalse.push(QUORUM_READ);
+    }
+    return { request: { compare: plain, success: ifTrue, failure: ifFalse }, succeeded: (res) => res.succeeded };
+  }
   if (split.length > MAX_MISSING_VALUE_COMPARES) {
     throw invalid('compares', `a txn may hold at most ${MAX_MISSING_VALUE_COMPARES} value compares that a missing key satisfies`);
   }
