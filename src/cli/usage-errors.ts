@@ -83,9 +83,14 @@ export function usageLine(cmd: Command, err: Pick<CommanderError, 'code' | 'mess
 /**
  * Runs the program so that every mistake on the command line is one `beacon: …` line on stderr
  * with exit code 2 (usage), instead of commander's `error: …` followed by the help: every command
- * gets the same error handling, `beacon server` included. Help and `--version` exit 0.
+ * gets the same error handling, `beacon server` included. Help and `--version` exit 0, also when
+ * their reader goes away early (`beacon --help | head`).
  */
 export async function runProgram(program: Command, argv: readonly string[]): Promise<void> {
+  // `beacon --help | head -3`: a closed pipe ends the command quietly, as for any Unix tool.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   for (const cmd of commandTree(program)) {
     cmd
       .exitOverride((err) => {

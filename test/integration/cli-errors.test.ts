@@ -102,6 +102,20 @@ describe('a mistake on the command line: one beacon: line, a suggestion, exit co
   });
 });
 
+describe('help into a pipe that closes early', () => {
+  it('ends quietly with exit code 0, not with an EPIPE stack trace', async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const proc = spawn(process.execPath, [BEACON_BIN, 'server', '--help'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout.destroy(); // as `beacon server --help | head -1` once head has its line
+      let err = '';
+      proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      proc.once('error', reject);
+      proc.once('close', (c) => resolve({ code: c, stderr: err }));
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  });
+});
+
 describe('a failure: one beacon: line, exit code 1', () => {
   it('the server refuses: an unknown service ID, a datacenter it does not serve', async () => {
     const [maint, dc] = await each([
