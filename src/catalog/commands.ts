@@ -13,7 +13,7 @@
  * - every write under a node guards the node's key, so nothing lands on a node deleted meanwhile.
  */
 import { randomUUID } from 'node:crypto';
-import { BeaconError } from '../errors/index.js';
+import { BeaconError, isBeaconError } from '../errors/index.js';
 import type { Compare, Store, TxnOp } from '../store/index.js';
 import { NODE_MAINTENANCE_CHECK, SERVICE_MAINTENANCE_PREFIX } from './aggregate.js';
 import { checkKey, nodeChecksPrefix, nodeKey, nodeServicesPrefix, serviceKey } from './keys.js';
@@ -122,13 +122,32 @@ export class CatalogCommands {
     private readonly view: CommandView,
   ) {}
 
-  /** Plans and commits, re-planning on a conflict. */
+  /**
+   * Plans and commits, re-planning on a conflict. A plan that finds nothing to write, or
+   * something missing, is confirmed against the store before it is answered: the view may be
+   * behind (a change made through another server not delivered yet), and a "nothing to do"
+   * decided on it would be acknowledged without being true, with no guard to catch it.
+   */
   private async run<T>(what: string, plan: () => Plan<T>, opts: { catchUpFirst?: boolean; fence?: Fence } = {}): Promise<T> {
-    if (opts.catchUpFirst) await this.view.catchUp();
+    let caughtUp = opts.catchUpFirst === true;
+    if (caughtUp) await this.view.catchUp();
     const fence = opts.fence;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const p = plan();
-      if (p.ops.length === 0) return p.result;
+      let p: Plan<T>;
+      try {
+        p = plan();
+      } catch (err) {
+        if (caughtUp || !isBeaconError(err, 'BEACON_ERR_NOT_FOUND')) throw err;
+        await this.view.catchUp();
+        caughtUp = true;
+        continue;
+      }
+      if (p.ops.length === 0) {
+        if (caughtUp) return p.result;
+        await this.view.catchUp();
+        caughtUp = true;
+        continue;
+      }
       const compares = fence
         ? [...p.compares, { key: fence.key, target: 'createRevision' as const, op: '==' as const, value: fence.createRevision }]
         : p.compares;
@@ -143,6 +162,7 @@ export class CatalogCommands {
       this.stats.conflicts++;
       // What was read changed: catch up with the store, then plan again (jittered after a few).
       await this.view.catchUp();
+      caughtUp = true;
       if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
     }
     throw new BeaconError('BEACON_ERR_CONFLICT', `${what}: the catalog kept changing under it (${MAX_ATTEMPTS} attempts); try again`);
