@@ -25,7 +25,7 @@ function distance(a: string, b: string, max: number): number {
 
 /**
  * The candidate closest to `word` (case, `-` and `_` ignored, then at most a third of its letters
- * different), or undefined when none is close enough to be a likely typo.
+ * different, or a candidate it begins), or undefined when none is close enough to be a likely typo.
  *
  * @example
  * didYouMean('server', ['servers', 'token']); // 'servers'
@@ -40,7 +40,9 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let best: string | undefined;
   let bestD = max + 1;
   for (const c of candidates) {
-    const d = fold(c) === w ? 0 : distance(w, fold(c), max);
+    const f = fold(c);
+    // A word cut short (`base` for `baseMs`) is as likely a slip as one wrong letter.
+    const d = f === w ? 0 : w.length >= 3 && f.startsWith(w) ? 1 : distance(w, f, max);
     if (d < bestD) [best, bestD] = [c, d];
   }
   return best;
