@@ -38,6 +38,10 @@ type Listener = () => void;
 export class ServerGroup {
   private live = new Map<string, ServerMember>();
   private sorted: ServerMember[] = [];
+  /** The members checks are shared among: the live ones, without this server while it is cut off. */
+  private owners: string[] = [];
+  /** This server has not reached the store for longer than its session TTL (see storeContact). */
+  private cutOff = false;
   private mine: ServerMember | undefined;
   private follow: MemberFollow | undefined;
   private readonly listeners = new Set<Listener>();
@@ -63,6 +67,27 @@ export class ServerGroup {
   async publish(addrs: { http: string; dns: string }): Promise<void> {
     this.addrs = { Http: addrs.http, Dns: addrs.dns };
     if (this.session) await this.join(this.session);
+  }
+
+  /**
+   * Whether this server still reaches the store. Cut off for longer than its session TTL, it
+   * must take its session (and so its membership) as lapsed even before it can hear so: the
+   * other servers have taken its checks. Until contact returns it owns nothing but its own
+   * node, and counts as gone when it works out who owns a check, as the others do, so a
+   * heartbeat that reaches it is forwarded to the server the others chose. Called by the
+   * server as the store's health changes.
+   */
+  storeContact(reachable: boolean): void {
+    if (this.stopped || reachable === !this.cutOff) return;
+    this.cutOff = !reachable;
+    if (this.cutOff)
+      this.opts.logger.warn(
+        { node: this.name },
+        'no contact with the store for longer than the session TTL: this server hands its checks over until it is back',
+      );
+    else this.opts.logger.info({ node: this.name }, 'the store answers again; this server takes up its checks if its membership still holds');
+    this.resort();
+    this.emit();
   }
 
   /** Starts following the members (call before the first session opens). */
@@ -91,12 +116,13 @@ export class ServerGroup {
 
   isLeader(): boolean {
     const l = this.leader();
-    return l !== undefined && this.mine !== undefined && l.info.Node === this.name && l.createRevision === this.mine.createRevision;
+    const me = this.self();
+    return l !== undefined && me !== undefined && l.info.Node === this.name && l.createRevision === me.createRevision;
   }
 
   /** This server's membership while it lasts (its key is live with the revision it joined at). */
   self(): ServerMember | undefined {
-    return this.mine;
+    return this.cutOff ? undefined : this.mine;
   }
 
   /** The store revision of the last membership change seen (for blocking reads). */
@@ -106,14 +132,15 @@ export class ServerGroup {
 
   /** Guards a write made for this membership; undefined while this server is not a member. */
   fence(): Fence | undefined {
-    return this.mine ? fenceOf(this.mine) : undefined;
+    const m = this.self();
+    return m ? fenceOf(m) : undefined;
   }
 
   /** The member that runs check `checkId` of `node` (undefined when none can). */
   ownerOf(node: string, checkId: string): ServerMember | undefined {
     const server = this.live.get(node);
-    if (server) return server;
-    const name = rendezvousOwner(`${node}\u0000${checkId}`, this.live.keys());
+    if (server && !(this.cutOff && node === this.name)) return server;
+    const name = rendezvousOwner(`${node}\u0000${checkId}`, this.owners);
     return name === undefined ? undefined : this.live.get(name);
   }
 
@@ -124,8 +151,8 @@ export class ServerGroup {
    */
   owns(node: string, checkId: string): boolean {
     if (node === this.name) return true;
-    if (!this.mine || this.live.has(node)) return false;
-    return rendezvousOwner(`${node}\u0000${checkId}`, this.live.keys()) === this.name;
+    if (!this.self() || this.live.has(node)) return false;
+    return rendezvousOwner(`${node}\u0000${checkId}`, this.owners) === this.name;
   }
 
   /** Called after every change of the members or of this server's membership. Returns an unsubscribe. */
@@ -209,6 +236,7 @@ export class ServerGroup {
 
   private resort(): void {
     this.sorted = [...this.live.values()].sort((a, b) => a.createRevision - b.createRevision);
+    this.owners = [...this.live.keys()].filter((n) => !(this.cutOff && n === this.name));
   }
 
   private emit(): void {

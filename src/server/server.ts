@@ -7,7 +7,7 @@ import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
-import { onStoreHealthChange, openStore, type Store } from '../store/index.js';
+import { onStoreHealthChange, openStore, storeHealth, storeLastContact, type Store } from '../store/index.js';
 import { ClusterNode } from './cluster-node.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { registerDnsMetrics } from './dns-metrics.js';
@@ -170,6 +170,18 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           health.ownershipChanged();
         }),
       );
+    if (g) {
+      // Cut off from the store for longer than the session TTL, this server must take its
+      // membership as lapsed (the others have taken its checks), before it can hear so.
+      const ttlMs = config.sessionTtlSeconds * 1000;
+      const contact = setInterval(() => {
+        const h = storeHealth(store);
+        g.storeContact(h.writable || Date.now() - (storeLastContact(store) ?? h.since) <= ttlMs);
+      }, 250);
+      contact.unref();
+      stopChores.push(() => clearInterval(contact));
+      undo.push(() => clearInterval(contact));
+    }
     if (g && store.driver === 'etcd') {
       // The coordinator's chore: etcd keeps every revision until compacted.
       const compactor = new HistoryCompactor(store, {
