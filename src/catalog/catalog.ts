@@ -17,7 +17,7 @@ import type {
   Topic,
   Versioned,
 } from './types.js';
-import { CatalogView, findCheck, type NodeState } from './view.js';
+import { CatalogView, findCheck, type InstanceRef, type NodeState } from './view.js';
 import { TopicWaiters } from './waiters.js';
 
 export type ChangeListener = (topics: ReadonlySet<Topic>, revision: number) => void;
@@ -29,7 +29,18 @@ export interface CatalogOptions {
 }
 
 const EMPTY_CHECKS: Indexed<CheckRecord>[] = [];
+
 const atLeast1 = (n: number) => (n > 0 ? n : 1);
+
+/**
+ * A service's instances in Consul's order, by node and then service ID: the same on every
+ * server, whatever order the records reached its view in (a server that started or re-listed
+ * later loads them in key order, one that watched them arrive holds them in arrival order).
+ */
+function ordered(refs: ReadonlyMap<string, InstanceRef> | undefined): InstanceRef[] {
+  if (!refs) return [];
+  return [...refs.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 
 /**
  * The catalog: a materialized view of the store's catalog keys, kept up to date by a watch.
@@ -211,9 +222,9 @@ export class Catalog implements CommandView {
   /** Every service name with the union of its instances' tags. */
   services(q: { nodeMeta?: Record<string, string> } = {}): Versioned<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    for (const [name, refs] of this.view.byName) {
+    for (const name of [...this.view.byName.keys()].sort()) {
       let tags: Set<string> | undefined;
-      for (const ref of refs.values()) {
+      for (const ref of ordered(this.view.byName.get(name))) {
         const s = this.view.nodes.get(ref.node);
         if (!s?.node || !metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
         const svc = s.services.get(ref.id);
@@ -228,22 +239,19 @@ export class Catalog implements CommandView {
 
   /** Instances of a service with their node and checks, filtered by `q`. */
   instances(name: string, q: InstanceQuery = {}): Versioned<InstanceView[]> {
-    const refs = this.view.byName.get(name);
     const out: InstanceView[] = [];
-    if (refs) {
-      for (const ref of refs.values()) {
-        const s = this.view.nodes.get(ref.node);
-        const svc = s?.services.get(ref.id);
-        if (!s?.node || !svc) continue;
-        if (q.tags && q.tags.length > 0 && !hasAllTags(svc.record.Tags, q.tags)) continue;
-        if (!metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
-        const checks = this.overlay(instanceChecks(s, ref.id));
-        const status = aggregateStatus(checks);
-        if (q.passingOnly && !allPassing(checks)) continue;
-        if (q.healthFilter === 'not-critical' && (status === 'critical' || status === 'maintenance')) continue;
-        if (q.healthFilter === 'passing' && status !== 'passing') continue;
-        out.push({ node: s.node, service: svc, checks, status });
-      }
+    for (const ref of ordered(this.view.byName.get(name))) {
+      const s = this.view.nodes.get(ref.node);
+      const svc = s?.services.get(ref.id);
+      if (!s?.node || !svc) continue;
+      if (q.tags && q.tags.length > 0 && !hasAllTags(svc.record.Tags, q.tags)) continue;
+      if (!metaMatches(s.node.record.Meta, q.nodeMeta)) continue;
+      const checks = this.overlay(instanceChecks(s, ref.id));
+      const status = aggregateStatus(checks);
+      if (q.passingOnly && !allPassing(checks)) continue;
+      if (q.healthFilter === 'not-critical' && (status === 'critical' || status === 'maintenance')) continue;
+      if (q.healthFilter === 'passing' && status !== 'passing') continue;
+      out.push({ node: s.node, service: svc, checks, status });
     }
     return { value: out, index: this.serviceIndex(name) };
   }
@@ -275,7 +283,7 @@ export class Catalog implements CommandView {
   /** Checks of every instance of a service (not node checks), as Consul's /health/checks. */
   serviceChecks(name: string): Versioned<Indexed<CheckRecord>[]> {
     const out: Indexed<CheckRecord>[] = [];
-    for (const ref of this.view.byName.get(name)?.values() ?? []) {
+    for (const ref of ordered(this.view.byName.get(name))) {
       const list = this.view.nodes.get(ref.node)?.checksByService.get(ref.id);
       if (list) out.push(...this.overlay(list));
     }
