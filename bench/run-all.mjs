@@ -5,6 +5,7 @@
 //   node bench/run-all.mjs               every benchmark
 //   node bench/run-all.mjs server        bench/server-*.mjs
 //   node bench/run-all.mjs dns store     bench/dns-*.mjs and bench/store-*.mjs
+//   node bench/run-all.mjs cluster       bench/cluster-etcd.mjs (Beacon servers on a 3-member etcd)
 // Each runs as its own process with a time limit (default 300 s); a summary follows, and the
 // exit code is non-zero if any failed.
 import { spawn } from 'node:child_process';

@@ -17,7 +17,16 @@ const TASKSET = which('taskset');
 const CORES = availableParallelism();
 
 /** True when server and load generator run on separate, pinned CPUs. */
-export const pinning = TASKSET !== null && CORES >= 2 && process.env.BENCH_NO_PIN !== '1';
+export let pinning = TASKSET !== null && CORES >= 2 && process.env.BENCH_NO_PIN !== '1';
+
+/**
+ * Turns pinning off for the rest of this bench: for benchmarks whose servers outnumber the
+ * cores (a cluster on one machine), where one core for all servers would measure a one-core
+ * cluster.
+ */
+export function disablePinning() {
+  pinning = false;
+}
 
 /** The CPU a role runs on: 'server' (0) or 'load' (1). */
 const CPU = { server: '0', load: '1' };
