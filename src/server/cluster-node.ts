@@ -79,7 +79,18 @@ export class ClusterNode implements LocalNode {
   async updateTtl(checkId: string, status: HealthStatus, output: string): Promise<void> {
     const { group } = this.o;
     const owner = group.ownerOf(CLUSTER_NODE, checkId);
-    if (owner === undefined || owner.info.Node === group.name) return this.o.health.updateTtl(CLUSTER_NODE, checkId, status, output);
+    if (owner === undefined || owner.info.Node === group.name) {
+      // Named the owner while holding no membership (its key seen before its join returned, or
+      // no member at all): health keeps no timer for it yet, and its "no such TTL check" (500)
+      // would make clients register again. Answer as a non-owner does: retryable.
+      if (!group.owns(CLUSTER_NODE, checkId)) {
+        throw new BeaconError(
+          'BEACON_ERR_NOT_OWNER',
+          `check ${JSON.stringify(checkId)}: this server is not a member of the server group at the moment; try again`,
+        );
+      }
+      return this.o.health.updateTtl(CLUSTER_NODE, checkId, status, output);
+    }
     await this.o.forwarder.send(owner.info.Http, { Node: CLUSTER_NODE, CheckID: checkId, Status: status, Output: output }, group.name);
   }
 
