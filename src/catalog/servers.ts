@@ -9,8 +9,9 @@
  * this very membership lasts. A server that lost its session (paused, cut off) and joined again
  * has a new create revision, so nothing it decided under the old one can land.
  */
-import { BeaconError, isBeaconError } from '../errors/index.js';
-import type { KeyValue, LeaseId, Store, WatchBatch, WatchHandle } from '../store/index.js';
+import { BeaconError } from '../errors/index.js';
+import type { KeyValue, LeaseId, Store, WatchBatch } from '../store/index.js';
+import { PrefixFollow } from './prefix-follow.js';
 
 /** Store prefix of the server group's members. */
 export const SERVER_PREFIX = 'beacon/servers/';
@@ -141,58 +142,32 @@ export class ServerRegistry {
 class MemberWatch implements MemberFollow {
   initial: ReadonlyMap<string, ServerMember> = new Map();
   private members = new Map<string, ServerMember>();
-  private handle: WatchHandle | undefined;
-  private stopped = false;
+  private readonly follow: PrefixFollow;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly follower: MemberFollower,
-  ) {}
-
-  async start(): Promise<void> {
-    const { kvs, revision } = await this.store.range(SERVER_PREFIX);
-    this.members = membersOf(kvs);
-    this.initial = new Map(this.members);
-    this.follow(revision + 1);
-  }
-
-  cancel(): void {
-    this.stopped = true;
-    this.handle?.cancel();
-  }
-
-  private follow(fromRevision: number): void {
-    if (this.stopped) return;
-    this.handle = this.store.watch({
-      prefix: SERVER_PREFIX,
-      fromRevision,
-      onBatch: (b) => this.deliver(b),
-      onError: (err) => {
-        if (this.stopped) return;
-        const compacted = isBeaconError(err, 'BEACON_ERR_COMPACTED');
-        if (!compacted) this.follower.broken?.(err);
-        setTimeout(() => void this.relist(), compacted ? 0 : 200 + Math.random() * 300).unref();
+  ) {
+    this.follow = new PrefixFollow(store, SERVER_PREFIX, {
+      listed: (kvs, revision, initial) => {
+        this.members = membersOf(kvs);
+        if (initial) this.initial = new Map(this.members);
+        else this.follower.changed(new Map(this.members), revision);
       },
+      batch: (b) => this.deliver(b),
+      broken: (err) => this.follower.broken?.(err),
     });
   }
 
-  private async relist(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const { kvs, revision } = await this.store.range(SERVER_PREFIX);
-      if (this.stopped) return;
-      this.members = membersOf(kvs);
-      this.follow(revision + 1);
-      this.follower.changed(new Map(this.members), revision);
-    } catch (err) {
-      if (this.stopped) return;
-      this.follower.broken?.(err as Error);
-      setTimeout(() => void this.relist(), 500 + Math.random() * 500).unref();
-    }
+  start(): Promise<void> {
+    return this.follow.start();
+  }
+
+  cancel(): void {
+    this.follow.cancel();
   }
 
   private deliver(b: WatchBatch): void {
-    if (this.stopped) return;
     let changed = false;
     for (const ev of b.events) {
       if (!ev.kv.key.startsWith(SERVER_PREFIX)) continue;

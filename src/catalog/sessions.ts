@@ -6,7 +6,8 @@
  * subsystem decides what a node going up or down means (its `serfHealth`).
  */
 import { isBeaconError } from '../errors/index.js';
-import { NO_LEASE, type KeyValue, type LeaseId, type Store, type WatchBatch, type WatchHandle } from '../store/index.js';
+import { NO_LEASE, type KeyValue, type LeaseId, type Store, type WatchBatch } from '../store/index.js';
+import { PrefixFollow } from './prefix-follow.js';
 
 /** Store prefix of node sessions: `beacon/sessions/<node>`, each attached to its node's lease. */
 export const SESSION_PREFIX = 'beacon/sessions/';
@@ -145,56 +146,31 @@ export class CatalogSessions {
 
 class SessionWatch implements SessionFollow {
   initial: ReadonlyMap<string, SessionId> = new Map();
-  private handle: WatchHandle | undefined;
-  private stopped = false;
+  private readonly follow: PrefixFollow;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly follower: SessionFollower,
-  ) {}
-
-  async start(): Promise<void> {
-    const { kvs, revision } = await this.store.range(SESSION_PREFIX);
-    this.initial = liveSessions(kvs);
-    this.follow(revision + 1);
-  }
-
-  cancel(): void {
-    this.stopped = true;
-    this.handle?.cancel();
-  }
-
-  private follow(fromRevision: number): void {
-    if (this.stopped) return;
-    this.handle = this.store.watch({
-      prefix: SESSION_PREFIX,
-      fromRevision,
-      onBatch: (b) => this.deliver(b),
-      onError: (err) => {
-        if (this.stopped) return;
-        const compacted = isBeaconError(err, 'BEACON_ERR_COMPACTED');
-        if (!compacted) this.follower.broken?.(err);
-        setTimeout(() => void this.relist(), compacted ? 0 : 200 + Math.random() * 300).unref();
+  ) {
+    this.follow = new PrefixFollow(store, SESSION_PREFIX, {
+      listed: (kvs, _revision, initial) => {
+        if (initial) this.initial = liveSessions(kvs);
+        else this.follower.reloaded(liveSessions(kvs));
       },
+      batch: (b) => this.deliver(b),
+      broken: (err) => this.follower.broken?.(err),
     });
   }
 
-  private async relist(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const { kvs, revision } = await this.store.range(SESSION_PREFIX);
-      if (this.stopped) return;
-      this.follow(revision + 1);
-      this.follower.reloaded(liveSessions(kvs));
-    } catch (err) {
-      if (this.stopped) return;
-      this.follower.broken?.(err as Error);
-      setTimeout(() => void this.relist(), 500 + Math.random() * 500).unref();
-    }
+  start(): Promise<void> {
+    return this.follow.start();
+  }
+
+  cancel(): void {
+    this.follow.cancel();
   }
 
   private deliver(b: WatchBatch): void {
-    if (this.stopped) return;
     const changes: SessionChange[] = [];
     for (const ev of b.events) {
       if (!ev.kv.key.startsWith(SESSION_PREFIX)) continue;
