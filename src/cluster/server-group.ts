@@ -90,6 +90,11 @@ export class ServerGroup {
     this.emit();
   }
 
+  /** Whether this server has been out of contact with the store for longer than its session TTL. */
+  get isCutOff(): boolean {
+    return this.cutOff;
+  }
+
   /** Starts following the members (call before the first session opens). */
   async start(): Promise<void> {
     this.follow = await this.opts.registry.watch({

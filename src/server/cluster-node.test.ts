@@ -41,4 +41,41 @@ describe('ClusterNode.updateTtl', () => {
     await expect(nodeWith({ owns: false }, health).updateTtl('service:web-1', 'passing', '')).rejects.toMatchObject({ code: 'BEACON_ERR_NOT_OWNER' });
     expect(health.calls).toEqual([]);
   });
+
+  function forwardingNode(opts: { cutOff: boolean; answer: BeaconError | undefined }) {
+    const sent: string[] = [];
+    const other = { info: { Node: 'beacon-2', Http: '127.0.0.1:2' } };
+    const fakeGroup = { name: 'beacon-1', isCutOff: opts.cutOff, ownerOf: () => other, owns: () => false };
+    const node = new ClusterNode({
+      catalog: {} as Catalog,
+      health: { updateTtl: () => Promise.reject(new Error('not the owner: must not run here')) },
+      group: fakeGroup as unknown as ServerGroup,
+      forwarder: {
+        send: (peer: string, u: { CheckID: string }) => {
+          sent.push(`${peer} ${u.CheckID}`);
+          return opts.answer ? Promise.reject(opts.answer) : Promise.resolve();
+        },
+      } as unknown as TtlForwarder,
+      datacenter: 'dc1',
+      advertiseAddr: '127.0.0.1',
+      enableScriptChecks: false,
+    });
+    return { node, sent };
+  }
+
+  it('forwards a heartbeat to the owner, and passes the owner’s refusal on', async () => {
+    const ok = forwardingNode({ cutOff: false, answer: undefined });
+    await ok.node.updateTtl('service:web-1', 'passing', '');
+    expect(ok.sent).toEqual(['127.0.0.1:2 service:web-1']);
+    const refused = forwardingNode({ cutOff: false, answer: new BeaconError('BEACON_ERR_NOT_OWNER', 'moving') });
+    await expect(refused.node.updateTtl('service:web-1', 'passing', '')).rejects.toMatchObject({ code: 'BEACON_ERR_NOT_OWNER' });
+  });
+
+  it('takes a heartbeat while the whole group is cut off from the store (the owner is cut off too), not before', async () => {
+    const outage = forwardingNode({ cutOff: true, answer: new BeaconError('BEACON_ERR_NOT_OWNER', 'cut off too') });
+    await outage.node.updateTtl('service:web-1', 'passing', '');
+    expect(outage.sent).toHaveLength(1);
+    const unreachable = forwardingNode({ cutOff: true, answer: new BeaconError('BEACON_ERR_PEER_UNAVAILABLE', 'down') });
+    await expect(unreachable.node.updateTtl('service:web-1', 'passing', '')).rejects.toMatchObject({ code: 'BEACON_ERR_PEER_UNAVAILABLE' });
+  });
 });

@@ -1,7 +1,7 @@
 import type { LocalNode, ServerTier, TierMember } from '../api/http/index.js';
 import type { Catalog, CheckRecord, HealthStatus, NodeRecord, RegistrationPolicy, ServiceRecord, Topic } from '../catalog/index.js';
 import type { ServerGroup, TtlForwarder } from '../cluster/index.js';
-import { BeaconError } from '../errors/index.js';
+import { BeaconError, isBeaconError } from '../errors/index.js';
 import type { TtlUpdater } from './local-node.js';
 
 /**
@@ -91,7 +91,16 @@ export class ClusterNode implements LocalNode {
       }
       return this.o.health.updateTtl(CLUSTER_NODE, checkId, status, output);
     }
-    await this.o.forwarder.send(owner.info.Http, { Node: CLUSTER_NODE, CheckID: checkId, Status: status, Output: output }, group.name);
+    try {
+      await this.o.forwarder.send(owner.info.Http, { Node: CLUSTER_NODE, CheckID: checkId, Status: status, Output: output }, group.name);
+    } catch (err) {
+      // This server and the owner it picked are both cut off from the store: the whole group
+      // is, and no server keeps TTL timers until the store is back, when every TTL check starts
+      // afresh with its full TTL. The heartbeat's news (the instance is alive) holds as well
+      // then; refusing it for the length of the outage would only fail every client.
+      if (group.isCutOff && isBeaconError(err, 'BEACON_ERR_NOT_OWNER')) return;
+      throw err;
+    }
   }
 
   async setMaintenance(enable: boolean, reason: string, serviceId?: string): Promise<void> {
