@@ -49,6 +49,14 @@ function registerCacheMetrics(ctx: HttpContext): void {
       this.set(ctx.responseCache.size);
     },
   });
+  new client.Gauge({
+    name: 'beacon_http_response_cache_bytes',
+    help: 'Bytes the answers in the response cache take (bounded at 64 MiB).',
+    registers: [registry],
+    collect() {
+      this.set(ctx.responseCache.bytes);
+    },
+  });
 }
 
 /** A route module returns its routes; the app adds 405 answers for the other methods. */

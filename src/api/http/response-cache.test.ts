@@ -55,6 +55,24 @@ describe('ResponseCache', () => {
     expect(c.answer('/u?n=0', 0)).toBeUndefined();
   });
 
+  it('stays within its byte budget when the answers are large, keeping the newest; one too large is not kept', () => {
+    const big = (index: number): CacheEntry => ({ ...entry(index), body: Buffer.alloc(500_000) });
+    const c = new ResponseCache(10_000, 8 * 1024 * 1024);
+    // A client asking for 2,000 different 500 KB answers (each URL twice, so each is kept).
+    for (let k = 0; k < 2000; k++) c.set(`/v1/agent/services?cachebust=${k}`, big(k));
+    expect(c.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(c.size).toBeGreaterThan(10);
+    expect(c.answer('/v1/agent/services?cachebust=1999', 1999)).toBeDefined();
+    expect(c.answer('/v1/agent/services?cachebust=0', 0)).toBeUndefined();
+    // Replacing and dropping keep the count right.
+    c.set('/v1/agent/services?cachebust=1999', big(2000));
+    expect(c.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    c.clear();
+    expect(c.bytes).toBe(0);
+    c.set('/huge', { ...entry(1), body: Buffer.alloc(3 * 1024 * 1024) });
+    expect(c.size).toBe(0);
+  });
+
   it('does not serve before routing what is only shared with blocking queries', () => {
     const c = new ResponseCache();
     c.set(

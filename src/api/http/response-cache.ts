@@ -15,6 +15,9 @@ export interface CacheEntry {
   servable?: boolean;
 }
 
+/** What an entry costs: its body, its key, and a little for its headers and the map slot. */
+const sizeOf = (key: string, e: CacheEntry): number => e.body.length + key.length + 256;
+
 /**
  * Encoded answers of reads, keyed by the request URL without its `index` and `wait` parameters
  * (the query's shape: everything else in the URL can change the body) and valid while the index
@@ -32,10 +35,20 @@ export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
   /** Shapes asked for once and not cached yet (bounded; emptied when full). */
   private readonly seen = new Set<string>();
+  /** Bytes of the kept bodies and keys. */
+  private kept = 0;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  /**
+   * At most `maxEntries` answers and `maxBytes` of them (default 64 MiB): a client asking for
+   * many large answers (thousands of services, each URL twice) cannot grow the server past it.
+   * An answer larger than a quarter of `maxBytes` is not kept at all.
+   */
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly maxBytes = 64 * 1024 * 1024,
+  ) {}
 
   /** Whether an answer to this URL may be served before routing: plain reads only (no blocking, no pretty, no consistent). */
   static cacheable(url: string): boolean {
@@ -73,22 +86,40 @@ export class ResponseCache {
 
   /** Stores an answer as the newest entry (an older one of the same key goes). */
   set(key: string, entry: CacheEntry): void {
-    if (!this.entries.delete(key) && this.entries.size >= this.maxEntries) this.evict();
+    this.drop(key);
+    const size = sizeOf(key, entry);
+    if (size > this.maxBytes / 4) return;
+    if (this.entries.size >= this.maxEntries || this.kept + size > this.maxBytes) this.evict(size);
     this.entries.set(key, entry);
+    this.kept += size;
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    this.entries.delete(key);
+    this.kept -= sizeOf(key, e);
   }
 
   /**
-   * Drops the oldest sixteenth of the entries in one pass. One at a time, each eviction would
-   * start an iterator that steps over every slot deleted before it (a Map keeps deleted slots
-   * at its front until it is rehashed): with a stream of new URLs that scan cost more than
-   * building the answer.
+   * Drops the oldest sixteenth of the entries in one pass, and more while `room` bytes would
+   * not fit. One at a time, each eviction would start an iterator that steps over every slot
+   * deleted before it (a Map keeps deleted slots at its front until it is rehashed): with a
+   * stream of new URLs that scan cost more than building the answer.
    */
-  private evict(): void {
+  private evict(room: number): void {
     let n = Math.max(1, this.maxEntries >> 4);
-    for (const k of this.entries.keys()) {
+    for (const [k, e] of this.entries) {
+      if (n <= 0 && this.kept + room <= this.maxBytes) break;
       this.entries.delete(k);
-      if (--n === 0) break;
+      this.kept -= sizeOf(k, e);
+      n--;
     }
+  }
+
+  /** Bytes the kept answers take (bodies and keys). */
+  get bytes(): number {
+    return this.kept;
   }
 
   /** The cached answer of a shape at `index`, if one was built at that index and the data is still there. */
@@ -104,7 +135,7 @@ export class ResponseCache {
     const e = this.entries.get(url);
     if (!e || e.servable === false) return false;
     if (e.currentIndex() !== e.index) {
-      this.entries.delete(url);
+      this.drop(url);
       this.misses++;
       return false;
     }
@@ -123,5 +154,6 @@ export class ResponseCache {
   clear(): void {
     this.entries.clear();
     this.seen.clear();
+    this.kept = 0;
   }
 }
