@@ -39,6 +39,9 @@ export async function startBeacon(opts = {}) {
     'bench',
     '--log-level',
     'warn',
+    // The load generators are one client address holding hundreds of connections (wrk, 1,000
+    // watchers): lift the per-client connection cap (an older build given by --bin has none).
+    ...(opts.bin ? [] : ['--http-max-conns-per-client', '0']),
     ...(opts.args ?? []),
   ];
   const [cmd, args] = opts.pin === false ? [process.execPath, argv] : pinned('server', process.execPath, argv);

@@ -27,6 +27,7 @@ export function serverCommand(): Command {
     .option('--store-prefix <prefix>', 'key prefix of this datacenter in a shared store (default /beacon/<datacenter>/ on etcd)')
     .option('--session-ttl <duration>', 'a server silent this long counts as dead: its checks move to the others (default 10s, 2s to 5m)')
     .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
+    .option('--http-max-conns-per-client <n>', 'open HTTP connections one client address may hold; more are closed at once (default 200, 0: no limit)')
     .option('--domain <domain>', 'DNS domain (default consul)')
     .option('--alt-domain <domain>', 'a second DNS domain answered like --domain')
     .option('--recursor <host:port>', 'forward queries outside the domain to this resolver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])

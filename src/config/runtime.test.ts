@@ -18,6 +18,7 @@ describe('config', () => {
       storePrefix: null,
       sessionTtlSeconds: 10,
       maxBodyBytes: 1048576,
+      httpMaxConnsPerClient: 200,
       recover: false,
       dns: {
         addr: { host: '127.0.0.1', port: 8600 },

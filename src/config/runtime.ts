@@ -19,6 +19,8 @@ export interface RawConfig {
   /** How long a server may go without renewing its session before it counts as dead (default 10s). */
   sessionTtl?: string;
   maxBodyBytes?: number | string;
+  /** Open HTTP connections one client address may hold (Consul's http_max_conns_per_client); 0: no limit. */
+  httpMaxConnsPerClient?: number | string;
   domain?: string;
   altDomain?: string;
   recursors?: string[] | string;
@@ -77,6 +79,8 @@ export interface RuntimeConfig {
   /** Session TTL in seconds: a server silent this long counts as dead (its serfHealth critical, its checks move). */
   sessionTtlSeconds: number;
   maxBodyBytes: number;
+  /** Open HTTP connections one client address may hold (default 200; 0: no limit). */
+  httpMaxConnsPerClient: number;
   dns: DnsConfig;
   /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
   recover: boolean;
@@ -174,6 +178,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     storePrefix: storePrefix(raw.storePrefix, store, datacenter),
     sessionTtlSeconds: sessionTtl(raw.sessionTtl),
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
+    httpMaxConnsPerClient: int('httpMaxConnsPerClient', raw.httpMaxConnsPerClient, 200, 0, 100_000),
     recover: bool('recover', raw.recover, false),
     dns: {
       addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),

@@ -14,6 +14,7 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'storePrefix',
   'sessionTtl',
   'maxBodyBytes',
+  'httpMaxConnsPerClient',
   'domain',
   'altDomain',
   'recursors',

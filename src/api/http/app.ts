@@ -6,6 +6,7 @@ import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { heartbeatFastPath } from './fast-heartbeat.js';
 import { answersDegraded, leaderHeaders } from './leader-headers.js';
+import { defaultConnectionLimits, limitConnections } from './connection-limits.js';
 import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { unsupportedConsulApi } from './unsupported.js';
@@ -88,10 +89,14 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     // Cached answers of plain reads go out before routing (response-cache.ts).
     serverFactory: (handler) => {
       const noHost = refuseWithoutHost(revision);
-      const server = createServer({ requireHostHeader: false }, (req, res) => {
+      // Headers must arrive within 10 s of the connection (or of the last request, for a kept-alive
+      // one), checked every second: Node's defaults (60 s, checked every 30 s) let idle and
+      // slow-header sockets pile up.
+      const server = createServer({ requireHostHeader: false, headersTimeout: 10_000, connectionsCheckingInterval: 1000 }, (req, res) => {
         if (noHost(req, res)) return;
         if (shuttingDown() || !((!answersDegraded(ctx) && ctx.responseCache.tryServe(req, res)) || heartbeat(req, res))) handler(req, res);
       });
+      limitConnections(server, defaultConnectionLimits(ctx.config.httpMaxConnsPerClient), ctx.metrics.registry);
       server.on('checkExpectation', expectationFailed(revision));
       server.on('connect', connectRefused(revision));
       return server;
