@@ -12,6 +12,7 @@
  */
 import type { StoreHealth } from '../health.js';
 import type { StoreLogger } from '../logger.js';
+import { HealthState, jittered } from '../health-state.js';
 
 const PROBE_BASE_MS = 200;
 const PROBE_CAP_MS = 5000;
@@ -28,8 +29,7 @@ export function describeFailure(err: unknown): string {
 export class WriteHealth {
   /** Commits that failed since open (beacon_store_commit_failures_total). */
   failures = 0;
-  private state: StoreHealth;
-  private readonly listeners = new Set<(h: StoreHealth) => void>();
+  private readonly health: HealthState;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private outageFailures = 0;
@@ -42,11 +42,15 @@ export class WriteHealth {
     /** Tries a commit; the store reports the outcome through {@link failed} or {@link succeeded}. */
     private readonly probe: () => void,
   ) {
-    this.state = Object.freeze({ writable: true, since: Date.now() });
+    this.health = new HealthState(this.logger);
   }
 
   get current(): StoreHealth {
-    return this.state;
+    return this.health.current;
+  }
+
+  private get state(): StoreHealth {
+    return this.health.current;
   }
 
   get writable(): boolean {
@@ -55,7 +59,7 @@ export class WriteHealth {
 
   /** A delay for retrying work that needs a write (a lease expiry), jittered like the probe. */
   retryDelay(): number {
-    return jitter(Math.min(PROBE_CAP_MS, PROBE_BASE_MS * 2 ** this.attempt));
+    return jittered(Math.min(PROBE_CAP_MS, PROBE_BASE_MS * 2 ** this.attempt));
   }
 
   /** A commit failed: records it, turns the store unwritable and schedules a probe; returns the message for the refused writes. */
@@ -66,14 +70,14 @@ export class WriteHealth {
     const message = `writing the store database ${this.path} failed (${why}); the writes were not applied; the store retries by itself and takes writes again once the disk does`;
     const now = Date.now();
     if (this.state.writable) {
-      this.set({ writable: false, since: now, lastError: why });
+      this.health.set({ writable: false, since: now, lastError: why });
       this.remindedAt = now;
       this.logger.error(
         { err, path: this.path },
         `store not writable: ${why}; writes are refused with BEACON_ERR_STORE_UNAVAILABLE until a commit succeeds again (retrying in the background)`,
       );
     } else {
-      if (why !== this.state.lastError) this.state = Object.freeze({ ...this.state, lastError: why });
+      if (why !== this.state.lastError) this.health.set({ ...this.state, lastError: why });
       if (now - this.remindedAt >= REMIND_EVERY_MS) {
         this.remindedAt = now;
         this.logger.error(
@@ -105,12 +109,11 @@ export class WriteHealth {
     this.timer = undefined;
     this.attempt = 0;
     this.outageFailures = 0;
-    this.set({ writable: true, since: now, lastError: this.state.lastError });
+    this.health.set({ writable: true, since: now, lastError: this.state.lastError });
   }
 
   onChange(listener: (h: StoreHealth) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.health.onChange(listener);
   }
 
   /** The store is closed: no more probes; it reports unwritable. */
@@ -118,24 +121,6 @@ export class WriteHealth {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.set({ writable: false, since: Date.now(), lastError: 'the store is closed' });
+    this.health.set({ writable: false, since: Date.now(), lastError: 'the store is closed' });
   }
-
-  private set(next: StoreHealth): void {
-    const changed = next.writable !== this.state.writable;
-    this.state = Object.freeze(next.lastError === undefined ? { writable: next.writable, since: next.since } : next);
-    if (!changed) return;
-    for (const l of [...this.listeners]) {
-      try {
-        l(this.state);
-      } catch (err) {
-        this.logger.warn({ err }, 'a store health listener threw');
-      }
-    }
-  }
-}
-
-/** Equal jitter: somewhere in [ms/2, ms). */
-function jitter(ms: number): number {
-  return ms / 2 + Math.random() * (ms / 2);
 }

@@ -12,20 +12,17 @@
  */
 import type { StoreHealth } from '../health.js';
 import type { StoreLogger } from '../logger.js';
+import { HealthState, jittered } from '../health-state.js';
 import { NO_SPACE_TEXT, type Failure } from './etcd-errors.js';
 
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 5000;
 const REMIND_EVERY_MS = 60_000;
 
-/** Equal jitter: somewhere in [ms/2, ms). */
-export function jittered(ms: number): number {
-  return ms / 2 + Math.random() * (ms / 2);
-}
+export { jittered };
 
 export class EtcdHealth {
-  private state: StoreHealth;
-  private readonly listeners = new Set<(h: StoreHealth) => void>();
+  private readonly health: HealthState;
   private lastOk = 0;
   private noSpace = false;
   private attempt = 0;
@@ -42,11 +39,15 @@ export class EtcdHealth {
     private readonly probe: (noSpace: boolean) => Promise<void>,
     private readonly intervalMs: number,
   ) {
-    this.state = Object.freeze({ writable: true, since: Date.now() });
+    this.health = new HealthState(this.logger);
   }
 
   get current(): StoreHealth {
-    return this.state;
+    return this.health.current;
+  }
+
+  private get state(): StoreHealth {
+    return this.health.current;
   }
 
   /** ms since the epoch of etcd's last answer (0 before the first). */
@@ -77,7 +78,7 @@ export class EtcdHealth {
     const why = f.kind === 'noSpace' ? NO_SPACE_TEXT : `cannot reach ${this.where}: ${f.detail}`;
     const now = Date.now();
     if (this.state.writable) {
-      this.set({ writable: false, since: now, lastError: why });
+      this.health.set({ writable: false, since: now, lastError: why });
       this.remindedAt = now;
       this.attempt = 0;
       this.logger.error(
@@ -86,7 +87,7 @@ export class EtcdHealth {
       );
       this.reschedule();
     } else {
-      if (why !== this.state.lastError) this.state = Object.freeze({ ...this.state, lastError: why });
+      if (why !== this.state.lastError) this.health.set({ ...this.state, lastError: why });
       if (now - this.remindedAt >= REMIND_EVERY_MS) {
         this.remindedAt = now;
         this.logger.error(
@@ -98,8 +99,7 @@ export class EtcdHealth {
   }
 
   onChange(listener: (h: StoreHealth) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.health.onChange(listener);
   }
 
   /** The store is closed: no more probes; it reports unwritable. */
@@ -107,7 +107,7 @@ export class EtcdHealth {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.set({ writable: false, since: Date.now(), lastError: 'the store is closed' });
+    this.health.set({ writable: false, since: Date.now(), lastError: 'the store is closed' });
   }
 
   private up(): void {
@@ -118,7 +118,7 @@ export class EtcdHealth {
     );
     this.failures = 0;
     this.attempt = 0;
-    this.set({ writable: true, since: now, lastError: this.state.lastError });
+    this.health.set({ writable: true, since: now, lastError: this.state.lastError });
     this.reschedule();
   }
 
@@ -148,18 +148,5 @@ export class EtcdHealth {
         });
     }, this.delay());
     this.timer.unref();
-  }
-
-  private set(next: StoreHealth): void {
-    const changed = next.writable !== this.state.writable;
-    this.state = Object.freeze(next.lastError === undefined ? { writable: next.writable, since: next.since } : next);
-    if (!changed) return;
-    for (const l of [...this.listeners]) {
-      try {
-        l(this.state);
-      } catch (err) {
-        this.logger.warn({ err }, 'a store health listener threw');
-      }
-    }
   }
 }
