@@ -136,10 +136,8 @@ export class ClusterNode implements LocalNode {
   /** The group as the HTTP routes see it. */
   tier(): ServerTier {
     const { group } = this.o;
-    const members = (): TierMember[] => {
-      const leader = group.leader();
-      return group.members().map((m) => ({ name: m.info.Node, addr: m.info.Addr, http: m.info.Http, version: m.info.Version, leader: m === leader }));
-    };
+    // Members come in join order, so the coordinator is the first.
+    const members = (): TierMember[] => group.members().map((m) => ({ name: m.info.Node, addr: m.info.Addr, http: m.info.Http, version: m.info.Version }));
     return {
       members,
       leader: () => members()[0],

@@ -8,8 +8,6 @@ export interface TierMember {
   addr: string;
   /** HTTP API, host:port. */
   http: string;
-  /** Whether it is the coordinator (Consul's leader). */
-  leader: boolean;
   version: string;
 }
 
