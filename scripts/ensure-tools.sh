@@ -3,7 +3,7 @@
 #   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
 #   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
 #   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
-# Benchmarks additionally use dnsperf: `scripts/ensure-tools.sh --bench`.
+#   dnsperf for the DNS rate-limit test and the DNS benchmark.
 set -euo pipefail
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
@@ -13,9 +13,8 @@ command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || need+=(python3-consul)
 # etcd 3.4 for src/store/etcd's tests and the catalog's concurrency suite on etcd
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
-if [ "${1:-}" = "--bench" ]; then
-  command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
-fi
+# dnsperf for the DNS response-rate-limit test (a burst from one source) and the DNS bench
+command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 if [ ${#need[@]} -eq 0 ]; then
   echo "ensure-tools: everything present"
   exit 0

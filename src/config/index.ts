@@ -4,3 +4,4 @@ export { parseDuration, formatDuration } from './duration.js';
 export { parseBool } from './bool.js';
 export { parseHostPort, formatHostPort, type HostPort } from './address.js';
 export { silentLogger, type Logger } from './logger.js';
+export { TokenBuckets } from './token-buckets.js';

@@ -14,6 +14,7 @@ import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { domainLabels } from './names.js';
 import { QueryHandler, type DnsLogger, type Reply } from './query-handler.js';
+import { ResponseRateLimiter, slipAnswer } from './rate-limit.js';
 import { Forwarder } from './recursor.js';
 import { DEFAULT_TCP_LIMITS, TcpTransport, type TcpLimits } from './tcp-transport.js';
 import { serviceTtlLookup } from './ttl.js';
@@ -65,7 +66,16 @@ export interface DnsStats {
   forwardsInFlight: number;
   tcpConnections: number;
   tcpAccepted: number;
+  /** TCP connections closed at once: all taken. */
   tcpRejected: number;
+  /** TCP connections closed at once: their client already held its share. */
+  tcpRejectedPerClient: number;
+  /** UDP answers dropped by response rate limiting. */
+  rateLimitDropped: number;
+  /** UDP answers sent truncated by response rate limiting (slip). */
+  rateLimitSlipped: number;
+  /** Client prefixes response rate limiting tracks now. */
+  rateLimitPrefixes: number;
 }
 
 export interface DnsServer {
@@ -131,6 +141,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       return undefined;
     }
   };
+  const rrl = new ResponseRateLimiter(config.rateLimit);
+  const ra = config.recursors.length > 0;
   const unsubscribe = catalog.onChange((topics, revision) => {
     cache.invalidate(topics, revision);
     ctx.names.invalidate(topics);
@@ -141,7 +153,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   let port = 0;
   try {
     for (let attempt = 1; ; attempt++) {
-      udp = new UdpTransport(safeHandle, logger);
+      udp = new UdpTransport(safeHandle, logger, { limiter: rrl, slip: (msg) => slipAnswer(msg, ra) });
       port = await udp.bind(host, config.addr.port);
       tcp = new TcpTransport(safeHandle, limits);
       try {
@@ -200,6 +212,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         tcpConnections: tcpT.connections,
         tcpAccepted: tcpT.accepted,
         tcpRejected: tcpT.rejected,
+        tcpRejectedPerClient: tcpT.rejectedPerClient,
+        rateLimitDropped: rrl.dropped,
+        rateLimitSlipped: rrl.slipped,
+        rateLimitPrefixes: rrl.tracked,
       };
     },
   };

@@ -1,7 +1,7 @@
 /**
  * DNS over TCP (RFC 1035 4.2.2, RFC 7766): 2-byte length-prefixed messages, several queries
  * per connection (answers to forwarded queries may come back out of order, by ID).
- * Bounded: concurrent connections, message size, idle time, queries in flight per connection
+ * Bounded: concurrent connections (in all and per client address), message size, idle time, queries in flight per connection
  * and bytes queued for a client that does not read.
  */
 import net from 'node:net';
@@ -11,6 +11,8 @@ import { HEADER_LEN, MAX_QUERY_BYTES } from './wire.js';
 export interface TcpLimits {
   /** Connections beyond this are closed at once. */
   maxConnections: number;
+  /** Connections one client address may hold; more from it are closed at once (0: no limit). */
+  maxConnectionsPerClient: number;
   /**
    * A connection with no traffic for this long (and no forwarded query in flight) is closed;
    * so is one whose next message has not arrived whole this long after its first byte.
@@ -24,6 +26,7 @@ export interface TcpLimits {
 
 export const DEFAULT_TCP_LIMITS: TcpLimits = {
   maxConnections: 256,
+  maxConnectionsPerClient: 16,
   idleTimeoutMs: 10_000,
   maxInFlight: 16,
   maxQueuedBytes: 1 << 20,
@@ -32,8 +35,12 @@ export const DEFAULT_TCP_LIMITS: TcpLimits = {
 export class TcpTransport {
   readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly perClient = new Map<string, number>();
   queries = 0;
+  /** Connections closed at once because all connections were taken. */
   rejected = 0;
+  /** Connections closed at once because their client already held its share. */
+  rejectedPerClient = 0;
   accepted = 0;
 
   constructor(
@@ -67,6 +74,14 @@ export class TcpTransport {
       sock.destroy();
       return;
     }
+    const client = sock.remoteAddress ?? '';
+    const held = this.perClient.get(client) ?? 0;
+    if (this.limits.maxConnectionsPerClient > 0 && held >= this.limits.maxConnectionsPerClient) {
+      this.rejectedPerClient++;
+      sock.destroy();
+      return;
+    }
+    this.perClient.set(client, held + 1);
     this.accepted++;
     this.sockets.add(sock);
     sock.setNoDelay(true);
@@ -91,6 +106,9 @@ export class TcpTransport {
     sock.on('error', () => sock.destroy());
     sock.on('close', () => {
       this.sockets.delete(sock);
+      const n = (this.perClient.get(client) ?? 1) - 1;
+      if (n > 0) this.perClient.set(client, n);
+      else this.perClient.delete(client);
       clearTimeout(partialTimer);
     });
     // allowHalfOpen: a client may send its queries and shut down its side; it still gets the

@@ -5,6 +5,13 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { DnsLogger, Reply } from './query-handler.js';
+import { Verdict, type ResponseRateLimiter } from './rate-limit.js';
+
+/** Response rate limiting: the limiter, and the truncated answer sent when it says slip. */
+export interface UdpRateLimit {
+  limiter: ResponseRateLimiter;
+  slip: (msg: Buffer) => Buffer | undefined;
+}
 
 export class UdpTransport {
   private socket: dgram.Socket | undefined;
@@ -15,6 +22,7 @@ export class UdpTransport {
   constructor(
     private readonly handle: (msg: Buffer, tcp: boolean) => Reply,
     private readonly logger: DnsLogger,
+    private readonly rateLimit?: UdpRateLimit,
   ) {}
 
   /** Binds to host:port (0 = any free port); resolves to the bound port. */
@@ -48,6 +56,15 @@ export class UdpTransport {
     this.queries++;
     // Source port 0 cannot be answered (and dgram would throw on it).
     if (rinfo.port === 0) return;
+    if (this.rateLimit?.limiter.enabled) {
+      const v = this.rateLimit.limiter.verdict(rinfo.address);
+      if (v === Verdict.Drop) return;
+      if (v === Verdict.Slip) {
+        const m = this.rateLimit.slip(msg);
+        if (m) this.send(sock, m, rinfo);
+        return;
+      }
+    }
     const r = this.handle(msg, false);
     if (r === undefined) return;
     if (Buffer.isBuffer(r)) {

@@ -42,6 +42,16 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
       'Recursor replies with an error rcode, after which the next recursor is asked (as Consul does).',
       (s) => s.forwardErrorReplies,
     ],
+    [
+      'beacon_dns_rate_limit_dropped_total',
+      'UDP answers dropped by response rate limiting (over --dns-rrl-rate for their client prefix).',
+      (s) => s.rateLimitDropped,
+    ],
+    [
+      'beacon_dns_rate_limit_slipped_total',
+      'UDP answers over the rate sent truncated instead (every --dns-rrl-slip-th), so real clients retry over TCP.',
+      (s) => s.rateLimitSlipped,
+    ],
   ];
   for (const [name, help, pick] of simple) {
     new client.Counter({
@@ -53,6 +63,25 @@ export function registerDnsMetrics(registry: client.Registry, dns: DnsServer): v
       },
     });
   }
+  new client.Counter({
+    name: 'beacon_dns_tcp_refused_total',
+    help: 'DNS TCP connections closed at once: all connections taken (total) or the client holds its share (per_client).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      const s = dns.stats();
+      grow(this, 'tcp-total', { reason: 'total' }, s.tcpRejected);
+      grow(this, 'tcp-client', { reason: 'per_client' }, s.tcpRejectedPerClient);
+    },
+  });
+  new client.Gauge({
+    name: 'beacon_dns_rate_limit_prefixes',
+    help: 'Client prefixes DNS response rate limiting tracks now.',
+    registers: [registry],
+    collect() {
+      this.set(dns.stats().rateLimitPrefixes);
+    },
+  });
   new client.Gauge({
     name: 'beacon_dns_tcp_connections',
     help: 'Open DNS TCP connections.',
