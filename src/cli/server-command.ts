@@ -28,6 +28,10 @@ export function serverCommand(): Command {
     .option('--session-ttl <duration>', 'a server silent this long counts as dead: its checks move to the others (default 10s, 2s to 5m)')
     .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
     .option('--http-max-conns-per-client <n>', 'open HTTP connections one client address may hold; more are closed at once (default 200, 0: no limit)')
+    .option(
+      '--http-write-rate <n>',
+      'writes (PUT, POST, DELETE) per second one client address may make; more answer 429 with Retry-After (default 0: no limit)',
+    )
     .option('--domain <domain>', 'DNS domain (default consul)')
     .option('--alt-domain <domain>', 'a second DNS domain answered like --domain')
     .option('--recursor <host:port>', 'forward queries outside the domain to this resolver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -35,9 +39,15 @@ export function serverCommand(): Command {
     .option('--dns-service-ttl <ttls>', 'service answer TTL, with per-service overrides: "5s,web=10s,api*=1s" (default 5s)')
     .option('--dns-node-ttl <ttl>', 'node answer TTL (default 0s)')
     .option('--dns-a-record-limit <n>', 'most A/AAAA records in one answer (default 0 = no limit)')
+    .option(
+      '--dns-rrl-rate <n>',
+      'DNS answers per second per client prefix (/24, /56) over UDP; over it answers are dropped or truncated (default 100 when DNS listens off loopback, else 0: off)',
+    )
+    .option('--dns-rrl-slip <n>', 'every n-th answer over the DNS rate goes out truncated (clients retry over TCP) instead of dropped (default 2; 0: drop all)')
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option('--allow-metadata-checks', 'let HTTP, TCP and gRPC checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254)')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(
       new Option(

@@ -19,6 +19,7 @@ describe('config', () => {
       sessionTtlSeconds: 10,
       maxBodyBytes: 1048576,
       httpMaxConnsPerClient: 200,
+      httpWriteRate: 0,
       recover: false,
       dns: {
         addr: { host: '127.0.0.1', port: 8600 },
@@ -30,12 +31,22 @@ describe('config', () => {
         serviceTtl: { default: 5, overrides: {} },
         nodeTtl: 0,
         aRecordLimit: 0,
+        rateLimit: { responsesPerSecond: 0, slip: 2 },
       },
       definitions: { services: [], checks: [] },
-      checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
+      checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2, allowMetadataAddresses: false },
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dns)).toBe(true);
+  });
+
+  it('limits DNS answers per client prefix by default only when DNS listens off loopback', () => {
+    expect(buildConfig({ node: 'n', dnsAddr: '0.0.0.0:8600' }).dns.rateLimit).toEqual({ responsesPerSecond: 100, slip: 2 });
+    expect(buildConfig({ node: 'n', dnsAddr: '10.1.2.3:53' }).dns.rateLimit.responsesPerSecond).toBe(100);
+    expect(buildConfig({ node: 'n', dnsAddr: '[::1]:8600' }).dns.rateLimit.responsesPerSecond).toBe(0);
+    expect(buildConfig({ node: 'n', dnsAddr: 'localhost:8600' }).dns.rateLimit.responsesPerSecond).toBe(0);
+    expect(buildConfig({ node: 'n', dnsAddr: '127.0.0.1:8600', dnsRrlRate: '50', dnsRrlSlip: '0' }).dns.rateLimit).toEqual({ responsesPerSecond: 50, slip: 0 });
+    expect(buildConfig({ node: 'n', dnsAddr: '0.0.0.0:53', dnsRrlRate: 0 }).dns.rateLimit.responsesPerSecond).toBe(0);
   });
 
   it('flags beat the environment, which beats the file', () => {
@@ -57,6 +68,10 @@ describe('config', () => {
     [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
     [{ domain: 'bad_domain!' }, /invalid domain/],
     [{ recursors: '127.0.0.1:0' }, /invalid recursors/],
+    [{ dnsRrlRate: '-1' }, /invalid dnsRrlRate/],
+    [{ dnsRrlSlip: '11' }, /invalid dnsRrlSlip/],
+    [{ httpWriteRate: 'fast' }, /invalid httpWriteRate/],
+    [{ allowMetadataChecks: 'maybe' }, /invalid allowMetadataChecks/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

@@ -28,6 +28,14 @@ export interface RawConfig {
   dnsServiceTtl?: string;
   dnsNodeTtl?: string;
   dnsARecordLimit?: number | string;
+  /** DNS answers per second per client prefix over UDP (0: off; default 100 off loopback, off on loopback). */
+  dnsRrlRate?: number | string;
+  /** Every n-th answer over the rate is sent truncated instead of dropped (default 2; 0: drop all). */
+  dnsRrlSlip?: number | string;
+  /** Writes (PUT, POST, DELETE) per second one client address may make; 0 (default): no limit. */
+  httpWriteRate?: number | string;
+  /** Let health checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254); default false. */
+  allowMetadataChecks?: boolean | string;
   enableScriptChecks?: boolean | string;
   enableLocalScriptChecks?: boolean | string;
   checkFailuresBeforeCritical?: number | string;
@@ -59,6 +67,8 @@ export interface DnsConfig {
   nodeTtl: number;
   /** 0 = no limit. */
   aRecordLimit: number;
+  /** Response rate limiting over UDP per client prefix (IPv4 /24, IPv6 /56); 0 answers per second: off. */
+  rateLimit: { responsesPerSecond: number; slip: number };
 }
 
 /** The validated, frozen runtime configuration. */
@@ -81,6 +91,8 @@ export interface RuntimeConfig {
   maxBodyBytes: number;
   /** Open HTTP connections one client address may hold (default 200; 0: no limit). */
   httpMaxConnsPerClient: number;
+  /** Writes per second one client address may make (PUT, POST, DELETE; heartbeats excepted); 0: no limit. */
+  httpWriteRate: number;
   dns: DnsConfig;
   /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
   recover: boolean;
@@ -90,6 +102,8 @@ export interface RuntimeConfig {
     enableScriptChecks: boolean;
     enableLocalScriptChecks: boolean;
     failuresBeforeCritical: number;
+    /** Whether checks may target link-local metadata addresses (169.254.169.254 and the like). */
+    allowMetadataAddresses: boolean;
   };
 }
 
@@ -179,6 +193,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     sessionTtlSeconds: sessionTtl(raw.sessionTtl),
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
     httpMaxConnsPerClient: int('httpMaxConnsPerClient', raw.httpMaxConnsPerClient, 200, 0, 100_000),
+    httpWriteRate: int('httpWriteRate', raw.httpWriteRate, 0, 0, 1_000_000),
     recover: bool('recover', raw.recover, false),
     dns: {
       addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),
@@ -190,15 +205,28 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
       serviceTtl: serviceTtl(raw.dnsServiceTtl),
       nodeTtl: raw.dnsNodeTtl === undefined ? 0 : seconds('dnsNodeTtl', raw.dnsNodeTtl),
       aRecordLimit: int('dnsARecordLimit', raw.dnsARecordLimit, 0, 0, 4096),
+      rateLimit: {
+        responsesPerSecond: int('dnsRrlRate', raw.dnsRrlRate, dnsAddr !== 'off' && isLoopbackHost(dnsAddr) ? 0 : 100, 0, 1_000_000),
+        slip: int('dnsRrlSlip', raw.dnsRrlSlip, 2, 0, 10),
+      },
     },
     definitions: { services: list('services', raw.services), checks: list('checks', raw.checks) },
     checks: {
       enableScriptChecks: bool('enableScriptChecks', raw.enableScriptChecks, false),
       enableLocalScriptChecks: bool('enableLocalScriptChecks', raw.enableLocalScriptChecks, false),
       failuresBeforeCritical: int('checkFailuresBeforeCritical', raw.checkFailuresBeforeCritical, 2, 1, 100),
+      allowMetadataAddresses: bool('allowMetadataChecks', raw.allowMetadataChecks, false),
     },
   };
   return deepFreeze(cfg);
+}
+
+/** Whether a HOST:PORT names a loopback host (127.0.0.0/8, ::1, localhost). */
+function isLoopbackHost(hostPort: string): boolean {
+  const a = parseHostPort(hostPort);
+  if (!a) return false;
+  const h = a.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
 /** Whether a store URL names etcd. */

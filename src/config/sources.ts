@@ -15,6 +15,7 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'sessionTtl',
   'maxBodyBytes',
   'httpMaxConnsPerClient',
+  'httpWriteRate',
   'domain',
   'altDomain',
   'recursors',
@@ -22,9 +23,12 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'dnsServiceTtl',
   'dnsNodeTtl',
   'dnsARecordLimit',
+  'dnsRrlRate',
+  'dnsRrlSlip',
   'enableScriptChecks',
   'enableLocalScriptChecks',
   'checkFailuresBeforeCritical',
+  'allowMetadataChecks',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

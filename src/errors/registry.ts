@@ -87,6 +87,12 @@ export const ERRORS = {
     retryable: true,
     summary: 'The server that owns this check (cluster mode) did not answer a forwarded request; try again (its checks move to another server when it leaves).',
   },
+  BEACON_ERR_RATE_LIMITED: {
+    status: 429,
+    rcode: 'REFUSED',
+    retryable: true,
+    summary: 'This client address made more writes per second than the server allows (--http-write-rate); retry after the Retry-After header.',
+  },
   BEACON_ERR_COMPACTED: {
     status: 410,
     rcode: 'SERVFAIL',

@@ -10,6 +10,7 @@ import { defaultConnectionLimits, limitConnections } from './connection-limits.j
 import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { unsupportedConsulApi } from './unsupported.js';
+import { writeRateLimit } from './write-rate-limit.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -76,6 +77,14 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   let closing = false;
   const shuttingDown = () => closing || ctx.shutdownSignal.aborted;
   const heartbeat = heartbeatFastPath(ctx);
+  const protocolErrors =
+    (ctx.metrics.registry.getSingleMetric('beacon_http_protocol_errors_total') as client.Counter<'code'> | undefined) ??
+    new client.Counter({
+      name: 'beacon_http_protocol_errors_total',
+      help: "Requests Node's HTTP parser refused before routing, by status: 400 malformed, 408 headers not in time, 431 headers too large.",
+      labelNames: ['code'] as const,
+      registers: [ctx.metrics.registry],
+    });
   const revision = () => ctx.catalog.revision;
   const app = Fastify({
     logger: false,
@@ -104,7 +113,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     // What Node's parser refuses (bad request line or chunked body, headers too large) and what
     // the router cannot decode (a bad %-escape, an over-long parameter) answer in Beacon's form
     // too, not with Node's or Fastify's own JSON.
-    clientErrorHandler: clientErrorHandler(revision),
+    clientErrorHandler: clientErrorHandler(revision, (status) => protocolErrors.inc({ code: String(status) })),
     frameworkErrors: (err, req, reply) => {
       reply.headers(commonHeaders(revision()));
       void sendError(req, reply, toBeaconError(err, req.url));
@@ -138,6 +147,9 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down'));
     done();
   });
+
+  const writeLimit = writeRateLimit(ctx);
+  if (writeLimit) app.addHook('onRequest', writeLimit);
 
   // A part of Consul's API Beacon does not have (/v1/kv, /v1/session, ...): one line saying so,
   // before any body is parsed (a KV value is not JSON and would otherwise answer 400).

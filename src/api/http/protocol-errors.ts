@@ -72,7 +72,11 @@ function urlOf(socket: Socket, err: { rawPacket?: unknown }): string {
  * started on the connection; the connection is half-closed and given LINGER_MS to finish, so
  * a client still sending reads the answer instead of a reset.
  */
-export function clientErrorHandler(index: () => number): (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => void {
+export function clientErrorHandler(
+  index: () => number,
+  /** Told the status of each error answered (for `beacon_http_protocol_errors_total`). */
+  onAnswer: (status: number) => void = () => undefined,
+): (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => void {
   // Node's parser reports the same error again for each further chunk on the connection.
   const handled = new WeakSet<Socket>();
   return (err, socket) => {
@@ -84,7 +88,9 @@ export function clientErrorHandler(index: () => number): (err: Error & { code?: 
     }
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (socket.writable && !inFlight?.headersSent) {
-      socket.end(rawErrorResponse(clientErrorToBeacon(err), urlOf(socket, err), index()));
+      const be = clientErrorToBeacon(err);
+      onAnswer(be.status);
+      socket.end(rawErrorResponse(be, urlOf(socket, err), index()));
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
     } else {
       socket.destroy();
