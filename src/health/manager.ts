@@ -240,7 +240,7 @@ export class HealthManager implements Health {
       this.report(m, { status: 'critical', output: this.config.checks.enableLocalScriptChecks ? LOCAL_SCRIPTS_ONLY_OUTPUT : SCRIPTS_DISABLED_OUTPUT });
       return;
     }
-    const runner = createRunner(rec);
+    const runner = createRunner(rec, { allowMetadataAddresses: this.config.checks.allowMetadataAddresses });
     if (!runner) {
       this.report(m, { status: 'critical', output: `Check definition is incomplete for a ${kind} check` });
       return;

@@ -1,5 +1,8 @@
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { CheckResult, RunContext, Runner } from '../types.js';
+import { isMetadataAddress, MetadataAddressError } from './metadata-guard.js';
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, HEALTH_CHECK_METHOD, SERVING_STATUS } from './grpc-health-proto.js';
 
 export interface GrpcCheckSpec {
@@ -9,6 +12,8 @@ export interface GrpcCheckSpec {
   tlsSkipVerify?: boolean;
   /** With useTls: the name sent as SNI and verified in the certificate, instead of the target's host. */
   tlsServerName?: string;
+  /** Let the check reach cloud metadata addresses (`--allow-metadata-checks`); default false. */
+  allowMetadataAddresses?: boolean;
 }
 
 /** Splits Consul's GRPC target into the address and the service name asked about. */
@@ -34,7 +39,17 @@ export class GrpcRunner implements Runner {
     this.request = encodeHealthCheckRequest(t.service);
   }
 
-  run(ctx: RunContext): Promise<CheckResult> {
+  async run(ctx: RunContext): Promise<CheckResult> {
+    if (!this.spec.allowMetadataAddresses) {
+      // grpc-js resolves names itself: the name is resolved here first and refused when it
+      // points at a metadata address (a name changed between the two lookups is not caught).
+      const refused = await refuseMetadata(this.address);
+      if (refused) return { status: 'critical', output: `gRPC check ${this.spec.target}: failed: ${refused}` };
+    }
+    return this.call(ctx);
+  }
+
+  private call(ctx: RunContext): Promise<CheckResult> {
     const creds = this.spec.useTls ? credentials.createSsl(null, null, null, { rejectUnauthorized: !this.spec.tlsSkipVerify }) : credentials.createInsecure();
     const options: Record<string, string | number> = { 'grpc.enable_retries': 0, 'grpc.max_reconnect_backoff_ms': 1000 };
     // grpc-js sends this name as SNI and checks the certificate against it (not the target's
@@ -69,5 +84,18 @@ export class GrpcRunner implements Runner {
       if (ctx.signal.aborted) onAbort();
       else ctx.signal.addEventListener('abort', onAbort, { once: true });
     }).finally(() => client.close());
+  }
+}
+
+/** Why a gRPC target may not be dialled (a metadata address, literal or resolved), or undefined. */
+async function refuseMetadata(address: string): Promise<string | undefined> {
+  const m = /^\[?([^\]]*?)\]?:\d+$/.exec(address);
+  const host = m ? m[1] : address;
+  if (isIP(host)) return isMetadataAddress(host) ? new MetadataAddressError(host).message : undefined;
+  try {
+    const found = (await lookup(host, { all: true })).find((a) => isMetadataAddress(a.address));
+    return found ? new MetadataAddressError(found.address).message : undefined;
+  } catch {
+    return undefined; // grpc-js reports the failed resolution itself
   }
 }

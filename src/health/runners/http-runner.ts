@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici';
 import { BoundedBuffer } from '../output.js';
 import type { CheckResult, RunContext, Runner } from '../types.js';
 import { errorText } from './errors.js';
+import { guardedLookup, isMetadataAddress, MetadataAddressError } from './metadata-guard.js';
 
 export interface HttpCheckSpec {
   url: string;
@@ -12,29 +13,46 @@ export interface HttpCheckSpec {
   tlsSkipVerify?: boolean;
   tlsServerName?: string;
   outputMax: number;
+  /** Let the check reach cloud metadata addresses (`--allow-metadata-checks`); default false. */
+  allowMetadataAddresses?: boolean;
 }
 
 const MAX_REDIRECTS = 10;
-let verifying: Dispatcher | undefined;
-let skipping: Dispatcher | undefined;
+const shared = new Map<string, Dispatcher>();
 
 /**
- * Shared dispatchers (one verifying TLS, one not), following redirects as Go's client does. A
- * check with TLSServerName gets its own: that name is sent as SNI and is the one the certificate
- * must hold (instead of the URL's host), on every connection including redirects.
+ * A connector that refuses metadata addresses (metadata-guard.ts): by literal host name, and
+ * among the addresses a name resolves to. It sits under the redirect interceptor, so a redirect
+ * there is refused too.
  */
-function dispatcher(skipVerify: boolean, serverName: string | undefined): Dispatcher {
-  if (serverName) {
-    return new Agent({ connect: { rejectUnauthorized: !skipVerify, servername: serverName } }).compose(
-      interceptors.redirect({ maxRedirections: MAX_REDIRECTS }),
-    );
-  }
-  if (skipVerify) {
-    skipping ??= new Agent({ connect: { rejectUnauthorized: false } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
-    return skipping;
-  }
-  verifying ??= new Agent().compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
-  return verifying;
+function guardedConnector(tls: buildConnector.BuildOptions): buildConnector.connector {
+  const base = buildConnector({ ...tls, lookup: guardedLookup });
+  return (opts, callback) => {
+    if (isMetadataAddress(opts.hostname)) {
+      callback(new MetadataAddressError(opts.hostname.replace(/^\[|\]$/g, '')), null);
+      return;
+    }
+    base(opts, callback);
+  };
+}
+
+function makeDispatcher(skipVerify: boolean, serverName: string | undefined, guard: boolean): Dispatcher {
+  const tls: buildConnector.BuildOptions = { rejectUnauthorized: !skipVerify, ...(serverName ? { servername: serverName } : {}) };
+  return new Agent({ connect: guard ? guardedConnector(tls) : tls }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+}
+
+/**
+ * Dispatchers following redirects as Go's client does: shared ones (verifying TLS or not,
+ * guarded or not), and for a check with TLSServerName its own: that name is sent as SNI and is
+ * the one the certificate must hold (instead of the URL's host), on every connection including
+ * redirects.
+ */
+function dispatcher(skipVerify: boolean, serverName: string | undefined, guard: boolean): Dispatcher {
+  if (serverName) return makeDispatcher(skipVerify, serverName, guard);
+  const key = `${skipVerify}/${guard}`;
+  let d = shared.get(key);
+  if (!d) shared.set(key, (d = makeDispatcher(skipVerify, undefined, guard)));
+  return d;
 }
 
 /**
@@ -49,7 +67,7 @@ export class HttpRunner implements Runner {
   private readonly headers: Record<string, string | string[]>;
 
   constructor(private readonly spec: HttpCheckSpec) {
-    this.dispatcher = dispatcher(spec.tlsSkipVerify === true, spec.tlsServerName);
+    this.dispatcher = dispatcher(spec.tlsSkipVerify === true, spec.tlsServerName, spec.allowMetadataAddresses !== true);
     this.closeDispatcher = Boolean(spec.tlsServerName);
     this.method = (spec.method || 'GET').toUpperCase();
     const headers: Record<string, string | string[]> = { 'user-agent': 'Consul Health Check', accept: 'text/plain, text/*, */*' };

@@ -10,6 +10,7 @@ export { HttpRunner, type HttpCheckSpec } from './http-runner.js';
 export { TcpRunner, splitHostPort } from './tcp-runner.js';
 export { GrpcRunner, parseGrpcTarget, type GrpcCheckSpec } from './grpc-runner.js';
 export { ScriptRunner } from './script-runner.js';
+export { isMetadataAddress, MetadataAddressError } from './metadata-guard.js';
 export * from './grpc-health-proto.js';
 
 /** Check kinds run on an interval. */
@@ -34,8 +35,9 @@ export function timeoutOf(c: CheckRecord): number {
 }
 
 /** Builds the runner for an active check; undefined when its definition lacks what the kind needs. */
-export function createRunner(c: CheckRecord): Runner | undefined {
+export function createRunner(c: CheckRecord, opts: { allowMetadataAddresses?: boolean } = {}): Runner | undefined {
   const d = c.Definition;
+  const allowMetadataAddresses = opts.allowMetadataAddresses === true;
   const max = outputCap(d.OutputMaxSize);
   switch (c.Type) {
     case 'http':
@@ -48,12 +50,15 @@ export function createRunner(c: CheckRecord): Runner | undefined {
             tlsSkipVerify: d.TLSSkipVerify,
             tlsServerName: d.TLSServerName,
             outputMax: max,
+            allowMetadataAddresses,
           })
         : undefined;
     case 'tcp':
-      return d.TCP ? new TcpRunner(d.TCP) : undefined;
+      return d.TCP ? new TcpRunner(d.TCP, allowMetadataAddresses) : undefined;
     case 'grpc':
-      return d.GRPC ? new GrpcRunner({ target: d.GRPC, useTls: d.GRPCUseTLS, tlsSkipVerify: d.TLSSkipVerify, tlsServerName: d.TLSServerName }) : undefined;
+      return d.GRPC
+        ? new GrpcRunner({ target: d.GRPC, useTls: d.GRPCUseTLS, tlsSkipVerify: d.TLSSkipVerify, tlsServerName: d.TLSServerName, allowMetadataAddresses })
+        : undefined;
     case 'script':
       return d.Args && d.Args.length > 0 ? new ScriptRunner(d.Args, max) : undefined;
     default:

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { CheckResult, RunContext, Runner } from '../types.js';
 import { errorText } from './errors.js';
+import { guardedLookup, isMetadataAddress, MetadataAddressError } from './metadata-guard.js';
 
 /** Splits "host:port" (IPv6 in brackets). */
 export function splitHostPort(target: string): { host: string; port: number } {
@@ -11,7 +12,11 @@ export function splitHostPort(target: string): { host: string; port: number } {
 
 /** TCP check: passing once a connection opens within the timeout, critical otherwise. */
 export class TcpRunner implements Runner {
-  constructor(private readonly target: string) {}
+  constructor(
+    private readonly target: string,
+    /** Let the check reach cloud metadata addresses (`--allow-metadata-checks`). */
+    private readonly allowMetadataAddresses = false,
+  ) {}
 
   run(ctx: RunContext): Promise<CheckResult> {
     return new Promise((resolve) => {
@@ -22,7 +27,11 @@ export class TcpRunner implements Runner {
         resolve({ status: 'critical', output: `TCP connect ${this.target}: ${errorText(err)}` });
         return;
       }
-      const sock = connect({ host: hp.host, port: hp.port });
+      if (!this.allowMetadataAddresses && isMetadataAddress(hp.host)) {
+        resolve({ status: 'critical', output: `dial tcp ${this.target}: ${new MetadataAddressError(hp.host).message}` });
+        return;
+      }
+      const sock = connect({ host: hp.host, port: hp.port, ...(this.allowMetadataAddresses ? {} : { lookup: guardedLookup }) });
       const done = (r: CheckResult) => {
         ctx.signal.removeEventListener('abort', onAbort);
         sock.destroy();
