@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { BeaconClientError, RegistryTransport, type QueryParams, type RegistryResponse } from '../client/index.js';
 import { formatHostPort, parseHostPort } from '../config/index.js';
@@ -63,6 +64,44 @@ export function resolveToken(flag: string | undefined, env: NodeJS.ProcessEnv): 
   return flag ?? (env.BEACON_HTTP_TOKEN || env.CONSUL_HTTP_TOKEN || undefined);
 }
 
+/** Files of the client's TLS settings, read into what undici's connector takes. */
+export interface ClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/**
+ * The client commands' TLS files: `--ca-file` (else `$BEACON_CACERT`, else `$CONSUL_CACERT`),
+ * `--client-cert` and `--client-key` (else `$BEACON_CLIENT_CERT`/`$CONSUL_CLIENT_CERT` and
+ * `$BEACON_CLIENT_KEY`/`$CONSUL_CLIENT_KEY`), as the consul CLI reads them. Undefined when none
+ * is set (Node's trust store then verifies an https:// server). A file that cannot be read is a
+ * usage error naming it.
+ */
+export function resolveTls(flags: { caFile?: string; clientCert?: string; clientKey?: string }, env: NodeJS.ProcessEnv): ClientTls | undefined {
+  const pick = (flag: string | undefined, flagName: string, ...vars: string[]): [string, string] | undefined => {
+    if (flag !== undefined) return [flag, flagName];
+    for (const v of vars) if (env[v]) return [env[v], v];
+    return undefined;
+  };
+  const ca = pick(flags.caFile, '--ca-file', 'BEACON_CACERT', 'CONSUL_CACERT');
+  const cert = pick(flags.clientCert, '--client-cert', 'BEACON_CLIENT_CERT', 'CONSUL_CLIENT_CERT');
+  const key = pick(flags.clientKey, '--client-key', 'BEACON_CLIENT_KEY', 'CONSUL_CLIENT_KEY');
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) {
+    const [, given] = (cert ?? key)!;
+    throw new BeaconClientError('BEACON_ERR_VALIDATION', `invalid ${given}: a client certificate needs both --client-cert and --client-key`);
+  }
+  const read = ([path, source]: [string, string]): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new BeaconClientError('BEACON_ERR_VALIDATION', `invalid ${source} "${path}": ${(err as Error).message}`);
+    }
+  };
+  return { ...(ca ? { ca: read(ca) } : {}), ...(cert ? { cert: read(cert) } : {}), ...(key ? { key: read(key) } : {}) };
+}
+
 /** The `--datacenter` flag: a datacenter name, or undefined for the server's own. */
 export function resolveDatacenter(flag: string | undefined): string | undefined {
   if (flag !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(flag))
@@ -122,14 +161,15 @@ export function isRetryableUnavailable(res: Pick<RegistryResponse, 'status' | 'h
  */
 export class ApiClient {
   readonly baseUrl: string;
-  readonly #agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 1_000 });
+  readonly #agent: Agent;
   readonly #transport: RegistryTransport;
 
   readonly #datacenter: string | undefined;
 
-  /** `token` goes in `X-Consul-Token`; `datacenter` as `dc` on every request, as the consul CLI sends them. */
-  constructor(baseUrl: string, opts: { token?: string; datacenter?: string } = {}) {
+  /** `token` goes in `X-Consul-Token`; `datacenter` as `dc` on every request, as the consul CLI sends them; `tls` for an https:// server. */
+  constructor(baseUrl: string, opts: { token?: string; datacenter?: string; tls?: ClientTls } = {}) {
     this.baseUrl = baseUrl;
+    this.#agent = new Agent({ connect: { timeout: 10_000, ...opts.tls }, keepAliveTimeout: 1_000 });
     this.#datacenter = opts.datacenter;
     // One server, and every answer (503 included) reported as the server gave it.
     this.#transport = new RegistryTransport({

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { isBeaconClientError } from '../client/index.js';
-import { ApiClient, resolveDatacenter, resolveHttpAddr, resolveToken } from './api-client.js';
+import { ApiClient, resolveDatacenter, resolveHttpAddr, resolveTls, resolveToken } from './api-client.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './usage-errors.js';
 
 /** What every client command's action gets: the server connection and the output streams. */
@@ -17,6 +17,9 @@ export interface CliContext {
 /** Options every client command takes. */
 export interface HttpAddrOption {
   httpAddr?: string;
+  caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
   token?: string;
   datacenter?: string;
 }
@@ -37,6 +40,9 @@ export function clientCommand(name: string, description: string, examples: reado
     .option('--http-addr <host:port>', 'Beacon HTTP API address (default $BEACON_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)')
     .option('--token <token>', 'ACL token, sent as X-Consul-Token (default $BEACON_HTTP_TOKEN, else $CONSUL_HTTP_TOKEN)')
     .option('--datacenter <name>', "datacenter to ask (default the server's own)")
+    .option('--ca-file <file>', 'PEM CA bundle that signs the server certificate, for an https:// --http-addr (default $BEACON_CACERT, else $CONSUL_CACERT)')
+    .option('--client-cert <file>', 'PEM client certificate for servers that require one (default $BEACON_CLIENT_CERT, else $CONSUL_CLIENT_CERT)')
+    .option('--client-key <file>', 'PEM key of --client-cert (default $BEACON_CLIENT_KEY, else $CONSUL_CLIENT_KEY)')
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
 }
 
@@ -60,6 +66,7 @@ export function clientAction<O extends HttpAddrOption>(fn: (ctx: CliContext, opt
       api = new ApiClient(resolveHttpAddr(opts.httpAddr, process.env), {
         token: resolveToken(opts.token, process.env),
         datacenter: resolveDatacenter(opts.datacenter),
+        tls: resolveTls(opts, process.env),
       });
       await fn(
         {

@@ -47,6 +47,10 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option('--tls-cert <file>', 'PEM certificate (chain): with --tls-key the HTTP API is served over HTTPS on --http-addr; read again on SIGHUP')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA bundle that signs client certificates (and, in cluster mode, the other servers)')
+    .option('--tls-verify-incoming', 'require a client certificate signed by --tls-ca on every HTTPS connection (mutual TLS)')
     .option('--allow-metadata-checks', 'let HTTP, TCP and gRPC checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254)')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(
@@ -109,9 +113,18 @@ Examples:
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
+        // SIGHUP: read the TLS certificate files again (a renewed certificate without a restart).
+        process.on('SIGHUP', () => {
+          if (!server || stopping) return;
+          try {
+            server.reloadTls();
+          } catch (err) {
+            process.stderr.write(`beacon: SIGHUP: kept the running TLS certificate: ${(err as Error).message}\n`);
+          }
+        });
         server = await runServer(config, options);
         process.stdout.write(
-          `beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}\n`,
+          `beacon server ready http=${formatHostPort(server.http)} dns=${server.dns ? formatHostPort(server.dns) : 'off'} data-dir=${config.dataDir} datacenter=${config.datacenter} node=${config.node}${server.tls ? ' tls=on' : ''}\n`,
         );
         if (early) stop(early);
       } catch (err) {

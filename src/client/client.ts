@@ -76,7 +76,7 @@ export class BeaconClient {
     this.config = resolveConfig(options);
     this.#log = safeLogger(options.logger);
     const agentOpts = { connect: { timeout: Math.min(this.config.requestTimeoutMs, 5_000) }, ...options.agent };
-    this.#registryAgent = new Agent(agentOpts);
+    this.#registryAgent = new Agent(options.tls ? { ...agentOpts, connect: { ...agentOpts.connect, ...options.tls } } : agentOpts);
     this.#serviceAgent = new Agent(agentOpts);
     this.#transport = new RegistryTransport({
       servers: this.config.servers,

@@ -57,6 +57,12 @@ export interface BeaconClientOptions {
   readonly shutdownTimeoutMs?: number;
   /** undici Agent options for the connection pools (registry and services). */
   readonly agent?: Agent.Options;
+  /**
+   * TLS towards the registry (an `https://` server): `ca` (PEM) that signs its certificate, and a
+   * client certificate and key (PEM) for servers that require one. Default: Node's trust store and
+   * no client certificate. Only the registry connections use it; calls to services go through `agent`.
+   */
+  readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer };
   /** Receives the SDK's log events. Default: silent. */
   readonly logger?: ClientLogger;
 }
@@ -102,6 +108,7 @@ const OPTION_KEYS = [
   'deregisterOnSignals',
   'shutdownTimeoutMs',
   'agent',
+  'tls',
   'logger',
 ] as const satisfies readonly (keyof BeaconClientOptions)[];
 
@@ -112,6 +119,20 @@ function strategy(value: unknown, name: string): StrategyName {
   if (!isStrategyName(value))
     throw invalidOption(`${name} must be one of ${STRATEGIES.join(', ')}, got ${describe(value)}${suggestion(String(value), STRATEGIES)}`);
   return value;
+}
+
+const TLS_KEYS = ['ca', 'cert', 'key'] as const;
+
+function checkTls(tls: unknown): void {
+  if (tls === undefined) return;
+  if (!isPlainObject(tls)) throw invalidOption(`tls must be an object with ca, cert and key (PEM strings or Buffers), got ${describe(tls)}`);
+  for (const k of Object.keys(tls)) {
+    if (!(TLS_KEYS as readonly string[]).includes(k))
+      throw invalidOption(`tls.${k} is not an option (tls takes ${TLS_KEYS.join(', ')})${suggestion(k, TLS_KEYS)}`);
+    const v = tls[k];
+    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v)) throw invalidOption(`tls.${k} must be a PEM string or Buffer, got ${describe(v)}`);
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw invalidOption('tls.cert and tls.key go together: a client certificate needs its key');
 }
 
 /** At most one of the discovery modes: two of them would leave one silently unused. */
@@ -212,6 +233,7 @@ export function resolveConfig(options: BeaconClientOptions, env: NodeJS.ProcessE
   if (!HEADER_NAME.test(hashKeyHeader)) throw invalidOption(`hashKeyHeader must be an HTTP header name, got ${describe(hashKeyHeader)}`);
   if (o.token !== undefined && typeof o.token !== 'string') throw invalidOption(`token must be a string, got ${describe(o.token)}`);
   if (o.agent !== undefined && !isPlainObject(o.agent)) throw invalidOption(`agent must be an object of undici Agent options, got ${describe(o.agent)}`);
+  checkTls(o.tls);
   if (o.logger !== undefined && typeof o.logger !== 'function')
     throw invalidOption(`logger must be a function (level, message, fields) => void, got ${describe(o.logger)}`);
   return Object.freeze({

@@ -28,17 +28,36 @@ export class TtlForwarder {
 
   private readonly onResult: (result: 'ok' | 'refused' | 'unreachable') => void;
 
-  constructor(opts: { timeoutMs?: number; onResult?: (result: 'ok' | 'refused' | 'unreachable') => void } = {}) {
+  private readonly scheme: 'http' | 'https';
+
+  /**
+   * `tls`: the servers speak HTTPS; their certificates are verified against `ca`, and this
+   * server presents `cert`/`key` (its own server certificate) where they require client certificates.
+   */
+  constructor(
+    opts: {
+      timeoutMs?: number;
+      onResult?: (result: 'ok' | 'refused' | 'unreachable') => void;
+      tls?: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string };
+    } = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.onResult = opts.onResult ?? (() => undefined);
-    this.agent = new Agent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.scheme = opts.tls ? 'https' : 'http';
+    this.agent = new Agent({
+      connections: 16,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      ...(opts.tls ? { connect: { ...opts.tls } } : {}),
+    });
   }
 
   /** Resolves once the owner applied it; rejects with the owner's own error, or BEACON_ERR_PEER_UNAVAILABLE. */
   async send(peerHttp: string, update: ForwardedTtl, from: string): Promise<void> {
     let res;
     try {
-      res = await request(`http://${peerHttp}${FORWARDED_TTL_ROUTE}`, {
+      res = await request(`${this.scheme}://${peerHttp}${FORWARDED_TTL_ROUTE}`, {
         method: 'PUT',
         dispatcher: this.agent,
         headers: { 'content-type': 'application/json', 'x-beacon-forwarded-by': from },

@@ -1,4 +1,4 @@
-export { buildConfig, isEtcdUrl, type RawConfig, type RuntimeConfig, type DnsConfig, type LogLevel } from './runtime.js';
+export { buildConfig, isEtcdUrl, type RawConfig, type RuntimeConfig, type DnsConfig, type LogLevel, type TlsConfig } from './runtime.js';
 export { fromEnv, fromFile, mergeRaw, envName } from './sources.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { parseBool } from './bool.js';

@@ -20,6 +20,7 @@ describe('config', () => {
       maxBodyBytes: 1048576,
       httpMaxConnsPerClient: 200,
       httpWriteRate: 0,
+      tls: null,
       recover: false,
       dns: {
         addr: { host: '127.0.0.1', port: 8600 },
@@ -49,6 +50,16 @@ describe('config', () => {
     expect(buildConfig({ node: 'n', dnsAddr: '0.0.0.0:53', dnsRrlRate: 0 }).dns.rateLimit.responsesPerSecond).toBe(0);
   });
 
+  it('takes TLS files as given (they are read when the server starts)', () => {
+    expect(buildConfig({ node: 'n', tlsCert: 'c.pem', tlsKey: 'k.pem' }).tls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      caFile: null,
+      verifyIncoming: false,
+    });
+    expect(buildConfig({ node: 'n', tlsCert: 'c', tlsKey: 'k', tlsCa: 'ca', tlsVerifyIncoming: 'true' }).tls?.verifyIncoming).toBe(true);
+  });
+
   it('flags beat the environment, which beats the file', () => {
     const raw = mergeRaw({ datacenter: 'file', node: 'f' }, fromEnv({ BEACON_DATACENTER: 'env', BEACON_HTTP_ADDR: '127.0.0.1:9' }), { datacenter: 'flag' });
     const c = buildConfig(raw);
@@ -72,6 +83,10 @@ describe('config', () => {
     [{ dnsRrlSlip: '11' }, /invalid dnsRrlSlip/],
     [{ httpWriteRate: 'fast' }, /invalid httpWriteRate/],
     [{ allowMetadataChecks: 'maybe' }, /invalid allowMetadataChecks/],
+    [{ tlsCert: 'c.pem' }, /invalid tlsKey: is missing: --tls-cert needs --tls-key/],
+    [{ tlsKey: 'k.pem' }, /invalid tlsCert: is missing/],
+    [{ tlsCa: 'ca.pem' }, /invalid tlsCa: needs --tls-cert and --tls-key/],
+    [{ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsVerifyIncoming: true }, /invalid tlsVerifyIncoming: needs --tls-ca/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

@@ -34,6 +34,14 @@ export interface RawConfig {
   dnsRrlSlip?: number | string;
   /** Writes (PUT, POST, DELETE) per second one client address may make; 0 (default): no limit. */
   httpWriteRate?: number | string;
+  /** PEM certificate (chain) file: with tlsKey, the HTTP API is served over HTTPS. */
+  tlsCert?: string;
+  /** PEM private key file of tlsCert. */
+  tlsKey?: string;
+  /** PEM CA bundle: verifies client certificates (tlsVerifyIncoming) and, in cluster mode, the other servers. */
+  tlsCa?: string;
+  /** Require a client certificate signed by tlsCa on every HTTPS connection (mTLS). */
+  tlsVerifyIncoming?: boolean | string;
   /** Let health checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254); default false. */
   allowMetadataChecks?: boolean | string;
   enableScriptChecks?: boolean | string;
@@ -71,6 +79,14 @@ export interface DnsConfig {
   rateLimit: { responsesPerSecond: number; slip: number };
 }
 
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile: string | null;
+  /** Clients must present a certificate signed by caFile. */
+  verifyIncoming: boolean;
+}
+
 /** The validated, frozen runtime configuration. */
 export interface RuntimeConfig {
   http: HostPort;
@@ -93,6 +109,8 @@ export interface RuntimeConfig {
   httpMaxConnsPerClient: number;
   /** Writes per second one client address may make (PUT, POST, DELETE; heartbeats excepted); 0: no limit. */
   httpWriteRate: number;
+  /** HTTPS for the HTTP API (null: plain HTTP). Files are read at start and again on SIGHUP. */
+  tls: TlsConfig | null;
   dns: DnsConfig;
   /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
   recover: boolean;
@@ -194,6 +212,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
     httpMaxConnsPerClient: int('httpMaxConnsPerClient', raw.httpMaxConnsPerClient, 200, 0, 100_000),
     httpWriteRate: int('httpWriteRate', raw.httpWriteRate, 0, 0, 1_000_000),
+    tls: tlsConfig(raw),
     recover: bool('recover', raw.recover, false),
     dns: {
       addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),
@@ -219,6 +238,27 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+function tlsConfig(raw: RawConfig): TlsConfig | null {
+  const path = (field: string, v: string | undefined): string | null => {
+    if (v === undefined || v === '') return null;
+    if (v.length > 4096 || v.includes('\0')) throw bad(field, 'must be a file path');
+    return v;
+  };
+  const certFile = path('tlsCert', raw.tlsCert);
+  const keyFile = path('tlsKey', raw.tlsKey);
+  const caFile = path('tlsCa', raw.tlsCa);
+  const verifyIncoming = bool('tlsVerifyIncoming', raw.tlsVerifyIncoming, false);
+  if (certFile === null && keyFile === null) {
+    if (caFile !== null) throw bad('tlsCa', 'needs --tls-cert and --tls-key (the CA verifies clients of the HTTPS API)');
+    if (verifyIncoming) throw bad('tlsVerifyIncoming', 'needs --tls-cert, --tls-key and --tls-ca');
+    return null;
+  }
+  if (certFile === null) throw bad('tlsCert', 'is missing: --tls-key needs --tls-cert');
+  if (keyFile === null) throw bad('tlsKey', 'is missing: --tls-cert needs --tls-key');
+  if (verifyIncoming && caFile === null) throw bad('tlsVerifyIncoming', 'needs --tls-ca, the CA that signs client certificates');
+  return { certFile, keyFile, caFile, verifyIncoming };
 }
 
 /** Whether a HOST:PORT names a loopback host (127.0.0.0/8, ::1, localhost). */

@@ -29,6 +29,10 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'enableLocalScriptChecks',
   'checkFailuresBeforeCritical',
   'allowMetadataChecks',
+  'tlsCert',
+  'tlsKey',
+  'tlsCa',
+  'tlsVerifyIncoming',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

@@ -1,10 +1,11 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
 import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
+import { createHttpApp, createMetrics, loadTlsFiles, reloadTls, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
 import { onStoreHealthChange, openStore, storeHealth, storeLastContact, type Store } from '../store/index.js';
@@ -26,6 +27,10 @@ const pkg = createRequire(import.meta.url)('../../package.json') as { version: s
 
 export interface RunningServer {
   http: HostPort;
+  /** Whether the HTTP API is served over HTTPS. */
+  tls: boolean;
+  /** Reads the TLS files again for new connections (SIGHUP); throws, keeping the old ones, when they are bad. No-op without TLS. */
+  reloadTls(): void;
   dns: HostPort | null;
   /**
    * Shuts down: stops accepting, lets running requests finish for the grace period and then
@@ -78,6 +83,8 @@ export interface RunServerExtras {
 export async function runServer(config: RuntimeConfig, options: Partial<ServerOptions> & RunServerExtras = {}): Promise<RunningServer> {
   const opts = withServerDefaults(options);
   const logger = createLogger(config.logLevel);
+  // Unreadable or mismatched TLS files stop the start before anything is opened.
+  const tlsFiles = config.tls ? loadTlsFiles(config.tls) : undefined;
   const clusterMode = options.cluster ?? isEtcdUrl(config.store);
   const store =
     options.store ?? (await openStore(config.store, { dataDir: config.dataDir, logger, recover: config.recover, prefix: config.storePrefix ?? undefined }));
@@ -121,7 +128,10 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         logger,
       });
       group = g;
-      forwarder = new TtlForwarder({ onResult: (result) => clusterMetrics.forwards.inc({ result }) });
+      forwarder = new TtlForwarder({
+        onResult: (result) => clusterMetrics.forwards.inc({ result }),
+        ...(tlsFiles ? { tls: { ca: tlsFiles.ca as Buffer | undefined, cert: tlsFiles.cert as Buffer, key: tlsFiles.key as Buffer } } : {}),
+      });
       const fwd = forwarder;
       undo.push(() => fwd.close());
       await g.start();
@@ -288,6 +298,12 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let closing: Promise<void> | undefined;
   return {
     http,
+    tls: config.tls !== null,
+    reloadTls() {
+      if (!config.tls) return;
+      reloadTls(app.server as HttpsServer, config.tls);
+      logger.info({ cert: config.tls.certFile }, 'TLS certificate files read again');
+    },
     dns: dns ? dns.udpAddress : null,
     close() {
       closing ??= (async () => {

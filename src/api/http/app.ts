@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import client from 'prom-client';
 import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
@@ -11,6 +11,7 @@ import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, r
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { unsupportedConsulApi } from './unsupported.js';
 import { writeRateLimit } from './write-rate-limit.js';
+import { createTlsServer } from './tls.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -86,6 +87,13 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
       registers: [ctx.metrics.registry],
     });
   const revision = () => ctx.catalog.revision;
+  const tlsErrors =
+    (ctx.metrics.registry.getSingleMetric('beacon_http_tls_handshake_errors_total') as client.Counter | undefined) ??
+    new client.Counter({
+      name: 'beacon_http_tls_handshake_errors_total',
+      help: 'HTTPS connections that failed their TLS handshake (no or an untrusted client certificate, no shared protocol, not TLS at all).',
+      registers: [ctx.metrics.registry],
+    });
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.maxBodyBytes,
@@ -101,10 +109,14 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
       // Headers must arrive within 10 s of the connection (or of the last request, for a kept-alive
       // one), checked every second: Node's defaults (60 s, checked every 30 s) let idle and
       // slow-header sockets pile up.
-      const server = createServer({ requireHostHeader: false, headersTimeout: 10_000, connectionsCheckingInterval: 1000 }, (req, res) => {
+      const options = { requireHostHeader: false, headersTimeout: 10_000, connectionsCheckingInterval: 1000 };
+      const serve = (req: IncomingMessage, res: ServerResponse) => {
         if (noHost(req, res)) return;
         if (shuttingDown() || !((!answersDegraded(ctx) && ctx.responseCache.tryServe(req, res)) || heartbeat(req, res))) handler(req, res);
-      });
+      };
+      const tls = ctx.config.tls;
+      const server = tls ? createTlsServer(tls, options, serve) : createServer(options, serve);
+      if (tls) server.on('tlsClientError', () => tlsErrors.inc());
       limitConnections(server, defaultConnectionLimits(ctx.config.httpMaxConnsPerClient), ctx.metrics.registry);
       server.on('checkExpectation', expectationFailed(revision));
       server.on('connect', connectRefused(revision));
