@@ -4,13 +4,15 @@ import tseslint from 'typescript-eslint';
 
 const layers = {
   // layer: folders it may NOT import from (everything above it)
-  client: ['errors', 'config', 'store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  errors: ['config', 'store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  config: ['store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  store: ['catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  catalog: ['health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  client: ['errors', 'config', 'store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  errors: ['config', 'store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  config: ['store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  store: ['catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  catalog: ['health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   health: ['store', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  // tokens and policies: rules, authorizers, token resolution (their records are the catalog's)
+  acl: ['store', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
   agent: ['gateway', 'server', 'cli', 'ui'],
@@ -20,7 +22,7 @@ const layers = {
 
 const siblingImports = {
   selector:
-    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
+    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|acl|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
   message: 'Import another subsystem through its index.js, not its insides.',
 };
 

@@ -46,3 +46,14 @@ export {
   type MemberFollow,
 } from './servers.js';
 export { HistoryCompactor, type HistoryCompactorOptions } from './history.js';
+export {
+  AclStore,
+  ACL_PREFIX,
+  ANONYMOUS_TOKEN_ID,
+  GLOBAL_MANAGEMENT,
+  GLOBAL_MANAGEMENT_POLICY_ID,
+  hashSecret,
+  type AclPolicyRecord,
+  type AclPolicyLink,
+  type AclTokenRecord,
+} from './acl-store.js';

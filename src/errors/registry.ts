@@ -87,6 +87,18 @@ export const ERRORS = {
     retryable: true,
     summary: 'The server that owns this check (cluster mode) did not answer a forwarded request; try again (its checks move to another server when it leaves).',
   },
+  BEACON_ERR_ACL_DENIED: {
+    status: 403,
+    rcode: 'REFUSED',
+    retryable: false,
+    summary: "The request's ACL token does not allow it (Consul's text: Permission denied).",
+  },
+  BEACON_ERR_ACL_NOT_FOUND: {
+    status: 403,
+    rcode: 'REFUSED',
+    retryable: false,
+    summary: 'The ACL token the request carries does not exist (deleted, or never made): "ACL not found".',
+  },
   BEACON_ERR_RATE_LIMITED: {
     status: 429,
     rcode: 'REFUSED',
