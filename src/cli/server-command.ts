@@ -51,6 +51,9 @@ export function serverCommand(): Command {
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--tls-ca <file>', 'PEM CA bundle that signs client certificates (and, in cluster mode, the other servers)')
     .option('--tls-verify-incoming', 'require a client certificate signed by --tls-ca on every HTTPS connection (mutual TLS)')
+    .addOption(new Option('--acl-default-policy <policy>', 'what a request no ACL rule covers may do (default allow)').choices(['allow', 'deny']))
+    .option('--acl-dns-token <secret>', "token whose view DNS answers with (default the anonymous token's)")
+    .option('--acl-agent-token <secret>', 'token this server sends on its own calls to other servers (forwarded heartbeats)')
     .option('--allow-metadata-checks', 'let HTTP, TCP and gRPC checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254)')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(

@@ -29,6 +29,7 @@ export class TtlForwarder {
   private readonly onResult: (result: 'ok' | 'refused' | 'unreachable') => void;
 
   private readonly scheme: 'http' | 'https';
+  private readonly token: string | undefined;
 
   /**
    * `tls`: the servers speak HTTPS; their certificates are verified against `ca`, and this
@@ -39,11 +40,14 @@ export class TtlForwarder {
       timeoutMs?: number;
       onResult?: (result: 'ok' | 'refused' | 'unreachable') => void;
       tls?: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string };
+      /** ACL token sent with each forward (`--acl-agent-token`): it needs service:write (and node:write for node checks). */
+      token?: string;
     } = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.onResult = opts.onResult ?? (() => undefined);
     this.scheme = opts.tls ? 'https' : 'http';
+    this.token = opts.token;
     this.agent = new Agent({
       connections: 16,
       keepAliveTimeout: 30_000,
@@ -60,7 +64,7 @@ export class TtlForwarder {
       res = await request(`${this.scheme}://${peerHttp}${FORWARDED_TTL_ROUTE}`, {
         method: 'PUT',
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', 'x-beacon-forwarded-by': from },
+        headers: { 'content-type': 'application/json', 'x-beacon-forwarded-by': from, ...(this.token ? { 'x-consul-token': this.token } : {}) },
         body: JSON.stringify(update),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

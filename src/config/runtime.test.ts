@@ -21,6 +21,7 @@ describe('config', () => {
       httpMaxConnsPerClient: 200,
       httpWriteRate: 0,
       tls: null,
+      acl: { defaultPolicy: 'allow', dnsToken: null, agentToken: null },
       recover: false,
       dns: {
         addr: { host: '127.0.0.1', port: 8600 },
@@ -83,6 +84,8 @@ describe('config', () => {
     [{ dnsRrlSlip: '11' }, /invalid dnsRrlSlip/],
     [{ httpWriteRate: 'fast' }, /invalid httpWriteRate/],
     [{ allowMetadataChecks: 'maybe' }, /invalid allowMetadataChecks/],
+    [{ aclDefaultPolicy: 'block' }, /invalid aclDefaultPolicy: "block" must be allow or deny/],
+    [{ aclDnsToken: 'has space' }, /invalid aclDnsToken/],
     [{ tlsCert: 'c.pem' }, /invalid tlsKey: is missing: --tls-cert needs --tls-key/],
     [{ tlsKey: 'k.pem' }, /invalid tlsCert: is missing/],
     [{ tlsCa: 'ca.pem' }, /invalid tlsCa: needs --tls-cert and --tls-key/],

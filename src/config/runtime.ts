@@ -42,6 +42,12 @@ export interface RawConfig {
   tlsCa?: string;
   /** Require a client certificate signed by tlsCa on every HTTPS connection (mTLS). */
   tlsVerifyIncoming?: boolean | string;
+  /** What a request no rule covers may do: allow (default) or deny. */
+  aclDefaultPolicy?: string;
+  /** The token whose view DNS answers with (default: the anonymous token's). */
+  aclDnsToken?: string;
+  /** The token this server presents on its own calls to other servers (forwarded heartbeats). */
+  aclAgentToken?: string;
   /** Let health checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254); default false. */
   allowMetadataChecks?: boolean | string;
   enableScriptChecks?: boolean | string;
@@ -111,6 +117,14 @@ export interface RuntimeConfig {
   httpWriteRate: number;
   /** HTTPS for the HTTP API (null: plain HTTP). Files are read at start and again on SIGHUP. */
   tls: TlsConfig | null;
+  acl: {
+    /** What a request no rule covers may do. */
+    defaultPolicy: 'allow' | 'deny';
+    /** Secret of the token DNS answers with (null: anonymous). */
+    dnsToken: string | null;
+    /** Secret this server sends on its calls to other servers (null: none). */
+    agentToken: string | null;
+  };
   dns: DnsConfig;
   /** Start with what is readable when the store's data is damaged (`--recover`); default false. */
   recover: boolean;
@@ -213,6 +227,11 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     httpMaxConnsPerClient: int('httpMaxConnsPerClient', raw.httpMaxConnsPerClient, 200, 0, 100_000),
     httpWriteRate: int('httpWriteRate', raw.httpWriteRate, 0, 0, 1_000_000),
     tls: tlsConfig(raw),
+    acl: {
+      defaultPolicy: aclDefaultPolicy(raw.aclDefaultPolicy),
+      dnsToken: secretOf('aclDnsToken', raw.aclDnsToken),
+      agentToken: secretOf('aclAgentToken', raw.aclAgentToken),
+    },
     recover: bool('recover', raw.recover, false),
     dns: {
       addr: dnsAddr === 'off' ? null : addr('dnsAddr', dnsAddr),
@@ -238,6 +257,18 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+function aclDefaultPolicy(v: string | undefined): 'allow' | 'deny' {
+  if (v === undefined) return 'allow';
+  if (v !== 'allow' && v !== 'deny') throw bad('aclDefaultPolicy', `"${v}" must be allow or deny`);
+  return v;
+}
+
+function secretOf(field: string, v: string | undefined): string | null {
+  if (v === undefined || v === '') return null;
+  if (v.length > 256 || !/^[\x21-\x7e]+$/.test(v)) throw bad(field, 'must be a token secret: 1-256 printable characters without spaces');
+  return v;
 }
 
 function tlsConfig(raw: RawConfig): TlsConfig | null {

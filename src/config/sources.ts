@@ -33,6 +33,9 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'tlsKey',
   'tlsCa',
   'tlsVerifyIncoming',
+  'aclDefaultPolicy',
+  'aclDnsToken',
+  'aclAgentToken',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

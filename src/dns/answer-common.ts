@@ -23,6 +23,14 @@ export interface AnswerContext {
   now: () => number;
   /** Glue address for the NS record when this server's node is not in the catalog. */
   fallbackGlue: string | undefined;
+  /** What DNS may show (the ACL view of the DNS token); undefined: everything. */
+  readable?: DnsReadable;
+}
+
+/** The names DNS answers may show: services and nodes the DNS token may read. */
+export interface DnsReadable {
+  service(name: string): boolean;
+  node(name: string): boolean;
 }
 
 /** What the server does with a question the builders could not answer from the catalog. */

@@ -12,7 +12,7 @@ type Q<K extends NameQuery['kind']> = Extract<NameQuery, { kind: K }>;
 
 export function nodeAnswer(ctx: AnswerContext, q: Q<'node'>, qtype: number, qn: QuestionName): BuildResult {
   const name = ctx.names.node(q.node);
-  const view = name === undefined ? undefined : ctx.catalog.node(name).value;
+  const view = name === undefined || (ctx.readable && !ctx.readable.node(name)) ? undefined : ctx.catalog.node(name).value;
   if (!view) return negative(ctx, NXDOMAIN, q.domain, qn, ['table:nodes']);
   const topics: Topic[] = [`node:${view.node.record.Node}`];
   const ttl = ctx.config.nodeTtl;
@@ -45,8 +45,12 @@ export function ptrAnswer(ctx: AnswerContext, q: Q<'ptr'>, qtype: number, qn: Qu
   if (q.ip === undefined) return forwardOr([]);
   const found = ctx.catalog.byAddress(q.ip);
   const names = new Set<string>();
-  for (const n of found.nodes) if (isLabel(n.record.Node)) names.add(`${n.record.Node}.node.${ctx.datacenter}.${domain}`);
-  for (const i of found.instances) if (isLabel(i.service.record.Service)) names.add(`${i.service.record.Service}.service.${ctx.datacenter}.${domain}`);
+  const r = ctx.readable;
+  for (const n of found.nodes) if (isLabel(n.record.Node) && (!r || r.node(n.record.Node))) names.add(`${n.record.Node}.node.${ctx.datacenter}.${domain}`);
+  for (const i of found.instances) {
+    const svc = i.service.record.Service;
+    if (isLabel(svc) && (!r || (r.service(svc) && r.node(i.node.record.Node)))) names.add(`${svc}.service.${ctx.datacenter}.${domain}`);
+  }
   const valid = [...names].filter(isValidName);
   if (valid.length === 0) return forwardOr(PTR_TOPICS);
   if (qtype !== TYPE.PTR && qtype !== TYPE.ANY) return negative(ctx, NOERROR, domain, qn, PTR_TOPICS);

@@ -15,13 +15,17 @@ type ServiceQuery = Extract<NameQuery, { kind: 'service' }>;
 
 /** Healthy instances of a service, filtered by tag (case-insensitive). */
 export function healthyInstances(ctx: AnswerContext, service: string, tag: string | undefined): InstanceView[] {
-  const all = ctx.catalog.instances(service, { healthFilter: ctx.config.onlyPassing ? 'passing' : 'not-critical' }).value;
+  let all = ctx.catalog.instances(service, { healthFilter: ctx.config.onlyPassing ? 'passing' : 'not-critical' }).value;
+  const readable = ctx.readable;
+  if (readable) all = all.filter((i) => readable.node(i.node.record.Node));
   if (tag === undefined) return all;
   return all.filter((i) => i.service.record.Tags.some((t) => t.toLowerCase() === tag));
 }
 
 export function serviceAnswer(ctx: AnswerContext, q: ServiceQuery, qtype: number, qn: QuestionName): BuildResult {
-  const name = ctx.names.service(q.service);
+  const found = ctx.names.service(q.service);
+  // A service the DNS token may not read does not exist for DNS, as in Consul.
+  const name = found !== undefined && ctx.readable && !ctx.readable.service(found) ? undefined : found;
   if (name === undefined) return negative(ctx, NXDOMAIN, q.domain, qn, ['table:services']);
   const topics: Topic[] = [`svc:${name}`];
   const instances = healthyInstances(ctx, name, q.tag);

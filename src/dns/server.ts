@@ -9,7 +9,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { DnsConfig } from '../config/index.js';
 import { silentLogger } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
-import type { AnswerContext } from './answer-common.js';
+import type { AnswerContext, DnsReadable } from './answer-common.js';
 import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { domainLabels } from './names.js';
@@ -32,6 +32,11 @@ export interface DnsServerOptions {
   logger?: DnsLogger;
   /** Bounds; the defaults suit production, tests lower them. */
   limits?: Partial<DnsLimits>;
+  /**
+   * What answers may show (the DNS token's ACL view), and a way to hear when that changes (the
+   * cached answers are then dropped). Undefined: everything.
+   */
+  readable?: DnsReadable & { onChange(fn: () => void): () => void };
 }
 
 export interface DnsLimits extends TcpLimits {
@@ -125,6 +130,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     names: new NameIndex(catalog),
     now: () => Math.floor(Date.now() / 1000),
     fallbackGlue: isIP(host) && host !== '0.0.0.0' && host !== '::' ? host : undefined,
+    ...(opts.readable ? { readable: opts.readable } : {}),
   };
   const cache = new AnswerCache(limits.cacheEntries, catalog.revision);
   const forwarder =
@@ -142,6 +148,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     }
   };
   const rrl = new ResponseRateLimiter(config.rateLimit);
+  const stopFollowingAcl = opts.readable?.onChange(() => cache.clear());
   const ra = config.recursors.length > 0;
   const unsubscribe = catalog.onChange((topics, revision) => {
     cache.invalidate(topics, revision);
@@ -168,6 +175,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     }
   } catch (err) {
     unsubscribe();
+    stopFollowingAcl?.();
     forwarder?.close();
     throw new BeaconError('BEACON_ERR_STARTUP', `DNS cannot listen on ${host}:${config.addr.port}: ${(err as Error).message}`, { cause: err });
   }
@@ -179,6 +187,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     tcpAddress: { host, port },
     async close() {
       unsubscribe();
+      stopFollowingAcl?.();
       forwarder?.close();
       await Promise.all([udpT.close(), tcpT.close()]);
     },

@@ -1,7 +1,8 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
+import { AclResolver, Authorizer } from '../acl/index.js';
+import { AclStore, Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
 import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
@@ -109,10 +110,13 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
   const metrics = createMetrics({ catalog, store });
+  const aclStore = new AclStore(store);
   const clusterMetrics = createClusterMetrics(metrics.registry, () => group);
   try {
     await catalog.start();
     undo.push(() => catalog.stop());
+    await aclStore.start();
+    undo.push(() => aclStore.stop());
     const { state, file, found } = await openLocalState(catalog, config, logger);
     ownerFileClose = () => file.close();
     undo.push(ownerFileClose);
@@ -130,6 +134,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       group = g;
       forwarder = new TtlForwarder({
         onResult: (result) => clusterMetrics.forwards.inc({ result }),
+        ...(config.acl.agentToken ? { token: config.acl.agentToken } : {}),
         ...(tlsFiles ? { tls: { ca: tlsFiles.ca as Buffer | undefined, cert: tlsFiles.cert as Buffer, key: tlsFiles.key as Buffer } } : {}),
       });
       const fwd = forwarder;
@@ -236,6 +241,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   collectStartupGarbage();
 
   const shutdown = new AbortController();
+  const acl = new AclResolver(aclStore, config.acl.defaultPolicy, config.datacenter);
   const ctx: HttpContext = {
     config,
     store,
@@ -243,6 +249,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     logger,
     metrics,
     local: agentNode,
+    acl,
     servers: agentNode instanceof ClusterNode ? agentNode.tier() : undefined,
     responseCache: new ResponseCache(),
     startedAt: Date.now(),
@@ -264,7 +271,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let dns: DnsServer | undefined;
   if (config.dns.addr) {
     try {
-      dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
+      dns = await startDnsServer({
+        catalog,
+        config: config.dns,
+        datacenter: config.datacenter,
+        nodeName: config.node,
+        logger,
+        readable: dnsView(acl, config.acl.dnsToken, logger),
+      });
     } catch (err) {
       if (isBeaconError(err)) return failStart(err);
       return failStart(
@@ -337,6 +351,34 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * What DNS answers may show: the view of `--acl-dns-token` (the anonymous token's without one).
+ * A DNS token that does not exist shows nothing, and says so in the log once per change.
+ */
+function dnsView(acl: AclResolver, token: string | null, logger: ReturnType<typeof createLogger>) {
+  const nothing = new Authorizer('unknown-dns-token', [], false);
+  let warned = false;
+  const view = (): Authorizer | undefined => {
+    if (!acl.active) return undefined;
+    try {
+      return acl.resolve(token ?? undefined);
+    } catch {
+      if (!warned) logger.warn({}, 'the --acl-dns-token does not exist: DNS answers show no service or node');
+      warned = true;
+      return nothing;
+    }
+  };
+  return {
+    service: (name: string) => view()?.serviceRead(name) ?? true,
+    node: (name: string) => view()?.nodeRead(name) ?? true,
+    onChange: (fn: () => void) =>
+      acl.onChange(() => {
+        warned = false;
+        fn();
+      }),
   };
 }
 

@@ -45,7 +45,7 @@ describe("parts of Consul's API that Beacon does not have", () => {
     ['PUT', '/v1/event/fire/deploy', '{"x":'],
     ['PUT', '/v1/txn', '[{"KV":{}}]'],
     ['GET', '/v1/connect/intentions', undefined],
-    ['GET', '/v1/acl/tokens', undefined],
+    ['GET', '/v1/acl/roles', undefined],
     ['POST', '/v1/query', '{}'],
     ['GET', '/v1/operator/raft/configuration', undefined],
     ['GET', '/v1/peerings', undefined],

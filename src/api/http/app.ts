@@ -11,6 +11,8 @@ import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, r
 import { isBeaconRoute, sendError, toBeaconError } from './replies.js';
 import { unsupportedConsulApi } from './unsupported.js';
 import { writeRateLimit } from './write-rate-limit.js';
+import { aclHooks, cacheIdentity } from './acl.js';
+import { aclRoutes } from './routes/acl.js';
 import { createTlsServer } from './tls.js';
 import { agentRoutes } from './routes/agent.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -142,9 +144,10 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     }
   });
 
+  const defaultPolicy = ctx.acl?.defaultPolicy ?? 'allow';
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(leaderHeaders(ctx));
-    reply.header('X-Consul-Default-ACL-Policy', 'allow');
+    reply.header('X-Consul-Default-ACL-Policy', defaultPolicy);
     done();
   });
 
@@ -159,6 +162,17 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     if (shuttingDown()) return done(new BeaconError('BEACON_ERR_SHUTTING_DOWN', 'Server is shutting down'));
     done();
   });
+
+  // ACLs: the token is resolved before anything else is done for the request; the route's
+  // rule is checked once its body is parsed (acl.ts). Answers kept for one token are not
+  // served to another, and are dropped when tokens or policies change.
+  if (ctx.acl) {
+    const hooks = aclHooks(ctx, ctx.acl);
+    app.addHook('onRequest', hooks.onRequest);
+    app.addHook('preHandler', hooks.preHandler);
+    ctx.responseCache.identity = cacheIdentity(ctx.acl);
+    ctx.acl.onChange(() => ctx.responseCache.clear());
+  }
 
   const writeLimit = writeRateLimit(ctx);
   if (writeLimit) app.addHook('onRequest', writeLimit);
@@ -209,7 +223,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
+  const modules = [aclRoutes, agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

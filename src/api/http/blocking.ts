@@ -6,6 +6,7 @@ import type { HttpContext } from './context.js';
 import type { FieldSpec } from './filter/index.js';
 import { parseReadOptions, type Query, type ReadOptions } from './query.js';
 import { ResponseCache, type CacheEntry } from './response-cache.js';
+import { authzOf, filterBody, type AclFilterKind } from './acl.js';
 import { encodeAnswer } from './serialize.js';
 
 /** A read: the topics it depends on, the index of its data (O(1)), and its body. */
@@ -17,6 +18,8 @@ export interface ReadSpec {
   filterFields?: FieldSpec;
   /** False for bodies that change without their index moving (agent/self's uptime): never cached or shared. */
   cache?: boolean;
+  /** What the items of the body are, for dropping those the request's ACL token may not read. */
+  acl?: AclFilterKind;
 }
 
 /**
@@ -39,7 +42,10 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
   if (opts.consistency === 'consistent') await ctx.catalog.catchUp();
   let index = spec.index();
   const blocking = opts.index > 0 && index === opts.index;
-  const shape = spec.cache !== false ? ResponseCache.shapeOf(req.url) : '';
+  const authz = authzOf(req);
+  const filtering = authz !== undefined && !authz.allowsAll && spec.acl !== undefined;
+  const shape =
+    spec.cache !== false ? ResponseCache.keyOf(ResponseCache.shapeOf(req.url), authz === undefined || authz.id === 'anonymous' ? '' : authz.id) : '';
   if (blocking) {
     const woke = await waitForChange(ctx, reply, spec, opts);
     if (woke.clientGone) return reply.hijack();
@@ -51,25 +57,30 @@ export async function blockingRead(ctx: HttpContext, req: FastifyRequest, reply:
   const share = spec.cache !== false && !ctx.shutdownSignal.aborted && !answersDegraded(ctx) && (blocking || ctx.responseCache.askedBefore(shape));
   let entry = share ? ctx.responseCache.answer(shape, index) : undefined;
   if (entry === undefined) {
-    const { text, bytes } = encodeAnswer(spec.body(opts));
+    let data = spec.body(opts);
+    let filtered = false;
+    if (filtering) ({ body: data, filtered } = filterBody(spec.acl!, data, authz));
+    const { text, bytes } = encodeAnswer(data);
     // Pure ASCII (most answers) is the same bytes in latin1, which Node encodes fastest.
     const encoding = bytes === text.length ? 'latin1' : 'utf8';
     // An answer not kept goes out as its text: the socket encodes it, no buffer is made for it.
-    if (!share) return send(ctx, req, reply, { text, encoding }, readHeaders(opts, index, bytes));
+    const policy = ctx.acl?.defaultPolicy ?? 'allow';
+    if (!share) return send(ctx, req, reply, { text, encoding }, readHeaders(opts, index, bytes, policy, filtered));
     const body = Buffer.from(text, encoding);
-    entry = cacheEntry(ctx, req, spec, opts, index, body, ResponseCache.cacheable(shape));
+    entry = cacheEntry(ctx, req, spec, opts, index, body, ResponseCache.cacheable(shape), policy, filtered);
     ctx.responseCache.set(shape, entry);
   }
   return send(ctx, req, reply, entry.body, entry.headers);
 }
 
 /** The headers of a read's answer (the reply's own, such as X-Consul-KnownLeader, are added when sent). */
-function readHeaders(opts: ReadOptions, index: number, bytes: number): Record<string, string | number> {
+function readHeaders(opts: ReadOptions, index: number, bytes: number, policy: string, filtered: boolean): Record<string, string | number> {
   return {
     'content-type': 'application/json; charset=utf-8',
     'content-length': bytes,
     'x-consul-index': String(index > 0 ? index : 1),
-    'x-consul-default-acl-policy': 'allow',
+    'x-consul-default-acl-policy': policy,
+    ...(filtered ? { 'x-consul-results-filtered-by-acls': 'true' } : {}),
     ...(opts.consistency !== 'default' ? { 'x-consul-effective-consistency': opts.consistency } : {}),
   };
 }
@@ -95,14 +106,24 @@ function send(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, body: 
   return reply;
 }
 
-function cacheEntry(ctx: HttpContext, req: FastifyRequest, spec: ReadSpec, opts: ReadOptions, index: number, body: Buffer, servable: boolean): CacheEntry {
+function cacheEntry(
+  ctx: HttpContext,
+  req: FastifyRequest,
+  spec: ReadSpec,
+  opts: ReadOptions,
+  index: number,
+  body: Buffer,
+  servable: boolean,
+  policy: string,
+  filtered: boolean,
+): CacheEntry {
   const route = req.routeOptions.url ?? 'unmatched';
   return {
     index,
     currentIndex: spec.index,
     body,
     servable,
-    headers: { ...readHeaders(opts, index, body.length), ...HEALTHY_LEADER_HEADERS },
+    headers: { ...readHeaders(opts, index, body.length, policy, filtered), ...HEALTHY_LEADER_HEADERS },
     onHit: (start) => ctx.metrics.record(route, 'GET', 200, Number(process.hrtime.bigint() - start) / 1e9),
   };
 }

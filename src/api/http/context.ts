@@ -1,3 +1,4 @@
+import type { AclResolver } from '../../acl/index.js';
 import type { Catalog } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
@@ -21,6 +22,8 @@ export interface HttpContext {
   logger: Logger;
   /** "This node": what /v1/agent/* acts on (the server's own node, or an agent's). */
   local: LocalNode;
+  /** ACL tokens and policies; undefined: no ACLs at all (every request may do everything). */
+  acl?: AclResolver;
   /** The server group (cluster mode); undefined on a single server. */
   servers?: ServerTier;
   /** Aborted when the server shuts down: blocking queries return at once. */

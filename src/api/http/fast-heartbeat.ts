@@ -21,13 +21,15 @@ export function heartbeatFastPath(ctx: HttpContext): (req: IncomingMessage, res:
   const headers = (extra: Record<string, string | number>) => ({
     'x-consul-index': String(Math.max(1, ctx.catalog.revision)),
     ...leaderHeaders(ctx),
-    'x-consul-default-acl-policy': 'allow',
+    'x-consul-default-acl-policy': ctx.acl?.defaultPolicy ?? 'allow',
     ...extra,
   });
 
   return (req, res) => {
     const url = req.url;
     if (req.method !== 'PUT' || url === undefined || !url.startsWith(PREFIX)) return false;
+    // With ACLs restricting anything, the router checks the token (acl.ts).
+    if (ctx.acl?.active) return false;
     const verb = url.slice(PREFIX.length, PREFIX.length + 5);
     const status = VERBS[verb];
     if (status === undefined) return false;

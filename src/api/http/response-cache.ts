@@ -39,6 +39,16 @@ export class ResponseCache {
   private kept = 0;
   hits = 0;
   misses = 0;
+  /**
+   * Whose view a request sees ('' for everyone's, an ACL token's accessor otherwise; undefined:
+   * never serve this request from the cache). Answers are kept under the URL plus this.
+   */
+  identity: ((req: IncomingMessage) => string | undefined) | undefined;
+
+  /** The key an answer to `shape` seen by `identity` is kept under. */
+  static keyOf(shape: string, identity: string): string {
+    return identity === '' ? shape : `${shape}\u0000${identity}`;
+  }
 
   /**
    * At most `maxEntries` answers and `maxBytes` of them (default 64 MiB): a client asking for
@@ -131,7 +141,12 @@ export class ResponseCache {
   /** Answers from the cache if it can; false lets the request go on to Fastify. */
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET') return false;
-    const url = req.url!;
+    let url = req.url!;
+    if (this.identity) {
+      const id = this.identity(req);
+      if (id === undefined) return false;
+      url = ResponseCache.keyOf(url, id);
+    }
     const e = this.entries.get(url);
     if (!e || e.servable === false) return false;
     if (e.currentIndex() !== e.index) {

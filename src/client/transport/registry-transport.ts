@@ -7,7 +7,7 @@ export type QueryParams = Record<string, string | readonly string[] | true | und
 
 /** One call to the registry's HTTP API. */
 export interface RegistryRequest {
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'DELETE';
   /** Path starting with /v1/. */
   readonly path: string;
   readonly query?: QueryParams;

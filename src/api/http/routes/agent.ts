@@ -76,6 +76,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/services',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
+          acl: 'agentServices',
           topics: [local.topic],
           filterFields: AGENT_SERVICE_FIELDS,
           index: () => local.index(),
@@ -142,6 +143,7 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/members',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
+          acl: 'members',
           ...membersRead,
           cache: false,
           body: () => (tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()]),

@@ -32,6 +32,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/catalog/services',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
+          acl: 'serviceNames',
           topics: ['table:services'],
           filterFields: SERVICE_NODE_FIELDS,
           index: () => catalog.tableIndex('services'),
@@ -52,6 +53,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         const name = param(req, 'name');
         const tags = all(queryOf(req), 'tag');
         return blockingRead(ctx, req, reply, {
+          acl: 'serviceNodes',
           topics: [`svc:${name}`],
           filterFields: SERVICE_NODE_FIELDS,
           index: () => catalog.serviceIndex(name),
@@ -65,6 +67,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/catalog/nodes',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
+          acl: 'nodes',
           topics: ['table:nodes'],
           filterFields: NODE_FIELDS,
           index: () => catalog.tableIndex('nodes'),
@@ -77,6 +80,7 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const name = param(req, 'node');
         return blockingRead(ctx, req, reply, {
+          acl: 'nodeServices',
           topics: [`node:${name}`],
           index: () => catalog.nodeIndex(name),
           body: () => {

@@ -108,6 +108,7 @@ export function checksRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/agent/checks',
       handler: (req, reply) =>
         blockingRead(ctx, req, reply, {
+          acl: 'agentChecks',
           topics: [local.topic],
           filterFields: CHECK_FIELDS,
           index: () => local.index(),

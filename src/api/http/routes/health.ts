@@ -26,6 +26,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const tags = all(q, 'tag');
         const passingOnly = boolParam(q, 'passing');
         return blockingRead(ctx, req, reply, {
+          acl: 'healthEntries',
           topics: [`svc:${name}`],
           filterFields: HEALTH_ENTRY_FIELDS,
           index: () => catalog.serviceIndex(name),
@@ -43,6 +44,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const name = param(req, 'name');
         return blockingRead(ctx, req, reply, {
+          acl: 'checks',
           topics: [`svc:${name}`],
           filterFields: CHECK_FIELDS,
           index: () => catalog.serviceIndex(name),
@@ -56,6 +58,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
       handler: (req, reply) => {
         const name = param(req, 'node');
         return blockingRead(ctx, req, reply, {
+          acl: 'checks',
           topics: [`node:${name}`],
           filterFields: CHECK_FIELDS,
           index: () => catalog.nodeIndex(name),
@@ -70,6 +73,7 @@ export function healthRoutes(ctx: HttpContext): RouteOptions[] {
         const state = param(req, 'state') as State;
         if (!STATES.includes(state)) throw invalid('state', `Bad check state: "${state}" (use any, passing, warning or critical)`);
         return blockingRead(ctx, req, reply, {
+          acl: 'checks',
           topics: ['table:checks'],
           filterFields: CHECK_FIELDS,
           index: () => catalog.tableIndex('checks'),
