@@ -12,7 +12,7 @@ export type Query = QueryParams;
 
 /** One call to the server's v1 HTTP API. */
 export interface ApiRequest {
-  readonly method?: 'GET' | 'PUT';
+  readonly method?: 'GET' | 'PUT' | 'DELETE';
   /** Path starting with /v1/. */
   readonly path: string;
   readonly query?: Query;

@@ -10,6 +10,7 @@ import { watchCommand } from './watch-command.js';
 import { infoCommand } from './info-command.js';
 import { runProgram } from './usage-errors.js';
 import { devCommand } from './dev-cluster-command.js';
+import { aclCommand } from './acl-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(maintCommand())
     .addCommand(watchCommand())
     .addCommand(infoCommand())
+    .addCommand(aclCommand())
     .addCommand(devCommand());
   await runProgram(program, argv);
 }
