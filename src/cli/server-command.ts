@@ -23,8 +23,14 @@ export function serverCommand(): Command {
     .option('--node <name>', "this server's node name (default the host name)")
     .option('--advertise-addr <ip>', 'address published for this node (default the HTTP host, or 127.0.0.1)')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
-    .option('--store <url>', 'store: "embedded" (default; in --data-dir), or an etcd cluster: etcd://host:port[,host:port...] (cluster mode)')
+    .option(
+      '--store <url>',
+      'store: "embedded" (default; in --data-dir), or an etcd cluster: etcd://host:port[,host:port...] (cluster mode), etcd+https://… over TLS',
+    )
     .option('--store-prefix <prefix>', 'key prefix of this datacenter in a shared store (default /beacon/<datacenter>/ on etcd)')
+    .option('--store-ca <file>', 'etcd+https:// store: PEM CA of the etcd members (default the system roots)')
+    .option('--store-cert <file>', 'etcd+https:// store: PEM client certificate, for members started with --client-cert-auth (with --store-key)')
+    .option('--store-key <file>', 'etcd+https:// store: PEM key of --store-cert')
     .option('--session-ttl <duration>', 'a server silent this long counts as dead: its checks move to the others (default 10s, 2s to 5m)')
     .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
     .option('--http-max-conns-per-client <n>', 'open HTTP connections one client address may hold; more are closed at once (default 200, 0: no limit)')

@@ -18,6 +18,11 @@ export interface RawConfig {
   storePrefix?: string;
   /** How long a server may go without renewing its session before it counts as dead (default 10s). */
   sessionTtl?: string;
+  /** etcd+https://: PEM CA of the etcd members' certificates (default Node's roots). */
+  storeCa?: string;
+  /** etcd+https://: PEM client certificate for members that require one, with storeKey. */
+  storeCert?: string;
+  storeKey?: string;
   maxBodyBytes?: number | string;
   /** Open HTTP connections one client address may hold (Consul's http_max_conns_per_client); 0: no limit. */
   httpMaxConnsPerClient?: number | string;
@@ -110,6 +115,8 @@ export interface RuntimeConfig {
   storePrefix: string | null;
   /** Session TTL in seconds: a server silent this long counts as dead (its serfHealth critical, its checks move). */
   sessionTtlSeconds: number;
+  /** Files for TLS to etcd (`etcd+https://`); null when none is given. */
+  storeTls: { caFile?: string; certFile?: string; keyFile?: string } | null;
   maxBodyBytes: number;
   /** Open HTTP connections one client address may hold (default 200; 0: no limit). */
   httpMaxConnsPerClient: number;
@@ -223,6 +230,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     store,
     storePrefix: storePrefix(raw.storePrefix, store, datacenter),
     sessionTtlSeconds: sessionTtl(raw.sessionTtl),
+    storeTls: storeTls(raw),
     maxBodyBytes: int('maxBodyBytes', raw.maxBodyBytes, 1 << 20, 1024, 64 << 20),
     httpMaxConnsPerClient: int('httpMaxConnsPerClient', raw.httpMaxConnsPerClient, 200, 0, 100_000),
     httpWriteRate: int('httpWriteRate', raw.httpWriteRate, 0, 0, 1_000_000),
@@ -257,6 +265,19 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
     },
   };
   return deepFreeze(cfg);
+}
+
+function storeTls(raw: RawConfig): RuntimeConfig['storeTls'] {
+  const out: { caFile?: string; certFile?: string; keyFile?: string } = {};
+  if (raw.storeCa) out.caFile = raw.storeCa;
+  if (raw.storeCert) out.certFile = raw.storeCert;
+  if (raw.storeKey) out.keyFile = raw.storeKey;
+  if (Object.keys(out).length === 0) return null;
+  if (!/^etcd\+https:\/\//i.test(raw.store ?? ''))
+    throw bad(raw.storeCa ? 'storeCa' : raw.storeCert ? 'storeCert' : 'storeKey', 'needs an etcd+https:// store URL (--store)');
+  if ((out.certFile === undefined) !== (out.keyFile === undefined))
+    throw bad(out.certFile ? 'storeKey' : 'storeCert', 'a client certificate for etcd needs both --store-cert and --store-key');
+  return out;
 }
 
 function aclDefaultPolicy(v: string | undefined): 'allow' | 'deny' {

@@ -88,7 +88,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   const tlsFiles = config.tls ? loadTlsFiles(config.tls) : undefined;
   const clusterMode = options.cluster ?? isEtcdUrl(config.store);
   const store =
-    options.store ?? (await openStore(config.store, { dataDir: config.dataDir, logger, recover: config.recover, prefix: config.storePrefix ?? undefined }));
+    options.store ??
+    (await openStore(config.store, {
+      dataDir: config.dataDir,
+      logger,
+      recover: config.recover,
+      prefix: config.storePrefix ?? undefined,
+      ...(config.storeTls ? { tls: config.storeTls } : {}),
+    }));
   const closeStore: Step = options.store ? () => undefined : () => store.close();
   const undo: Step[] = [closeStore];
   const failStart = async (err: unknown): Promise<never> => {

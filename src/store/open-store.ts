@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { BeaconError } from '../errors/index.js';
 import { EmbeddedStore } from './embedded/index.js';
-import { EtcdStore, isEtcdUrl, parseEtcdUrl } from './etcd/index.js';
+import { EtcdStore, etcdUsesTls, isEtcdUrl, parseEtcdUrl, type EtcdTls } from './etcd/index.js';
 import type { StoreLogger } from './logger.js';
 import { namespaced, namespacePrefixProblem } from './namespace.js';
 import type { Store } from './types.js';
@@ -29,13 +30,21 @@ export interface OpenStoreOptions {
    * BEACON_ERR_STORE_UNAVAILABLE (default 5000 ms, at least 500).
    */
   requestTimeoutMs?: number;
+  /**
+   * etcd driver over `etcd+https://`: files of the CA that signs the members' certificates
+   * (default: Node's roots) and of a client certificate and key, for members started with
+   * --client-cert-auth. Read when the store opens; an unreadable one fails with
+   * BEACON_ERR_CONFIG naming it. Refused for any other store URL.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /**
  * Opens the store a URL names:
  * - `embedded` — the embedded driver in `opts.dataDir`;
  * - `embedded:///absolute/dir` — the embedded driver in that directory;
- * - `etcd://host:port[,host:port…]` — the etcd driver on the cluster of those members.
+ * - `etcd://host:port[,host:port…]` — the etcd driver on the cluster of those members
+ *   (`etcd+https://…` over TLS, with `opts.tls`).
  *
  * With `opts.prefix` the store comes back as a namespaced view that owns the store: closing it
  * closes the store.
@@ -59,11 +68,40 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       throw new BeaconError('BEACON_ERR_CONFIG', `store-prefix ${JSON.stringify(opts.prefix)} ${problem}`, { field: 'store-prefix' });
     }
   }
+  const tls = etcdTls(url, opts.tls);
   const store =
     endpoints !== undefined
-      ? await EtcdStore.open({ endpoints, logger: opts.logger, requestTimeoutMs: opts.requestTimeoutMs })
+      ? await EtcdStore.open({ endpoints, logger: opts.logger, requestTimeoutMs: opts.requestTimeoutMs, ...(tls ? { tls } : {}) })
       : await EmbeddedStore.open({ dataDir: dataDir!, logger: opts.logger, historyRevisions: opts.historyRevisions, recover: opts.recover });
   return opts.prefix === undefined ? store : namespaced(store, opts.prefix, { closeStore: true });
+}
+
+function etcdTls(url: string, files: OpenStoreOptions['tls']): EtcdTls | undefined {
+  const given = files !== undefined && Object.values(files).some((v) => v !== undefined);
+  if (!etcdUsesTls(url)) {
+    if (given)
+      throw new BeaconError('BEACON_ERR_CONFIG', 'the store TLS files (--store-ca, --store-cert, --store-key) need an etcd+https:// store URL', {
+        field: 'store',
+      });
+    return undefined;
+  }
+  if ((files?.certFile === undefined) !== (files?.keyFile === undefined)) {
+    throw new BeaconError('BEACON_ERR_CONFIG', 'a client certificate for etcd needs both --store-cert and --store-key', {
+      field: files?.certFile ? 'storeKey' : 'storeCert',
+    });
+  }
+  const read = (field: string, path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new BeaconError('BEACON_ERR_CONFIG', `cannot read ${field} ${path}: ${(err as Error).message}`, { field, cause: err });
+    }
+  };
+  const ca = read('storeCa', files?.caFile);
+  const cert = read('storeCert', files?.certFile);
+  const key = read('storeKey', files?.keyFile);
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }
 
 function embeddedDir(url: string, dataDir: string | undefined): string {

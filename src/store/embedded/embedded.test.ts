@@ -386,8 +386,13 @@ describe('openStore', () => {
     await expectCode(openStore('embedded://host/dir'), 'BEACON_ERR_CONFIG');
     await expectCode(openStore('embedded://'), 'BEACON_ERR_CONFIG');
     await expectCode(openStore('postgres://localhost'), 'BEACON_ERR_CONFIG');
-    const err = await openStore('etcd+https://127.0.0.1:2379').catch((e: unknown) => e);
-    expect(isBeaconError(err, 'BEACON_ERR_CONFIG')).toBe(true);
-    expect((err as Error).message).toMatch(/TLS to etcd, which this build does not support yet/);
+    // TLS files belong to an etcd+https:// store only; an unreadable one is named.
+    const plain = await openStore('etcd://127.0.0.1:2379', { tls: { caFile: '/ca.pem' } }).catch((e: unknown) => e);
+    expect(isBeaconError(plain, 'BEACON_ERR_CONFIG')).toBe(true);
+    expect((plain as Error).message).toMatch(/need an etcd\+https:\/\/ store URL/);
+    const missing = await openStore('etcd+https://127.0.0.1:2379', { tls: { caFile: '/nonexistent/ca.pem' } }).catch((e: unknown) => e);
+    expect((missing as Error).message).toMatch(/cannot read storeCa \/nonexistent\/ca\.pem: ENOENT/);
+    const half = await openStore('etcd+https://127.0.0.1:2379', { tls: { certFile: '/c.pem' } }).catch((e: unknown) => e);
+    expect((half as Error).message).toMatch(/needs both --store-cert and --store-key/);
   });
 });

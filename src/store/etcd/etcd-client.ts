@@ -8,6 +8,7 @@
  */
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop } from 'cockatiel';
+import { rootCertificates } from 'node:tls';
 import { Etcd3 } from 'etcd3';
 import { classify } from './etcd-errors.js';
 
@@ -20,9 +21,25 @@ const requireLeader: Interceptor = (options, nextCall) =>
     },
   });
 
-export function createEtcdClient(endpoints: readonly string[]): Etcd3 {
+/** TLS to etcd: the CA that signs the members' certificates, and a client certificate for members that require one. */
+export interface EtcdTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export function createEtcdClient(endpoints: readonly string[], tls?: EtcdTls): Etcd3 {
   return new Etcd3({
-    hosts: endpoints.map((e) => `http://${e}`),
+    hosts: endpoints.map((e) => `${tls ? 'https' : 'http'}://${e}`),
+    ...(tls
+      ? {
+          credentials: {
+            // Without a CA of its own, the members' certificates are checked against Node's roots.
+            rootCertificate: tls.ca ?? Buffer.from(rootCertificates.join('\n')),
+            ...(tls.cert && tls.key ? { certChain: tls.cert, privateKey: tls.key } : {}),
+          },
+        }
+      : {}),
     grpcOptions: {
       // etcd refuses pings more often than every 5 s (its --grpc-keepalive-min-time) and pings
       // without a call open; a silent member is noticed within ~10 s on an open stream.

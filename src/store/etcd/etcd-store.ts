@@ -27,7 +27,7 @@ import {
 import { bytes, decodeKv, inStringOrder, num, prefixRange } from './codec.js';
 import { CompactedRevision } from './compacted-revision.js';
 import { EtcdCalls, type CallKind } from './etcd-calls.js';
-import { createEtcdClient } from './etcd-client.js';
+import { createEtcdClient, type EtcdTls } from './etcd-client.js';
 import { EtcdHealth } from './etcd-health.js';
 import { EtcdWatch } from './etcd-watch.js';
 import { keepAliveOnce } from './lease-keep-alive.js';
@@ -44,6 +44,8 @@ export interface EtcdStoreOptions {
   requestTimeoutMs?: number;
   /** How often etcd is asked whether it answers while it does (default 1000 ms ±20 %, at least 100). */
   probeIntervalMs?: number;
+  /** Speak TLS to the members (`etcd+https://`): CA, and a client certificate and key for members that require one. */
+  tls?: EtcdTls;
 }
 
 export const DEFAULT_ETCD_REQUEST_TIMEOUT_MS = 5000;
@@ -100,7 +102,7 @@ export class EtcdStore implements Store {
     this.logger = opts.logger ?? silentLogger;
     this.timeoutMs = Math.max(MIN_ETCD_REQUEST_TIMEOUT_MS, Math.floor(opts.requestTimeoutMs ?? DEFAULT_ETCD_REQUEST_TIMEOUT_MS));
     const probeMs = Math.max(100, Math.floor(opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS));
-    this.client = createEtcdClient(this.endpoints);
+    this.client = createEtcdClient(this.endpoints, opts.tls);
     this.healthTracker = new EtcdHealth(`etcd at ${this.endpoints.join(', ')}`, this.logger, (noSpace) => this.probe(noSpace), probeMs);
     this.calls = new EtcdCalls(this.endpoints, this.timeoutMs, this.healthTracker, () => (this.closing === undefined ? undefined : closedError()));
     this.compacted = new CompactedRevision((rev) => this.readableAt(rev));

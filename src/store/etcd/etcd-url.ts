@@ -1,6 +1,6 @@
 /**
- * The etcd store URL: `etcd://host:port[,host:port…]`, one entry per etcd member (the port
- * defaults to 2379). Checked before anything connects; a URL the driver cannot use is refused
+ * The etcd store URL: `etcd://host:port[,host:port…]` (or `etcd+https://…` for TLS), one entry
+ * per etcd member (the port defaults to 2379). Checked before anything connects; a URL the driver cannot use is refused
  * with BEACON_ERR_CONFIG naming the field `store` and saying what to write instead.
  */
 import { BeaconError } from '../../errors/index.js';
@@ -9,6 +9,11 @@ import { BeaconError } from '../../errors/index.js';
 export const DEFAULT_ETCD_PORT = 2379;
 
 const EXAMPLE = 'etcd://127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379';
+
+/** Whether an etcd store URL asks for TLS (`etcd+https://`). */
+export function etcdUsesTls(url: string): boolean {
+  return /^etcd\+https:\/\//i.test(url);
+}
 
 /** Whether `url` asks for the etcd driver (`etcd://` or `etcd+https://`, any case). */
 export function isEtcdUrl(url: string): boolean {
@@ -29,10 +34,7 @@ export function parseEtcdUrl(url: string): string[] {
   const m = /^([a-z0-9+]+):\/\/(.*)$/is.exec(url);
   if (m === null || !isEtcdUrl(url)) throw configError(url, `is not an etcd URL: write it as ${EXAMPLE}`);
   const scheme = m[1].toLowerCase();
-  if (scheme === 'etcd+https') {
-    throw configError(url, 'asks for TLS to etcd, which this build does not support yet: use etcd:// on a trusted network');
-  }
-  if (scheme !== 'etcd') throw configError(url, `has an unknown scheme ${JSON.stringify(m[1])}: write it as ${EXAMPLE}`);
+  if (scheme !== 'etcd' && scheme !== 'etcd+https') throw configError(url, `has an unknown scheme ${JSON.stringify(m[1])}: write it as ${EXAMPLE}`);
   const rest = m[2];
   if (/[/?#@\s]/.test(rest)) throw configError(url, `may hold only host:port entries separated by commas (no path, query, user or spaces), e.g. ${EXAMPLE}`);
   const entries = rest.split(',');

@@ -63,7 +63,7 @@ describe('etcd store URL', () => {
     ['etcd://user@a:1', /no path, query, user or spaces/],
     ['etcd://a:1,a:1', /names the member a:1 twice/],
     ['etcd://a b:1', /no path, query, user or spaces/],
-    ['etcd+https://a:2379', /TLS to etcd, which this build does not support yet/],
+    ['etcd+https://', /names no etcd member/],
     ['etcd+foo://a:2379', /unknown scheme/],
   ])('refuses %s with BEACON_ERR_CONFIG naming the store field', async (url, message) => {
     const err = await openStore(url).catch((e: unknown) => e);
