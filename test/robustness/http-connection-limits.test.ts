@@ -4,7 +4,7 @@
  * complete headers is closed after the headers timeout (10 s) instead of being kept.
  */
 import { connect, type Socket } from 'node:net';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
@@ -53,6 +53,15 @@ describe('HTTP connection limits', () => {
     const sixth = await open();
     const ended = await within(sixth.ended, 10_000, 'the sixth connection closed by the server');
     expect(ended.data).toBe('');
+    // Meanwhile another client address (127.1.0.1 is this host too) is served.
+    const other = new Agent({ localAddress: '127.1.0.1' });
+    try {
+      const res = await request(`${server.httpUrl}/v1/status/leader`, { dispatcher: other });
+      expect(res.statusCode).toBe(200);
+      await res.body.text();
+    } finally {
+      await other.close();
+    }
     // The five held are still open; one goes, and a request gets through.
     held[0].sock.destroy();
     await held[0].ended;
