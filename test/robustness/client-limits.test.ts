@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +201,58 @@ describe('DNS response rate limiting', () => {
     expect(r.answer.filter((a) => a.type === 'SRV')).toHaveLength(3);
     expect(await metric('beacon_dns_tcp_refused_total{reason="per_client"}')).toBe(refusedBefore + 1);
     for (const h of held) h.sock.destroy();
+  });
+});
+
+describe('reads that cost the server', () => {
+  it('a cache-busting GET flood of large answers leaves the response cache within 64 MiB and the process within a bound', async () => {
+    // Ten instances with 64 metadata values of 500 bytes: each /v1/agent/services answer is ~330 KB.
+    const meta: Record<string, string> = {};
+    for (let k = 0; k < 64; k++) meta[`k${k}`] = 'x'.repeat(500);
+    for (let i = 0; i < 10; i++) await patientPut('/v1/agent/service/register', { ID: `big-${i}`, Name: 'big', Port: 9100 + i, Meta: meta });
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))?.[1] ?? 'NaN') * 1024;
+    const before = rss();
+    const pool = new Agent({ connections: 8 });
+    try {
+      // Each URL twice (a URL asked once is not kept at all): 500 URLs x 330 KB would be 165 MB kept.
+      const urls = Array.from({ length: 500 }, (_, n) => `${server.httpUrl}/v1/agent/services?cachebust=${n}`);
+      for (let i = 0; i < urls.length; i += 25) {
+        await Promise.all(
+          urls.slice(i, i + 25).flatMap((u) =>
+            [0, 1].map(async () => {
+              const res = await request(u, { dispatcher: pool });
+              expect(res.statusCode).toBe(200);
+              await res.body.dump();
+            }),
+          ),
+        );
+      }
+    } finally {
+      await pool.close();
+    }
+    const cached = await metric('beacon_http_response_cache_bytes');
+    expect(cached).toBeGreaterThan(10 * 1024 * 1024);
+    expect(cached).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(rss() - before).toBeLessThan(300 * 1024 * 1024);
+  });
+
+  it('a pathological filter regex is answered within a bound while other requests go on', async () => {
+    await patientPut('/v1/agent/service/register', { ID: 'evil', Name: 'evil', Port: 9200, Meta: { v: `${'a'.repeat(32)}b` } });
+    const filter = encodeURIComponent('Meta.v matches "^(a+)+$"');
+    const evil = request(`${server.httpUrl}/v1/agent/services?filter=${filter}`).then(async (res) => ({ status: res.statusCode, body: await res.body.json() }));
+    const others = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await request(`${server.httpUrl}/v1/health/service/web`);
+        await res.body.dump();
+        return res.statusCode;
+      }),
+    );
+    expect(others.every((s) => s === 200)).toBe(true);
+    const answer = await Promise.race([
+      evil,
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the regex filter was not answered within 10 s')), 10_000)),
+    ]);
+    expect(answer).toEqual({ status: 200, body: {} });
   });
 });
 
