@@ -24,7 +24,8 @@ export class RetryBudget {
 
   /** A request arrived. */
   deposit(): void {
-    this.#earned = Math.min(this.#cap, this.#earned + this.#ratio);
+    // Rounded so that 5 deposits of 0.2 make exactly one retry.
+    this.#earned = Math.min(this.#cap, Math.round((this.#earned + this.#ratio) * 1e9) / 1e9);
   }
 
   /** Takes one retry from the budget; false when it is spent. */
