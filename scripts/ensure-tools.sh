@@ -3,7 +3,7 @@
 #   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
 #   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
 #   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
-# Benchmarks additionally use dnsperf: `scripts/ensure-tools.sh --bench`.
+# Benchmarks additionally use dnsperf and haproxy: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
@@ -15,6 +15,8 @@ command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 if [ "${1:-}" = "--bench" ]; then
   command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+  # HAProxy 2.6, the baseline of bench/gateway.mjs
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "ensure-tools: everything present"
