@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { RequestSeries } from './request-series.js';
 
 /** Distinct values one label may take per metric before further ones count as `other`. */
 export const LABEL_LIMIT = 200;
@@ -26,8 +27,7 @@ export type UpstreamErrorKind = 'connect_refused' | 'connect_timeout' | 'timeout
 /** The gateway's and the sidecar's Prometheus metrics, `beacon_gateway_*`, on the admin address. */
 export class GatewayMetrics {
   readonly registry = new client.Registry();
-  readonly requests: client.Counter<'route' | 'service' | 'instance' | 'code'>;
-  readonly latency: client.Histogram<'route' | 'service' | 'instance'>;
+  readonly #requests = new RequestSeries([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly upstreamErrors: client.Counter<'service' | 'kind'>;
   readonly retries: client.Counter<'service'>;
   readonly ejections: client.Counter<'service'>;
@@ -43,19 +43,17 @@ export class GatewayMetrics {
   constructor() {
     const registers = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: 'beacon_process_' });
-    this.requests = new client.Counter({
-      name: 'beacon_gateway_requests_total',
-      help: 'Requests answered by the gateway, by route, service, instance and status code (gateway errors have instance "").',
-      labelNames: ['route', 'service', 'instance', 'code'] as const,
-      registers,
-    });
-    this.latency = new client.Histogram({
-      name: 'beacon_gateway_request_duration_seconds',
-      help: 'Time from request to response headers, retries included, by route, service and instance.',
-      labelNames: ['route', 'service', 'instance'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
+    this.#requests.register(
+      this.registry,
+      {
+        name: 'beacon_gateway_requests_total',
+        help: 'Requests answered by the gateway, by route, service, instance and status code (gateway errors have instance "").',
+      },
+      {
+        name: 'beacon_gateway_request_duration_seconds',
+        help: 'Time from request to response headers, retries included, by route, service and instance.',
+      },
+    );
     this.upstreamErrors = new client.Counter({
       name: 'beacon_gateway_upstream_errors_total',
       help: 'Failed tries against an instance, by service and kind (connect_refused, connect_timeout, timeout, reset, status_5xx, other).',
@@ -103,9 +101,7 @@ export class GatewayMetrics {
 
   /** Counts one answered request. `instance` is "" when the gateway answered itself. */
   recordRequest(route: string, service: string, instance: string, code: number, seconds: number): void {
-    const labels = { route: this.#route.value(route), service: this.#service.value(service), instance: this.#instance.value(instance) };
-    this.requests.inc({ ...labels, code: String(code) });
-    this.latency.observe(labels, seconds);
+    this.#requests.record(this.#route.value(route), this.#service.value(service), this.#instance.value(instance), code, seconds);
   }
 
   upstreamError(service: string, kind: UpstreamErrorKind): void {

@@ -52,6 +52,8 @@ export class Upstreams {
   readonly #discovery: ConsulDiscovery;
   readonly #catalogs = new Map<string, CatalogWatch>();
   readonly #routers = new Map<string, ServiceRouter>();
+  /** The same routers by a cheaper key than the query's (no sorting, no JSON on the request path). */
+  readonly #byTarget = new Map<string, ServiceRouter>();
   readonly #pools = new Map<string, Pool>();
   readonly #opts: UpstreamsOptions;
   readonly #sweep: NodeJS.Timeout;
@@ -90,12 +92,16 @@ export class Upstreams {
 
   /** The router of `target` (its discovery feed starts on first use and follows every change). */
   router(target: Target): ServiceRouter {
+    const fast = `${target.service}\u0000${target.tag ?? ''}\u0000${target.dc ?? ''}`;
+    const known = this.#byTarget.get(fast);
+    if (known) return known;
     const query = makeQuery(target.service, { tag: target.tag, dc: target.dc }, this.#opts.datacenter);
     let r = this.#routers.get(query.key);
     if (!r) {
       r = new ServiceRouter(this.#discovery, query, this.#opts.strategy, { log: this.#opts.log });
       this.#routers.set(query.key, r);
     }
+    this.#byTarget.set(fast, r);
     return r;
   }
 

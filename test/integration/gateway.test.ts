@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import pino from 'pino';
+import { buildGatewayConfig, runGateway, type RunningGateway } from '../../src/gateway/index.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { runBeacon, startBeaconProc, startUpstreamProc, waitFor, type RunningProc, type UpstreamProc } from '../helpers/gateway.js';
 
@@ -236,25 +238,28 @@ describe('beacon gateway', () => {
     expect(metrics).toMatch(/^beacon_gateway_upstream_errors_total\{service="kill",kind="(connect_refused|reset)"\} [1-9]/m);
   });
 
-  it('does not retry a POST once it was sent: the client gets 502 and the request reached one instance only', async () => {
-    // The dropper reads the request, then closes the connection without an answer.
-    const dropper = await upstream('dropper', (_u, req, res) => {
-      req.resume();
-      req.on('end', () => res.socket?.destroy());
-    });
-    const good = await upstream('good');
-    await register('post', 'dropper', dropper.port);
-    await register('post', 'good', good.port);
-    await waitFor('post service routable', async () => (await get('/', 'post.service.consul')).status !== 404);
-    const [d0, g0] = [dropper.hits, good.hits];
-    const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await get('/charge', 'post.service.consul', { method: 'POST', body: `payment ${i}` })).status);
-    const d = dropper.hits - d0;
-    const g = good.hits - g0;
-    expect(d + g).toBe(10);
-    expect(d).toBeGreaterThan(0);
-    expect(statuses.filter((s) => s === 502).length).toBe(d);
-    expect(statuses.filter((s) => s === 200).length).toBe(g);
+  it('gives up on an instance that does not answer within --try-timeout: a GET is retried elsewhere, a POST answers 504', async () => {
+    // The hanging instance reads the request and never answers.
+    const hang = await upstream('hang', (_u, req) => req.resume());
+    const ok = await upstream('ok');
+    await register('slowpoke', 'hang', hang.port);
+    await register('slowpoke', 'ok', ok.port);
+    // Tagged so that /routes tells when the gateway knows it (a request would wait on the hang).
+    await register('hangonly', 'hang-2', hang.port, { Tags: ['urlprefix-/hangonly'] });
+    await waitFor('slowpoke routable', async () => (await get('/', 'slowpoke.service.consul')).status !== 404);
+    // p2c tries an instance with no latency history before one with some: the hanging one is
+    // reached by the second request at the latest.
+    for (let i = 0; i < 3 && hang.hits === 0; i++) expect(await get('/g', 'slowpoke.service.consul')).toMatchObject({ status: 200, body: 'ok /g' });
+    expect(hang.hits).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^beacon_gateway_upstream_errors_total\{service="slowpoke",kind="timeout"\} [1-9]/m);
+    // With only the hanging instance, a POST is sent once and answers 504.
+    await waitFor('hangonly known to the gateway', async () => JSON.stringify(await (await fetch(`${adminUrl}/routes`)).json()).includes('/hangonly'));
+    const before = hang.hits;
+    const post = await get('/p', 'hangonly.service.consul', { method: 'POST', body: 'once' });
+    expect(post.status, post.body).toBe(504);
+    expect(JSON.parse(post.body)).toMatchObject({ code: 'BEACON_ERR_GATEWAY_TIMEOUT' });
+    expect(hang.hits).toBe(before + 1);
   });
 
   it('passes WebSocket upgrades through (echo)', async () => {
@@ -365,6 +370,72 @@ describe('beacon gateway', () => {
     gw.proc.kill('SIGTERM');
     expect(await pending).toMatchObject({ status: 200, body: 'slow done' });
     expect(await gw.exited).toBe(0);
+  });
+});
+
+describe('beacon gateway with round robin (in process, the same code)', () => {
+  let rr: RunningGateway;
+  let rrUrl: string;
+  const rrGet = async (path: string, host: string, init: { method?: string; body?: string } = {}) => {
+    const res = await request(`${rrUrl}${path}`, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers: { host }, dispatcher: agent });
+    return { status: res.statusCode, body: await res.body.text() };
+  };
+
+  beforeAll(async () => {
+    rr = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', server: [beacon.httpUrl], strategy: 'round-robin' }, 'gateway'), {
+      log: pino({ level: 'silent' }),
+    });
+    rrUrl = `http://127.0.0.1:${rr.listen!.port}`;
+  });
+  afterAll(async () => {
+    await rr?.close();
+  });
+
+  it('does not retry a POST once it was sent: the client gets 502 and the request reached one instance only', async () => {
+    // The dropper reads the request, then closes the connection without an answer.
+    const dropper = await upstream('dropper', (_u, req, res) => {
+      req.resume();
+      req.on('end', () => res.socket?.destroy());
+    });
+    const good = await upstream('good');
+    await register('post', 'dropper', dropper.port);
+    await register('post', 'good', good.port);
+    await waitFor('post service routable', async () => (await rrGet('/', 'post.service.consul')).status !== 404);
+    const [d0, g0] = [dropper.hits, good.hits];
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await rrGet('/charge', 'post.service.consul', { method: 'POST', body: `payment ${i}` })).status);
+    const d = dropper.hits - d0;
+    const g = good.hits - g0;
+    expect(d + g).toBe(10);
+    expect(d).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 502).length).toBe(d);
+    expect(statuses.filter((s) => s === 200).length).toBe(g);
+  });
+
+  it('ejects an instance that refuses connections after failed tries in a row, and shows it on /upstreams', async () => {
+    // A port nothing listens on: every connection is refused.
+    const closed = await upstream('closed');
+    closed.server.close();
+    const alive = await upstream('alive');
+    await register('ejectme', 'closed', closed.port);
+    await register('ejectme', 'alive', alive.port);
+    await waitFor('ejectme routable', async () => (await rrGet('/', 'ejectme.service.consul')).status !== 404);
+    for (let i = 0; i < 12; i++) expect(await rrGet(`/e/${i}`, 'ejectme.service.consul')).toMatchObject({ status: 200, body: `alive /e/${i}` });
+    const admin = `http://127.0.0.1:${rr.admin!.port}`;
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    expect(metrics).toMatch(/^beacon_gateway_ejections_total\{service="ejectme"\} 1$/m);
+    expect(metrics).toMatch(/^beacon_gateway_retries_total\{service="ejectme"\} [1-9]/m);
+    const ups = (await (await fetch(`${admin}/upstreams`)).json()) as Array<{
+      service: string;
+      strategy: string;
+      instances: Array<{ id: string; ejected: boolean }>;
+    }>;
+    const e = ups.find((u) => u.service === 'ejectme');
+    expect(e?.strategy).toBe('round-robin');
+    expect(e?.instances).toEqual([
+      { id: 'alive', address: '127.0.0.1', port: alive.port, ejected: false },
+      { id: 'closed', address: '127.0.0.1', port: closed.port, ejected: true },
+    ]);
   });
 });
 
