@@ -8,7 +8,7 @@ import { BeaconError, isBeaconError } from '../errors/index.js';
 import { clientAddress, downstreamHeaders, upgradeHead, upstreamHeaders } from './forward-headers.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics, UpstreamErrorKind } from './metrics.js';
-import { instanceLabel, noInstance, prepareTarget, resolveRequest, type Prepared, type Resolved } from './resolve.js';
+import { instanceLabel, noInstance, preparedNow, prepareTarget, resolveRequest, type Prepared, type Resolved } from './resolve.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { RouteTable } from './route-table.js';
 import type { FailoverTargets, Upstreams } from './upstreams.js';
@@ -165,7 +165,7 @@ export class HttpProxy {
     };
     try {
       resolved = resolveRequest(req, d.table(), cfg.domain);
-      prepared = await prepareTarget(d.upstreams, resolved.target, d.failover);
+      prepared = preparedNow(d.upstreams, resolved.target) ?? (await prepareTarget(d.upstreams, resolved.target, d.failover));
     } catch (err) {
       const e = isBeaconError(err) ? err : new BeaconError('BEACON_ERR_INTERNAL', (err as Error).message);
       sendError(res, e);
@@ -211,12 +211,13 @@ export class HttpProxy {
       tries += 1;
       const mayRetryStatus = replayable && idempotent && attempt < cfg.retries && router.available(snap).some((i) => !tried.has(i.id));
       const call = router.begin(inst);
-      const wasEjected = router.outliers.isEjected(inst.id);
       const out = await this.#try(inst, req, res, resolved.path, method, headers, hasBody, Math.min(cfg.tryTimeoutMs, remaining), mayRetryStatus);
-      const failed = out.kind === 'failed' || out.kind === 'broken' || out.status >= 500;
       const aborted = clientGone;
-      call.done({ latencyMs: out.kind === 'failed' ? out.ms : out.headersMs, failed: failed && !aborted, aborted });
-      if (!wasEjected && router.outliers.isEjected(inst.id)) d.metrics.ejection(target.service);
+      const failed = !aborted && (out.kind === 'failed' || out.kind === 'broken' || out.status >= 500);
+      // Only a failure can eject: look the state up around it, not around every success.
+      const wasEjected = failed && router.outliers.isEjected(inst.id);
+      call.done({ latencyMs: out.kind === 'failed' ? out.ms : out.headersMs, failed, aborted });
+      if (failed && !wasEjected && router.outliers.isEjected(inst.id)) d.metrics.ejection(target.service);
       if (out.kind === 'answered') return finish(out.status);
       if (out.kind === 'broken') {
         d.metrics.upstreamError(target.service, 'reset');

@@ -61,6 +61,19 @@ export interface Prepared {
 }
 
 /**
+ * The common case without waiting: the service list and the target's set are known and the set
+ * has an instance to pick. Undefined otherwise ({@link prepareTarget} decides then).
+ */
+export function preparedNow(upstreams: Upstreams, target: Target): Prepared | undefined {
+  const catalog = upstreams.catalog(target.dc);
+  if (!catalog.loaded || !catalog.services.has(target.service)) return undefined;
+  const router = upstreams.router(target);
+  const snap = router.snapshotNow();
+  if (!snap || snap.instances.length === 0) return undefined;
+  return { target, router, snap };
+}
+
+/**
  * Checks the target's service exists (else `BEACON_ERR_GATEWAY_NO_ROUTE`) and returns its router
  * and current set; with no healthy instance, tries the failover targets, then throws
  * `BEACON_ERR_GATEWAY_NO_INSTANCES`.
