@@ -95,6 +95,10 @@ beforeAll(async () => {
     '127.0.0.1:0',
     '--shutdown-grace',
     '20s',
+    // Round robin keeps sending to the dead instance (p2c would avoid it after one failure),
+    // so the failover test sees refused connections for sure.
+    '--strategy',
+    'round-robin',
   ]);
 }, 60_000);
 
