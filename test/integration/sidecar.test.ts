@@ -161,6 +161,17 @@ describe('beacon sidecar', () => {
     expect(metrics).toMatch(/^beacon_gateway_sidecar_connections_total\{upstream="pay",instance="pay-1"\} [1-9]/m);
   });
 
+  it('keeps forwarding on the last known instances while Beacon is down', async () => {
+    await beacon.kill();
+    // Several connections in a row: the discovery loop fails in the background meanwhile.
+    for (let i = 0; i < 10; i++) expect(await payGet(`/c/${i}`)).toMatchObject({ status: 200, body: `pay-1 GET /c/${i} 0` });
+    await waitFor('the set to be reported stale', async () => {
+      const ups = (await (await fetch(`http://${sidecar.ready.admin}/upstreams`)).json()) as Array<{ service: string; stale: boolean | null }>;
+      return ups.find((u) => u.service === 'pay')?.stale === true;
+    });
+    expect((await payGet('/d')).status).toBe(200);
+  });
+
   it('on SIGTERM stops accepting, lets an open connection finish, then exits 0', async () => {
     const s = await open('v2.echo.service.consul');
     expect(await echoRoundTrip(s, 'before')).toBe('before');
