@@ -11,6 +11,7 @@ export class CatalogWatch {
   #services: ReadonlyMap<string, readonly string[]> = new Map();
   #loaded = false;
   #error: Error | undefined;
+  #unknownAt = 0;
   readonly #controller = new AbortController();
   readonly #listeners = new Set<() => void>();
   #waiters: Array<() => void> = [];
@@ -36,6 +37,19 @@ export class CatalogWatch {
     return this.#loaded;
   }
 
+  /**
+   * Beacon answered that it has no path to this datacenter before any list was read: the watch
+   * has stopped (a made-up datacenter in a Host must not start a loop that runs forever).
+   */
+  get unknownDatacenter(): boolean {
+    return this.#unknownAt > 0;
+  }
+
+  /** When the datacenter was found unknown (performance.now()), 0 if it was not. */
+  get unknownAt(): number {
+    return this.#unknownAt;
+  }
+
   /** Why the last read failed, while it is failing. */
   get error(): Error | undefined {
     return this.#error;
@@ -43,7 +57,7 @@ export class CatalogWatch {
 
   /** Resolves once the first read ended (answer or failure), or after `ms`. */
   ready(ms: number): Promise<void> {
-    if (this.#loaded || this.#error) return Promise.resolve();
+    if (this.#loaded || this.#error || this.#unknownAt > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       this.#waiters.push(() => {
@@ -79,6 +93,12 @@ export class CatalogWatch {
           signal,
           failover: sent === 0,
         });
+        if (!this.#loaded && this.dc !== undefined && /no path to datacenter/i.test(res.text)) {
+          this.#unknownAt = performance.now();
+          this.#error = new Error(`unknown datacenter ${this.dc}`);
+          for (const w of this.#waiters.splice(0)) w();
+          return;
+        }
         if (res.status !== 200) throw new Error(`${res.server} answered ${res.status} to /v1/catalog/services: ${res.text.trim().slice(0, 200)}`);
         const body = JSON.parse(res.text) as unknown;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${res.server}: /v1/catalog/services is not an object`);

@@ -67,9 +67,9 @@ export interface Prepared {
 export function preparedNow(upstreams: Upstreams, target: Target): Prepared | undefined {
   const catalog = upstreams.catalog(target.dc);
   if (!catalog.loaded || !catalog.services.has(target.service)) return undefined;
-  const router = upstreams.router(target);
-  const snap = router.snapshotNow();
-  if (!snap || snap.instances.length === 0) return undefined;
+  const router = upstreams.peekRouter(target);
+  const snap = router?.snapshotNow();
+  if (!router || !snap || snap.instances.length === 0) return undefined;
   return { target, router, snap };
 }
 
@@ -81,13 +81,23 @@ export function preparedNow(upstreams: Upstreams, target: Target): Prepared | un
 export async function prepareTarget(upstreams: Upstreams, target: Target, failover?: FailoverTargets): Promise<Prepared> {
   const catalog = upstreams.catalog(target.dc);
   if (!catalog.loaded) await catalog.ready(FIRST_ANSWER_WAIT_MS);
+  if (catalog.unknownDatacenter) throw new BeaconError('BEACON_ERR_GATEWAY_NO_ROUTE', `Unknown datacenter ${catalog.dc ?? ''} (service ${target.service})`);
   if (!catalog.loaded) {
     throw new BeaconError(
       'BEACON_ERR_GATEWAY_NO_INSTANCES',
       `Service ${describeTarget(target)}: Beacon has not answered (${catalog.error?.message ?? 'no answer yet'})`,
     );
   }
-  if (!catalog.services.has(target.service)) throw new BeaconError('BEACON_ERR_GATEWAY_NO_ROUTE', `Unknown service ${describeTarget(target)}`);
+  const tags = catalog.services.get(target.service);
+  if (!tags) throw new BeaconError('BEACON_ERR_GATEWAY_NO_ROUTE', `Unknown service ${describeTarget(target)}`);
+  if (target.tag !== undefined) {
+    // A tag no instance carries is refused before anything is watched for it (a Host may hold
+    // any label). Host names are case-insensitive, tags are not: use the catalog's spelling.
+    const wanted = target.tag;
+    const actual = tags.includes(wanted) ? wanted : tags.find((t) => t.toLowerCase() === wanted.toLowerCase());
+    if (actual === undefined) throw new BeaconError('BEACON_ERR_GATEWAY_NO_ROUTE', `Unknown service ${describeTarget(target)}: no instance has the tag`);
+    if (actual !== wanted) target = { ...target, tag: actual };
+  }
   const router = upstreams.router(target);
   let snap: ServiceSnapshot;
   try {

@@ -37,6 +37,11 @@ export interface UpstreamsOptions {
   readonly waitMs?: number;
 }
 
+/** How long a datacenter Beacon does not know stays answered as unknown before it is asked about again, in ms. */
+const UNKNOWN_DC_RECHECK_MS = 10_000;
+/** Service lists of this many datacenters at most are followed; unknown ones make room first. */
+const MAX_DATACENTERS = 64;
+
 /** Longest time the first request for a service waits for its first discovery answer, in ms. */
 export const FIRST_ANSWER_WAIT_MS = 5_000;
 
@@ -83,11 +88,31 @@ export class Upstreams {
     const d = dc ?? this.#opts.datacenter;
     const key = d ?? '';
     let c = this.#catalogs.get(key);
+    // An unknown datacenter is remembered for a while, then asked about again (it may have joined).
+    if (c?.unknownDatacenter && performance.now() - c.unknownAt > UNKNOWN_DC_RECHECK_MS) {
+      c.close();
+      this.#catalogs.delete(key);
+      c = undefined;
+    }
     if (!c) {
+      if (this.#catalogs.size >= MAX_DATACENTERS) this.#dropUnknownCatalogs();
       c = new CatalogWatch(this.transport, d, this.#opts.log, this.#opts.waitMs);
       this.#catalogs.set(key, c);
     }
     return c;
+  }
+
+  #dropUnknownCatalogs(): void {
+    for (const [k, c] of this.#catalogs) {
+      if (!c.unknownDatacenter) continue;
+      c.close();
+      this.#catalogs.delete(k);
+    }
+  }
+
+  /** The router of `target` if one exists already (the request path: nothing is created). */
+  peekRouter(target: Target): ServiceRouter | undefined {
+    return this.#byTarget.get(`${target.service}\u0000${target.tag ?? ''}\u0000${target.dc ?? ''}`);
   }
 
   /** The router of `target` (its discovery feed starts on first use and follows every change). */

@@ -176,6 +176,17 @@ describe('beacon gateway', () => {
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body)).toEqual({ code: 'BEACON_ERR_GATEWAY_NO_ROUTE', message: 'Unknown service nope' });
     expect(unknown.headers['x-beacon-error']).toBe('BEACON_ERR_GATEWAY_NO_ROUTE');
+    // A made-up tag or datacenter in a Host: 404, and nothing starts watching it.
+    expect(JSON.parse((await get('/', 'nosuchtag.web.service.consul')).body)).toEqual({
+      code: 'BEACON_ERR_GATEWAY_NO_ROUTE',
+      message: 'Unknown service web (tag nosuchtag): no instance has the tag',
+    });
+    expect(JSON.parse((await get('/', 'web.service.nodc.consul')).body)).toEqual({
+      code: 'BEACON_ERR_GATEWAY_NO_ROUTE',
+      message: 'Unknown datacenter nodc (service web)',
+    });
+    const watched = (await (await fetch(`${adminUrl}/upstreams`)).json()) as Array<{ tags: string[]; dc: string | null }>;
+    expect(watched.filter((u) => u.tags.includes('nosuchtag') || u.dc === 'nodc')).toEqual([]);
     const noRoute = await get('/nowhere', 'example.com');
     expect(JSON.parse(noRoute.body)).toEqual({ code: 'BEACON_ERR_GATEWAY_NO_ROUTE', message: 'No route for host example.com path /nowhere' });
     const dead = await get('/', 'dead.service.consul');
