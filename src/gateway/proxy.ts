@@ -221,7 +221,17 @@ export class HttpProxy {
       if (out.kind === 'answered') return finish(out.status);
       if (out.kind === 'broken') {
         d.metrics.upstreamError(target.service, 'reset');
-        return finish(aborted ? 499 : out.status);
+        if (aborted) return finish(499);
+        // Headers arrived but could not be passed on (a header Node refuses): answer 502 instead.
+        if (!res.headersSent) {
+          sendError(
+            res,
+            new BeaconError('BEACON_ERR_GATEWAY_UPSTREAM', `Service ${target.service}: instance ${inst.id} sent an answer that cannot be passed on`),
+          );
+          return finish(502);
+        }
+        // Cut mid-body: the client sees the connection close, as it would talking to the instance.
+        return finish(out.status);
       }
       if (aborted) {
         res.destroy();

@@ -40,6 +40,8 @@ export class Sidecar {
 
   async start(): Promise<SidecarListener[]> {
     const out: SidecarListener[] = [];
+    // Start watching every upstream now, so the first connection does not wait for Beacon.
+    for (const spec of this.#cfg.upstreams) void prepareTarget(this.#upstreams, { service: spec.service, tag: spec.tag, dc: spec.dc }).catch(() => {});
     for (const spec of this.#cfg.upstreams) {
       const server = createServer({ pauseOnConnect: true }, (s) => this.#accept(spec, s));
       await new Promise<void>((resolve, reject) => {
