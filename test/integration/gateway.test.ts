@@ -460,6 +460,40 @@ describe('beacon gateway with round robin (in process, the same code)', () => {
   });
 });
 
+describe('beacon gateway with least-in-flight (in process)', () => {
+  it('counts a request in flight until its answer is sent: concurrent requests spread one per instance', async () => {
+    const lif = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', server: [beacon.httpUrl], strategy: 'least-in-flight' }, 'gateway'), {
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      // Each instance answers its headers at once and finishes the body 1.5 s later.
+      const held = (u: Upstream, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+        req.resume();
+        res.writeHead(200);
+        res.write(`${u.name} `);
+        setTimeout(() => res.end('done'), 1_500);
+      };
+      const ups = [await upstream('lif-a', held), await upstream('lif-b', held), await upstream('lif-c', held)];
+      for (const u of ups) await register('lif', u.name, u.port);
+      const url = `http://127.0.0.1:${lif.listen!.port}`;
+      const start = () => request(`${url}/`, { headers: { host: 'lif.service.consul' }, dispatcher: agent });
+      await waitFor('lif routable', async () => (await (await start()).body.text()).endsWith('done'));
+      const before = ups.map((u) => u.hits);
+      // One after the other, each once the previous one's headers are back and its body is still
+      // streaming: counted in flight until the answer is sent, they go one per instance.
+      const first = await start();
+      const second = await start();
+      const third = await start();
+      const bodies = await Promise.all([first.body.text(), second.body.text(), third.body.text()]);
+      expect(bodies.every((b) => b.endsWith('done'))).toBe(true);
+      expect(new Set(bodies.map((b) => b.split(' ')[0]))).toEqual(new Set(['lif-a', 'lif-b', 'lif-c']));
+      expect(ups.map((u, i) => u.hits - before[i])).toEqual([1, 1, 1]);
+    } finally {
+      await lif.close();
+    }
+  });
+});
+
 describe('beacon gateway command line', () => {
   it.each([
     [['gateway'], 'beacon: invalid --listen: required (e.g. --listen 127.0.0.1:8080)'],
