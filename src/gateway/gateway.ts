@@ -118,7 +118,7 @@ export async function runGateway(config: GatewayConfig, opts: GatewayOptions = {
       listen = await listenOn(http, config.listen, '--listen');
     }
     if (config.upstreams.length > 0) {
-      sidecar = new Sidecar(config, upstreams, metrics, budget, log);
+      sidecar = new Sidecar(config, upstreams, metrics, log);
       sidecarListeners = await sidecar.start();
     }
     if (config.admin) {

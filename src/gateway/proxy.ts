@@ -190,6 +190,7 @@ export class HttpProxy {
     const tried = new Set<string>();
     const deadline = started + cfg.timeoutMs;
     let lastError: BeaconError | undefined;
+    let lastSent = false;
     for (let attempt = 0; attempt <= cfg.retries; attempt++) {
       const snap: ServiceSnapshot = router.snapshotNow() ?? prepared.snap;
       const inst = router.pickFrom(snap, key, tried);
@@ -203,7 +204,9 @@ export class HttpProxy {
         break;
       }
       if (attempt > 0) {
-        if (!d.budget.withdraw()) break;
+        // The budget caps the extra load retries put on instances; a try that never reached one
+        // (refused, unreachable) added none, so its retry is not counted against it.
+        if (lastSent && !d.budget.withdraw()) break;
         d.metrics.retry(target.service);
       }
       tried.add(inst.id);
@@ -238,6 +241,7 @@ export class HttpProxy {
         return finish(499);
       }
       if (out.kind === 'retry-status') {
+        lastSent = true;
         d.metrics.upstreamError(target.service, 'status_5xx');
         lastError = new BeaconError('BEACON_ERR_GATEWAY_UPSTREAM', `Service ${target.service}: instance ${inst.id} answered ${out.status}`);
         continue;
@@ -248,6 +252,7 @@ export class HttpProxy {
           ? new BeaconError('BEACON_ERR_GATEWAY_TIMEOUT', `Service ${target.service}: instance ${inst.id} did not answer in time (${out.error.message})`)
           : new BeaconError('BEACON_ERR_GATEWAY_UPSTREAM', `Service ${target.service}: instance ${inst.id} failed (${errorCode(out.error)})`);
       // Safe to send again: nothing reached the instance, or an idempotent request without a body.
+      lastSent = out.sent;
       const again = replayable && (!out.sent || idempotent);
       if (!again) break;
     }

@@ -5,8 +5,10 @@ import type { GatewayConfig, UpstreamSpec } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 import { connectTo, classifyError } from './proxy.js';
 import { instanceLabel, prepareTarget } from './resolve.js';
-import type { RetryBudget } from './retry-budget.js';
 import type { Upstreams } from './upstreams.js';
+
+/** Most instances one connection is tried on. */
+const MAX_TRIES = 32;
 
 /** One running upstream listener of the sidecar. */
 export interface SidecarListener {
@@ -26,15 +28,13 @@ export class Sidecar {
   readonly #cfg: GatewayConfig;
   readonly #upstreams: Upstreams;
   readonly #metrics: GatewayMetrics;
-  readonly #budget: RetryBudget;
   readonly #log: Logger | undefined;
   #idle: Array<() => void> = [];
 
-  constructor(cfg: GatewayConfig, upstreams: Upstreams, metrics: GatewayMetrics, budget: RetryBudget, log: Logger | undefined) {
+  constructor(cfg: GatewayConfig, upstreams: Upstreams, metrics: GatewayMetrics, log: Logger | undefined) {
     this.#cfg = cfg;
     this.#upstreams = upstreams;
     this.#metrics = metrics;
-    this.#budget = budget;
     this.#log = log;
   }
 
@@ -72,7 +72,6 @@ export class Sidecar {
       this.#metrics.openConnections.dec({ listener });
       if (this.#sockets.size === 0) for (const f of this.#idle.splice(0)) f();
     });
-    this.#budget.deposit();
     void this.#forward(spec, client).catch((err: unknown) => {
       this.#log?.warn({ upstream: spec.name, error: (err as Error).message }, 'sidecar connection not forwarded');
       client.destroy();
@@ -85,14 +84,13 @@ export class Sidecar {
     const tried = new Set<string>();
     const key = client.remoteAddress ?? '';
     // Every instance may be tried once: a refused connection costs the client nothing.
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       if (client.destroyed) return;
       const inst = router.pickFrom(router.snapshotNow() ?? prepared.snap, key, tried);
       if (!inst) throw new Error(`${target.service}: no healthy instance${tried.size ? ' left to try' : ''}`);
-      if (attempt > 0) {
-        if (!this.#budget.withdraw()) throw new Error(`${target.service}: retry budget spent`);
-        this.#metrics.retry(target.service);
-      }
+      // Only connections that were never made are retried (nothing reached an instance), so
+      // the retry budget does not apply: each instance is tried at most once.
+      if (attempt > 0) this.#metrics.retry(target.service);
       tried.add(inst.id);
       const call = router.begin(inst);
       const wasEjected = router.outliers.isEjected(inst.id);
@@ -132,6 +130,7 @@ export class Sidecar {
       client.resume();
       return;
     }
+    throw new Error(`${target.service}: no instance accepted the connection in ${MAX_TRIES} tries`);
   }
 
   /** Stops accepting; resolves when every connection has ended or after `graceMs`, then cuts the rest. */
