@@ -155,6 +155,9 @@ describe('beacon sidecar', () => {
     }
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(hits).toEqual(new Set(['pay-1']));
+    // A burst: half of the connections meet the dead instance first; every one is carried.
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => payGet(`/burst/${i}`)));
+    expect(burst.filter((r) => r.status !== 200)).toEqual([]);
     const metrics = await (await fetch(`http://${sidecar.ready.admin}/metrics`)).text();
     expect(metrics).toMatch(/^beacon_gateway_upstream_errors_total\{service="pay",kind="connect_refused"\} [1-9]/m);
     expect(metrics).toMatch(/^beacon_gateway_retries_total\{service="pay"\} [1-9]/m);
