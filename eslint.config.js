@@ -16,7 +16,8 @@ const layers = {
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
   agent: ['gateway', 'server', 'cli', 'ui'],
-  gateway: ['agent', 'server', 'cli', 'ui'],
+  // The gateway talks to Beacon over HTTP like any client (server, cluster or agent): client, config, errors only.
+  gateway: ['store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'server', 'cli', 'ui'],
   server: ['cli', 'ui'],
 };
 

@@ -4,6 +4,7 @@
 #   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
 #   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
 #   dnsperf for the DNS rate-limit test and the DNS benchmark.
+# Benchmarks additionally use haproxy: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
@@ -15,6 +16,10 @@ command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 # dnsperf for the DNS response-rate-limit test (a burst from one source) and the DNS bench
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+if [ "${1:-}" = "--bench" ]; then
+  # HAProxy 2.6, the baseline of bench/gateway.mjs
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "ensure-tools: everything present"
   exit 0

@@ -11,6 +11,7 @@ import { infoCommand } from './info-command.js';
 import { runProgram } from './usage-errors.js';
 import { devCommand } from './dev-cluster-command.js';
 import { aclCommand } from './acl-command.js';
+import { gatewayCommand, sidecarCommand } from './gateway-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -28,6 +29,8 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(watchCommand())
     .addCommand(infoCommand())
     .addCommand(aclCommand())
-    .addCommand(devCommand());
+    .addCommand(devCommand())
+    .addCommand(gatewayCommand())
+    .addCommand(sidecarCommand());
   await runProgram(program, argv);
 }

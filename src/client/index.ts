@@ -76,3 +76,12 @@ export {
  * the same client. Not part of the SDK's stable API: it may change in any release.
  */
 export { RegistryTransport, type QueryParams, type RegistryRequest, type RegistryResponse, type TransportOptions } from './transport/index.js';
+
+/**
+ * @internal The pieces Beacon's gateway and sidecar (src/gateway) route with: HTTP discovery
+ * (snapshot + blocking watch, frozen set on outage), a router per query (balancer + passive
+ * health), and the query normalizer. Not part of the SDK's stable API: they may change in any release.
+ */
+export { ConsulDiscovery, makeQuery, parseIndex, type ConsulDiscoveryOptions } from './discovery/index.js';
+export { ServiceRouter, OutlierDetector } from './routing/index.js';
+export { sleep } from './backoff.js';

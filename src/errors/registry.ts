@@ -134,6 +134,37 @@ export const ERRORS = {
     retryable: false,
     summary: 'The server could not start (address in use, data directory not writable, ...).',
   },
+  // beacon gateway / beacon sidecar (src/gateway)
+  BEACON_ERR_GATEWAY_NO_ROUTE: {
+    status: 404,
+    rcode: 'NXDOMAIN',
+    retryable: false,
+    summary: 'The gateway has no route for the request: no route matches its host and path, or the service it names is not in the catalog.',
+  },
+  BEACON_ERR_GATEWAY_NO_INSTANCES: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'The service the gateway routed to has no healthy instance (or none left to try), or Beacon has not answered yet.',
+  },
+  BEACON_ERR_GATEWAY_UPSTREAM: {
+    status: 502,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'The instance the gateway sent the request to failed (refused, reset, closed) and the request could not be tried elsewhere.',
+  },
+  BEACON_ERR_GATEWAY_TIMEOUT: {
+    status: 504,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'No instance answered within the per-try or overall timeout of the gateway.',
+  },
+  BEACON_ERR_GATEWAY_ROUTES: {
+    status: 400,
+    rcode: 'SERVFAIL',
+    retryable: false,
+    summary: 'The gateway routes file is unreadable or invalid; the message names the file and the field; the previous routes stay.',
+  },
   BEACON_ERR_INTERNAL: { status: 500, rcode: 'SERVFAIL', retryable: true, summary: 'An unexpected error; the server log has the details.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config/index.js';
 import { runServer, type RunningServer } from '../../src/server/index.js';
+import { buildGatewayConfig, runGateway, type RunningGateway } from '../../src/gateway/index.js';
+import pino from 'pino';
 import { REPO_ROOT, tempDir } from '../helpers/server.js';
 
 /** Metric name prefixes that do not follow beacon_<subsystem>_*, kept until renamed (dashboards use them). */
@@ -47,6 +49,7 @@ const covers = (documented: string, metric: string): boolean => (documented.ends
 let server: RunningServer;
 let dataDir: string;
 let exported: string[];
+let gateway: RunningGateway | undefined;
 
 beforeAll(async () => {
   dataDir = tempDir('beacon-metrics-docs-');
@@ -54,10 +57,17 @@ beforeAll(async () => {
   // One request first, so metrics created on first use exist too.
   await fetch(`http://127.0.0.1:${server.http.port}/v1/catalog/services`).then((r) => r.text());
   const text = await fetch(`http://127.0.0.1:${server.http.port}/metrics`).then((r) => r.text());
-  exported = [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]).sort();
+  exported = [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]);
+  // beacon gateway / sidecar export theirs on their own admin address.
+  gateway = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', server: [`http://127.0.0.1:${server.http.port}`] }, 'gateway'), {
+    log: pino({ level: 'silent' }),
+  });
+  const gwText = await fetch(`http://127.0.0.1:${gateway.admin!.port}/metrics`).then((r) => r.text());
+  exported = [...new Set([...exported, ...[...gwText.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1])])].sort();
 }, 30_000);
 
 afterAll(async () => {
+  await gateway?.close();
   await server?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
