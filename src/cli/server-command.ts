@@ -38,6 +38,12 @@ export function serverCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the local config file')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option(
+      '--join-wan <url>',
+      "join another datacenter through one of its servers' HTTP API, http://host:port (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--wan-interval <duration>', 'how often servers exchange WAN membership with each other datacenter (default 5s)')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(
       new Option(

@@ -33,6 +33,7 @@ describe('config', () => {
       },
       definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
+      wan: { join: [], intervalMs: 5000 },
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dns)).toBe(true);
@@ -57,6 +58,9 @@ describe('config', () => {
     [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
     [{ domain: 'bad_domain!' }, /invalid domain/],
     [{ recursors: '127.0.0.1:0' }, /invalid recursors/],
+    [{ joinWan: ['ftp://x:1'] }, /invalid joinWan/],
+    [{ joinWan: '127.0.0.1' }, /invalid joinWan/],
+    [{ wanInterval: '1ms' }, /invalid wanInterval/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });
@@ -80,6 +84,11 @@ describe('config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('takes WAN join addresses with or without http://, once each', () => {
+    const c = buildConfig({ node: 'n', joinWan: ['http://127.0.0.1:8500/', '127.0.0.1:8500', '10.0.0.2:9500'], wanInterval: '250ms' });
+    expect(c.wan).toEqual({ join: ['127.0.0.1:8500', '10.0.0.2:9500'], intervalMs: 250 });
   });
 
   it('parses DNS TTL overrides and recursors', () => {

@@ -25,6 +25,8 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'enableScriptChecks',
   'enableLocalScriptChecks',
   'checkFailuresBeforeCritical',
+  'joinWan',
+  'wanInterval',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

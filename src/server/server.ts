@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
-import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
+import { createClusterMetrics, Federation, ServerGroup, TtlForwarder, type WanServer } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
@@ -239,6 +239,28 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     version: pkg.version,
     shutdownSignal: shutdown.signal,
   };
+  // Federation: this server's part in the WAN. Its own datacenter's servers are the group's
+  // live members (or this server alone); the addresses are known once HTTP and DNS listen.
+  let self: WanServer = { Node: config.node, Datacenter: config.datacenter, Addr: config.advertiseAddr, Http: '', Dns: '', Version: pkg.version };
+  const wanGroup = group;
+  const federation = new Federation({
+    datacenter: config.datacenter,
+    node: config.node,
+    localServers: () =>
+      wanGroup && wanGroup.members().length > 0
+        ? wanGroup
+            .members()
+            .map((m) => ({ Node: m.info.Node, Datacenter: config.datacenter, Addr: m.info.Addr, Http: m.info.Http, Dns: m.info.Dns, Version: m.info.Version }))
+        : [self],
+    join: config.wan.join,
+    intervalMs: config.wan.intervalMs,
+    logger,
+    registry: metrics.registry,
+  });
+  ctx.federation = federation;
+  undo.push(() => federation.stop());
+  // Forwarded requests (blocking queries to another datacenter) end with the shutdown signal too.
+  shutdown.signal.addEventListener('abort', () => void federation.stop(), { once: true });
   const app = createHttpApp(ctx);
   const drain = new HttpDrain(app.server);
   undo.push(() => app.close());
@@ -263,8 +285,10 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     }
     registerDnsMetrics(ctx.metrics.registry, dns);
   }
+  const advertised = (port: number) => formatHostPort({ host: config.advertiseAddr, port });
+  self = { ...self, Http: advertised(http.port), Dns: dns ? advertised(dns.udpAddress.port) : '' };
+  federation.start();
   if (group) {
-    const advertised = (port: number) => formatHostPort({ host: config.advertiseAddr, port });
     try {
       await group.publish({ http: advertised(http.port), dns: dns ? advertised(dns.udpAddress.port) : '' });
     } catch (err) {
@@ -297,6 +321,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         const errors = await runAll([
           async () => (cut = await drain.close(app.close(), opts.shutdownGraceMs)),
           () => bounded(dns?.close(), 5000),
+          () => federation.stop(),
           () => antiEntropy.stop(),
           () => session.stop(),
           () => group?.stop(),

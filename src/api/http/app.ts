@@ -18,6 +18,8 @@ import { clusterRoutes } from './routes/cluster.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
+import { wanRoutes } from './routes/wan.js';
+import { wanForwardHook } from './wan-forward.js';
 
 function registerCacheMetrics(ctx: HttpContext): void {
   const { registry } = ctx.metrics;
@@ -121,6 +123,8 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     }
   });
 
+  // ?dc= naming another datacenter: its servers answer (wan-forward.ts).
+  app.addHook('onRequest', wanForwardHook(ctx));
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(leaderHeaders(ctx));
     reply.header('X-Consul-Default-ACL-Policy', 'allow');
@@ -185,7 +189,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, wanRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

@@ -5,6 +5,7 @@ import type { LocalNode } from './local-node.js';
 import type { ServerTier } from './server-tier.js';
 import type { HttpMetrics } from './metrics.js';
 import type { ResponseCache } from './response-cache.js';
+import type { Federation } from '../../cluster/index.js';
 
 /** The server's structured logger (one type for every subsystem). */
 export type { Logger } from '../../config/index.js';
@@ -23,6 +24,8 @@ export interface HttpContext {
   local: LocalNode;
   /** The server group (cluster mode); undefined on a single server. */
   servers?: ServerTier;
+  /** This server's part in the WAN (other datacenters, forwarding); undefined in tests that need none. */
+  federation?: Federation;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
   /** Server start time (ms since epoch), for agent/self. */

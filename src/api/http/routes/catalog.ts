@@ -24,7 +24,9 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         blockingRead(ctx, req, reply, {
           topics: [`node:${config.node}`],
           index: () => catalog.nodeIndex(config.node),
-          body: () => [dc],
+          // Nearest first by round-trip time; the list changes with the WAN, not the index.
+          cache: false,
+          body: () => ctx.federation?.datacenters() ?? [dc],
         }),
     },
     {
