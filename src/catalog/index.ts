@@ -46,3 +46,4 @@ export {
   type MemberFollow,
 } from './servers.js';
 export { HistoryCompactor, type HistoryCompactorOptions } from './history.js';
+export { PreparedQueries, QUERY_PREFIX, isQueryId, type PreparedQuery, type PreparedQueryDefinition } from './queries.js';

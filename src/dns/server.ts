@@ -13,7 +13,7 @@ import type { AnswerContext } from './answer-common.js';
 import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { domainLabels } from './names.js';
-import { QueryHandler, type DnsLogger, type Reply } from './query-handler.js';
+import { QueryHandler, type DnsLogger, type DnsWan, type Reply } from './query-handler.js';
 import { Forwarder } from './recursor.js';
 import { DEFAULT_TCP_LIMITS, TcpTransport, type TcpLimits } from './tcp-transport.js';
 import { serviceTtlLookup } from './ttl.js';
@@ -31,6 +31,8 @@ export interface DnsServerOptions {
   logger?: DnsLogger;
   /** Bounds; the defaults suit production, tests lower them. */
   limits?: Partial<DnsLimits>;
+  /** Federation: names in other datacenters and prepared queries (off without it). */
+  wan?: DnsWan;
 }
 
 export interface DnsLimits extends TcpLimits {
@@ -122,7 +124,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
       : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
-  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);
+  // Other datacenters' servers are asked like recursors, within the recursor timeout each.
+  const wanForwarder = opts.wan
+    ? new Forwarder([], config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: WAN socket error'))
+    : undefined;
+  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger, opts.wan && wanForwarder ? { hooks: opts.wan, forwarder: wanForwarder } : undefined);
   const safeHandle = (msg: Buffer, tcp: boolean): Reply => {
     try {
       return handler.handle(msg, tcp);
@@ -157,6 +163,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   } catch (err) {
     unsubscribe();
     forwarder?.close();
+    wanForwarder?.close();
     throw new BeaconError('BEACON_ERR_STARTUP', `DNS cannot listen on ${host}:${config.addr.port}: ${(err as Error).message}`, { cause: err });
   }
   const udpT = udp;
@@ -168,6 +175,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     async close() {
       unsubscribe();
       forwarder?.close();
+      wanForwarder?.close();
       await Promise.all([udpT.close(), tcpT.close()]);
     },
     stats(): DnsStats {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
+import { Catalog, CatalogSessions, HistoryCompactor, PreparedQueries, ServerRegistry } from '../catalog/index.js';
 import { createClusterMetrics, Federation, ServerGroup, TtlForwarder, type WanServer } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
@@ -21,6 +21,7 @@ import { NodeOwner } from './node-owner.js';
 import { OwnSession } from './own-session.js';
 import { withServerDefaults, type ServerOptions } from './server-options.js';
 import { SharedLock } from './shared-lock.js';
+import { dnsWan } from './wan-dns.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -226,6 +227,13 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   collectStartupGarbage();
 
   const shutdown = new AbortController();
+  const queries = new PreparedQueries(store);
+  try {
+    await queries.start();
+  } catch (err) {
+    return failStart(err);
+  }
+  undo.push(() => queries.stop());
   const ctx: HttpContext = {
     config,
     store,
@@ -238,6 +246,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     startedAt: Date.now(),
     version: pkg.version,
     shutdownSignal: shutdown.signal,
+    queries,
   };
   // Federation: this server's part in the WAN. Its own datacenter's servers are the group's
   // live members (or this server alone); the addresses are known once HTTP and DNS listen.
@@ -276,7 +285,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let dns: DnsServer | undefined;
   if (config.dns.addr) {
     try {
-      dns = await startDnsServer({ catalog, config: config.dns, datacenter: config.datacenter, nodeName: config.node, logger });
+      dns = await startDnsServer({
+        catalog,
+        config: config.dns,
+        datacenter: config.datacenter,
+        nodeName: config.node,
+        logger,
+        wan: dnsWan(federation, catalog, queries, config.datacenter),
+      });
     } catch (err) {
       if (isBeaconError(err)) return failStart(err);
       return failStart(
@@ -328,6 +344,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           ...stopChores,
           () => health.stop(),
           () => forwarder?.close(),
+          () => queries.stop(),
           () => catalog.stop(),
           ownerFileClose,
           closeStore,

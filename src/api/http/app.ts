@@ -19,6 +19,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
 import { wanRoutes } from './routes/wan.js';
+import { queryRoutes } from './routes/query.js';
 import { wanForwardHook } from './wan-forward.js';
 
 function registerCacheMetrics(ctx: HttpContext): void {
@@ -189,7 +190,19 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, wanRoutes, ...extra];
+  const modules = [
+    agentRoutes,
+    catalogRoutes,
+    healthRoutes,
+    statusRoutes,
+    metricsRoutes,
+    pickRoutes,
+    checksRoutes,
+    clusterRoutes,
+    wanRoutes,
+    queryRoutes,
+    ...extra,
+  ];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

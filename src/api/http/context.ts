@@ -1,4 +1,4 @@
-import type { Catalog } from '../../catalog/index.js';
+import type { Catalog, PreparedQueries } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
 import type { LocalNode } from './local-node.js';
@@ -26,6 +26,8 @@ export interface HttpContext {
   servers?: ServerTier;
   /** This server's part in the WAN (other datacenters, forwarding); undefined in tests that need none. */
   federation?: Federation;
+  /** The datacenter's prepared queries (/v1/query); undefined in tests that need none. */
+  queries?: PreparedQueries;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
   /** Server start time (ms since epoch), for agent/self. */

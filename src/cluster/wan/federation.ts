@@ -129,6 +129,17 @@ export class Federation {
     return this.table.view();
   }
 
+  /**
+   * Another datacenter's instances of a service, every health state (its /v1/health/service
+   * answer), for prepared-query failover and DNS.
+   */
+  async remoteHealth<T>(dc: string, service: string, timeoutMs = 5000): Promise<T[]> {
+    const url = `/v1/health/service/${encodeURIComponent(service)}?dc=${encodeURIComponent(dc)}`;
+    const { body } = await this.forwarder.getJson<T[]>(dc, url, timeoutMs);
+    if (!Array.isArray(body)) throw new Error(`datacenter ${dc} answered a health query with something that is not a list`);
+    return body;
+  }
+
   /** Runs one exchange round now (tests, and the first round at start). */
   async exchangeNow(): Promise<void> {
     const targets: Promise<void>[] = [];
