@@ -131,6 +131,15 @@ describe('forwarding ?dc=', () => {
     expect(here.db).toBeUndefined();
     const there = await ok<Record<string, unknown>>(dc3, '/v1/catalog/services');
     expect(there.db).toEqual([]);
+    // Consul's other form: the datacenter in the body of a catalog write.
+    await ok(dc1, '/v1/catalog/register', {
+      method: 'PUT',
+      body: { Datacenter: 'dc3', Node: 'ext-cache', Address: '10.9.9.8', Service: { Service: 'cache', Port: 6379 } },
+    });
+    expect((await ok<Record<string, unknown>>(dc3, '/v1/catalog/services')).cache).toEqual([]);
+    await ok(dc1, '/v1/catalog/deregister', { method: 'PUT', body: { Datacenter: 'dc3', Node: 'ext-cache' } });
+    expect((await ok<Record<string, unknown>>(dc3, '/v1/catalog/services')).cache).toBeUndefined();
+    expect((await ok<Record<string, unknown>>(dc1, '/v1/catalog/services')).cache).toBeUndefined();
   });
 
   it('a blocking query on a remote datacenter wakes on a change there', async () => {

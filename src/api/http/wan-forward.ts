@@ -88,3 +88,25 @@ export function wanForwardHook(ctx: HttpContext): onRequestAsyncHookHandler {
     }
   };
 }
+
+/**
+ * A catalog write whose body names another datacenter (`"Datacenter": "dc2"`, as Consul's
+ * catalog register and deregister take it) is sent there, as `?dc=` would be. Resolves true
+ * when it was (the reply is sent), false when the body's datacenter is this one, unknown
+ * (the route answers "No path to datacenter") or the request was itself forwarded.
+ */
+export async function forwardByBody(ctx: HttpContext, req: FastifyRequest, reply: FastifyReply, dc: string): Promise<boolean> {
+  const fed = ctx.federation;
+  if (!fed || dc === '' || dc === ctx.config.datacenter || !fed.table.has(dc) || req.headers[FORWARDED_HEADER] !== undefined) return false;
+  const res = await fed.forwarder.forward(dc, {
+    method: req.method,
+    url: req.url,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(req.body)),
+    timeoutMs: FORWARD_TIMEOUT_MS,
+  });
+  reply.code(res.statusCode);
+  for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+  await reply.send(res.body);
+  return true;
+}
