@@ -234,6 +234,9 @@ describe('prepared queries', () => {
     expect(back.Nodes.map((n) => n.Service.ID)).toEqual(['pay-1']);
     const a = await dig(dc1.dnsPort!, ['pay-q.query.consul', 'SRV']);
     expect(a.answer.map((x) => x.data)).toEqual(['1 1 9001 s1.node.dc1.consul.']);
+    // dc2 asks dc1 to run dc1's query.
+    const remote = await dig(dc2.dnsPort!, ['pay-q.query.dc1.consul', 'SRV']);
+    expect(remote.answer.map((x) => x.data)).toEqual(['1 1 9001 s1.node.dc1.consul.']);
   });
 
   it('are replaced and deleted', async () => {

@@ -112,6 +112,35 @@ describe('WanForwarder', () => {
     }
   });
 
+  it('never queues a plain request behind blocking queries that hold their connections', async () => {
+    const held: (() => void)[] = [];
+    const holding = createServer((req, res) => {
+      const answer = () => res.end('[]');
+      if (req.url?.includes('index=')) held.push(answer);
+      else answer();
+    });
+    const addr = await listen(holding);
+    const { fwd } = setup([srv('h', addr)]);
+    try {
+      let blockingDone = 0;
+      const blocking = Array.from({ length: 80 }, () =>
+        fwd
+          .forward('dc2', { method: 'GET', url: '/v1/health/service/web?index=5', headers: {}, timeoutMs: 60_000, blocking: true })
+          .finally(() => blockingDone++),
+      );
+      for (let i = 0; i < 200 && held.length < 80; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(held).toHaveLength(80);
+      const plain = await fwd.forward('dc2', { method: 'GET', url: '/v1/health/service/web', headers: {}, timeoutMs: 60_000 });
+      expect([plain.statusCode, blockingDone]).toEqual([200, 0]);
+      for (const release of held) release();
+      await Promise.all(blocking);
+    } finally {
+      await fwd.close();
+      holding.closeAllConnections();
+      await new Promise((r) => holding.close(r));
+    }
+  });
+
   it('ends a forward whose client went away', async () => {
     const { fwd } = setup([srv('stopped', silentAddr)]);
     try {

@@ -62,8 +62,8 @@ export function unreachable(dc: string, detail: string): BeaconError {
 }
 
 /**
- * Sends requests to another datacenter's servers: one undici pool per datacenter (a slow or dead
- * datacenter holds only its own connections), the fastest answering server first, the next one
+ * Sends requests to another datacenter's servers: undici pools per datacenter (a slow or dead
+ * datacenter holds only its own connections; blocking queries have a pool of their own), the fastest answering server first, the next one
  * after a network failure with a jittered, doubling pause, all within the request's time. A
  * datacenter marked unreachable is refused at once: the exchange loop finds out when it is back.
  * Writes move to another server only when the first one refused the connection (it never got
@@ -74,6 +74,7 @@ export function unreachable(dc: string, detail: string): BeaconError {
  * const res = await fwd.forward('dc2', { method: 'GET', url: '/v1/health/service/web?dc=dc2', headers: {}, timeoutMs: 5000 });
  */
 export class WanForwarder {
+  /** Connection pools by kind and datacenter. */
   private readonly pools = new Map<string, Agent>();
   private readonly maxTries: number;
   private readonly backoffMs: number;
@@ -88,11 +89,23 @@ export class WanForwarder {
     this.send = o.send ?? request;
   }
 
-  private pool(dc: string): Agent {
-    let a = this.pools.get(dc);
+  /**
+   * One pool per datacenter and kind: blocking queries each hold a connection for up to their
+   * wait, so they get their own pool without a connection cap, and never queue a plain request
+   * behind them.
+   */
+  private pool(dc: string, blocking: boolean): Agent {
+    const key = `${blocking ? 'b' : 'p'}:${dc}`;
+    let a = this.pools.get(key);
     if (!a) {
-      a = new Agent({ connections: 64, keepAliveTimeout: 30_000, connect: { timeout: this.connectTimeoutMs }, headersTimeout: 0, bodyTimeout: 0 });
-      this.pools.set(dc, a);
+      a = new Agent({
+        connections: blocking ? null : 64,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: this.connectTimeoutMs },
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      this.pools.set(key, a);
     }
     return a;
   }
@@ -119,7 +132,7 @@ export class WanForwarder {
       try {
         const res = await this.send(`http://${s.Http}${req.url}`, {
           method: req.method as 'GET',
-          dispatcher: this.pool(dc),
+          dispatcher: this.pool(dc, req.blocking === true),
           headers: { ...req.headers, [FORWARDED_HEADER]: this.o.from },
           body: req.body,
           signal: req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(left)]) : AbortSignal.timeout(left),
