@@ -39,7 +39,8 @@ export class Federation {
   private readonly agent: Agent;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private round: Promise<void> | undefined;
+  /** Exchanges in flight, by datacenter (or `seed:<address>`): a slow one never holds the others. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly turn = new Map<string, number>();
   private readonly exchanges: client.Counter<'result'> | undefined;
   private readonly forwards: client.Counter<'datacenter' | 'result'> | undefined;
@@ -116,7 +117,7 @@ export class Federation {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.round?.catch(() => undefined);
+    await Promise.allSettled([...this.inFlight.values()]);
     await Promise.allSettled([this.agent.destroy(), this.forwarder.close()]);
   }
 
@@ -140,11 +141,24 @@ export class Federation {
     return body;
   }
 
-  /** Runs one exchange round now (tests, and the first round at start). */
+  /**
+   * Runs one exchange round now: each join address not yet known and each other datacenter,
+   * all at once. A datacenter whose exchange of an earlier round is still running (its servers
+   * are slow to time out) is left to it, so one slow datacenter never delays the others.
+   */
   async exchangeNow(): Promise<void> {
     const targets: Promise<void>[] = [];
-    for (const seed of this.o.join) if (!this.table.knowsHttp(seed)) targets.push(this.exchangeWith(seed).then(() => undefined));
-    for (const dc of this.table.remoteDatacenters()) targets.push(this.exchangeDc(dc));
+    const start = (key: string, fn: () => Promise<unknown>) => {
+      if (this.inFlight.has(key)) return;
+      const p = fn()
+        .then(() => undefined)
+        .catch((err: unknown) => this.o.logger.warn({ err, target: key }, 'WAN exchange failed'))
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, p);
+      targets.push(p);
+    };
+    for (const seed of this.o.join) if (!this.table.knowsHttp(seed)) start(`seed:${seed}`, () => this.exchangeWith(seed));
+    for (const dc of this.table.remoteDatacenters()) start(dc, () => this.exchangeDc(dc));
     await Promise.all(targets);
     this.logReachability();
   }
@@ -237,9 +251,8 @@ export class Federation {
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.round = this.exchangeNow()
-        .catch((err: unknown) => this.o.logger.warn({ err }, 'WAN exchange round failed'))
-        .finally(() => this.schedule(this.o.intervalMs * (0.75 + Math.random() * 0.5)));
+      void this.exchangeNow();
+      this.schedule(this.o.intervalMs * (0.75 + Math.random() * 0.5));
     }, delay);
     this.timer.unref();
   }
