@@ -61,6 +61,8 @@ describe('config', () => {
     [{ joinWan: ['ftp://x:1'] }, /invalid joinWan/],
     [{ joinWan: '127.0.0.1' }, /invalid joinWan/],
     [{ wanInterval: '1ms' }, /invalid wanInterval/],
+    [{ joinWan: 5 as unknown as string }, /invalid joinWan: must be a list/],
+    [{ wanInterval: 5 as unknown as string }, /invalid wanInterval/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

@@ -232,7 +232,11 @@ function sessionTtl(v: string | undefined): number {
 }
 
 function wanConfig(raw: RawConfig): RuntimeConfig['wan'] {
-  const given = raw.joinWan === undefined ? [] : Array.isArray(raw.joinWan) ? raw.joinWan : raw.joinWan.split(',');
+  const j: unknown = raw.joinWan;
+  if (j !== undefined && typeof j !== 'string' && !(Array.isArray(j) && j.every((x) => typeof x === 'string'))) {
+    throw bad('joinWan', 'must be a list of http://HOST:PORT addresses (or one comma-separated string)');
+  }
+  const given = j === undefined ? [] : Array.isArray(j) ? (j) : (j).split(',');
   const join: string[] = [];
   for (const entry of given.map((j) => j.trim()).filter(Boolean)) {
     const m = /^(?:http:\/\/)?([^/]+?)\/?$/i.exec(entry);
@@ -243,7 +247,7 @@ function wanConfig(raw: RawConfig): RuntimeConfig['wan'] {
   if (join.length > 64) throw bad('joinWan', 'names more than 64 servers');
   let intervalMs = 5000;
   if (raw.wanInterval !== undefined) {
-    const ms = parseDuration(raw.wanInterval);
+    const ms = typeof raw.wanInterval === 'string' ? parseDuration(raw.wanInterval) : undefined;
     if (ms === undefined || ms < 100 || ms > 300_000) throw bad('wanInterval', `"${raw.wanInterval}" must be a duration from 100ms to 5m, like 5s`);
     intervalMs = ms;
   }
