@@ -66,7 +66,14 @@ try {
     const order = r % 2 === 0 ? ['cross', 'local'] : ['local', 'cross'];
     for (const t of order) {
       const [origin, serverPid] = t === 'cross' ? [dc1.url, dc1.pid] : [dc2.url, dc2.pid];
-      const res = await getLoad({ origin, serverPid, path: PATH, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: r === 0 ? Number(flags.warmup) : 0 });
+      const res = await getLoad({
+        origin,
+        serverPid,
+        path: PATH,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        warmupSeconds: r === 0 ? Number(flags.warmup) : 0,
+      });
       if (res.errors > 0 || res.non2xx > 0) throw new Error(`${t}: ${res.errors} errors, ${res.non2xx} non-2xx answers`);
       results[t].push(res);
     }

@@ -236,7 +236,7 @@ function wanConfig(raw: RawConfig): RuntimeConfig['wan'] {
   if (j !== undefined && typeof j !== 'string' && !(Array.isArray(j) && j.every((x) => typeof x === 'string'))) {
     throw bad('joinWan', 'must be a list of http://HOST:PORT addresses (or one comma-separated string)');
   }
-  const given = j === undefined ? [] : Array.isArray(j) ? (j) : (j).split(',');
+  const given = j === undefined ? [] : Array.isArray(j) ? j : j.split(',');
   const join: string[] = [];
   for (const entry of given.map((j) => j.trim()).filter(Boolean)) {
     const m = /^(?:http:\/\/)?([^/]+?)\/?$/i.exec(entry);

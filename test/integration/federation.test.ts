@@ -114,6 +114,9 @@ describe('forwarding ?dc=', () => {
     expect(entries.map((e) => [e.Service.ID, e.Node.Datacenter])).toEqual([['web-2a', 'dc2']]);
     const direct = await call(dc2, '/v1/health/service/web');
     expect(remote.headers.get('x-consul-index')).toBe(direct.headers.get('x-consul-index'));
+    // Beacon's pick route is a read too.
+    const pick = await call(dc1, '/v1/beacon/pick/web?dc=dc2');
+    expect([pick.status, pick.text]).toEqual([200, expect.stringContaining('8082')]);
     // The local datacenter named explicitly stays local; there is no web here.
     expect(await ok<unknown[]>(dc1, '/v1/health/service/web?dc=dc1')).toEqual([]);
   });

@@ -11,8 +11,8 @@ export const FORWARD_TIMEOUT_MS = 10_000;
 /** A forwarded blocking query may take its wait, the remote's jitter (wait/16) and this much more. */
 export const BLOCKING_MARGIN_MS = 5_000;
 
-/** Paths that always answer here: this node's agent, Beacon's server-to-server routes, metrics. */
-const LOCAL_ONLY = /^\/(v1\/agent\/|v1\/beacon\/|metrics|ui)/;
+/** Paths that always answer here: this node's agent, Beacon's server-to-server routes, metrics (pick is a read: forwarded). */
+const LOCAL_ONLY = /^\/(v1\/agent\/|v1\/beacon\/(?!pick\/)|metrics|ui)/;
 
 const REQUEST_HEADERS = ['content-type', 'accept', 'x-consul-token', 'authorization', 'cache-control', 'x-request-id'];
 
@@ -58,7 +58,7 @@ export function wanForwardHook(ctx: HttpContext): onRequestAsyncHookHandler {
       return;
     }
     const path = req.url;
-    if (LOCAL_ONLY.test(path.slice(0, 16))) return;
+    if (LOCAL_ONLY.test(path.slice(0, 24))) return;
     {
       try {
         const { timeoutMs, blocking } = forwardTimeoutMs(q as Query);
