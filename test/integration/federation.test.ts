@@ -209,6 +209,8 @@ describe('prepared queries', () => {
     const one = await ok<{ Service: { Service: string; Failover: { NearestN: number } } }[]>(dc1, `/v1/query/${id}`);
     expect(one).toHaveLength(1);
     expect(one[0].Service).toMatchObject({ Service: 'pay', Failover: { NearestN: 2, Datacenters: [] } });
+    const explain = await ok<{ Query: { ID: string; Name: string } }>(dc1, '/v1/query/pay-q/explain');
+    expect(explain.Query).toMatchObject({ ID: id, Name: 'pay-q' });
     const exec = await ok<Exec>(dc1, '/v1/query/pay-q/execute');
     expect(exec).toMatchObject({ Service: 'pay', DNS: { TTL: '3s' }, Datacenter: 'dc1', Failovers: 0 });
     expect(exec.Nodes.map((n) => n.Service.ID)).toEqual(['pay-1']);

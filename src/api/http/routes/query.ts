@@ -145,7 +145,7 @@ export async function runPreparedQuery(ctx: HttpContext, q: PreparedQuery, limit
 
 /**
  * Consul's prepared queries: `POST /v1/query` (answers `{"ID": …}`), `GET /v1/query`,
- * `GET|PUT|DELETE /v1/query/:id`, `GET /v1/query/:id-or-name/execute`. Definitions are stored
+ * `GET|PUT|DELETE /v1/query/:id`, `GET /v1/query/:id-or-name/execute` and `/explain`. Definitions are stored
  * (every server of the datacenter sees them); `?dc=` naming another datacenter is answered
  * there (forwarded).
  */
@@ -206,6 +206,16 @@ export function queryRoutes(ctx: HttpContext): RouteOptions[] {
       handler: async (req, reply) => {
         await queries().delete(find(param(req, 'id')).ID);
         return reply.code(200).send();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v1/query/:id/explain',
+      handler: (req, reply) => {
+        const q = find(param(req, 'id'));
+        indexed(reply);
+        // No templates: the query as stored is the query as run.
+        return reply.send({ Query: queryJson(q) });
       },
     },
     {
