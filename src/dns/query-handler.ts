@@ -122,6 +122,8 @@ export class QueryHandler {
         return this.forward(msg, q, tcp, this.wan.forwarder, servers.slice(0, 2));
       }
       result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
+      // Not cached with federation on: the datacenter may join at any moment.
+      if (this.wan) return result;
     } else if (nq.kind === 'query') {
       if (!this.wan) result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
       else return this.preparedQuery(msg, q, nq.query, nq.domain, qn, tcp, this.wan.hooks);
