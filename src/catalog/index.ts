@@ -57,3 +57,4 @@ export {
   type AclPolicyLink,
   type AclTokenRecord,
 } from './acl-store.js';
+export { PreparedQueries, QUERY_PREFIX, isQueryId, type PreparedQuery, type PreparedQueryDefinition } from './queries.js';

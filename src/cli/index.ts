@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { serverCommand } from './server-command.js';
-import { membersCommand } from './members-command.js';
+import { membersCommand, wanFlagAlias } from './members-command.js';
 import { catalogCommand } from './catalog-command.js';
 import { servicesCommand } from './services-command.js';
 import { healthCommand } from './health-command.js';
@@ -32,5 +32,5 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(devCommand())
     .addCommand(gatewayCommand())
     .addCommand(sidecarCommand());
-  await runProgram(program, argv);
+  await runProgram(program, wanFlagAlias(argv));
 }

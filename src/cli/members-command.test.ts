@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memberRows } from './members-command.js';
+import { memberRows, wanFlagAlias } from './members-command.js';
 
 describe('memberRows', () => {
   it("prints members as `consul members` does: servers first, then by name; build before ':'; Serf status names", () => {
@@ -14,5 +14,12 @@ describe('memberRows', () => {
       ['a-other', '10.0.0.3:8301', 'left', 'unknown', '', '', ''],
       ['b-client', '10.0.0.2:8301', 'failed', 'client', '1.2.3', '2', 'dc1'],
     ]);
+  });
+});
+
+describe('wanFlagAlias', () => {
+  it("reads consul's -wan after members as --wan, and leaves other commands alone", () => {
+    expect(wanFlagAlias(['node', 'beacon', 'members', '-wan'])).toEqual(['node', 'beacon', 'members', '--wan']);
+    expect(wanFlagAlias(['node', 'beacon', 'services', '-wan'])).toEqual(['node', 'beacon', 'services', '-wan']);
   });
 });

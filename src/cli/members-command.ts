@@ -40,15 +40,25 @@ export function memberRows(members: readonly Member[]): string[][] {
   return rows;
 }
 
-/** `beacon members`: the cluster's members, like `consul members`. */
+/** `beacon members`: the cluster's members, like `consul members`; `--wan` (or `-wan`): every datacenter's servers. */
 export function membersCommand(): Command {
   return clientCommand('members', 'List the members of the cluster (GET /v1/agent/members)', [
     'beacon members',
     'beacon members --http-addr 10.0.0.5:8500',
-  ]).action(
-    clientAction(async ({ api, out }) => {
-      const members = await api.json<Member[]>({ path: '/v1/agent/members', what: 'listing members' });
-      out(formatTable(memberRows(Array.isArray(members) ? members : [])));
-    }),
-  );
+    'beacon members -wan',
+  ])
+    .option('--wan', "list the servers of every datacenter joined over the WAN, named <node>.<dc> (also -wan, as consul's CLI)")
+    .action(
+      clientAction<{ wan?: boolean; httpAddr?: string }>(async ({ api, out }, opts) => {
+        const path = opts.wan ? '/v1/agent/members?wan=1' : '/v1/agent/members';
+        const members = await api.json<Member[]>({ path, what: 'listing members' });
+        out(formatTable(memberRows(Array.isArray(members) ? members : [])));
+      }),
+    );
+}
+
+/** Consul's single-dash `-wan` after `members`, as `--wan`. */
+export function wanFlagAlias(argv: readonly string[]): string[] {
+  const at = argv.indexOf('members');
+  return at < 0 ? [...argv] : argv.map((a, i) => (i > at && a === '-wan' ? '--wan' : a));
 }

@@ -61,6 +61,12 @@ export function serverCommand(): Command {
     .option('--acl-dns-token <secret>', "token whose view DNS answers with (default the anonymous token's)")
     .option('--acl-agent-token <secret>', 'token this server sends on its own calls to other servers (forwarded heartbeats)')
     .option('--allow-metadata-checks', 'let HTTP, TCP and gRPC checks reach link-local metadata addresses (169.254.169.254, fd00:ec2::254)')
+    .option(
+      '--join-wan <url>',
+      "join another datacenter through one of its servers' HTTP API, http://host:port (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--wan-interval <duration>', 'how often servers exchange WAN membership with each other datacenter (default 5s)')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(
       new Option(

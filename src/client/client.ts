@@ -2,9 +2,13 @@ import { Agent, fetch as undiciFetch, Headers, type Dispatcher, type RequestInfo
 import type { StrategyName } from './balance/index.js';
 import { BeaconClientError, invalidOption } from './client-error.js';
 import {
+  checkFailover,
   ConsulDiscovery,
+  discoverWithFailover,
   DnsDiscovery,
   makeQuery,
+  snapshotFromQuery,
+  type FailoverOption,
   StaticDiscovery,
   type Discovery,
   type DiscoverOptions,
@@ -168,13 +172,43 @@ export class BeaconClient {
    * @example
    * const { instances, stale, ageMs } = await beacon.discover('payments', { tag: 'v2' });
    */
-  discover(name: string, options: DiscoverOptions = {}): Promise<ServiceSnapshot> {
+  discover(name: string, options: DiscoverOptions & { failover?: FailoverOption } = {}): Promise<ServiceSnapshot> {
     try {
       this.#assertOpen();
-      return this.#discovery.snapshot(makeQuery(name, callOptions(options, DISCOVER_KEYS, 'discover'), this.config.datacenter));
+      const { failover: rawFailover, ...rest } = options;
+      const failover = checkFailover(rawFailover);
+      const snapshot = (dc?: string) =>
+        this.#discovery.snapshot(makeQuery(name, callOptions(dc === undefined ? rest : { ...rest, dc }, DISCOVER_KEYS, 'discover'), this.config.datacenter));
+      if (failover === undefined) return snapshot();
+      if (Array.isArray(failover))
+        return discoverWithFailover(
+          () => snapshot(),
+          failover as readonly string[],
+          (dc) => snapshot(dc),
+        );
+      return this.#executeQuery((failover as { query: string }).query);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Runs a prepared query on the registry (HTTP mode): the registry fails over across datacenters. */
+  async #executeQuery(query: string): Promise<ServiceSnapshot> {
+    if (this.#discovery.mode !== 'http') throw invalidOption('discover: failover by prepared query needs the HTTP registry (not DNS or static discovery)');
+    const res = await this.#transport.request({ method: 'GET', path: `/v1/query/${encodeURIComponent(query)}/execute` });
+    if (res.status !== 200) {
+      throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `prepared query ${JSON.stringify(query)}: ${res.status} ${res.text.trim().slice(0, 200)}`, {
+        status: res.status,
+      });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(res.text);
+    } catch (err) {
+      throw new BeaconClientError('BEACON_ERR_REGISTRY_RESPONSE', `prepared query ${JSON.stringify(query)}: the answer is not JSON`, { cause: err });
+    }
+    const index = Number(res.headers['x-consul-index']);
+    return snapshotFromQuery(query, body, Number.isFinite(index) ? index : undefined);
   }
 
   /**

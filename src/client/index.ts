@@ -39,6 +39,7 @@ export {
   parseHealthEntries,
   type Discovery,
   type DiscoverOptions,
+  type FailoverOption,
   type DnsDiscoveryOptions,
   type InstanceStatus,
   type ServiceChange,

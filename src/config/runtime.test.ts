@@ -38,6 +38,7 @@ describe('config', () => {
       },
       definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2, allowMetadataAddresses: false },
+      wan: { join: [], intervalMs: 5000 },
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dns)).toBe(true);
@@ -93,6 +94,11 @@ describe('config', () => {
     [{ tlsKey: 'k.pem' }, /invalid tlsCert: is missing/],
     [{ tlsCa: 'ca.pem' }, /invalid tlsCa: needs --tls-cert and --tls-key/],
     [{ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsVerifyIncoming: true }, /invalid tlsVerifyIncoming: needs --tls-ca/],
+    [{ joinWan: ['ftp://x:1'] }, /invalid joinWan/],
+    [{ joinWan: '127.0.0.1' }, /invalid joinWan/],
+    [{ wanInterval: '1ms' }, /invalid wanInterval/],
+    [{ joinWan: 5 as unknown as string }, /invalid joinWan: must be a list/],
+    [{ wanInterval: 5 as unknown as string }, /invalid wanInterval/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });
@@ -116,6 +122,11 @@ describe('config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('takes WAN join addresses with or without http://, once each', () => {
+    const c = buildConfig({ node: 'n', joinWan: ['http://127.0.0.1:8500/', '127.0.0.1:8500', '10.0.0.2:9500'], wanInterval: '250ms' });
+    expect(c.wan).toEqual({ join: ['127.0.0.1:8500', '10.0.0.2:9500'], intervalMs: 250 });
   });
 
   it('parses DNS TTL overrides and recursors', () => {

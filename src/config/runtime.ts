@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { BeaconError } from '../errors/index.js';
-import { parseHostPort, type HostPort } from './address.js';
+import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { parseBool } from './bool.js';
 import { parseDuration } from './duration.js';
 
@@ -68,6 +68,10 @@ export interface RawConfig {
   services?: unknown[];
   /** Check definitions (Consul's check register bodies), from the config file only. */
   checks?: unknown[];
+  /** Servers of other datacenters to join over the WAN: `http://host:port` or `host:port` (repeatable). */
+  joinWan?: string[] | string;
+  /** How often WAN membership is exchanged with each other datacenter (default 5s, 100ms to 5m). */
+  wanInterval?: string;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -144,6 +148,8 @@ export interface RuntimeConfig {
     /** Whether checks may target link-local metadata addresses (169.254.169.254 and the like). */
     allowMetadataAddresses: boolean;
   };
+  /** Federation: the other datacenters' servers to join (host:port of their HTTP API), and the exchange period. */
+  wan: { join: readonly string[]; intervalMs: number };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -263,6 +269,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
       failuresBeforeCritical: int('checkFailuresBeforeCritical', raw.checkFailuresBeforeCritical, 2, 1, 100),
       allowMetadataAddresses: bool('allowMetadataChecks', raw.allowMetadataChecks, false),
     },
+    wan: wanConfig(raw),
   };
   return deepFreeze(cfg);
 }
@@ -342,6 +349,29 @@ function sessionTtl(v: string | undefined): number {
     throw bad('sessionTtl', `"${v}" must be a whole number of seconds from ${SESSION_TTL_MIN_S}s to ${SESSION_TTL_MAX_S / 60}m, like 10s`);
   }
   return ms / 1000;
+}
+
+function wanConfig(raw: RawConfig): RuntimeConfig['wan'] {
+  const j: unknown = raw.joinWan;
+  if (j !== undefined && typeof j !== 'string' && !(Array.isArray(j) && j.every((x) => typeof x === 'string'))) {
+    throw bad('joinWan', 'must be a list of http://HOST:PORT addresses (or one comma-separated string)');
+  }
+  const given = j === undefined ? [] : Array.isArray(j) ? j : j.split(',');
+  const join: string[] = [];
+  for (const entry of given.map((j) => j.trim()).filter(Boolean)) {
+    const m = /^(?:http:\/\/)?([^/]+?)\/?$/i.exec(entry);
+    const hp = m ? parseHostPort(m[1]) : undefined;
+    if (!hp || hp.port === 0) throw bad('joinWan', `"${entry}" is not http://HOST:PORT or HOST:PORT of another datacenter's server`);
+    if (!join.includes(formatHostPort(hp))) join.push(formatHostPort(hp));
+  }
+  if (join.length > 64) throw bad('joinWan', 'names more than 64 servers');
+  let intervalMs = 5000;
+  if (raw.wanInterval !== undefined) {
+    const ms = typeof raw.wanInterval === 'string' ? parseDuration(raw.wanInterval) : undefined;
+    if (ms === undefined || ms < 100 || ms > 300_000) throw bad('wanInterval', `"${raw.wanInterval}" must be a duration from 100ms to 5m, like 5s`);
+    intervalMs = ms;
+  }
+  return { join, intervalMs };
 }
 
 function list(field: string, v: unknown[] | undefined): unknown[] {

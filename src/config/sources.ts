@@ -39,6 +39,8 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'aclDefaultPolicy',
   'aclDnsToken',
   'aclAgentToken',
+  'joinWan',
+  'wanInterval',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

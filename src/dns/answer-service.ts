@@ -78,7 +78,7 @@ function srvAnswer(ctx: AnswerContext, q: ServiceQuery, instances: InstanceView[
  * when it has a host name, else `<node>.node.<dc>.<domain>` (hex address when the node name is
  * not a DNS label). `address` is what the additional section resolves the target to.
  */
-function target(serviceAddress: string, node: string, nodeAddress: string, dcDomain: string): { name: string; address: string | undefined } | undefined {
+export function target(serviceAddress: string, node: string, nodeAddress: string, dcDomain: string): { name: string; address: string | undefined } | undefined {
   if (serviceAddress && (isIPv4(serviceAddress) || isIPv6(serviceAddress))) {
     return { name: `${ipToHex(serviceAddress)}.addr.${dcDomain}`, address: serviceAddress };
   }

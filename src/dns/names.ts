@@ -16,6 +16,7 @@ export type NameQuery =
   | { kind: 'node'; domain: string; dc: string | undefined; node: string }
   | { kind: 'addr'; domain: string; dc: string | undefined; ip: string; family: 4 | 6 }
   /** Inside the domain but not a name Beacon answers (NXDOMAIN). */
+  | { kind: 'query'; domain: string; dc: string | undefined; query: string }
   | { kind: 'unknown'; domain: string; dc: string | undefined }
   /** Reverse lookup; `ip` is canonical (see canonicalIp), undefined for a name under arpa that is not a full address. */
   | { kind: 'ptr'; ip: string | undefined }
@@ -81,6 +82,9 @@ export function classifyName(labels: readonly string[], domains: readonly (reado
       break;
     case 'node':
       if (prefix.length === 1) return { kind: 'node', domain, dc, node: prefix[0] };
+      break;
+    case 'query':
+      if (prefix.length === 1) return { kind: 'query', domain, dc, query: prefix[0] };
       break;
     case 'addr': {
       const ip = prefix.length === 1 ? hexToIp(prefix[0]) : undefined;

@@ -9,6 +9,8 @@ import type { Catalog } from '../catalog/index.js';
 import { addrAnswer, apexAnswer, nodeAnswer, ptrAnswer } from './answer-node.js';
 import { negative, NXDOMAIN, type AnswerContext, type BuildResult } from './answer-common.js';
 import { serviceAnswer } from './answer-service.js';
+import { queryAnswer, type QueryAnswer } from './answer-query.js';
+import type { HostPort } from '../config/index.js';
 import { assemble, type CachedAnswer } from './assemble.js';
 import type { AnswerCache } from './cache.js';
 import { classifyName } from './names.js';
@@ -37,6 +39,14 @@ export type DnsLogger = Logger;
 
 export type Reply = Buffer | undefined | Promise<Buffer | undefined>;
 
+/** What DNS needs of the WAN (federation): other datacenters' DNS servers, and prepared queries. */
+export interface DnsWan {
+  /** Another datacenter's DNS servers, fastest first: undefined for an unknown datacenter, [] while it is unreachable. */
+  dnsServers(dc: string): HostPort[] | undefined;
+  /** Runs this datacenter's prepared query (by ID or name, failover included); undefined when there is none. Rejects when it cannot be run. */
+  preparedQuery(idOrName: string): Promise<QueryAnswer | undefined>;
+}
+
 export class QueryHandler {
   queries = 0;
   dropped = 0;
@@ -53,6 +63,7 @@ export class QueryHandler {
     private readonly forwarder: Forwarder | undefined,
     private readonly domains: readonly (readonly string[])[],
     private readonly logger: DnsLogger,
+    private readonly wan?: { hooks: DnsWan; forwarder: Forwarder },
   ) {
     this.catalog = ctx.catalog;
     this.ra = ctx.config.recursors.length > 0;
@@ -76,14 +87,15 @@ export class QueryHandler {
     if (q.edns && q.edns.version > 0) return this.bare(msg, q.id, q.flags, RCODE_BADVERS, q);
     let entry = this.cache.get(q.key, this.catalog.revision);
     if (!entry) {
-      let built: CachedAnswer | Buffer | 'forward';
+      let built: CachedAnswer | Buffer | 'forward' | Promise<Buffer | undefined>;
       try {
-        built = this.build(msg, q);
+        built = this.build(msg, q, tcp);
       } catch (err) {
         this.logger.warn({ err, qtype: q.qtype }, 'dns: failed to build an answer');
         return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
       }
-      if (built === 'forward') return this.forward(msg, q, tcp);
+      if (built === 'forward') return this.forward(msg, q, tcp, this.forwarder!);
+      if (built instanceof Promise) return built;
       if (Buffer.isBuffer(built)) return built;
       entry = built;
     }
@@ -94,7 +106,7 @@ export class QueryHandler {
     return a.message;
   }
 
-  private build(msg: Buffer, q: ParsedQuery): CachedAnswer | Buffer | 'forward' {
+  private build(msg: Buffer, q: ParsedQuery, tcp: boolean): CachedAnswer | Buffer | 'forward' | Promise<Buffer | undefined> {
     if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.bare(msg, q.id, q.flags, RCODE.REFUSED, q);
     if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.bare(msg, q.id, q.flags, RCODE.NOTIMP, q);
     const labels = keyLabels(q.key);
@@ -103,7 +115,18 @@ export class QueryHandler {
     const qn = { labels, offsets: keyLabelOffsets(q.key) };
     let result: BuildResult;
     if (nq.kind !== 'ptr' && nq.kind !== 'apex' && nq.dc !== undefined && nq.dc !== this.localDc) {
+      // Another datacenter: its own servers answer (under its TTLs and rules), when it is known.
+      const servers = this.wan?.hooks.dnsServers(nq.dc);
+      if (servers !== undefined && this.wan) {
+        if (servers.length === 0) return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
+        return this.forward(msg, q, tcp, this.wan.forwarder, servers.slice(0, 2));
+      }
       result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
+      // Not cached with federation on: the datacenter may join at any moment.
+      if (this.wan) return result;
+    } else if (nq.kind === 'query') {
+      if (!this.wan) result = negative(this.ctx, NXDOMAIN, nq.domain, qn, []);
+      else return this.preparedQuery(msg, q, nq.query, nq.domain, qn, tcp, this.wan.hooks);
     } else {
       switch (nq.kind) {
         case 'service':
@@ -131,10 +154,35 @@ export class QueryHandler {
     return result;
   }
 
-  private async forward(msg: Buffer, q: ParsedQuery, tcp: boolean): Promise<Buffer | undefined> {
+  /** A prepared query's answer: run (asynchronously, it may ask other datacenters), never cached. */
+  private async preparedQuery(
+    msg: Buffer,
+    q: ParsedQuery,
+    name: string,
+    domain: string,
+    qn: { labels: string[]; offsets: number[] },
+    tcp: boolean,
+    wan: DnsWan,
+  ): Promise<Buffer | undefined> {
+    let r: QueryAnswer | undefined;
+    try {
+      r = await wan.preparedQuery(name);
+    } catch (err) {
+      this.logger.debug({ err, query: name }, 'dns: prepared query failed');
+      return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
+    }
+    const entry = (r ? queryAnswer(this.ctx, domain, r, q.qtype, qn) : negative(this.ctx, NXDOMAIN, domain, qn, [])) as CachedAnswer;
+    const ednsSize = udpLimit(q.edns);
+    const a = assemble(entry, msg, q, tcp ? TCP_MAX_MESSAGE : ednsSize, this.ra, ednsSize);
+    this.rcodes[entry.rcode]++;
+    if (a.truncated) this.truncated++;
+    return a.message;
+  }
+
+  private async forward(msg: Buffer, q: ParsedQuery, tcp: boolean, forwarder: Forwarder, upstreams?: readonly HostPort[]): Promise<Buffer | undefined> {
     const limit = udpLimit(q.edns);
     // Over TCP the query is forwarded over TCP; over UDP, by UDP (TCP when the answer is truncated).
-    const answer = await this.forwarder!.forward(msg, q.questionEnd, tcp ? undefined : limit);
+    const answer = await forwarder.forward(msg, q.questionEnd, tcp ? undefined : limit, upstreams);
     if (!answer) return this.bare(msg, q.id, q.flags, RCODE.SERVFAIL, q);
     // An NXDOMAIN that left the question out: the client gets it with its question back.
     if (answer.readUInt16BE(4) === 0) return this.bare(msg, q.id, q.flags, answer.readUInt16BE(2) & 0xf, q);

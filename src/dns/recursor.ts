@@ -56,11 +56,12 @@ export class Forwarder {
    * asked over TCP (then the query is forwarded over TCP). A truncated UDP answer is replaced
    * by the recursor's TCP answer when that fits `udpLimit` (only tried when the limit is over
    * 512); otherwise the truncated one is relayed (TC set, so the client retries over TCP).
+   * `upstreams` replaces the recursors for this one question (another datacenter's servers).
    */
-  async forward(query: Buffer, questionEnd: number, udpLimit: number | undefined): Promise<Buffer | undefined> {
+  async forward(query: Buffer, questionEnd: number, udpLimit: number | undefined, upstreams?: readonly HostPort[]): Promise<Buffer | undefined> {
     this.forwarded++;
     const id = query.readUInt16BE(0);
-    for (const r of this.recursors) {
+    for (const r of upstreams ?? this.recursors) {
       if (this.closed) break;
       let answer: Buffer | undefined;
       if (udpLimit === undefined) {

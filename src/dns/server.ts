@@ -13,7 +13,7 @@ import type { AnswerContext, DnsReadable } from './answer-common.js';
 import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
 import { domainLabels } from './names.js';
-import { QueryHandler, type DnsLogger, type Reply } from './query-handler.js';
+import { QueryHandler, type DnsLogger, type DnsWan, type Reply } from './query-handler.js';
 import { ResponseRateLimiter, slipAnswer } from './rate-limit.js';
 import { Forwarder } from './recursor.js';
 import { DEFAULT_TCP_LIMITS, TcpTransport, type TcpLimits } from './tcp-transport.js';
@@ -37,6 +37,8 @@ export interface DnsServerOptions {
    * cached answers are then dropped). Undefined: everything.
    */
   readable?: DnsReadable & { onChange(fn: () => void): () => void };
+  /** Federation: names in other datacenters and prepared queries (off without it). */
+  wan?: DnsWan;
 }
 
 export interface DnsLimits extends TcpLimits {
@@ -138,7 +140,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
       : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
-  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);
+  // Other datacenters' servers are asked like recursors, within the recursor timeout each.
+  const wanForwarder = opts.wan
+    ? new Forwarder([], config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: WAN socket error'))
+    : undefined;
+  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger, opts.wan && wanForwarder ? { hooks: opts.wan, forwarder: wanForwarder } : undefined);
   const safeHandle = (msg: Buffer, tcp: boolean): Reply => {
     try {
       return handler.handle(msg, tcp);
@@ -177,6 +183,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     unsubscribe();
     stopFollowingAcl?.();
     forwarder?.close();
+    wanForwarder?.close();
     throw new BeaconError('BEACON_ERR_STARTUP', `DNS cannot listen on ${host}:${config.addr.port}: ${(err as Error).message}`, { cause: err });
   }
   const udpT = udp;
@@ -189,6 +196,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       unsubscribe();
       stopFollowingAcl?.();
       forwarder?.close();
+      wanForwarder?.close();
       await Promise.all([udpT.close(), tcpT.close()]);
     },
     stats(): DnsStats {

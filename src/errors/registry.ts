@@ -61,6 +61,12 @@ export const ERRORS = {
     retryable: false,
     summary: 'The request named a datacenter this server cannot reach ("No path to datacenter").',
   },
+  BEACON_ERR_DC_UNREACHABLE: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'The named datacenter is known (joined over the WAN) but none of its servers answers now; try again later.',
+  },
   BEACON_ERR_CHECK_NOT_TTL: {
     status: 500,
     rcode: 'SERVFAIL',

@@ -2,8 +2,8 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { AclResolver, Authorizer } from '../acl/index.js';
-import { AclStore, Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../catalog/index.js';
-import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
+import { AclStore, Catalog, CatalogSessions, HistoryCompactor, PreparedQueries, ServerRegistry } from '../catalog/index.js';
+import { createClusterMetrics, Federation, ServerGroup, TtlForwarder, type WanServer } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, loadTlsFiles, reloadTls, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
@@ -23,6 +23,7 @@ import { NodeOwner } from './node-owner.js';
 import { OwnSession } from './own-session.js';
 import { withServerDefaults, type ServerOptions } from './server-options.js';
 import { SharedLock } from './shared-lock.js';
+import { dnsWan } from './wan-dns.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -249,6 +250,13 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
 
   const shutdown = new AbortController();
   const acl = new AclResolver(aclStore, config.acl.defaultPolicy, config.datacenter);
+  const queries = new PreparedQueries(store);
+  try {
+    await queries.start();
+  } catch (err) {
+    return failStart(err);
+  }
+  undo.push(() => queries.stop());
   const ctx: HttpContext = {
     config,
     store,
@@ -262,7 +270,30 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     startedAt: Date.now(),
     version: pkg.version,
     shutdownSignal: shutdown.signal,
+    queries,
   };
+  // Federation: this server's part in the WAN. Its own datacenter's servers are the group's
+  // live members (or this server alone); the addresses are known once HTTP and DNS listen.
+  let self: WanServer = { Node: config.node, Datacenter: config.datacenter, Addr: config.advertiseAddr, Http: '', Dns: '', Version: pkg.version };
+  const wanGroup = group;
+  const federation = new Federation({
+    datacenter: config.datacenter,
+    node: config.node,
+    localServers: () =>
+      wanGroup && wanGroup.members().length > 0
+        ? wanGroup
+            .members()
+            .map((m) => ({ Node: m.info.Node, Datacenter: config.datacenter, Addr: m.info.Addr, Http: m.info.Http, Dns: m.info.Dns, Version: m.info.Version }))
+        : [self],
+    join: config.wan.join,
+    intervalMs: config.wan.intervalMs,
+    logger,
+    registry: metrics.registry,
+  });
+  ctx.federation = federation;
+  undo.push(() => federation.stop());
+  // Forwarded requests (blocking queries to another datacenter) end with the shutdown signal too.
+  shutdown.signal.addEventListener('abort', () => void federation.stop(), { once: true });
   const app = createHttpApp(ctx);
   const drain = new HttpDrain(app.server);
   undo.push(() => app.close());
@@ -285,6 +316,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         nodeName: config.node,
         logger,
         readable: dnsView(acl, config.acl.dnsToken, logger),
+        wan: dnsWan(federation, catalog, queries, config.datacenter),
       });
     } catch (err) {
       if (isBeaconError(err)) return failStart(err);
@@ -294,8 +326,10 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     }
     registerDnsMetrics(ctx.metrics.registry, dns);
   }
+  const advertised = (port: number) => formatHostPort({ host: config.advertiseAddr, port });
+  self = { ...self, Http: advertised(http.port), Dns: dns ? advertised(dns.udpAddress.port) : '' };
+  federation.start();
   if (group) {
-    const advertised = (port: number) => formatHostPort({ host: config.advertiseAddr, port });
     try {
       await group.publish({ http: advertised(http.port), dns: dns ? advertised(dns.udpAddress.port) : '' });
     } catch (err) {
@@ -334,12 +368,14 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         const errors = await runAll([
           async () => (cut = await drain.close(app.close(), opts.shutdownGraceMs)),
           () => bounded(dns?.close(), 5000),
+          () => federation.stop(),
           () => antiEntropy.stop(),
           () => session.stop(),
           () => group?.stop(),
           ...stopChores,
           () => health.stop(),
           () => forwarder?.close(),
+          () => queries.stop(),
           () => catalog.stop(),
           ownerFileClose,
           closeStore,

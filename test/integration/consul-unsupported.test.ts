@@ -46,7 +46,6 @@ describe("parts of Consul's API that Beacon does not have", () => {
     ['PUT', '/v1/txn', '[{"KV":{}}]'],
     ['GET', '/v1/connect/intentions', undefined],
     ['GET', '/v1/acl/roles', undefined],
-    ['POST', '/v1/query', '{}'],
     ['GET', '/v1/operator/raft/configuration', undefined],
     ['GET', '/v1/peerings', undefined],
     ['GET', '/v1/snapshot', undefined],

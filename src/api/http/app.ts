@@ -22,6 +22,9 @@ import { clusterRoutes } from './routes/cluster.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
+import { wanRoutes } from './routes/wan.js';
+import { queryRoutes } from './routes/query.js';
+import { wanForwardHook } from './wan-forward.js';
 
 function registerCacheMetrics(ctx: HttpContext): void {
   const { registry } = ctx.metrics;
@@ -145,6 +148,8 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   });
 
   const defaultPolicy = ctx.acl?.defaultPolicy ?? 'allow';
+  // ?dc= naming another datacenter: its servers answer (wan-forward.ts).
+  app.addHook('onRequest', wanForwardHook(ctx));
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(leaderHeaders(ctx));
     reply.header('X-Consul-Default-ACL-Policy', defaultPolicy);
@@ -223,7 +228,20 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [aclRoutes, agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
+  const modules = [
+    aclRoutes,
+    agentRoutes,
+    catalogRoutes,
+    healthRoutes,
+    statusRoutes,
+    metricsRoutes,
+    pickRoutes,
+    checksRoutes,
+    clusterRoutes,
+    wanRoutes,
+    queryRoutes,
+    ...extra,
+  ];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {

@@ -1,11 +1,12 @@
 import type { AclResolver } from '../../acl/index.js';
-import type { Catalog } from '../../catalog/index.js';
+import type { Catalog, PreparedQueries } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
 import type { LocalNode } from './local-node.js';
 import type { ServerTier } from './server-tier.js';
 import type { HttpMetrics } from './metrics.js';
 import type { ResponseCache } from './response-cache.js';
+import type { Federation } from '../../cluster/index.js';
 
 /** The server's structured logger (one type for every subsystem). */
 export type { Logger } from '../../config/index.js';
@@ -26,6 +27,10 @@ export interface HttpContext {
   acl?: AclResolver;
   /** The server group (cluster mode); undefined on a single server. */
   servers?: ServerTier;
+  /** This server's part in the WAN (other datacenters, forwarding); undefined in tests that need none. */
+  federation?: Federation;
+  /** The datacenter's prepared queries (/v1/query); undefined in tests that need none. */
+  queries?: PreparedQueries;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
   /** Server start time (ms since epoch), for agent/self. */

@@ -11,7 +11,6 @@ const UNSUPPORTED: readonly [RegExp, string][] = [
   [/^\/v1\/txn(\/|$)/, 'transactions (/v1/txn)'],
   [/^\/v1\/connect(\/|$)/, 'service mesh (/v1/connect)'],
   [/^\/v1\/acl\/(roles?|auth-methods?|binding-rules?|login|logout|templated-polic)/, 'ACL roles and auth methods (/v1/acl)'],
-  [/^\/v1\/query(\/|$)/, 'prepared queries (/v1/query)'],
   [/^\/v1\/snapshot(\/|$)/, 'snapshots (/v1/snapshot)'],
   [/^\/v1\/operator(\/|$)/, 'operator endpoints (/v1/operator)'],
   [/^\/v1\/coordinate(\/|$)/, 'network coordinates (/v1/coordinate)'],

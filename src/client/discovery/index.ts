@@ -16,3 +16,4 @@ export { aggregateStatus, instanceWeight, parseHealthEntries } from './health-en
 export { ConsulDiscovery, type ConsulDiscoveryOptions } from './consul-discovery.js';
 export { DnsDiscovery, decodeAddrTarget, srvName, type DnsDiscoveryOptions, type SrvResolver } from './dns-discovery.js';
 export { StaticDiscovery, STATIC_ENDPOINT_KEYS, type StaticEndpoint, type StaticServices } from './static-discovery.js';
+export { checkFailover, discoverWithFailover, snapshotFromQuery, type FailoverOption } from './failover.js';

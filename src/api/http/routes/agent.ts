@@ -146,10 +146,42 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
           acl: 'members',
           ...membersRead,
           cache: false,
-          body: () => (tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()]),
+          body: () => {
+            if (boolParam(queryOf(req), 'wan')) return wanMembers(ctx);
+            return tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()];
+          },
         }),
     },
   ];
+}
+
+/**
+ * `?wan=1`: every server of every datacenter joined over the WAN, named `<node>.<dc>` as Consul
+ * names its WAN members; Status 1 (alive) or 4 (failed: it did not answer lately).
+ */
+function wanMembers(ctx: HttpContext): unknown[] {
+  const fed = ctx.federation;
+  const views = fed ? fed.view() : [];
+  const out: unknown[] = [];
+  for (const v of views) {
+    for (const s of v.servers) {
+      const port = s.Http.slice(s.Http.lastIndexOf(':') + 1);
+      out.push({
+        Name: `${s.Node}.${v.name}`,
+        Addr: s.Addr,
+        Port: 8302,
+        Tags: { role: 'consul', dc: v.name, port: '8300', id: s.Node, vsn: '2', build: `${s.Version}:beacon`, http_port: port },
+        Status: s.status === 'alive' ? 1 : 4,
+        ProtocolMin: 1,
+        ProtocolMax: 5,
+        ProtocolCur: 2,
+        DelegateMin: 2,
+        DelegateMax: 5,
+        DelegateCur: 4,
+      });
+    }
+  }
+  return out;
 }
 
 /** Whether the store takes writes, and since when, as agent/self's Stats show it (strings, as Consul's). */

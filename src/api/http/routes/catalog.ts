@@ -5,6 +5,7 @@ import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
 import { CATALOG_DEREGISTER_SHAPE, CATALOG_REGISTER_SHAPE, normalizeKeys, normalizeTaggedAddresses, CHECK_SHAPE } from '../normalize.js';
 import { all, checkDatacenter, one } from '../query.js';
+import { forwardByBody } from '../wan-forward.js';
 import { catalogDeregisterSchema, catalogRegisterSchema } from '../schemas.js';
 import { nodeJson, nodeServiceJson, serviceNodeJson } from '../serialize.js';
 import { NODE_FIELDS, SERVICE_NODE_FIELDS } from '../filter-fields.js';
@@ -24,7 +25,9 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
         blockingRead(ctx, req, reply, {
           topics: [`node:${config.node}`],
           index: () => catalog.nodeIndex(config.node),
-          body: () => [dc],
+          // Nearest first by round-trip time; the list changes with the WAN, not the index.
+          cache: false,
+          body: () => ctx.federation?.datacenters() ?? [dc],
         }),
     },
     {
@@ -108,8 +111,9 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
           done();
         },
       ],
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const b = req.body as Body;
+        if (await forwardByBody(ctx, req, reply, (b.Datacenter as string | undefined) ?? '')) return reply;
         checkDatacenter({ dc: (b.Datacenter as string | undefined) ?? '' }, dc);
         return catalog.commands.catalogRegister(catalogRegistration(b), casOf(req));
       },
@@ -119,8 +123,9 @@ export function catalogRoutes(ctx: HttpContext): RouteOptions[] {
       url: '/v1/catalog/deregister',
       schema: { body: catalogDeregisterSchema },
       preValidation: normalizeBody(CATALOG_DEREGISTER_SHAPE),
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const b = req.body as Body;
+        if (await forwardByBody(ctx, req, reply, (b.Datacenter as string | undefined) ?? '')) return reply;
         checkDatacenter({ dc: (b.Datacenter as string | undefined) ?? '' }, dc);
         const node = (b.Node as string | undefined) ?? '';
         if (!node) throw invalid('Node', 'Missing node name');
