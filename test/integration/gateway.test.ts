@@ -433,7 +433,7 @@ describe('beacon gateway with round robin (in process, the same code)', () => {
     expect(statuses.filter((s) => s === 200).length).toBe(g);
   });
 
-  it('ejects an instance that refuses connections after failed tries in a row, and shows it on /upstreams', async () => {
+  it('ejects an instance that refuses connections after failed tries in a row, shows it on /upstreams, and lets it back after its cool-down', async () => {
     // A port nothing listens on: every connection is refused.
     const closed = await upstream('closed');
     closed.server.close();
@@ -457,7 +457,21 @@ describe('beacon gateway with round robin (in process, the same code)', () => {
       { id: 'alive', address: '127.0.0.1', port: alive.port, ejected: false },
       { id: 'closed', address: '127.0.0.1', port: closed.port, ejected: true },
     ]);
-  });
+    // It comes back by itself after its cool-down (10 s, ±10 %) once it listens again.
+    const back = createServer((req, res) => {
+      req.resume();
+      res.end('back');
+    });
+    await new Promise<void>((r) => back.listen(closed.port, '127.0.0.1', r));
+    try {
+      await waitFor('the ejected instance to return', async () => (await rrGet('/r', 'ejectme.service.consul')).body === 'back', 40_000);
+      const after = (await (await fetch(`${admin}/upstreams`)).json()) as typeof ups;
+      expect(after.find((u) => u.service === 'ejectme')?.instances.every((i) => !i.ejected)).toBe(true);
+    } finally {
+      back.closeAllConnections();
+      await new Promise((r) => back.close(r));
+    }
+  }, 60_000);
 });
 
 describe('beacon gateway with least-in-flight (in process)', () => {
