@@ -508,6 +508,33 @@ describe('beacon gateway with least-in-flight (in process)', () => {
   });
 });
 
+describe('beacon gateway and an unreachable Beacon (in process)', () => {
+  it('answers 503 naming the cause while no server answers, and fails over along --server', async () => {
+    // A port nothing listens on.
+    const gone = await upstream('gone');
+    gone.server.close();
+    const deadUrl = `http://127.0.0.1:${gone.port}`;
+    const quiet = { log: pino({ level: 'silent' }) };
+    const alone = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', server: [deadUrl] }, 'gateway'), quiet);
+    const both = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', server: [deadUrl, beacon.httpUrl] }, 'gateway'), quiet);
+    try {
+      const via = async (gw: RunningGateway) => {
+        const res = await request(`http://127.0.0.1:${gw.listen!.port}/x`, { headers: { host: 'web.service.consul' }, dispatcher: agent });
+        return { status: res.statusCode, body: await res.body.text() };
+      };
+      const r = await via(alone);
+      expect(r.status).toBe(503);
+      const err = JSON.parse(r.body) as { code: string; message: string };
+      expect(err.code).toBe('BEACON_ERR_GATEWAY_NO_INSTANCES');
+      expect(err.message).toContain('Service web: Beacon has not answered');
+      expect(err.message).toContain(deadUrl);
+      expect((await via(both)).status).toBe(200);
+    } finally {
+      await Promise.all([alone.close(), both.close()]);
+    }
+  });
+});
+
 describe('beacon gateway command line', () => {
   it.each([
     [['gateway'], 'beacon: invalid --listen: required (e.g. --listen 127.0.0.1:8080)'],
