@@ -16,6 +16,7 @@ interface GatewayFlags {
   domain?: string;
   datacenter?: string;
   upstream?: string[];
+  token?: string;
 }
 
 type Mode = 'gateway' | 'sidecar';
@@ -79,7 +80,8 @@ function common(cmd: Command): Command {
     .option('--try-timeout <duration>', 'per instance: time to response headers, or to a TCP connection (default 10s)')
     .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests and connections may finish (default 10s)')
     .option('--datacenter <dc>', "datacenter of routes that name none (default the server's own)")
-    .option('--domain <domain>', 'DNS domain of service host names (default consul)');
+    .option('--domain <domain>', 'DNS domain of service host names (default consul)')
+    .addOption(new Option('--token <token>', 'ACL token sent to Beacon (default $BEACON_HTTP_TOKEN)').env('BEACON_HTTP_TOKEN'));
 }
 
 /** `beacon gateway`: the HTTP reverse proxy. */

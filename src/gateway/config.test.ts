@@ -17,6 +17,7 @@ describe('gateway config', () => {
       domain: 'consul',
       datacenter: undefined,
       upstreams: [],
+      token: undefined,
     });
     expect(GATEWAY_DEFAULTS).toMatchObject({ strategy: 'p2c-ewma', retries: 2 });
     expect(Object.isFrozen(buildGatewayConfig({ listen: '127.0.0.1:0' }, 'gateway'))).toBe(true);
@@ -37,6 +38,7 @@ describe('gateway config', () => {
         shutdownGrace: '1s',
         domain: 'Beacon',
         datacenter: 'eu1',
+        token: 'secret',
       },
       'gateway',
     );
@@ -50,6 +52,7 @@ describe('gateway config', () => {
       shutdownGraceMs: 1000,
       domain: 'beacon',
       datacenter: 'eu1',
+      token: 'secret',
     });
   });
 

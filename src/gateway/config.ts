@@ -18,6 +18,8 @@ export interface RawGatewayConfig {
   datacenter?: string;
   /** Sidecar: `name=HOST:PORT` per upstream. */
   upstream?: readonly string[];
+  /** ACL token sent to Beacon as X-Consul-Token. */
+  token?: string;
 }
 
 /** One sidecar upstream: a local listener and the service it forwards to. */
@@ -53,6 +55,8 @@ export interface GatewayConfig {
   /** Datacenter of discovery when a route names none (default the server's own). */
   readonly datacenter: string | undefined;
   readonly upstreams: readonly UpstreamSpec[];
+  /** ACL token sent to Beacon (`X-Consul-Token`); undefined: none. */
+  readonly token: string | undefined;
 }
 
 /** Defaults (pinned by config.test.ts). */
@@ -183,5 +187,6 @@ export function buildGatewayConfig(raw: RawGatewayConfig, mode: 'gateway' | 'sid
     domain,
     datacenter: raw.datacenter,
     upstreams: Object.freeze(upstreams),
+    token: raw.token === '' ? undefined : raw.token,
   });
 }

@@ -74,6 +74,7 @@ export async function runGateway(config: GatewayConfig, opts: GatewayOptions = {
   const metrics = new GatewayMetrics();
   const upstreams = new Upstreams({
     servers: config.servers,
+    token: config.token,
     strategy: config.strategy,
     datacenter: config.datacenter,
     connectTimeoutMs: Math.min(config.tryTimeoutMs, 10_000),

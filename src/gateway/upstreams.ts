@@ -27,6 +27,8 @@ export type FailoverTargets = (target: Target) => readonly Target[];
 
 export interface UpstreamsOptions {
   readonly servers: readonly string[];
+  /** ACL token sent to Beacon. */
+  readonly token?: string;
   readonly strategy: StrategyName;
   /** Datacenter of targets that name none (default the server's own). */
   readonly datacenter: string | undefined;
@@ -67,7 +69,7 @@ export class Upstreams {
   constructor(opts: UpstreamsOptions) {
     this.#opts = opts;
     this.#agent = new Agent({ connect: { timeout: 5_000 } });
-    this.transport = new RegistryTransport({ servers: opts.servers, dispatcher: this.#agent, timeoutMs: 10_000, log: opts.log });
+    this.transport = new RegistryTransport({ servers: opts.servers, token: opts.token, dispatcher: this.#agent, timeoutMs: 10_000, log: opts.log });
     const waitMs = opts.waitMs ?? 60_000;
     this.#discovery = new ConsulDiscovery({
       transport: this.transport,

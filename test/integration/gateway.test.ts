@@ -433,7 +433,7 @@ describe('beacon gateway with round robin (in process, the same code)', () => {
     expect(statuses.filter((s) => s === 200).length).toBe(g);
   });
 
-  it('ejects an instance that refuses connections after failed tries in a row, and shows it on /upstreams', async () => {
+  it('ejects an instance that refuses connections after failed tries in a row, shows it on /upstreams, and lets it back after its cool-down', async () => {
     // A port nothing listens on: every connection is refused.
     const closed = await upstream('closed');
     closed.server.close();
@@ -457,7 +457,21 @@ describe('beacon gateway with round robin (in process, the same code)', () => {
       { id: 'alive', address: '127.0.0.1', port: alive.port, ejected: false },
       { id: 'closed', address: '127.0.0.1', port: closed.port, ejected: true },
     ]);
-  });
+    // It comes back by itself after its cool-down (10 s, ±10 %) once it listens again.
+    const back = createServer((req, res) => {
+      req.resume();
+      res.end('back');
+    });
+    await new Promise<void>((r) => back.listen(closed.port, '127.0.0.1', r));
+    try {
+      await waitFor('the ejected instance to return', async () => (await rrGet('/r', 'ejectme.service.consul')).body === 'back', 40_000);
+      const after = (await (await fetch(`${admin}/upstreams`)).json()) as typeof ups;
+      expect(after.find((u) => u.service === 'ejectme')?.instances.every((i) => !i.ejected)).toBe(true);
+    } finally {
+      back.closeAllConnections();
+      await new Promise((r) => back.close(r));
+    }
+  }, 60_000);
 });
 
 describe('beacon gateway with least-in-flight (in process)', () => {
@@ -490,6 +504,33 @@ describe('beacon gateway with least-in-flight (in process)', () => {
       expect(ups.map((u, i) => u.hits - before[i])).toEqual([1, 1, 1]);
     } finally {
       await lif.close();
+    }
+  });
+});
+
+describe('beacon gateway and an unreachable Beacon (in process)', () => {
+  it('answers 503 naming the cause while no server answers, and fails over along --server', async () => {
+    // A port nothing listens on.
+    const gone = await upstream('gone');
+    gone.server.close();
+    const deadUrl = `http://127.0.0.1:${gone.port}`;
+    const quiet = { log: pino({ level: 'silent' }) };
+    const alone = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', server: [deadUrl] }, 'gateway'), quiet);
+    const both = await runGateway(buildGatewayConfig({ listen: '127.0.0.1:0', server: [deadUrl, beacon.httpUrl] }, 'gateway'), quiet);
+    try {
+      const via = async (gw: RunningGateway) => {
+        const res = await request(`http://127.0.0.1:${gw.listen!.port}/x`, { headers: { host: 'web.service.consul' }, dispatcher: agent });
+        return { status: res.statusCode, body: await res.body.text() };
+      };
+      const r = await via(alone);
+      expect(r.status).toBe(503);
+      const err = JSON.parse(r.body) as { code: string; message: string };
+      expect(err.code).toBe('BEACON_ERR_GATEWAY_NO_INSTANCES');
+      expect(err.message).toContain('Service web: Beacon has not answered');
+      expect(err.message).toContain(deadUrl);
+      expect((await via(both)).status).toBe(200);
+    } finally {
+      await Promise.all([alone.close(), both.close()]);
     }
   });
 });
