@@ -110,6 +110,8 @@ const RULES: Record<string, Rule> = {
   'GET /v1/status/leader': () => 'open',
   'GET /v1/status/peers': () => 'open',
   'GET /v1/catalog/datacenters': () => 'open',
+  // Servers of other datacenters tell each other what they know (federation).
+  'POST /v1/beacon/wan/exchange': () => 'open',
   // Lists: filtered item by item in the read (blocking.ts).
   'GET /v1/catalog/services': () => [],
   'GET /v1/catalog/service/:name': () => [],
