@@ -289,6 +289,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     intervalMs: config.wan.intervalMs,
     logger,
     registry: metrics.registry,
+    ...(config.acl.agentToken ? { token: config.acl.agentToken } : {}),
   });
   ctx.federation = federation;
   undo.push(() => federation.stop());

@@ -241,6 +241,32 @@ describe('ACLs', () => {
     expect(badId.stderr).toMatch(/invalid --id "nope"/);
   });
 
+  it('a server of another datacenter joins only with an agent token that may write agent here', async () => {
+    const AGENT_SECRET = '0b6c6e57-8d2f-4c51-9e3a-7d1f5b2a9c40';
+    const dc2 = await startServer({
+      dnsAddr: 'off',
+      args: ['--datacenter', 'dc2', '--acl-default-policy', 'deny', '--join-wan', server.httpUrl, '--wan-interval', '300ms', '--acl-agent-token', AGENT_SECRET],
+    });
+    try {
+      const dcs = async () => (await api('GET', '/v1/catalog/datacenters')).json as unknown as string[];
+      // Refused while no such token exists here (a bounded look: ten exchange periods).
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await dcs()).toEqual(['dc1']);
+      await policy('servers', 'agent_prefix "" { policy = "write" }');
+      const made = await api('PUT', '/v1/acl/token', management.SecretID, { SecretID: AGENT_SECRET, Description: 'servers', Policies: [{ Name: 'servers' }] });
+      expect(made.status, made.text).toBe(200);
+      secrets.push(AGENT_SECRET);
+      let seen: string[] = [];
+      for (let i = 0; i < 80 && !seen.includes('dc2'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        seen = await dcs();
+      }
+      expect(seen.sort()).toEqual(['dc1', 'dc2']);
+    } finally {
+      await dc2.stop();
+    }
+  });
+
   it('never shows a secret after creation: not in token reads, lists, /metrics or the logs', async () => {
     const self = await api('GET', '/v1/acl/token/self', webWriter.SecretID);
     expect(self.json.AccessorID).toBe(webWriter.AccessorID);

@@ -110,8 +110,10 @@ const RULES: Record<string, Rule> = {
   'GET /v1/status/leader': () => 'open',
   'GET /v1/status/peers': () => 'open',
   'GET /v1/catalog/datacenters': () => 'open',
-  // Servers of other datacenters tell each other what they know (federation).
-  'POST /v1/beacon/wan/exchange': () => 'open',
+  // Servers of other datacenters tell each other what they know (federation): they send their
+  // --acl-agent-token, which needs agent write here (a token made with the same SecretID in
+  // every datacenter, as Consul's replication token is).
+  'POST /v1/beacon/wan/exchange': (_req, ctx) => [['agent', ctx.local.name, 'write']],
   // Lists: filtered item by item in the read (blocking.ts).
   'GET /v1/catalog/services': () => [],
   'GET /v1/catalog/service/:name': () => [],

@@ -17,6 +17,8 @@ export interface FederationOptions {
   intervalMs: number;
   logger: Logger;
   registry?: Registry;
+  /** ACL token sent with each exchange (`--acl-agent-token`): under a deny policy the other side requires agent write. */
+  token?: string;
 }
 
 /**
@@ -208,7 +210,7 @@ export class Federation {
       const res = await request(`http://${http}${WAN_EXCHANGE_ROUTE}`, {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(this.o.token ? { 'x-consul-token': this.o.token } : {}) },
         body: JSON.stringify(this.message()),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
