@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { resolveTls } from './api-client.js';
 import { collect } from './flags.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './usage-errors.js';
 
@@ -17,6 +18,9 @@ interface GatewayFlags {
   datacenter?: string;
   upstream?: string[];
   token?: string;
+  caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
 }
 
 type Mode = 'gateway' | 'sidecar';
@@ -29,10 +33,14 @@ async function run(mode: Mode, flags: GatewayFlags): Promise<void> {
   const { formatHostPort } = await import('../config/index.js');
   let gw: Awaited<ReturnType<typeof runGateway>>;
   try {
-    const config = buildGatewayConfig({ ...flags, server: flags.server }, mode);
+    const { caFile, clientCert, clientKey, ...rest } = flags;
+    const tls = resolveTls({ caFile, clientCert, clientKey }, process.env);
+    const config = buildGatewayConfig({ ...rest, server: flags.server, ...(tls ? { tls } : {}) }, mode);
     gw = await runGateway(config);
   } catch (err) {
-    const usage = isBeaconError(err) && (err.code === 'BEACON_ERR_CONFIG' || err.code === 'BEACON_ERR_GATEWAY_ROUTES');
+    const usage =
+      (isBeaconError(err) && (err.code === 'BEACON_ERR_CONFIG' || err.code === 'BEACON_ERR_GATEWAY_ROUTES')) ||
+      (err as { code?: string }).code === 'BEACON_ERR_VALIDATION';
     process.stderr.write(`beacon: ${(err as Error).message}\n`);
     process.exit(usage ? EXIT_USAGE : EXIT_FAILURE);
   }
@@ -81,7 +89,10 @@ function common(cmd: Command): Command {
     .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests and connections may finish (default 10s)')
     .option('--datacenter <dc>', "datacenter of routes that name none (default the server's own)")
     .option('--domain <domain>', 'DNS domain of service host names (default consul)')
-    .addOption(new Option('--token <token>', 'ACL token sent to Beacon (default $BEACON_HTTP_TOKEN)').env('BEACON_HTTP_TOKEN'));
+    .addOption(new Option('--token <token>', 'ACL token sent to Beacon (default $BEACON_HTTP_TOKEN)').env('BEACON_HTTP_TOKEN'))
+    .option('--ca-file <file>', "PEM CA that signs an https:// server's certificate (default $BEACON_CACERT, else $CONSUL_CACERT)")
+    .option('--client-cert <file>', 'PEM client certificate for servers that require one, with --client-key')
+    .option('--client-key <file>', 'PEM key of --client-cert');
 }
 
 /** `beacon gateway`: the HTTP reverse proxy. */

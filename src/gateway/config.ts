@@ -20,6 +20,8 @@ export interface RawGatewayConfig {
   upstream?: readonly string[];
   /** ACL token sent to Beacon as X-Consul-Token. */
   token?: string;
+  /** TLS towards an https:// Beacon: CA, and a client certificate and key (PEM contents, read by the CLI). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** One sidecar upstream: a local listener and the service it forwards to. */
@@ -57,6 +59,8 @@ export interface GatewayConfig {
   readonly upstreams: readonly UpstreamSpec[];
   /** ACL token sent to Beacon (`X-Consul-Token`); undefined: none. */
   readonly token: string | undefined;
+  /** TLS towards an https:// Beacon; undefined: Node's trust store, no client certificate. */
+  readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
 }
 
 /** Defaults (pinned by config.test.ts). */
@@ -188,5 +192,6 @@ export function buildGatewayConfig(raw: RawGatewayConfig, mode: 'gateway' | 'sid
     datacenter: raw.datacenter,
     upstreams: Object.freeze(upstreams),
     token: raw.token === '' ? undefined : raw.token,
+    tls: raw.tls,
   });
 }

@@ -75,6 +75,7 @@ export async function runGateway(config: GatewayConfig, opts: GatewayOptions = {
   const upstreams = new Upstreams({
     servers: config.servers,
     token: config.token,
+    ...(config.tls ? { tls: config.tls } : {}),
     strategy: config.strategy,
     datacenter: config.datacenter,
     connectTimeoutMs: Math.min(config.tryTimeoutMs, 10_000),

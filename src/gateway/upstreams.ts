@@ -29,6 +29,8 @@ export interface UpstreamsOptions {
   readonly servers: readonly string[];
   /** ACL token sent to Beacon. */
   readonly token?: string;
+  /** TLS towards an https:// Beacon (CA, client certificate and key). */
+  readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   readonly strategy: StrategyName;
   /** Datacenter of targets that name none (default the server's own). */
   readonly datacenter: string | undefined;
@@ -68,7 +70,7 @@ export class Upstreams {
 
   constructor(opts: UpstreamsOptions) {
     this.#opts = opts;
-    this.#agent = new Agent({ connect: { timeout: 5_000 } });
+    this.#agent = new Agent({ connect: { timeout: 5_000, ...opts.tls } });
     this.transport = new RegistryTransport({ servers: opts.servers, token: opts.token, dispatcher: this.#agent, timeoutMs: 10_000, log: opts.log });
     const waitMs = opts.waitMs ?? 60_000;
     this.#discovery = new ConsulDiscovery({

@@ -8,6 +8,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +159,51 @@ describe('HTTPS', () => {
     }
     expect(() => new BeaconClient({ tls: { ca: 'x', cert: 'y' } })).toThrow(/tls.cert and tls.key go together/);
     expect(() => new BeaconClient({ tls: { cafile: 'x' } as never })).toThrow(/tls.cafile is not an option/);
+  });
+
+  it('the gateway discovers through an HTTPS server with --ca-file, and without it says what failed', async () => {
+    const upstream = createServer((_req, res) => res.end('hello over tls discovery'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as AddressInfo).port;
+    const reg = await request(`${url(plain)}/v1/agent/service/register`, {
+      method: 'PUT',
+      dispatcher: agent({ ca: read(certs.caCert) }),
+      body: JSON.stringify({ Name: 'tlsweb', Address: '127.0.0.1', Port: port }),
+    });
+    expect(reg.statusCode).toBe(200);
+    await reg.body.dump();
+    const gw = spawn(process.execPath, [BEACON_BIN, 'gateway', '--listen', '127.0.0.1:0', '--server', url(plain), '--ca-file', certs.caCert], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    gw.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    gw.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      let listen = '';
+      for (let i = 0; i < 120 && !listen; i++) {
+        listen = /listen=(\S+)/.exec(out)?.[1] ?? '';
+        if (!listen) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(listen, out).not.toBe('');
+      let body = '';
+      for (let i = 0; i < 40 && body !== 'hello over tls discovery'; i++) {
+        const res = await request(`http://${listen}/`, { headers: { host: 'tlsweb.service.consul' } });
+        body = await res.body.text();
+        if (body !== 'hello over tls discovery') await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(body).toBe('hello over tls discovery');
+    } finally {
+      gw.kill('SIGTERM');
+      upstream.close();
+    }
+    const half = spawnSync(process.execPath, [BEACON_BIN, 'gateway', '--listen', '127.0.0.1:0', '--server', url(plain), '--client-cert', certs.clientCert], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(half.status).toBe(2);
+    expect(half.stderr).toMatch(/a client certificate needs both --client-cert and --client-key/);
   });
 
   it('SIGHUP takes renewed certificate files for new connections, and keeps the running ones when the new files are bad', async () => {
