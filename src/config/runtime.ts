@@ -359,7 +359,7 @@ function wanConfig(raw: RawConfig): RuntimeConfig['wan'] {
   const given = j === undefined ? [] : Array.isArray(j) ? j : j.split(',');
   const join: string[] = [];
   for (const entry of given.map((j) => j.trim()).filter(Boolean)) {
-    const m = /^(?:http:\/\/)?([^/]+?)\/?$/i.exec(entry);
+    const m = /^(?:https?:\/\/)?([^/]+?)\/?$/i.exec(entry);
     const hp = m ? parseHostPort(m[1]) : undefined;
     if (!hp || hp.port === 0) throw bad('joinWan', `"${entry}" is not http://HOST:PORT or HOST:PORT of another datacenter's server`);
     if (!join.includes(formatHostPort(hp))) join.push(formatHostPort(hp));

@@ -290,6 +290,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     logger,
     registry: metrics.registry,
     ...(config.acl.agentToken ? { token: config.acl.agentToken } : {}),
+    ...(tlsFiles ? { tls: { ca: tlsFiles.ca as Buffer | undefined, cert: tlsFiles.cert as Buffer, key: tlsFiles.key as Buffer } } : {}),
   });
   ctx.federation = federation;
   undo.push(() => federation.stop());

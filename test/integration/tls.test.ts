@@ -206,6 +206,42 @@ describe('HTTPS', () => {
     expect(half.stderr).toMatch(/a client certificate needs both --client-cert and --client-key/);
   });
 
+  it('federated datacenters with mutual TLS exchange and forward over https, presenting their certificates', async () => {
+    const tlsArgs = [
+      '--tls-cert',
+      certs.serverCert,
+      '--tls-key',
+      certs.serverKey,
+      '--tls-ca',
+      certs.caCert,
+      '--tls-verify-incoming',
+      '--wan-interval',
+      '300ms',
+    ];
+    const dc2 = await startServer({ dnsAddr: 'off', args: ['--datacenter', 'dc2', ...tlsArgs, '--join-wan', url(mutual)] });
+    try {
+      const client = agent({ ca: read(certs.caCert), cert: read(certs.clientCert), key: read(certs.clientKey) });
+      const reg = await request(`${url(dc2)}/v1/agent/service/register`, {
+        method: 'PUT',
+        dispatcher: client,
+        body: JSON.stringify({ Name: 'remote', Port: 9 }),
+      });
+      expect(reg.statusCode).toBe(200);
+      await reg.body.dump();
+      let dcs: string[] = [];
+      for (let i = 0; i < 80 && !dcs.includes('dc2'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        dcs = JSON.parse((await get(mutual, '/v1/catalog/datacenters', client)).body) as string[];
+      }
+      expect(dcs.sort()).toEqual(['dc1', 'dc2']);
+      const forwarded = await get(mutual, '/v1/catalog/service/remote?dc=dc2', client);
+      expect(forwarded.status).toBe(200);
+      expect((JSON.parse(forwarded.body) as { ServiceName: string }[]).map((x) => x.ServiceName)).toEqual(['remote']);
+    } finally {
+      await dc2.stop();
+    }
+  });
+
   it('SIGHUP takes renewed certificate files for new connections, and keeps the running ones when the new files are bad', async () => {
     expect(await servedSerial(plain)).toBe(serialOf(certs.serverCert));
     copyFileSync(certs.renewedCert, liveCert);

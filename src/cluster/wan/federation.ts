@@ -19,6 +19,11 @@ export interface FederationOptions {
   registry?: Registry;
   /** ACL token sent with each exchange (`--acl-agent-token`): under a deny policy the other side requires agent write. */
   token?: string;
+  /**
+   * The servers speak HTTPS (this one runs with --tls-cert): exchanges and forwards use https,
+   * verify against `ca` and present this server's certificate.
+   */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /**
@@ -55,7 +60,7 @@ export class Federation {
     this.agent = new Agent({
       connections: 4,
       keepAliveTimeout: 30_000,
-      connect: { timeout: this.timeoutMs },
+      connect: { timeout: this.timeoutMs, ...o.tls },
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
@@ -104,6 +109,7 @@ export class Federation {
     this.forwarder = new WanForwarder({
       table: this.table,
       from: o.datacenter,
+      ...(o.tls ? { tls: o.tls } : {}),
       onResult: (dc: string, result: ForwardResult) => this.forwards?.inc({ datacenter: dc, result }),
     });
   }
@@ -207,7 +213,7 @@ export class Federation {
   private async exchangeWith(http: string, known?: { dc: string; node: string }): Promise<boolean> {
     const started = performance.now();
     try {
-      const res = await request(`http://${http}${WAN_EXCHANGE_ROUTE}`, {
+      const res = await request(`${this.o.tls ? 'https' : 'http'}://${http}${WAN_EXCHANGE_ROUTE}`, {
         method: 'POST',
         dispatcher: this.agent,
         headers: { 'content-type': 'application/json', ...(this.o.token ? { 'x-consul-token': this.o.token } : {}) },

@@ -41,6 +41,8 @@ export interface WanForwarderOptions {
   onResult?: (dc: string, result: ForwardResult) => void;
   /** Injected for tests: the HTTP call itself. */
   send?: typeof request;
+  /** The servers speak HTTPS: verify them against `ca`, present `cert`/`key` where they require client certificates. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
@@ -101,7 +103,7 @@ export class WanForwarder {
       a = new Agent({
         connections: blocking ? null : 64,
         keepAliveTimeout: 30_000,
-        connect: { timeout: this.connectTimeoutMs },
+        connect: { timeout: this.connectTimeoutMs, ...this.o.tls },
         headersTimeout: 0,
         bodyTimeout: 0,
       });
@@ -130,7 +132,7 @@ export class WanForwarder {
       if (left <= 0) break;
       const started = performance.now();
       try {
-        const res = await this.send(`http://${s.Http}${req.url}`, {
+        const res = await this.send(`${this.o.tls ? 'https' : 'http'}://${s.Http}${req.url}`, {
           method: req.method as 'GET',
           dispatcher: this.pool(dc, req.blocking === true),
           headers: { ...req.headers, [FORWARDED_HEADER]: this.o.from },
