@@ -13,7 +13,8 @@ const layers = {
   cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  agent: ['gateway', 'server', 'cli', 'ui'],
+  // The agent reaches remote state only through the servers (the agent stream): no store, no server group.
+  agent: ['store', 'cluster', 'gateway', 'server', 'cli', 'ui'],
   gateway: ['agent', 'server', 'cli', 'ui'],
   server: ['cli', 'ui'],
 };

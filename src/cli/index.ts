@@ -10,6 +10,7 @@ import { watchCommand } from './watch-command.js';
 import { infoCommand } from './info-command.js';
 import { runProgram } from './usage-errors.js';
 import { devCommand } from './dev-cluster-command.js';
+import { agentCommand, reloadCommand } from './agent-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(maintCommand())
     .addCommand(watchCommand())
     .addCommand(infoCommand())
-    .addCommand(devCommand());
+    .addCommand(devCommand())
+    .addCommand(agentCommand())
+    .addCommand(reloadCommand());
   await runProgram(program, argv);
 }
