@@ -52,8 +52,8 @@ const streamSessions = (node: string): Sessions => ({
 
 /** Starts an agent: loads its state, runs its checks, connects to the servers and serves HTTP. */
 export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> = {}): Promise<RunningAgent> {
-  const opts = { ...DEFAULT_AGENT_OPTIONS, ...options };
   const config = cfg.base;
+  const opts = { ...DEFAULT_AGENT_OPTIONS, sessionTtlSeconds: config.sessionTtlSeconds, ...options };
   const logger = pino({ level: config.logLevel, base: { agent: config.node } }, pino.destination({ fd: 2, sync: false })) as unknown as Logger;
   const registry = new client.Registry();
   const state = new AgentState(config.node, config.dataDir);

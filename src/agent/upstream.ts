@@ -147,7 +147,7 @@ export class Upstream {
   private retry(): void {
     if (this.stopped) return;
     const min = this.opts.minBackoffMs ?? 200;
-    const max = this.opts.maxBackoffMs ?? 10_000;
+    const max = this.opts.maxBackoffMs ?? 5000;
     // The first failure after a loss tries the next server at once; after a round, back off.
     const round = Math.floor(this.attempt / this.opts.servers.length);
     this.attempt++;

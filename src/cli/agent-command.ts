@@ -24,6 +24,7 @@ export function agentCommand(): Command {
     .option('--advertise-addr <ip>', 'address published for this node (default the HTTP host, or 127.0.0.1)')
     .option('--config-dir <dir>', 'load service and check definitions from every *.json here; SIGHUP or `beacon reload` re-reads them')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .option('--session-ttl <duration>', "the agent's node counts as dead this long after its connection to the servers drops (default 10s, 2s to 5m)")
     .option('--max-body-bytes <n>', 'largest request body accepted (default 1048576)')
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the config dir')

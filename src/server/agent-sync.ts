@@ -78,6 +78,12 @@ export async function applyAgentSync(
   const name = desired.node.Node;
   const cmd = catalog.commands;
   let writes = 0;
+  // A check created by a repair starts with the status the agent decided, not critical: a
+  // healthy instance the catalog lost comes back healthy, with no flap through critical.
+  const withStatus = (c: CheckRecord): CheckRecord => {
+    const s = statuses.get(c.CheckID);
+    return s ? { ...c, Status: s.Status, Output: s.Output } : c;
+  };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const plan: Repair[] = planner.plan(desired, actualOf(catalog, name), sessionUp);
     if (plan.length === 0) break;
@@ -85,16 +91,16 @@ export async function applyAgentSync(
       writes++;
       switch (r.type) {
         case 'restore-node':
-          await cmd.registerNodeWith(r.node, r.services, r.checks);
+          await cmd.registerNodeWith(r.node, r.services, r.checks.map(withStatus));
           break;
         case 'update-node':
           await cmd.registerNodeWith(r.node, [], []);
           break;
         case 'register-service':
-          await cmd.registerService(name, r.service, r.checks, { replaceExistingChecks: true, node: desired.node });
+          await cmd.registerService(name, r.service, r.checks.map(withStatus), { replaceExistingChecks: true, node: desired.node });
           break;
         case 'register-check':
-          await cmd.registerCheck({ ...r.check, Node: name });
+          await cmd.registerCheck({ ...withStatus(r.check), Node: name });
           break;
         case 'remove-service':
           await cmd.deregisterService(name, r.id);
