@@ -13,6 +13,8 @@ import { Upstream } from './upstream.js';
 import { WatchCache } from './watch-cache.js';
 import { createAgentHttp } from './http.js';
 import { registerAgentMetrics } from './metrics.js';
+import { AgentDnsCatalog } from './dns-source.js';
+import { startDnsServer, type DnsServer } from '../dns/index.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -35,6 +37,8 @@ export const DEFAULT_AGENT_OPTIONS: AgentOptions = {
 
 export interface RunningAgent {
   http: HostPort;
+  /** null when DNS is off. */
+  dns: HostPort | null;
   /** Re-reads the config dir and converges (SIGHUP, PUT /v1/agent/reload). */
   reload(): Promise<void>;
   close(opts?: { leave?: boolean }): Promise<void>;
@@ -176,6 +180,41 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
       },
     );
   }
+  // DNS answered from the same cache, by the server's own answer building.
+  let dns: DnsServer | undefined;
+  if (config.dns.addr) {
+    const dnsCatalog = new AgentDnsCatalog(cache);
+    try {
+      dns = await startDnsServer({
+        catalog: dnsCatalog,
+        config: config.dns,
+        datacenter: config.datacenter,
+        nodeName: config.node,
+        logger,
+        prepare: (q) => dnsCatalog.prepare(q),
+      });
+    } catch (err) {
+      clearInterval(sweep);
+      clearInterval(selfWatch);
+      owner.stop();
+      server.close();
+      await upstream.stop();
+      await health.stop();
+      throw err;
+    }
+    const d = dns;
+    registry.registerMetric(
+      new client.Counter({
+        name: 'beacon_agent_dns_queries_total',
+        help: 'DNS queries the agent answered (from its cache).',
+        registers: [],
+        collect() {
+          this.reset();
+          this.inc(d.stats().queries);
+        },
+      }),
+    );
+  }
   const a = server.address() as AddressInfo;
   logger.info(
     { http: `${a.address}:${a.port}`, servers: cfg.servers, node: config.node, restored: found, services: state.services.size },
@@ -184,6 +223,7 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
   let closing: Promise<void> | undefined;
   return {
     http: { host: a.address, port: a.port },
+    dns: dns ? dns.udpAddress : null,
     reload,
     close(o = {}) {
       closing ??= (async () => {
@@ -195,6 +235,7 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
           server.close(() => r());
           server.closeIdleConnections();
         });
+        await dns?.close();
         await health.stop();
         await state.save();
         await upstream.stop({ leave: o.leave ?? false });

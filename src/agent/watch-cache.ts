@@ -57,6 +57,7 @@ export class WatchCache {
   private readonly now: () => number;
   hits = 0;
   misses = 0;
+  private readonly changeListeners = new Set<(e: CacheEntry, before: Buffer | undefined) => void>();
 
   constructor(private readonly opts: WatchCacheOptions) {
     this.idleMs = opts.idleMs ?? 10 * 60_000;
@@ -113,8 +114,11 @@ export class WatchCache {
     e.knownLeader = f.knownLeader;
     e.lastContact = f.lastContact;
     e.freshAt = this.now();
-    if (changed) e.body = Buffer.from(f.body, 'utf8');
-    if (changed) for (const w of [...e.waiters]) w();
+    if (!changed) return;
+    const before = e.body;
+    e.body = Buffer.from(f.body, 'utf8');
+    for (const w of [...e.waiters]) w();
+    for (const l of [...this.changeListeners]) l(e, before);
   }
 
   /** The stream is (back) up: every entry is watched again from the index it has. */
@@ -144,6 +148,15 @@ export class WatchCache {
     this.byId.delete(e.id);
     this.opts.unwatch(e.id);
     for (const w of [...e.waiters]) w();
+    const before = e.body;
+    e.body = undefined;
+    for (const l of [...this.changeListeners]) l(e, before);
+  }
+
+  /** Called when an entry's answer changes, or the entry is dropped (its body then undefined). */
+  onChange(listener: (e: CacheEntry, before: Buffer | undefined) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   byWatchId(id: number): CacheEntry | undefined {

@@ -18,6 +18,13 @@ export function agentCommand(): Command {
     ])
     .option('--config <file>', 'JSON config file (keys as the flags, in camelCase)')
     .option('--http-addr <host:port>', 'HTTP API address (default 127.0.0.1:8500)')
+    .option('--dns-addr <host:port|off>', 'DNS address, UDP and TCP, answered from the cache (default 127.0.0.1:8600)')
+    .option('--domain <domain>', 'DNS domain (default consul)')
+    .option('--alt-domain <domain>', 'a second DNS domain answered like --domain')
+    .option('--recursor <host:port>', 'forward DNS queries outside the domain to this resolver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--dns-only-passing', 'DNS answers drop warning instances too (critical ones are always dropped)')
+    .option('--dns-service-ttl <ttls>', 'service answer TTL, with per-service overrides: "5s,web=10s,api*=1s" (default 5s)')
+    .option('--dns-node-ttl <ttl>', 'node answer TTL (default 0s)')
     .option('--data-dir <dir>', "where the agent keeps its node's services and checks (default ./agent-data)")
     .option('--datacenter <name>', 'datacenter name (default dc1)')
     .option('--node <name>', "this agent's node name (default the host name)")
@@ -42,14 +49,14 @@ Examples:
     )
     .action(async (flags: AgentFlags) => {
       try {
-        const { config: file, server, ...rest } = flags;
+        const { config: file, server, recursor, ...rest } = flags as AgentFlags & { recursor?: string[] };
         const env = fromEnv(process.env) as RawAgentConfig;
         const envServers = process.env.BEACON_SERVERS;
         const raw: RawAgentConfig = {
           ...mergeRaw(file ? fromFile(file) : {}, env, rest),
           ...(server ? { servers: server } : envServers ? { servers: envServers } : {}),
           ...(rest.configDir ? { configDir: rest.configDir } : {}),
-          dnsAddr: 'off',
+          ...(recursor ? { recursors: recursor } : {}),
         };
         const { buildAgentConfig, runAgent } = await import('../agent/index.js');
         const cfg = buildAgentConfig(raw);
@@ -76,7 +83,9 @@ Examples:
           );
         });
         agent = await runAgent(cfg);
-        process.stdout.write(`beacon agent ready http=${formatHostPort(agent.http)} node=${cfg.base.node} servers=${cfg.servers.join(',')}\n`);
+        process.stdout.write(
+          `beacon agent ready http=${formatHostPort(agent.http)} dns=${agent.dns ? formatHostPort(agent.dns) : 'off'} node=${cfg.base.node} servers=${cfg.servers.join(',')}\n`,
+        );
       } catch (err) {
         const msg = isBeaconError(err) ? err.message : (err as Error).message;
         process.stderr.write(`beacon: ${msg}\n`);

@@ -5,3 +5,5 @@
 export { startDnsServer, type DnsServer, type DnsServerOptions, type DnsStats, type DnsLimits } from './server.js';
 export type { DnsLogger } from './query-handler.js';
 export type { TcpLimits } from './tcp-transport.js';
+export type { DnsCatalog } from './answer-common.js';
+export type { NameQuery } from './names.js';

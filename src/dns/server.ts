@@ -5,14 +5,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { HostPort } from '../config/index.js';
-import type { Catalog } from '../catalog/index.js';
 import type { DnsConfig } from '../config/index.js';
 import { silentLogger } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
-import type { AnswerContext } from './answer-common.js';
+import type { AnswerContext, DnsCatalog } from './answer-common.js';
 import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
-import { domainLabels } from './names.js';
+import { domainLabels, type NameQuery } from './names.js';
 import { QueryHandler, type DnsLogger, type Reply } from './query-handler.js';
 import { Forwarder } from './recursor.js';
 import { DEFAULT_TCP_LIMITS, TcpTransport, type TcpLimits } from './tcp-transport.js';
@@ -21,7 +20,9 @@ import { UdpTransport } from './udp-transport.js';
 import { RCODE_NAMES, type RcodeName } from './wire.js';
 
 export interface DnsServerOptions {
-  catalog: Catalog;
+  catalog: DnsCatalog;
+  /** Awaited before an answer not in the answer cache is built (see QueryHandler). */
+  prepare?: (q: NameQuery) => Promise<void> | undefined;
   /** DNS config; `addr` must not be null (DNS off means: do not start the server). */
   config: DnsConfig;
   /** The local datacenter (the only one `.<dc>.` names answer for). */
@@ -122,7 +123,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       ? new Forwarder(recursors, config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: recursor socket error'))
       : undefined;
   const domains = [config.domain, ...(config.altDomain ? [config.altDomain] : [])].map(domainLabels);
-  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger);
+  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger, opts.prepare);
   const safeHandle = (msg: Buffer, tcp: boolean): Reply => {
     try {
       return handler.handle(msg, tcp);

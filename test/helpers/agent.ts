@@ -19,6 +19,8 @@ export interface RunningAgentProc {
   proc: ChildProcess;
   httpUrl: string;
   httpAddr: string;
+  /** The DNS port (UDP and TCP on 127.0.0.1). */
+  dnsPort: number;
   dataDir: string;
   output(): string;
   stop(opts?: { keepData?: boolean }): Promise<number | null>;
@@ -38,6 +40,8 @@ export async function startAgent(o: AgentStart): Promise<RunningAgentProc> {
     'agent',
     ...o.servers.flatMap((s) => ['--server', s]),
     '--http-addr',
+    '127.0.0.1:0',
+    '--dns-addr',
     '127.0.0.1:0',
     '--data-dir',
     dataDir,
@@ -60,13 +64,13 @@ export async function startAgent(o: AgentStart): Promise<RunningAgentProc> {
     }),
   );
   const timeout = o.readyTimeoutMs ?? 20_000;
-  const addr = await new Promise<string>((res, rej) => {
+  const [addr, dnsPort] = await new Promise<[string, number]>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`beacon agent not ready after ${timeout} ms:\n${out}`)), timeout);
     proc.stdout.on('data', () => {
-      const m = /beacon agent ready http=(\S+)/.exec(out);
+      const m = /beacon agent ready http=(\S+) dns=\S+:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        res(m[1]);
+        res([m[1], Number(m[2])]);
       }
     });
     proc.once('exit', (code) => {
@@ -78,6 +82,7 @@ export async function startAgent(o: AgentStart): Promise<RunningAgentProc> {
     proc,
     dataDir,
     httpAddr: addr,
+    dnsPort,
     httpUrl: `http://${addr}`,
     output: () => out,
     async stop({ keepData = false } = {}) {

@@ -12,6 +12,7 @@ import { WebSocket } from 'ws';
 import { startAgent, type RunningAgentProc } from '../helpers/agent.js';
 import { BEACON_BIN, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { freePort } from '../helpers/tools.js';
+import { dig, ensureDig } from '../helpers/dns-dig.js';
 
 const run = promisify(execFile);
 
@@ -63,6 +64,7 @@ let targetUrl: string;
 let targetHealthy = true;
 
 beforeAll(async () => {
+  ensureDig();
   serverPort = await freePort();
   serverData = tempDir('beacon-agent-srv-');
   aData = tempDir('beacon-agent-a-');
@@ -126,6 +128,18 @@ describe('beacon agent', () => {
     // Agent A lists what it owns; the catalog shows its node with its address.
     const own = await get(a.httpUrl, '/v1/agent/services');
     expect(Object.keys(own.json<Record<string, unknown>>()).sort()).toEqual(['api1', 'web1']);
+    // And by DNS on agent B, from the same cache: SRV with agent A's node as the target, and A.
+    const srv = await until('web.service.consul SRV on agent B', async () => {
+      const r = await dig(b.dnsPort, ['web.service.consul', 'SRV']);
+      return r.answer.length === 1 ? r : undefined;
+    });
+    expect(srv.status).toBe('NOERROR');
+    expect(srv.answer[0].data).toBe('1 1 8080 host-a.node.dc1.consul.');
+    expect(srv.additional.find((r) => r.type === 'A')?.data).toBe('127.0.0.1');
+    const aRec = await dig(b.dnsPort, ['WEB.service.consul', 'A']);
+    expect(aRec.answer.map((r) => r.data)).toEqual(['127.0.0.1']);
+    expect((await dig(b.dnsPort, ['no-such-service.service.consul', 'A'])).status).toBe('NXDOMAIN');
+    expect((await dig(b.dnsPort, ['host-a.node.consul', 'A'])).answer.map((r) => r.data)).toEqual(['127.0.0.1']);
     const nodes = await get(server.httpUrl, '/v1/catalog/nodes');
     expect(nodes.json<Array<{ Node: string; Address: string }>>().map((n) => n.Node)).toEqual(expect.arrayContaining(['host-a', 'host-b', 'srv-1']));
   });
@@ -140,6 +154,8 @@ describe('beacon agent', () => {
     expect(Number(woke.headers.get('x-consul-index'))).toBeGreaterThan(Number(index));
     expect(checkOf(woke.json<Entry[]>(), 'web1', 'web1-ttl')).toBe('critical');
     expect((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>()).toEqual([]);
+    // DNS on agent B drops the critical instance at once (its cached answer was invalidated).
+    expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer).toEqual([]);
     expect((await put(a.httpUrl, '/v1/agent/check/pass/web1-ttl')).status).toBe(200);
     await until('web passing again', async () => ((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>().length === 1 ? true : undefined));
     // ?consistent is not answered from the cache.
@@ -214,6 +230,7 @@ describe('beacon agent', () => {
     expect(stale.status).toBe(200);
     expect(stale.headers.get('x-cache')).toBe('HIT');
     expect(ids(stale.json<Entry[]>())).toEqual(['web1']);
+    expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer.map((r) => r.data)).toEqual(['1 1 8080 host-a.node.dc1.consul.']);
     const c1 = Number(stale.headers.get('x-consul-lastcontact'));
     await new Promise((r) => setTimeout(r, 1100));
     const later = await get(b.httpUrl, '/v1/health/service/web');
@@ -246,6 +263,7 @@ describe('beacon agent', () => {
   it('kill -9 agent A: its services go critical; restarted, they come back with nothing registered again', async () => {
     await a.kill();
     await until('web out of ?passing', async () => ((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>().length === 0 ? true : undefined));
+    expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer).toEqual([]);
     const dead = (await get(server.httpUrl, '/v1/health/node/host-a')).json<Array<{ CheckID: string; Status: string }>>();
     expect(dead.find((c) => c.CheckID === 'serfHealth')?.Status).toBe('critical');
     a = await startAgent({ servers: [server.httpUrl], node: 'host-a', dataDir: aData, configDir, args: ['--session-ttl', '2s'] });
