@@ -114,7 +114,8 @@ export function parseAgentMessage(text: string): AgentMessage {
       const q = path.indexOf('?');
       const pathname = q < 0 ? path : path.slice(0, q);
       if (!isWatchablePath(pathname)) throw bad('path', `${JSON.stringify(pathname.slice(0, 128))} is not a read the stream can watch`);
-      if (/[?&](index|wait|consistent)=?(&|$)/.test(path.slice(q < 0 ? path.length : q)))
+      const query = new URLSearchParams(q < 0 ? '' : path.slice(q + 1));
+      if (query.has('index') || query.has('wait') || query.has('consistent'))
         throw bad('path', 'must not carry index, wait or consistent (the stream tracks the index itself)');
       return { op: 'watch', id, path, index: uint(m.index, 'index') };
     }
