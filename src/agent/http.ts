@@ -8,7 +8,7 @@ import { parseBool, parseDuration } from '../config/index.js';
 import { BeaconError, invalid, isBeaconError } from '../errors/index.js';
 import type { AgentOwner } from './owner.js';
 import type { Upstream } from './upstream.js';
-import { cacheKey, type WatchCache } from './watch-cache.js';
+import { cacheKey, type CacheEntry, type WatchCache } from './watch-cache.js';
 
 export interface AgentHttpDeps {
   owner: AgentOwner;
@@ -108,6 +108,7 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
     }
     if (hit) cache.hits++;
     else cache.misses++;
+    remember(req, url, e);
     const age = upstream.connected ? 0 : Math.max(0, Math.floor((Date.now() - e.freshAt) / 1000));
     let body = e.body!;
     if (url.searchParams.has('pretty') && e.status === 200) body = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 4));
@@ -271,7 +272,50 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
     return true;
   }
 
+  // The hot path: a plain read of a URL seen before, while connected, goes out with no URL
+  // parsing and headers built once per answer (the entry's body object changes with it).
+  const byUrl = new Map<string, CacheEntry>();
+  const prepared = new WeakMap<CacheEntry, { body: Buffer; headers: Record<string, string | number> }>();
+  const MAX_URLS = 10_000;
+  cache.onChange((e) => {
+    if (e.body === undefined) for (const [u, x] of byUrl) if (x === e) byUrl.delete(u);
+  });
+  function fastHit(req: IncomingMessage, res: ServerResponse): boolean {
+    const u = req.url;
+    if (req.method !== 'GET' || u === undefined || !upstream.connected) return false;
+    const e = byUrl.get(u);
+    if (e === undefined || e.body === undefined || e.status !== 200) return false;
+    let p = prepared.get(e);
+    if (p === undefined || p.body !== e.body) {
+      p = {
+        body: e.body,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': e.body.length,
+          'x-consul-index': String(Math.max(1, e.index)),
+          'x-cache': 'HIT',
+          age: '0',
+          'x-consul-knownleader': String(e.knownLeader),
+          'x-consul-lastcontact': String(e.lastContact),
+        },
+      };
+      prepared.set(e, p);
+    }
+    e.lastUsed = Date.now();
+    cache.hits++;
+    res.writeHead(200, p.headers);
+    res.end(p.body);
+    return true;
+  }
+  const remember = (req: IncomingMessage, url: URL, e: CacheEntry) => {
+    const u = req.url;
+    if (u === undefined || byUrl.has(u) || url.searchParams.has('index') || url.searchParams.has('pretty')) return;
+    if (byUrl.size >= MAX_URLS) byUrl.clear();
+    byUrl.set(u, e);
+  };
+
   return createServer({ requireHostHeader: false, headersTimeout: 10_000 }, (req, res) => {
+    if (fastHit(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://agent');
     const handle = async () => {
       if (url.pathname === '/metrics' && req.method === 'GET') {
