@@ -55,7 +55,7 @@ process.stdin.on('data', (d) => {
       clearInterval(t);
       const lat = done.map((x) => x - go).sort((a, b) => a - b);
       const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : NaN);
-      process.stdout.write(`${JSON.stringify({ answered: lat.length, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1] })}\n`);
+      process.stdout.write(`${JSON.stringify({ answered: lat.length, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1], latencies: lat })}\n`);
       process.exit(0);
     }
   }, 20);

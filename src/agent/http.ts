@@ -76,43 +76,103 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
     return { 'x-consul-knownleader': 'false', 'x-consul-lastcontact': String(since) };
   };
 
+  // The hot path: a plain read of a URL seen before, while connected, goes out with no URL
+  // parsing; the headers of an answer are built once (the entry's body object changes with it),
+  // and shared by plain reads and by every blocking query it wakes.
+  const byUrl = new Map<string, CacheEntry>();
+  const prepared = new WeakMap<CacheEntry, { body: Buffer; headers: Record<string, string | number> }>();
+  const MAX_URLS = 10_000;
+  cache.onChange((e) => {
+    if (e.body === undefined) for (const [u, x] of byUrl) if (x === e) byUrl.delete(u);
+  });
+  function preparedOf(e: CacheEntry): { body: Buffer; headers: Record<string, string | number> } {
+    let p = prepared.get(e);
+    if (p === undefined || p.body !== e.body || p.headers['x-consul-lastcontact'] !== String(e.lastContact)) {
+      p = {
+        body: e.body!,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': e.body!.length,
+          'x-consul-index': String(Math.max(1, e.index)),
+          'x-cache': 'HIT',
+          age: '0',
+          'x-consul-knownleader': String(e.knownLeader),
+          'x-consul-lastcontact': String(e.lastContact),
+        },
+      };
+      prepared.set(e, p);
+    }
+    return p;
+  }
+  function fastHit(req: IncomingMessage, res: ServerResponse): boolean {
+    const u = req.url;
+    if (req.method !== 'GET' || u === undefined || !upstream.connected) return false;
+    const e = byUrl.get(u);
+    if (e === undefined || e.body === undefined || e.status !== 200) return false;
+    const p = preparedOf(e);
+    e.lastUsed = Date.now();
+    cache.hits++;
+    res.writeHead(200, p.headers);
+    res.end(p.body);
+    return true;
+  }
+  const remember = (u: string | undefined, e: CacheEntry) => {
+    if (u === undefined || byUrl.has(u)) return;
+    if (byUrl.size >= MAX_URLS) byUrl.clear();
+    byUrl.set(u, e);
+  };
+
   async function cached(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const key = cacheKey(url.pathname, url.searchParams);
+    const q = url.searchParams;
+    const key = cacheKey(url.pathname, q);
     const e = cache.entry(key);
     if (!e) return proxy(req, res, url);
+    // Read what the query asks for now: nothing of the URL is kept while the request waits.
+    const pretty = q.has('pretty');
+    const rawIndex = q.get('index');
+    const rawWait = q.get('wait');
+    let index = 0;
+    if (rawIndex !== null && rawIndex !== '') {
+      if (!/^\d+$/.test(rawIndex)) throw invalid('index', `Invalid index: "${rawIndex}" is not an unsigned integer`);
+      index = Number(rawIndex);
+    }
+    let wait = DEFAULT_WAIT_MS;
+    if (rawWait) {
+      const ms = parseDuration(rawWait);
+      if (ms === undefined) throw invalid('wait', `Invalid wait time: "${rawWait}" (use a duration such as 30s, 5m or 120000ms)`);
+      wait = ms <= 0 ? DEFAULT_WAIT_MS : Math.min(ms, MAX_WAIT_MS);
+    }
+    if (index === 0 && !pretty) remember(req.url, e);
     let hit = e.body !== undefined;
     if (!hit) {
       await cache.waitFor(e, -1, FIRST_ANSWER_MS, d.signal);
       if (e.body === undefined) throw new BeaconError('BEACON_ERR_NO_SERVER', 'No server is reachable and this read is not cached yet');
     }
-    const rawIndex = url.searchParams.get('index');
-    if (rawIndex !== null && rawIndex !== '') {
-      if (!/^\d+$/.test(rawIndex)) throw invalid('index', `Invalid index: "${rawIndex}" is not an unsigned integer`);
-      const index = Number(rawIndex);
-      if (index > 0 && index === e.index) {
-        const rawWait = url.searchParams.get('wait');
-        let wait = DEFAULT_WAIT_MS;
-        if (rawWait) {
-          const ms = parseDuration(rawWait);
-          if (ms === undefined) throw invalid('wait', `Invalid wait time: "${rawWait}" (use a duration such as 30s, 5m or 120000ms)`);
-          wait = ms <= 0 ? DEFAULT_WAIT_MS : Math.min(ms, MAX_WAIT_MS);
-        }
-        const gone = new AbortController();
-        const onClose = () => gone.abort();
-        res.once('close', onClose);
-        await cache.waitFor(e, index, wait + Math.random() * (wait / 16), AbortSignal.any([gone.signal, d.signal]));
-        res.off('close', onClose);
-        if (gone.signal.aborted) return;
-        hit = true;
-      }
+    if (index > 0 && index === e.index) {
+      const parked = cache.park(e, index, wait + Math.random() * (wait / 16));
+      let gone = false;
+      const onClose = () => {
+        gone = true;
+        parked.cancel();
+      };
+      res.once('close', onClose);
+      await parked.done;
+      res.off('close', onClose);
+      if (gone) return;
+      hit = true;
     }
     if (hit) cache.hits++;
     else cache.misses++;
-    remember(req, url, e);
+    const ok = e.status === 200;
+    if (ok && hit && !pretty && upstream.connected) {
+      const p = preparedOf(e);
+      res.writeHead(200, p.headers);
+      res.end(p.body);
+      return;
+    }
     const age = upstream.connected ? 0 : Math.max(0, Math.floor((Date.now() - e.freshAt) / 1000));
     let body = e.body!;
-    if (url.searchParams.has('pretty') && e.status === 200) body = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 4));
-    const ok = e.status === 200;
+    if (pretty && ok) body = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 4));
     const text = ok ? body : Buffer.from(String(JSON.parse(body.toString())));
     res.writeHead(e.status, {
       'content-type': ok ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
@@ -271,48 +331,6 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
     } else return false;
     return true;
   }
-
-  // The hot path: a plain read of a URL seen before, while connected, goes out with no URL
-  // parsing and headers built once per answer (the entry's body object changes with it).
-  const byUrl = new Map<string, CacheEntry>();
-  const prepared = new WeakMap<CacheEntry, { body: Buffer; headers: Record<string, string | number> }>();
-  const MAX_URLS = 10_000;
-  cache.onChange((e) => {
-    if (e.body === undefined) for (const [u, x] of byUrl) if (x === e) byUrl.delete(u);
-  });
-  function fastHit(req: IncomingMessage, res: ServerResponse): boolean {
-    const u = req.url;
-    if (req.method !== 'GET' || u === undefined || !upstream.connected) return false;
-    const e = byUrl.get(u);
-    if (e === undefined || e.body === undefined || e.status !== 200) return false;
-    let p = prepared.get(e);
-    if (p === undefined || p.body !== e.body) {
-      p = {
-        body: e.body,
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'content-length': e.body.length,
-          'x-consul-index': String(Math.max(1, e.index)),
-          'x-cache': 'HIT',
-          age: '0',
-          'x-consul-knownleader': String(e.knownLeader),
-          'x-consul-lastcontact': String(e.lastContact),
-        },
-      };
-      prepared.set(e, p);
-    }
-    e.lastUsed = Date.now();
-    cache.hits++;
-    res.writeHead(200, p.headers);
-    res.end(p.body);
-    return true;
-  }
-  const remember = (req: IncomingMessage, url: URL, e: CacheEntry) => {
-    const u = req.url;
-    if (u === undefined || byUrl.has(u) || url.searchParams.has('index') || url.searchParams.has('pretty')) return;
-    if (byUrl.size >= MAX_URLS) byUrl.clear();
-    byUrl.set(u, e);
-  };
 
   return createServer({ requireHostHeader: false, headersTimeout: 10_000 }, (req, res) => {
     if (fastHit(req, res)) return;

@@ -231,8 +231,15 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
         clearInterval(sweep);
         clearInterval(selfWatch);
         owner.stop();
+        // Blocking queries answer at once with what the cache has; connections still open
+        // after 2 s are cut.
+        cache.wakeAll();
         await new Promise<void>((r) => {
-          server.close(() => r());
+          const cut = setTimeout(() => server.closeAllConnections(), 2000);
+          server.close(() => {
+            clearTimeout(cut);
+            r();
+          });
           server.closeIdleConnections();
         });
         await dns?.close();

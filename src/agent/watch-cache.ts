@@ -104,6 +104,31 @@ export class WatchCache {
     });
   }
 
+  /**
+   * Like waitFor without a signal: `cancel` ends the wait (the caller went away). Cheaper per
+   * waiter than an AbortSignal, which matters with tens of thousands parked on one entry.
+   */
+  park(e: CacheEntry, index: number, ms: number): { done: Promise<void>; cancel: () => void } {
+    let cancel = (): void => undefined;
+    if (e.body !== undefined && e.index !== index) return { done: Promise.resolve(), cancel };
+    const done = new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(t);
+        e.waiters.delete(finish);
+        resolve();
+      };
+      const t = setTimeout(finish, ms);
+      e.waiters.add(finish);
+      cancel = finish;
+    });
+    return { done, cancel };
+  }
+
+  /** Ends every wait now (shutdown): each caller answers with what the entry has. */
+  wakeAll(): void {
+    for (const e of this.byKey.values()) for (const w of [...e.waiters]) w();
+  }
+
   /** A frame from the servers. */
   apply(f: DataFrame): void {
     const e = this.byId.get(f.id);

@@ -140,6 +140,15 @@ describe('beacon agent', () => {
     expect(aRec.answer.map((r) => r.data)).toEqual(['127.0.0.1']);
     expect((await dig(b.dnsPort, ['no-such-service.service.consul', 'A'])).status).toBe('NXDOMAIN');
     expect((await dig(b.dnsPort, ['host-a.node.consul', 'A'])).answer.map((r) => r.data)).toEqual(['127.0.0.1']);
+    // Members: the server and both agents, alive; through agent B too, and with `beacon members`.
+    const members = (await get(b.httpUrl, '/v1/agent/members')).json<Array<{ Name: string; Status: number; Tags: { role: string } }>>();
+    expect(members.map((m) => [m.Name, m.Status, m.Tags.role]).sort()).toEqual([
+      ['host-a', 1, 'node'],
+      ['host-b', 1, 'node'],
+      ['srv-1', 1, 'consul'],
+    ]);
+    const cli = await run(process.execPath, [BEACON_BIN, 'members', '--http-addr', b.httpAddr]);
+    expect(cli.stdout).toMatch(/host-a\s+127\.0\.0\.1:8301\s+alive\s+client/);
     const nodes = await get(server.httpUrl, '/v1/catalog/nodes');
     expect(nodes.json<Array<{ Node: string; Address: string }>>().map((n) => n.Node)).toEqual(expect.arrayContaining(['host-a', 'host-b', 'srv-1']));
   });
@@ -266,6 +275,8 @@ describe('beacon agent', () => {
     expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer).toEqual([]);
     const dead = (await get(server.httpUrl, '/v1/health/node/host-a')).json<Array<{ CheckID: string; Status: string }>>();
     expect(dead.find((c) => c.CheckID === 'serfHealth')?.Status).toBe('critical');
+    const members = (await get(server.httpUrl, '/v1/agent/members')).json<Array<{ Name: string; Status: number }>>();
+    expect(members.find((m) => m.Name === 'host-a')?.Status).toBe(4);
     a = await startAgent({ servers: [server.httpUrl], node: 'host-a', dataDir: aData, configDir, args: ['--session-ttl', '2s'] });
     const own = Object.keys((await get(a.httpUrl, '/v1/agent/services')).json<Record<string, unknown>>()).sort();
     expect(own).toEqual(['db1', 'web1']);
