@@ -175,7 +175,9 @@ if (!skip.has('dns')) {
   const dir = tempDir('beacon-bench-agent-dns-');
   const queryFile = join(dir, 'queries.txt');
   writeFileSync(queryFile, `${QUERIES.map(([n, t]) => `${n} ${t}`).join('\n')}\n`);
-  const trivial = trackChild(spawn(process.execPath, [join(HERE, 'dns', 'trivial-child.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  // Pinned to the server's CPU like the agent, so neither gets the second core.
+  const [tcmd, targs] = pinned('server', process.execPath, [join(HERE, 'dns', 'trivial-child.mjs')]);
+  const trivial = trackChild(spawn(tcmd, targs, { stdio: ['ignore', 'pipe', 'inherit'] }));
   const trivialPort = await new Promise((resolve) => {
     let out = '';
     trivial.stdout.on('data', (d) => {

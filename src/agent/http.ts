@@ -80,16 +80,17 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
   // parsing; the headers of an answer are built once (the entry's body object changes with it),
   // and shared by plain reads and by every blocking query it wakes.
   const byUrl = new Map<string, CacheEntry>();
-  const prepared = new WeakMap<CacheEntry, { body: Buffer; headers: Record<string, string | number> }>();
+  const prepared = new WeakMap<CacheEntry, { body: Buffer; lastContact: number; headers: Record<string, string | number> }>();
   const MAX_URLS = 10_000;
   cache.onChange((e) => {
     if (e.body === undefined) for (const [u, x] of byUrl) if (x === e) byUrl.delete(u);
   });
-  function preparedOf(e: CacheEntry): { body: Buffer; headers: Record<string, string | number> } {
+  function preparedOf(e: CacheEntry): { body: Buffer; lastContact: number; headers: Record<string, string | number> } {
     let p = prepared.get(e);
-    if (p === undefined || p.body !== e.body || p.headers['x-consul-lastcontact'] !== String(e.lastContact)) {
+    if (p === undefined || p.body !== e.body || p.lastContact !== e.lastContact) {
       p = {
         body: e.body!,
+        lastContact: e.lastContact,
         headers: {
           'content-type': 'application/json; charset=utf-8',
           'content-length': e.body!.length,
