@@ -78,9 +78,11 @@ beforeAll(async () => {
   writeFileSync(join(configDir, 'api.json'), JSON.stringify({ service: { Name: 'api', ID: 'api1', Port: 9001, Check: { TTL: '60s', Status: 'passing' } } }));
   server = await startServer({ dataDir: serverData, httpAddr: `127.0.0.1:${serverPort}`, dnsAddr: 'off', args: ['--node', 'srv-1'] });
   const servers = [server.httpUrl];
+  // Agent B's first --server answers nothing: it fails over to the second.
+  const dead = `http://127.0.0.1:${await freePort()}`;
   [a, b] = await Promise.all([
     startAgent({ servers, node: 'host-a', dataDir: aData, configDir, args: ['--session-ttl', '2s'] }),
-    startAgent({ servers, node: 'host-b', args: ['--session-ttl', '2s'] }),
+    startAgent({ servers: [dead, server.httpUrl], node: 'host-b', args: ['--session-ttl', '2s'] }),
   ]);
 });
 
@@ -109,6 +111,8 @@ describe('beacon agent', () => {
       return list.length === 1 ? r : undefined;
     });
     expect(found.json<Entry[]>()[0].Node.Node).toBe('host-a');
+    const self = (await get(b.httpUrl, '/v1/agent/self')).json<{ Stats: { agent: { server: string; connected: string } } }>();
+    expect(self.Stats.agent).toMatchObject({ server: server.httpUrl, connected: 'true' });
     expect(found.headers.get('x-consul-knownleader')).toBe('true');
     expect(Number(found.headers.get('x-consul-index'))).toBeGreaterThan(0);
     // The same read again (the query in another order) is a hit of the same entry.
