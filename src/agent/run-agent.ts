@@ -61,7 +61,11 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
   const logger = pino({ level: config.logLevel, base: { agent: config.node } }, pino.destination({ fd: 2, sync: false })) as unknown as Logger;
   const registry = new client.Registry();
   const state = new AgentState(config.node, config.dataDir);
-  const found = await state.load();
+  await state.lock();
+  const found = await state.load().catch(async (err: unknown) => {
+    await state.unlock();
+    throw err;
+  });
   const policy = { enableScriptChecks: config.checks.enableScriptChecks };
   const filePolicy = { enableScriptChecks: config.checks.enableScriptChecks || config.checks.enableLocalScriptChecks, fromLocalFile: true };
 
@@ -245,6 +249,7 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
         await dns?.close();
         await health.stop();
         await state.save();
+        await state.unlock();
         await upstream.stop({ leave: o.leave ?? false });
         await new Promise<void>((r) => (logger as unknown as pino.Logger).flush(() => r()));
       })();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckChange, CheckListener, CheckRecord, HealthStatus, Indexed, ServiceRecord } from '../catalog/index.js';
 import { BeaconError } from '../errors/index.js';
@@ -25,6 +25,16 @@ interface Persisted {
 }
 
 export const STATE_FILE = 'agent-state.json';
+const LOCK_FILE = 'agent.lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * What this agent owns: its node's identity, services and checks (with their statuses), kept
@@ -48,6 +58,36 @@ export class AgentState {
     readonly name: string,
     private readonly dataDir: string | null,
   ) {}
+
+  /**
+   * Takes the data dir for this process: `agent.lock` holds the pid of the agent using it. A
+   * lock left by a process that is gone (kill -9) is taken over; one held by a live process
+   * stops the start with BEACON_ERR_STARTUP.
+   */
+  async lock(): Promise<void> {
+    if (!this.dataDir) return;
+    await mkdir(this.dataDir, { recursive: true });
+    const file = join(this.dataDir, LOCK_FILE);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await writeFile(file, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new BeaconError('BEACON_ERR_STARTUP', `the data dir ${this.dataDir} is in use by another agent (pid ${pid}); give each agent its own --data-dir`);
+      }
+      await unlink(file).catch(() => undefined);
+    }
+    throw new BeaconError('BEACON_ERR_STARTUP', `cannot take the lock ${file}`);
+  }
+
+  /** Gives the data dir up (clean shutdown). */
+  async unlock(): Promise<void> {
+    if (this.dataDir) await unlink(join(this.dataDir, LOCK_FILE)).catch(() => undefined);
+  }
 
   /** Loads the state file, if any. Resolves whether one was found. */
   async load(): Promise<boolean> {
