@@ -274,6 +274,13 @@ describe('beacon agent', () => {
   });
 
   it('kill -9 agent A: its services go critical; restarted, they come back with nothing registered again', async () => {
+    // After the server's restart, agent A's node may have been critical for a moment (its old
+    // session lapsed before it reconnected): start from A connected and web passing.
+    await until('agent A connected and web passing', async () => {
+      const self = (await get(a.httpUrl, '/v1/agent/self')).json<{ Stats: { agent: { connected: string } } }>();
+      if (self.Stats.agent.connected !== 'true') return undefined;
+      return (await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>().length === 1 ? true : undefined;
+    });
     await a.kill();
     await until('web out of ?passing', async () => ((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>().length === 0 ? true : undefined));
     expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer).toEqual([]);
