@@ -1,5 +1,6 @@
 import { buildCatalogCheck, buildService, type Catalog, type CheckRecord, type NodeRecord, type ServiceRecord } from '../catalog/index.js';
-import type { AgentNodeInfo, AgentMessage } from '../api/http/index.js';
+import { decodeCheckDefinition, decodeServiceDefinition, type AgentNodeInfo, type AgentMessage } from '../api/http/index.js';
+import { BeaconError, isBeaconError } from '../errors/index.js';
 import { SERF_CHECK_ID } from '../health/index.js';
 import { RepairPlanner, type ActualNode, type DesiredNode, type Repair } from './repair-plan.js';
 import { serfHealthCheck } from './self-registration.js';
@@ -8,14 +9,26 @@ type SyncMessage = Extract<AgentMessage, { op: 'sync' }>;
 
 const MAX_PASSES = 3;
 
-/** An agent's node as it means it to be, validated with the catalog's registration rules. */
+/** Runs a decoder; a validation error's field is put under `prefix` (`services[0].service.Port`). */
+function named<T>(prefix: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (!isBeaconError(err)) throw err;
+    const field = err.field ? `${prefix}.${err.field}` : prefix;
+    throw new BeaconError(err.code, `${field}: ${err.message}`, { field, cause: err });
+  }
+}
+
+/** An agent's node as it means it to be, validated with the agent API's schema and the catalog's registration rules. */
 export function desiredFromSync(node: NodeRecord, m: SyncMessage): { desired: DesiredNode; statuses: Map<string, CheckRecord> } {
   const services = new Map<string, { service: ServiceRecord }>();
   const checks = new Map<string, { check: CheckRecord }>();
   const statuses = new Map<string, CheckRecord>();
   const byService = new Map<string, Array<{ check: CheckRecord }>>();
   const addCheck = (raw: Record<string, unknown>, field: string, serviceId: string) => {
-    const c = { ...buildCatalogCheck({ ...raw, ServiceID: serviceId }, node.Node, field), Definition: {} };
+    const body = named(field, () => decodeCheckDefinition(raw));
+    const c = { ...buildCatalogCheck({ ...body, ServiceID: serviceId }, node.Node, field), Definition: {} };
     if (c.CheckID === SERF_CHECK_ID) return;
     statuses.set(c.CheckID, c);
     const def = { check: { ...c, Status: 'critical' as const, Output: '' } };
@@ -25,7 +38,11 @@ export function desiredFromSync(node: NodeRecord, m: SyncMessage): { desired: De
     byService.set(serviceId, list);
   };
   m.services.forEach((s, i) => {
-    const svc = buildService(s.service, `services[${i}].service`);
+    const field = `services[${i}].service`;
+    const svc = buildService(
+      named(field, () => decodeServiceDefinition(s.service)),
+      field,
+    );
     services.set(svc.ID, { service: svc });
     s.checks.forEach((c, j) => addCheck(c, `services[${i}].checks[${j}]`, svc.ID));
   });

@@ -218,8 +218,8 @@ describe('beacon agent', () => {
 
   it('the server refuses bad stream messages with an error naming the field', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${serverPort}/v1/beacon/agent/stream`);
-    const replies: Array<{ op: string; code?: string; field?: string }> = [];
-    ws.on('message', (d: Buffer) => replies.push(JSON.parse(d.toString()) as { op: string; code?: string; field?: string }));
+    const replies: Array<{ op: string; code?: string; field?: string; id?: number; seq?: number }> = [];
+    ws.on('message', (d: Buffer) => replies.push(JSON.parse(d.toString()) as { op: string; code?: string; field?: string; id?: number; seq?: number }));
     await new Promise((r, j) => {
       ws.once('open', r);
       ws.once('error', j);
@@ -229,9 +229,22 @@ describe('beacon agent', () => {
     ws.send(JSON.stringify({ op: 'sync', seq: 1, services: [], checks: [] }));
     ws.send(JSON.stringify({ op: 'hello', v: 1, node: { Node: 'srv-1', Address: '127.0.0.1' }, ttl: 10 }));
     await until('four errors', () => Promise.resolve(replies.length >= 4 ? true : undefined), 10_000);
-    ws.close();
     expect(replies.every((r) => r.op === 'error' && r.code === 'BEACON_ERR_AGENT_PROTOCOL')).toBe(true);
     expect(replies.map((r) => r.field)).toEqual(['message', 'path', 'op', 'node.Node']);
+    // A sync whose service the catalog's rules refuse writes nothing and names the field.
+    replies.length = 0;
+    ws.send(JSON.stringify({ op: 'hello', v: 1, node: { Node: 'sim-bad', Address: '127.0.0.1' }, ttl: 10 }));
+    ws.send(JSON.stringify({ op: 'sync', seq: 7, services: [{ service: { Service: 'x', Port: 'eighty' }, checks: [] }], checks: [] }));
+    await until('the sync refused', () => Promise.resolve(replies.some((r) => r.op === 'error') ? true : undefined), 10_000);
+    const refusedSync = replies.find((r) => r.op === 'error') as { seq?: number; code?: string; field?: string };
+    expect(refusedSync).toMatchObject({ seq: 7, code: 'BEACON_ERR_VALIDATION', field: 'services[0].service.Port' });
+    expect((await get(server.httpUrl, '/v1/catalog/node/sim-bad')).json<unknown>()).toBeNull();
+    // At most 10,000 watches on one connection.
+    replies.length = 0;
+    for (let id = 1; id <= 10_001; id++) ws.send(JSON.stringify({ op: 'watch', id, path: '/v1/catalog/datacenters', index: 0 }));
+    await until('the watch over the limit refused', () => Promise.resolve(replies.some((r) => r.op === 'error') ? true : undefined), 20_000);
+    expect(replies.filter((r) => r.op === 'error')).toEqual([expect.objectContaining({ id: 10_001, code: 'BEACON_ERR_AGENT_PROTOCOL', field: 'id' })]);
+    ws.close();
   });
 
   it('with the server down, both agents answer from cache and keep running checks; statuses sync on return', async () => {
@@ -258,7 +271,13 @@ describe('beacon agent', () => {
       const checks = (await get(a.httpUrl, '/v1/agent/checks')).json<Record<string, { Status: string }>>();
       return checks['web1-http']?.Status === 'critical' ? true : undefined;
     });
+    // A registration on agent A while no server answers is taken, and sent when one does.
+    expect((await put(a.httpUrl, '/v1/agent/service/register', { Name: 'late', ID: 'late1', Port: 7000 })).status).toBe(200);
     server = await startServer({ dataDir: serverData, httpAddr: `127.0.0.1:${serverPort}`, dnsAddr: 'off', args: ['--node', 'srv-1'] });
+    await until('late registered in the catalog', async () =>
+      (await get(server.httpUrl, '/v1/catalog/service/late')).json<unknown[]>().length === 1 ? true : undefined,
+    );
+    expect((await put(a.httpUrl, '/v1/agent/service/deregister/late1')).status).toBe(200);
     const synced = await until('the critical status in the catalog', async () => {
       const list = (await get(server.httpUrl, '/v1/health/service/web')).json<Entry[]>();
       return checkOf(list, 'web1', 'web1-http') === 'critical' ? list : undefined;
