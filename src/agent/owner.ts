@@ -122,6 +122,30 @@ export class AgentOwner {
     this.pushSoon();
   }
 
+  /**
+   * Whether the catalog's checks of this node (the servers' answer to /v1/health/node/<node>)
+   * are the agent's, with the agent's statuses: the agent's own status writes come back
+   * through that watch and need no sync pass. A service the catalog lost takes its checks with
+   * it, so this sees it; one without checks is put back by the periodic sync.
+   */
+  catalogMatches(body: string): boolean {
+    let list: Array<{ CheckID?: unknown; Status?: unknown; Output?: unknown; ServiceID?: unknown }>;
+    try {
+      list = JSON.parse(body) as typeof list;
+    } catch {
+      return false;
+    }
+    if (!Array.isArray(list)) return false;
+    let seen = 0;
+    for (const c of list) {
+      if (c.CheckID === 'serfHealth') continue;
+      const mine = typeof c.CheckID === 'string' ? this.state.checks.get(c.CheckID)?.record : undefined;
+      if (!mine || mine.Status !== c.Status || mine.Output !== c.Output || mine.ServiceID !== c.ServiceID) return false;
+      seen++;
+    }
+    return seen === this.state.checks.size;
+  }
+
   // ---- health's status sink ----
 
   readonly sink: StatusSink = {

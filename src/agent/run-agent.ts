@@ -94,7 +94,7 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
       data: (f) => {
         cache.apply(f);
         // Our own node changed in the catalog: make sure it still matches (repairs at once).
-        if (cache.byWatchId(f.id)?.key === selfKey) owner.pushSoon(200);
+        if (cache.byWatchId(f.id)?.key === selfKey && f.status === 200 && !owner.catalogMatches(f.body)) owner.pushSoon(200);
       },
       watchError: (id, code, message) => {
         logger.warn({ id, code, message }, 'agent: the server refused a watch');
