@@ -123,7 +123,12 @@ export class Upstream {
         const err = new BeaconError('BEACON_ERR_AGENT_PROTOCOL', String(m.message));
         if (typeof m.seq === 'number') this.settle(m.seq, err, 0);
         else if (typeof m.id === 'number') this.events.watchError(m.id, String(m.code), String(m.message));
-        else this.opts.logger.error({ server: base, code: m.code, message: m.message }, 'agent: the server refused a message');
+        else {
+          this.opts.logger.error({ server: base, code: m.code, message: m.message }, 'agent: the server refused a message');
+          // Refused before the welcome (the hello: a server's node name, another protocol
+          // version): this connection is of no use; try again (and the other servers) later.
+          if (!this.greeted) ws.close(1008, 'hello refused');
+        }
       }
     });
     ws.on('error', (err) => {
