@@ -15,7 +15,8 @@ const layers = {
   acl: ['store', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  agent: ['gateway', 'server', 'cli', 'ui'],
+  // The agent reaches remote state only through the servers (the agent stream): no store, no server group.
+  agent: ['store', 'cluster', 'gateway', 'server', 'cli', 'ui'],
   // The gateway talks to Beacon over HTTP like any client (server, cluster or agent): client, config, errors only.
   gateway: ['store', 'catalog', 'health', 'cluster', 'api', 'dns', 'agent', 'server', 'cli', 'ui'],
   server: ['cli', 'ui'],

@@ -12,6 +12,7 @@ import { runProgram } from './usage-errors.js';
 import { devCommand } from './dev-cluster-command.js';
 import { aclCommand } from './acl-command.js';
 import { gatewayCommand, sidecarCommand } from './gateway-command.js';
+import { agentCommand, reloadCommand } from './agent-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(aclCommand())
     .addCommand(devCommand())
     .addCommand(gatewayCommand())
-    .addCommand(sidecarCommand());
+    .addCommand(sidecarCommand())
+    .addCommand(agentCommand())
+    .addCommand(reloadCommand());
   await runProgram(program, wanFlagAlias(argv));
 }

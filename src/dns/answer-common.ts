@@ -10,8 +10,14 @@ import type { NameIndex } from './name-index.js';
 import { encodeRecord, isValidName, ownerName, type QuestionName, type RecordData } from './records.js';
 import { RCODE, TYPE } from './wire.js';
 
+/**
+ * What DNS reads of the catalog: a server passes its Catalog; the per-host agent a view of its
+ * watch cache with the same methods.
+ */
+export type DnsCatalog = Pick<Catalog, 'revision' | 'onChange' | 'instances' | 'hasService' | 'services' | 'node' | 'nodes' | 'byAddress'>;
+
 export interface AnswerContext {
-  catalog: Catalog;
+  catalog: DnsCatalog;
   config: DnsConfig;
   /** The local datacenter, as configured (answers use it in target names). */
   datacenter: string;

@@ -7,3 +7,5 @@ export type { DnsLogger } from './query-handler.js';
 export type { TcpLimits } from './tcp-transport.js';
 export type { DnsWan } from './query-handler.js';
 export type { QueryAnswer } from './answer-query.js';
+export type { DnsCatalog } from './answer-common.js';
+export type { NameQuery } from './names.js';

@@ -5,13 +5,14 @@
  * table changes. A catalog method that kept this index would make a miss O(1) instead of O(n)
  * once per table change.
  */
-import type { Catalog, Topic } from '../catalog/index.js';
+import type { Topic } from '../catalog/index.js';
+import type { DnsCatalog } from './answer-common.js';
 
 export class NameIndex {
   private services: Map<string, string> | undefined;
   private nodes: Map<string, string> | undefined;
 
-  constructor(private readonly catalog: Catalog) {}
+  constructor(private readonly catalog: DnsCatalog) {}
 
   /** Forget the indexes whose table changed. */
   invalidate(topics: ReadonlySet<Topic>): void {

@@ -5,15 +5,14 @@ import type { Logger } from '../config/index.js';
  * pre-encoded records (assemble.ts). Only a miss reads the catalog and encodes records.
  * Forwarded questions are the only asynchronous path.
  */
-import type { Catalog } from '../catalog/index.js';
 import { addrAnswer, apexAnswer, nodeAnswer, ptrAnswer } from './answer-node.js';
-import { negative, NXDOMAIN, type AnswerContext, type BuildResult } from './answer-common.js';
+import { negative, NXDOMAIN, type AnswerContext, type BuildResult, type DnsCatalog } from './answer-common.js';
 import { serviceAnswer } from './answer-service.js';
 import { queryAnswer, type QueryAnswer } from './answer-query.js';
 import type { HostPort } from '../config/index.js';
 import { assemble, type CachedAnswer } from './assemble.js';
 import type { AnswerCache } from './cache.js';
-import { classifyName } from './names.js';
+import { classifyName, type NameQuery } from './names.js';
 import type { Forwarder } from './recursor.js';
 import {
   bareResponse,
@@ -53,7 +52,7 @@ export class QueryHandler {
   truncated = 0;
   /** Responses by rcode number (0-15; BADVERS counts under 16). */
   readonly rcodes = new Array<number>(17).fill(0);
-  private readonly catalog: Catalog;
+  private readonly catalog: DnsCatalog;
   private readonly ra: boolean;
   private readonly localDc: string;
 
@@ -64,6 +63,11 @@ export class QueryHandler {
     private readonly domains: readonly (readonly string[])[],
     private readonly logger: DnsLogger,
     private readonly wan?: { hooks: DnsWan; forwarder: Forwarder },
+    /**
+     * Called on an answer-cache miss with the question's name; a promise it returns is awaited
+     * before the answer is built (the agent: the first answer of a read not yet watched).
+     */
+    private readonly prepare?: (q: NameQuery) => Promise<void> | undefined,
   ) {
     this.catalog = ctx.catalog;
     this.ra = ctx.config.recursors.length > 0;
@@ -85,6 +89,14 @@ export class QueryHandler {
     }
     const q = r.query;
     if (q.edns && q.edns.version > 0) return this.bare(msg, q.id, q.flags, RCODE_BADVERS, q);
+    if (this.prepare && !this.cache.get(q.key, this.catalog.revision)) {
+      const wait = this.prepare(classifyName(keyLabels(q.key), this.domains));
+      if (wait) return wait.then(() => this.answer(msg, q, tcp));
+    }
+    return this.answer(msg, q, tcp);
+  }
+
+  private answer(msg: Buffer, q: ParsedQuery, tcp: boolean): Reply {
     let entry = this.cache.get(q.key, this.catalog.revision);
     if (!entry) {
       let built: CachedAnswer | Buffer | 'forward' | Promise<Buffer | undefined>;

@@ -5,14 +5,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { HostPort } from '../config/index.js';
-import type { Catalog } from '../catalog/index.js';
 import type { DnsConfig } from '../config/index.js';
 import { silentLogger } from '../config/index.js';
 import { BeaconError } from '../errors/index.js';
-import type { AnswerContext, DnsReadable } from './answer-common.js';
+import type { AnswerContext, DnsCatalog, DnsReadable } from './answer-common.js';
 import { AnswerCache } from './cache.js';
 import { NameIndex } from './name-index.js';
-import { domainLabels } from './names.js';
+import { domainLabels, type NameQuery } from './names.js';
 import { QueryHandler, type DnsLogger, type DnsWan, type Reply } from './query-handler.js';
 import { ResponseRateLimiter, slipAnswer } from './rate-limit.js';
 import { Forwarder } from './recursor.js';
@@ -22,7 +21,9 @@ import { UdpTransport } from './udp-transport.js';
 import { RCODE_NAMES, type RcodeName } from './wire.js';
 
 export interface DnsServerOptions {
-  catalog: Catalog;
+  catalog: DnsCatalog;
+  /** Awaited before an answer not in the answer cache is built (see QueryHandler). */
+  prepare?: (q: NameQuery) => Promise<void> | undefined;
   /** DNS config; `addr` must not be null (DNS off means: do not start the server). */
   config: DnsConfig;
   /** The local datacenter (the only one `.<dc>.` names answer for). */
@@ -144,7 +145,15 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const wanForwarder = opts.wan
     ? new Forwarder([], config.recursorTimeoutMs, limits.maxForwards, (err) => logger.debug({ err }, 'dns: WAN socket error'))
     : undefined;
-  const handler = new QueryHandler(ctx, cache, forwarder, domains, logger, opts.wan && wanForwarder ? { hooks: opts.wan, forwarder: wanForwarder } : undefined);
+  const handler = new QueryHandler(
+    ctx,
+    cache,
+    forwarder,
+    domains,
+    logger,
+    opts.wan && wanForwarder ? { hooks: opts.wan, forwarder: wanForwarder } : undefined,
+    opts.prepare,
+  );
   const safeHandle = (msg: Buffer, tcp: boolean): Reply => {
     try {
       return handler.handle(msg, tcp);

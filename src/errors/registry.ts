@@ -171,6 +171,18 @@ export const ERRORS = {
     retryable: false,
     summary: 'The gateway routes file is unreadable or invalid; the message names the file and the field; the previous routes stay.',
   },
+  BEACON_ERR_AGENT_PROTOCOL: {
+    status: 400,
+    rcode: 'FORMERR',
+    retryable: false,
+    summary: 'A message on the agent stream is malformed or not allowed; the message names the field.',
+  },
+  BEACON_ERR_NO_SERVER: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'The agent reaches no server for a request that must go upstream.',
+  },
   BEACON_ERR_INTERNAL: { status: 500, rcode: 'SERVFAIL', retryable: true, summary: 'An unexpected error; the server log has the details.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -8,10 +8,11 @@ import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeC
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, loadTlsFiles, reloadTls, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
-import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
+import { createHealth, SERF_CHECK_ID, type Health, type Sessions, type StatusSink } from '../health/index.js';
 import { onStoreHealthChange, openStore, storeHealth, storeLastContact, type Store } from '../store/index.js';
 import { ClusterNode } from './cluster-node.js';
 import { AntiEntropy } from './anti-entropy.js';
+import { attachAgentStream } from './agent-stream.js';
 import { registerDnsMetrics } from './dns-metrics.js';
 import { registerConfigDefinitions, type DefinitionTarget } from './config-definitions.js';
 import { HttpDrain, type CutReport } from './http-drain.js';
@@ -115,6 +116,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let health: Health;
   const stopChores: Step[] = [];
   let session: OwnSession;
+  let nodeSessions: Sessions;
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
   const metrics = createMetrics({ catalog, store });
@@ -176,6 +178,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
       setPending: (node, id, want) => catalog.setPending(node, id, want),
     };
     const sessions = group ? group.sessions(new CatalogSessions(store)) : new CatalogSessions(store);
+    nodeSessions = sessions;
     const g = group;
     health = createHealth({
       source: catalog.stored,
@@ -306,6 +309,18 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
     return failStart(new BeaconError('BEACON_ERR_STARTUP', `cannot listen for HTTP on ${formatHostPort(config.http)}: ${why}`, { cause: err }));
   }
+  // Agents' stream: their node sessions, syncs and multiplexed watches (agent-stream.ts).
+  const agents = attachAgentStream({
+    app,
+    catalog,
+    sessions: nodeSessions!,
+    serverNode: config.node,
+    datacenter: config.datacenter,
+    logger,
+    registry: metrics.registry,
+    signal: shutdown.signal,
+  });
+  undo.push(() => agents.close());
   const addr = app.server.address() as AddressInfo;
   const http = { host: addr.address, port: addr.port };
   let dns: DnsServer | undefined;
@@ -368,6 +383,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
         shutdown.abort();
         let cut: CutReport = { connections: 0, requests: 0 };
         const errors = await runAll([
+          () => agents.close(),
           async () => (cut = await drain.close(app.close(), opts.shutdownGraceMs)),
           () => bounded(dns?.close(), 5000),
           () => federation.stop(),

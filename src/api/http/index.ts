@@ -13,3 +13,20 @@ export { checkDatacenter, boolParam, one, type Query } from './query.js';
 export { normalizeBody, param, ok, queryOf, applyFilter } from './routes/shared.js';
 export { decodeCheckDefinition, decodeServiceDefinition } from './definitions.js';
 export { reloadTls, loadTlsFiles } from './tls.js';
+export {
+  AGENT_STREAM_PATH,
+  AGENT_PROTOCOL_VERSION,
+  MAX_WATCHES_PER_STREAM,
+  MAX_AGENT_MESSAGE_BYTES,
+  isWatchablePath,
+  parseAgentMessage,
+  type AgentMessage,
+  type AgentNodeInfo,
+  type ServerMessage,
+  type WireRecord,
+} from './agent-protocol.js';
+export { leaderHeaders, HEALTHY_LEADER_HEADERS } from './leader-headers.js';
+export { SERVICE_SHAPE as AGENT_SERVICE_SHAPE } from './normalize.js';
+export { serviceSchema } from './schemas.js';
+export { normalizeTaggedAddresses } from './normalize.js';
+export { AGENT_SERVICE_FIELDS, CHECK_FIELDS } from './filter-fields.js';

@@ -1,5 +1,6 @@
 import type { RouteOptions } from 'fastify';
 import { BeaconError } from '../../../errors/index.js';
+import { SERF_CHECK_ID } from '../../../health/index.js';
 import { storeHealth } from '../../../store/index.js';
 import { blockingRead } from '../blocking.js';
 import type { HttpContext } from '../context.js';
@@ -35,7 +36,26 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
 
   // What agent/self says changes only with this server's own node record (members: and the group).
   const selfRead = { topics: [`node:${node}`], index: () => catalog.nodeIndex(node) } as const;
-  const membersRead = { topics: [`node:${node}`], index: () => Math.max(catalog.nodeIndex(node), tier?.index() ?? 0) } as const;
+  const membersRead = {
+    topics: [`node:${node}`, 'table:nodes', 'table:checks'],
+    index: () => Math.max(catalog.nodeIndex(node), tier?.index() ?? 0, catalog.tableIndex('nodes'), catalog.tableIndex('checks')),
+  } as const;
+  // Per-host agents: nodes with a serfHealth check that are not servers (alive while it passes).
+  const agents = (servers: ReadonlySet<string>) => {
+    const out: Array<Omit<ReturnType<typeof member>, 'Tags'> & { Tags: Record<string, string> }> = [];
+    for (const n of catalog.nodes().value) {
+      const name = n.record.Node;
+      if (servers.has(name)) continue;
+      const serf = catalog.check(name, SERF_CHECK_ID);
+      if (!serf || catalog.node(name).value?.services.some((s) => s.record.ID === 'consul')) continue;
+      out.push({
+        ...member({ name, addr: n.record.Address, version: ctx.version }),
+        Tags: { role: 'node', dc, id: n.record.ID, vsn: '2', build: `${ctx.version}:beacon` },
+        Status: serf.record.Status === 'critical' ? 4 : 1,
+      });
+    }
+    return out;
+  };
 
   return [
     missingParam('/v1/agent/service', 'id', 'Missing service ID in the path'),
@@ -148,7 +168,8 @@ export function agentRoutes(ctx: HttpContext): RouteOptions[] {
           cache: false,
           body: () => {
             if (boolParam(queryOf(req), 'wan')) return wanMembers(ctx);
-            return tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()];
+            const servers = tier ? tier.members().map((m) => member({ name: m.name, addr: m.addr, version: m.version })) : [member()];
+            return [...servers, ...agents(new Set(servers.map((m) => m.Name)))];
           },
         }),
     },
