@@ -44,7 +44,7 @@ describe('buildAgentConfig', () => {
   it.each([
     [{}, 'server'],
     [{ servers: [] }, 'server'],
-    [{ servers: ['https://x:1'] }, 'server'],
+    [{ servers: ['ftp://x:1'] }, 'server'],
     [{ servers: ['http://x:1/v1'] }, 'server'],
     [{ servers: ['http://x:99999'] }, 'server'],
     [{ servers: ['http://x'], store: 'embedded' }, 'store'],

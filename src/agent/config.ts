@@ -25,7 +25,7 @@ function serverUrl(v: string): string {
   } catch {
     throw bad('server', `"${v}" is not a URL like http://10.0.0.1:8500`);
   }
-  if (u.protocol !== 'http:') throw bad('server', `"${v}" must be an http:// URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw bad('server', `"${v}" must be an http:// or https:// URL`);
   if (u.pathname !== '/' || u.search || u.hash || u.username) throw bad('server', `"${v}" must be only scheme, host and port (http://10.0.0.1:8500)`);
   if (!u.port) u.port = '8500';
   return `${u.protocol}//${u.host}`;

@@ -25,6 +25,8 @@ export interface AgentOptions {
   cacheIdleMs: number;
   sweepIntervalMs: number;
   sessionTtlSeconds: number;
+  /** TLS towards https:// servers (read by the CLI from --ca-file, --client-cert, --client-key). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export const DEFAULT_AGENT_OPTIONS: AgentOptions = {
@@ -75,6 +77,8 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
   const upstream = new Upstream(
     {
       servers: cfg.servers,
+      ...(config.acl.agentToken ? { token: config.acl.agentToken } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
       sessionTtlSeconds: opts.sessionTtlSeconds,
       logger,
       node: () => ({

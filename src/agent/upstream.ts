@@ -31,6 +31,10 @@ export function parseDataFrame(text: string): DataFrame | undefined {
 
 export interface UpstreamOptions {
   servers: readonly string[];
+  /** ACL token presented to the servers (`--acl-agent-token`): needs node write on this agent's node, service write on its services. */
+  token?: string;
+  /** TLS towards https:// servers: CA, and a client certificate and key. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   node: () => AgentNodeInfo;
   sessionTtlSeconds: number;
   logger: Logger;
@@ -93,7 +97,13 @@ export class Upstream {
     const base = this.opts.servers[this.next % this.opts.servers.length];
     this.next++;
     const url = base.replace(/^http/, 'ws') + AGENT_STREAM_PATH;
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 << 20, handshakeTimeout: 5000 });
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: 256 << 20,
+      handshakeTimeout: 5000,
+      ...(this.opts.token ? { headers: { 'x-consul-token': this.opts.token } } : {}),
+      ...this.opts.tls,
+    });
     this.ws = ws;
     let opened = false;
     ws.on('open', () => {

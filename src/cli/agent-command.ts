@@ -1,3 +1,4 @@
+import { resolveTls } from './api-client.js';
 import { Command, Option } from 'commander';
 import { fromEnv, fromFile, mergeRaw, formatHostPort } from '../config/index.js';
 import { isBeaconError } from '../errors/index.js';
@@ -36,6 +37,10 @@ export function agentCommand(): Command {
     .option('--enable-script-checks', 'allow script checks (Args) from any registration')
     .option('--enable-local-script-checks', 'allow script checks only from the config dir')
     .option('--check-failures-before-critical <n>', 'consecutive failures before a check turns critical (default 2)')
+    .option('--acl-agent-token <secret>', 'ACL token the agent presents to the servers (needs node write on its node and service write on its services)')
+    .option('--ca-file <file>', 'PEM CA of https:// servers (default $BEACON_CACERT, else $CONSUL_CACERT)')
+    .option('--client-cert <file>', 'PEM client certificate for servers that require one, with --client-key')
+    .option('--client-key <file>', 'PEM key of --client-cert')
     .addHelpText(
       'after',
       `
@@ -49,7 +54,21 @@ Examples:
     )
     .action(async (flags: AgentFlags) => {
       try {
-        const { config: file, server, recursor, ...rest } = flags as AgentFlags & { recursor?: string[] };
+        const {
+          config: file,
+          server,
+          recursor,
+          caFile,
+          clientCert,
+          clientKey,
+          ...rest
+        } = flags as AgentFlags & {
+          recursor?: string[];
+          caFile?: string;
+          clientCert?: string;
+          clientKey?: string;
+        };
+        const tls = resolveTls({ caFile, clientCert, clientKey }, process.env);
         const env = fromEnv(process.env) as RawAgentConfig;
         const envServers = process.env.BEACON_SERVERS;
         const raw: RawAgentConfig = {
@@ -82,7 +101,7 @@ Examples:
             (err: Error) => process.stderr.write(`beacon: reload failed, nothing changed: ${err.message}\n`),
           );
         });
-        agent = await runAgent(cfg);
+        agent = await runAgent(cfg, tls ? { tls } : {});
         process.stdout.write(
           `beacon agent ready http=${formatHostPort(agent.http)} dns=${agent.dns ? formatHostPort(agent.dns) : 'off'} node=${cfg.base.node} servers=${cfg.servers.join(',')}\n`,
         );

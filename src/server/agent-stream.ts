@@ -18,6 +18,9 @@ import type { Session, Sessions } from '../health/index.js';
 import { applyAgentSync, desiredFromSync, nodeRecordOf } from './agent-sync.js';
 import { RepairPlanner } from './repair-plan.js';
 import { WatchHubs, type WatchSub } from './agent-watch-hub.js';
+import type { DesiredNode } from './repair-plan.js';
+import type { AclResolver, Authorizer } from '../acl/index.js';
+import { permissionDenied, secretOf } from '../api/http/index.js';
 
 export interface AgentStreamDeps {
   app: FastifyInstance;
@@ -29,6 +32,8 @@ export interface AgentStreamDeps {
   logger: Logger;
   registry: client.Registry;
   signal: AbortSignal;
+  /** ACLs: the stream's token (X-Consul-Token on the upgrade) decides what the agent may do. */
+  acl?: AclResolver;
 }
 
 /** An agent whose unsent frames pile up past this is too slow: its connection is closed and it reconnects. */
@@ -81,8 +86,20 @@ export function attachAgentStream(deps: AgentStreamDeps): { close(): void; hubs:
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // The agent's token, resolved before the upgrade: an unknown one is refused as any request's is.
+    let authz: Authorizer | undefined;
+    if (deps.acl?.active) {
+      try {
+        authz = deps.acl.resolve(secretOf(req.headers, req.url ?? ''));
+      } catch {
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nX-Beacon-Error: BEACON_ERR_ACL_NOT_FOUND\r\nContent-Length: 13\r\n\r\nACL not found',
+        );
+        return;
+      }
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new AgentConnection(ws, deps, hubs);
+      const conn = new AgentConnection(ws, deps, hubs, authz);
       conns.add(conn);
       ws.on('close', () => {
         conns.delete(conn);
@@ -115,6 +132,8 @@ class AgentConnection {
     readonly ws: WebSocket,
     private readonly deps: AgentStreamDeps,
     private readonly hubs: WatchHubs,
+    /** What the agent's token allows (undefined: ACLs restrict nothing). */
+    private readonly authz?: Authorizer,
   ) {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary)
@@ -162,6 +181,8 @@ class AgentConnection {
             new BeaconError('BEACON_ERR_AGENT_PROTOCOL', `id: a connection holds at most ${MAX_WATCHES_PER_STREAM} watches`, { field: 'id' }),
           );
         }
+        const denied = this.authz ? watchDenied(this.authz, m.path) : undefined;
+        if (denied) return this.fail({ id: m.id }, denied);
         const sub: WatchSub = { id: m.id, index: m.index, send: (f) => this.send(f) };
         this.watches.set(m.id, { sub, cancel: this.hubs.subscribe(m.path, sub) });
         return;
@@ -197,8 +218,31 @@ class AgentConnection {
       await s?.end({ revoke: true });
       return 0;
     }
-    const { desired, statuses } = desiredFromSync(node, m);
+    const { desired: all, statuses } = desiredFromSync(node, m);
+    const desired = this.authz ? this.permitted(all) : all;
     return applyAgentSync(this.deps.catalog, this.planner, desired, statuses, this.session !== undefined);
+  }
+
+  /**
+   * The part of a sync the agent's token may write: a service it may not write is left out (with
+   * its checks) and logged, and the rest is synced, as Consul's anti-entropy skips what its token
+   * refuses.
+   */
+  private permitted(desired: DesiredNode): DesiredNode {
+    const a = this.authz!;
+    const denied = new Set<string>();
+    for (const [id, { service }] of desired.services) if (!a.serviceWrite(service.Service)) denied.add(id);
+    if (denied.size === 0) return desired;
+    this.deps.logger.warn(
+      { node: desired.node.Node, services: [...denied] },
+      `agent stream: the agent's token lacks service:write on ${denied.size} of its services; they are left out of the catalog`,
+    );
+    return {
+      node: desired.node,
+      services: new Map([...desired.services].filter(([id]) => !denied.has(id))),
+      checks: new Map([...desired.checks].filter(([, c]) => !denied.has(c.check.ServiceID))),
+      checksOf: (sid) => (denied.has(sid) ? [] : desired.checksOf(sid)),
+    };
   }
 
   private async hello(m: Extract<AgentMessage, { op: 'hello' }>): Promise<void> {
@@ -210,6 +254,7 @@ class AgentConnection {
         field: 'node.Node',
       });
     if (!m.node.Address) throw new BeaconError('BEACON_ERR_AGENT_PROTOCOL', 'node.Address: missing', { field: 'node.Address' });
+    if (this.authz && !this.authz.nodeWrite(name)) throw permissionDenied(this.authz, 'node:write', name);
     this.node = nodeRecordOf(m.node, this.deps.datacenter);
     this.sessionTtl = m.ttl;
     await this.openSession();
@@ -254,4 +299,31 @@ class AgentConnection {
     clearTimeout(this.keepTimer);
     for (const id of [...this.watches.keys()]) this.unwatch(id);
   }
+}
+
+/**
+ * Whether the agent's token may watch a read: a service's reads need read on the service, a
+ * node's on the node; the lists (every service, every node, a health state) need read on every
+ * name (a `service_prefix ""` and `node_prefix ""` read rule), because one shared answer is sent
+ * to every agent watching it and is not filtered per token.
+ */
+function watchDenied(a: Authorizer, path: string): BeaconError | undefined {
+  if (a.allowsAll) return undefined;
+  const clean = path.split('?')[0];
+  const one = /^\/v1\/(?:health|catalog)\/(service|node|checks)\/([^/]+)$/.exec(clean);
+  let ok: boolean;
+  let perm: string;
+  let name: string | undefined;
+  if (one) {
+    name = decodeURIComponent(one[2]);
+    const res = one[1] === 'node' ? 'node' : 'service';
+    ok = a.can(res, name, 'read');
+    perm = `${res}:read`;
+  } else if (/^\/v1\/status\//.test(clean) || clean === '/v1/catalog/datacenters') {
+    return undefined;
+  } else {
+    ok = a.can('service', '', 'read') && a.can('node', '', 'read');
+    perm = 'service:read,node:read (every name)';
+  }
+  return ok ? undefined : permissionDenied(a, perm, name);
 }

@@ -319,6 +319,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     logger,
     registry: metrics.registry,
     signal: shutdown.signal,
+    acl,
   });
   undo.push(() => agents.close());
   const addr = app.server.address() as AddressInfo;

@@ -5,7 +5,9 @@
  * above it; a deleted token stops working at once; bad policies and tokens get 400s naming the
  * field; and no secret shows up in a response after creation, in /metrics or in the logs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Consul from 'consul';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,6 +266,58 @@ describe('ACLs', () => {
       expect(seen.sort()).toEqual(['dc1', 'dc2']);
     } finally {
       await dc2.stop();
+    }
+  });
+
+  it('an agent syncs what its token may write, and is kept out without a token that may write its node', async () => {
+    const AGENT_TOKEN = '5e0c8a8e-1f5d-4d7a-9d44-2b7a3c9e6f11';
+    await policy(
+      'agent-host-a',
+      'node "host-a" { policy = "write" }\nservice "agent-web" { policy = "write" }\nservice_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+    );
+    const made = await api('PUT', '/v1/acl/token', management.SecretID, { SecretID: AGENT_TOKEN, Policies: [{ Name: 'agent-host-a' }] });
+    expect(made.status, made.text).toBe(200);
+    secrets.push(AGENT_TOKEN);
+    const start = (node: string, token: string | undefined) => {
+      const dir = mkdtempSync(join(tmpdir(), 'beacon-acl-agent-'));
+      const args = [BEACON_BIN, 'agent', '--server', server.httpUrl, '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--node', node];
+      const proc = spawn(process.execPath, [...args, ...(token ? ['--acl-agent-token', token] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      return { proc, dir, out: () => out };
+    };
+    const waitFor = async (what: string, ok: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 120; i++) {
+        if (await ok()) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`not within 30 s: ${what}`);
+    };
+    const good = start('host-a', AGENT_TOKEN);
+    const bad = start('host-b', undefined);
+    try {
+      await waitFor('agent ready', () => /beacon agent ready http=(\S+)/.test(good.out()));
+      const agentUrl = `http://${/beacon agent ready http=(\S+)/.exec(good.out())![1]}`;
+      for (const [name, port] of [
+        ['agent-web', 8080],
+        ['agent-db', 5432],
+      ] as const) {
+        const r = await fetch(`${agentUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: name, Port: port }) });
+        expect(r.status).toBe(200);
+      }
+      const services = async () => Object.keys((await api('GET', '/v1/catalog/node/host-a', management.SecretID)).json?.Services ?? {});
+      await waitFor('agent-web synced', async () => (await services()).includes('agent-web'));
+      expect(await services()).not.toContain('agent-db');
+      // The agent without a token is refused (it says so) and never gets its node into the catalog.
+      await waitFor('the tokenless agent refused', () => /lacks permission 'node:write' on \\?"host-b/.test(bad.out()));
+      const hostB = await api('GET', '/v1/catalog/node/host-b', management.SecretID);
+      expect(hostB.json).toBeNull();
+    } finally {
+      for (const a of [good, bad]) {
+        a.proc.kill('SIGKILL');
+        rmSync(a.dir, { recursive: true, force: true });
+      }
     }
   });
 

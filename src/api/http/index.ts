@@ -30,3 +30,4 @@ export { SERVICE_SHAPE as AGENT_SERVICE_SHAPE } from './normalize.js';
 export { serviceSchema } from './schemas.js';
 export { normalizeTaggedAddresses } from './normalize.js';
 export { AGENT_SERVICE_FIELDS, CHECK_FIELDS } from './filter-fields.js';
+export { permissionDenied, secretOf } from './acl.js';
