@@ -11,6 +11,8 @@ const layers = {
   catalog: ['health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   health: ['store', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  // The event history: beside health and cluster, on the catalog (config and errors below it).
+  events: ['store', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
   agent: ['gateway', 'server', 'cli', 'ui'],
@@ -20,7 +22,7 @@ const layers = {
 
 const siblingImports = {
   selector:
-    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
+    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|events|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
   message: 'Import another subsystem through its index.js, not its insides.',
 };
 

@@ -33,6 +33,7 @@ describe('config', () => {
       },
       definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2 },
+      events: { historyEvents: 10_000, historyAgeMs: 3_600_000, sinkUrl: null, logFile: null },
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dns)).toBe(true);
@@ -57,6 +58,11 @@ describe('config', () => {
     [{ dnsServiceTtl: 'web=forever' }, /invalid dnsServiceTtl/],
     [{ domain: 'bad_domain!' }, /invalid domain/],
     [{ recursors: '127.0.0.1:0' }, /invalid recursors/],
+    [{ eventHistory: '99' }, /invalid eventHistory: "99" must be an integer from 100/],
+    [{ eventHistory: 'lots' }, /invalid eventHistory/],
+    [{ eventHistoryAge: '30s' }, /invalid eventHistoryAge: "30s" must be a duration from 1m/],
+    [{ eventSink: 'ftp://x/y' }, /invalid eventSink: "ftp:\/\/x\/y" is not an http/],
+    [{ eventSink: 'not a url' }, /invalid eventSink/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

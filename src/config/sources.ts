@@ -25,6 +25,10 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'enableScriptChecks',
   'enableLocalScriptChecks',
   'checkFailuresBeforeCritical',
+  'eventHistory',
+  'eventHistoryAge',
+  'eventSink',
+  'eventLog',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

@@ -6,6 +6,7 @@ import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeC
 import { BeaconError, isBeaconError } from '../errors/index.js';
 import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
+import { Events } from '../events/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
 import { onStoreHealthChange, openStore, storeHealth, storeLastContact, type Store } from '../store/index.js';
 import { ClusterNode } from './cluster-node.js';
@@ -101,11 +102,17 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let session: OwnSession;
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
+  let events: Events | undefined;
   const metrics = createMetrics({ catalog, store });
   const clusterMetrics = createClusterMetrics(metrics.registry, () => group);
   try {
     await catalog.start();
     undo.push(() => catalog.stop());
+    // Events follow the catalog from here, so this start's own registrations are in the history.
+    events = new Events({ catalog, config, logger, registry: metrics.registry });
+    events.start();
+    const ev = events;
+    undo.push(() => ev.stop());
     const { state, file, found } = await openLocalState(catalog, config, logger);
     ownerFileClose = () => file.close();
     undo.push(ownerFileClose);
@@ -238,6 +245,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     startedAt: Date.now(),
     version: pkg.version,
     shutdownSignal: shutdown.signal,
+    events,
   };
   const app = createHttpApp(ctx);
   const drain = new HttpDrain(app.server);
@@ -303,6 +311,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           ...stopChores,
           () => health.stop(),
           () => forwarder?.close(),
+          () => events?.stop(),
           () => catalog.stop(),
           ownerFileClose,
           closeStore,

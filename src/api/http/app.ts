@@ -18,6 +18,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pickRoutes } from './routes/pick.js';
 import { checksRoutes } from './routes/checks.js';
+import { eventsRoutes } from './routes/events.js';
 
 function registerCacheMetrics(ctx: HttpContext): void {
   const { registry } = ctx.metrics;
@@ -185,7 +186,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     return reply.code(404).header('X-Beacon-Error', 'BEACON_ERR_NOT_FOUND').send();
   });
 
-  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, ...extra];
+  const modules = [agentRoutes, catalogRoutes, healthRoutes, statusRoutes, metricsRoutes, pickRoutes, checksRoutes, clusterRoutes, eventsRoutes, ...extra];
   const methodsByUrl = new Map<string, Set<string>>();
   for (const mod of modules) {
     for (const r of mod(ctx)) {
