@@ -10,6 +10,7 @@ import { watchCommand } from './watch-command.js';
 import { infoCommand } from './info-command.js';
 import { runProgram } from './usage-errors.js';
 import { devCommand } from './dev-cluster-command.js';
+import { eventsCommand } from './events-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(maintCommand())
     .addCommand(watchCommand())
     .addCommand(infoCommand())
+    .addCommand(eventsCommand())
     .addCommand(devCommand());
   await runProgram(program, argv);
 }

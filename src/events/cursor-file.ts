@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hold, type BeaconEvent, type HeldEvent } from './types.js';
 
 /**
  * A sink's position, kept in the data directory: the revision of the last event the sink
@@ -28,5 +29,44 @@ export class CursorFile {
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify({ target: this.target, revision }));
     renameSync(tmp, this.path);
+  }
+
+  private get spoolPath(): string {
+    return `${this.path}.spool`;
+  }
+
+  /** Events the last run could not deliver (kept at its stop), or none. */
+  loadSpool(): { events: HeldEvent[]; applied: number } {
+    const none = { events: [], applied: 0 };
+    let text: string;
+    try {
+      text = readFileSync(this.spoolPath, 'utf8');
+    } catch {
+      return none;
+    }
+    const events: HeldEvent[] = [];
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    let applied = 0;
+    try {
+      const head = JSON.parse(lines[0] ?? '{}') as { target?: unknown; applied?: unknown };
+      if (head.target !== this.target || typeof head.applied !== 'number') return none;
+      applied = head.applied;
+      for (const l of lines.slice(1)) events.push(hold(JSON.parse(l) as BeaconEvent));
+    } catch {
+      return { events, applied: events.at(-1)?.event.revision ?? 0 };
+    }
+    return { events, applied };
+  }
+
+  /** Keeps `events` (and the revision applied when they were kept) for the next start; none removes the spool. */
+  saveSpool(events: readonly HeldEvent[], applied: number): void {
+    if (events.length === 0) {
+      rmSync(this.spoolPath, { force: true });
+      return;
+    }
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.spoolPath}.tmp`;
+    writeFileSync(tmp, [JSON.stringify({ target: this.target, applied }), ...events.map((e) => e.json)].join('\n') + '\n');
+    renameSync(tmp, this.spoolPath);
   }
 }

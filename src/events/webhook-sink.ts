@@ -43,6 +43,8 @@ export class WebhookSink {
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private inflight: AbortController | undefined;
+  /** Events left undelivered by the previous run of this server, delivered first. */
+  private spooled: HeldEvent[] = [];
 
   constructor(
     private readonly hub: EventHub,
@@ -53,12 +55,16 @@ export class WebhookSink {
 
   /** Events held that this sink has not delivered yet. */
   get lag(): number {
-    return this.hub.history.countAfter(this.stats.cursor);
+    return this.spooled.length + this.hub.history.countAfter(this.stats.cursor);
   }
 
   start(): void {
     const saved = this.cursorFile.load();
-    this.stats.cursor = saved ?? this.hub.history.floor;
+    const spool = this.cursorFile.loadSpool();
+    this.spooled = spool.events.filter((e) => saved === undefined || e.event.revision > saved);
+    // With a spool the last run applied up to spool.applied: its events are delivered first, and
+    // the history must reach back to there (else a gap event says what was not seen).
+    this.stats.cursor = this.spooled.length > 0 ? spool.applied : (saved ?? this.hub.history.floor);
     this.unsubscribe = this.hub.subscribe(() => this.wake?.());
     this.loop = this.run();
   }
@@ -74,8 +80,20 @@ export class WebhookSink {
     this.inflight?.abort();
     this.wake?.();
     await this.loop;
-    if (this.lag > 0)
-      this.opts.logger.warn({ sink: this.opts.url, undelivered: this.lag, after: this.stats.cursor }, 'event sink stopped with events not delivered');
+    const left = [...this.spooled, ...this.hub.history.after(this.stats.cursor)];
+    const applied = Math.max(this.stats.cursor, this.hub.history.revision);
+    try {
+      // Kept for the next start, which delivers them before anything new.
+      this.cursorFile.saveSpool(left, applied);
+      if (left.length === 0) this.cursorFile.save(applied);
+    } catch (err) {
+      this.opts.logger.warn({ err, sink: this.opts.url }, 'event sink: cannot keep its undelivered events for the next start');
+    }
+    if (left.length > 0)
+      this.opts.logger.warn(
+        { sink: this.opts.url, undelivered: left.length, after: this.stats.cursor },
+        'event sink stopped with events not delivered; the next start delivers them first',
+      );
   }
 
   private async run(): Promise<void> {
@@ -84,6 +102,20 @@ export class WebhookSink {
     let attempt = 0;
     while (!this.stopped) {
       let lines: HeldEvent[] = [];
+      if (this.spooled.length > 0) {
+        lines = this.spooled.slice(0, size);
+        if (await this.post(lines)) {
+          this.spooled = this.spooled.slice(lines.length);
+          this.stats.delivered += lines.length;
+          this.saveCursor(this.spooled.length === 0 ? this.stats.cursor : lines[lines.length - 1].event.revision);
+          if (this.spooled.length === 0) this.cursorFile.saveSpool([], 0);
+          attempt = 0;
+        } else if (!this.stopped) {
+          this.stats.failures++;
+          await this.sleepOrStop(this.backoff(++attempt));
+        }
+        continue;
+      }
       if (!h.holdsAfter(this.stats.cursor)) {
         const gap = this.hub.gapEvent(this.stats.cursor, h.floor);
         this.stats.lost++;
@@ -106,18 +138,28 @@ export class WebhookSink {
         attempt = 0;
         this.stats.delivered += lines.length;
         this.stats.cursor = upTo;
-        try {
-          this.cursorFile.save(upTo);
-        } catch (err) {
-          this.opts.logger.warn({ err, path: this.cursorFile.path }, 'event sink: cannot persist its cursor');
-        }
+        // Caught up: everything to the last applied revision is delivered, events or not.
+        if (h.countAfter(upTo) === 0) this.stats.cursor = Math.max(upTo, h.revision);
+        this.saveCursor(this.stats.cursor);
         continue;
       }
       this.stats.failures++;
-      attempt++;
-      const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 };
-      const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
-      await this.sleepOrStop(ceiling / 2 + Math.random() * (ceiling / 2));
+      await this.sleepOrStop(this.backoff(++attempt));
+    }
+  }
+
+  /** Full-jitter exponential back-off: a random wait in the upper half of base * 2^(attempt-1), capped. */
+  private backoff(attempt: number): number {
+    const { baseMs, maxMs } = this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 };
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private saveCursor(revision: number): void {
+    try {
+      this.cursorFile.save(revision);
+    } catch (err) {
+      this.opts.logger.warn({ err, path: this.cursorFile.path }, 'event sink: cannot persist its cursor');
     }
   }
 
