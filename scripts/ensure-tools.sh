@@ -2,7 +2,8 @@
 # Installs the system tools Beacon's tests use when they are missing (Debian packages):
 #   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
 #   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
-#   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
+#   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts); chromium for the
+#   web UI's end-to-end tests (driven by playwright-core).
 # Benchmarks additionally use dnsperf: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
@@ -13,6 +14,8 @@ command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || need+=(python3-consul)
 # etcd 3.4 for src/store/etcd's tests and the catalog's concurrency suite on etcd
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
+# Chromium for the web UI's end-to-end tests (test/e2e/ui.test.ts) and bench/ui-events.mjs
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${1:-}" = "--bench" ]; then
   command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 fi

@@ -4,7 +4,7 @@ import { Catalog, CatalogSessions, HistoryCompactor, ServerRegistry } from '../c
 import { createClusterMetrics, ServerGroup, TtlForwarder } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import { createHttpApp, createMetrics, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
+import { createHttpApp, createMetrics, defaultUiDir, ResponseCache, uiRoutes, type HttpContext, type LocalNode } from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
 import { Events } from '../events/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type StatusSink } from '../health/index.js';
@@ -247,7 +247,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     shutdownSignal: shutdown.signal,
     events,
   };
-  const app = createHttpApp(ctx);
+  const app = createHttpApp(ctx, [uiRoutes(defaultUiDir())]);
   const drain = new HttpDrain(app.server);
   undo.push(() => app.close());
   try {

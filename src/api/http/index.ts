@@ -12,3 +12,4 @@ export { checkJson, agentServiceJson, healthEntryJson } from './serialize.js';
 export { checkDatacenter, boolParam, one, type Query } from './query.js';
 export { normalizeBody, param, ok, queryOf, applyFilter } from './routes/shared.js';
 export { decodeCheckDefinition, decodeServiceDefinition } from './definitions.js';
+export { uiRoutes, defaultUiDir, loadUiAssets } from './ui-assets.js';
