@@ -13,6 +13,8 @@ export interface StreamTarget {
   once(event: 'drain' | 'close', fn: () => void): unknown;
   off(event: 'drain' | 'close', fn: () => void): unknown;
   destroy?(): void;
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface FollowOptions {
@@ -96,6 +98,7 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
     let keepAlive: NodeJS.Timeout | undefined;
     const finish = (how: 'ended' | 'closed' | 'dropped', last?: string) => {
       unsubscribe();
+      if (corked) uncork();
       clearInterval(keepAlive);
       target.off('close', finishClosed);
       opts.signal?.removeEventListener('abort', finishEnded);
@@ -106,7 +109,18 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
     };
     const finishClosed = () => finish('closed');
     const finishEnded = () => finish('ended');
+    // Revisions applied in one turn of the event loop go out in one write per reader.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      target.uncork?.();
+    };
     const unsubscribe = hub.subscribe((batch) => {
+      if (!corked && target.cork) {
+        corked = true;
+        target.cork();
+        setImmediate(uncork);
+      }
       send(batch);
       if (target.writableLength > max) {
         opts.onDropped?.();

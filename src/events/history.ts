@@ -1,7 +1,7 @@
 import type { HeldEvent } from './types.js';
 
 /** Bytes an event costs beside its JSON text: the event object, its fields and the ring slot (measured by bench/ui-events.mjs). */
-export const EVENT_OVERHEAD_BYTES = 360;
+export const EVENT_OVERHEAD_BYTES = 490;
 
 export interface HistoryLimits {
   /** Most events held. */
