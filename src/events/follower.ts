@@ -13,8 +13,6 @@ export interface StreamTarget {
   once(event: 'drain' | 'close', fn: () => void): unknown;
   off(event: 'drain' | 'close', fn: () => void): unknown;
   destroy?(): void;
-  cork?(): void;
-  uncork?(): void;
 }
 
 export interface FollowOptions {
@@ -55,13 +53,18 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
   const onClose = () => (closed = true);
   target.once('close', onClose);
 
-  const send = (batch: readonly HeldEvent[]): void => {
+  /** The frames of a batch this reader wants; moves the cursor past the batch. */
+  const render = (batch: readonly HeldEvent[]): string => {
     let text = '';
     for (const e of batch) {
       if (e.event.revision <= cursor && e.event.kind !== 'gap') continue;
       if (matches(e.event, opts.filter)) text += frame(e, opts.format);
     }
     if (batch.length > 0) cursor = Math.max(cursor, batch[batch.length - 1].event.revision);
+    return text;
+  };
+  const send = (batch: readonly HeldEvent[]): void => {
+    const text = render(batch);
     if (text) target.write(text);
   };
   const drained = (): Promise<void> =>
@@ -93,35 +96,34 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
     return closed ? 'closed' : 'ended';
   }
 
-  // Live: from here on nothing awaits between an event and its write.
+  // Live: every event is rendered as it is applied; what a reader gets within FLUSH_MS goes out
+  // in one write (one shared timer for all readers), so many readers cost few writes.
   return new Promise((resolve) => {
     let keepAlive: NodeJS.Timeout | undefined;
-    const finish = (how: 'ended' | 'closed' | 'dropped', last?: string) => {
+    let pending = '';
+    let done = false;
+    const finish = (how: 'ended' | 'closed' | 'dropped', last = '') => {
+      if (done) return;
+      done = true;
       unsubscribe();
-      if (corked) uncork();
+      flushers.delete(flush);
       clearInterval(keepAlive);
       target.off('close', finishClosed);
       opts.signal?.removeEventListener('abort', finishEnded);
-      if (!target.destroyed) target.end(last);
+      if (!target.destroyed) target.end(pending + last);
+      pending = '';
       // A dropped reader that never reads again must not hold its unsent bytes for ever.
       if (how === 'dropped') setTimeout(() => target.destroy?.(), 30_000).unref();
       resolve(how);
     };
     const finishClosed = () => finish('closed');
     const finishEnded = () => finish('ended');
-    // Revisions applied in one turn of the event loop go out in one write per reader.
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      target.uncork?.();
-    };
-    const unsubscribe = hub.subscribe((batch) => {
-      if (!corked && target.cork) {
-        corked = true;
-        target.cork();
-        setImmediate(uncork);
+    const flush = () => {
+      if (done) return;
+      if (pending) {
+        target.write(pending);
+        pending = '';
       }
-      send(batch);
       if (target.writableLength > max) {
         opts.onDropped?.();
         const line = JSON.stringify({
@@ -131,6 +133,13 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
         });
         finish('dropped', opts.format === 'sse' ? `event: dropped\ndata: ${line}\n\n` : `${line}\n`);
       }
+    };
+    const unsubscribe = hub.subscribe((batch) => {
+      const text = render(batch);
+      if (!text) return;
+      pending += text;
+      if (pending.length + target.writableLength > max) flush();
+      else scheduleFlush(flush);
     });
     target.off('close', onClose);
     target.once('close', finishClosed);
@@ -138,4 +147,19 @@ export async function followEvents(hub: EventHub, target: StreamTarget, opts: Fo
     keepAlive = setInterval(() => target.write(opts.format === 'sse' ? ': keep-alive\n\n' : '\n'), opts.keepAliveMs ?? 15_000);
     keepAlive.unref();
   });
+}
+
+/** How long a live reader's events may wait to go out together. */
+const FLUSH_MS = 10;
+const flushers = new Set<() => void>();
+let flushTimer: NodeJS.Timeout | undefined;
+
+function scheduleFlush(flush: () => void): void {
+  flushers.add(flush);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = undefined;
+    const all = [...flushers];
+    flushers.clear();
+    for (const f of all) f();
+  }, FLUSH_MS);
 }
