@@ -152,8 +152,9 @@ describe('event stream on a real server', () => {
     expect(data).toMatchObject({ kind: 'service-registered', instance: 'live1', revision: id });
     expect(text.startsWith('retry: ')).toBe(true);
 
-    // Last-Event-ID: everything after that revision, nothing before.
-    const resumed = await fetch(`${base}/v1/beacon/events?follow=false`, { headers: { accept: 'text/event-stream', 'last-event-id': String(id - 1) } });
+    // Last-Event-ID: everything after that revision, nothing before; it wins over the URL's since
+    // (a reconnecting EventSource sends the URL it started with).
+    const resumed = await fetch(`${base}/v1/beacon/events?follow=false&since=0`, { headers: { accept: 'text/event-stream', 'last-event-id': String(id - 1) } });
     const ids = [...(await resumed.text()).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids[0]).toBe(id);
     expect(ids.every((i) => i >= id)).toBe(true);

@@ -179,3 +179,15 @@ export function summarize(s: Snapshot): { services: ServiceSummary[]; statusOf: 
 }
 
 export const fmtTime = (ms: number): string => new Date(ms).toLocaleString(undefined, { hour12: false });
+
+/** One key per event, to drop the same event met twice (history read while the stream runs). */
+export const eventKey = (e: BeaconEvent): string => `${e.revision}|${e.kind}|${e.node ?? ''}|${e.instance ?? ''}|${e.check ?? ''}`;
+
+/** `list` with `more` appended, without events it already holds. */
+export function mergeEvents(list: BeaconEvent[], more: BeaconEvent[], keep = Infinity): BeaconEvent[] {
+  const seen = new Set(list.map(eventKey));
+  const out = [...list];
+  for (const e of more) if (!seen.has(eventKey(e))) (seen.add(eventKey(e)), out.push(e));
+  out.sort((a, b) => a.revision - b.revision);
+  return out.length > keep ? out.slice(out.length - keep) : out;
+}

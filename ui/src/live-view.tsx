@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { loadEvents, Unreachable, type BeaconEvent } from './api';
+import { loadEvents, mergeEvents, Unreachable, type BeaconEvent } from './api';
 import { Timeline } from './common';
 import { live } from './live';
 
@@ -11,9 +11,9 @@ export function LiveView() {
   useEffect(() => {
     let alive = true;
     loadEvents({})
-      .then((ev) => alive && setEvents((l) => [...ev, ...l].slice(-KEEP)))
+      .then((ev) => alive && setEvents((l) => mergeEvents(l, ev, KEEP)))
       .catch((err: unknown) => err instanceof Unreachable && live.lost());
-    const off = live.onEvent((e) => setEvents((l) => [...l, e].slice(-KEEP)));
+    const off = live.onEvent((e) => setEvents((l) => mergeEvents(l, [e], KEEP)));
     return () => {
       alive = false;
       off();

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { loadEvents, Unreachable, worst, type BeaconEvent } from './api';
+import { loadEvents, mergeEvents, Unreachable, worst, type BeaconEvent } from './api';
 import { Badge, Meta, Timeline } from './common';
 import { live } from './live';
 import { href } from './router';
@@ -18,9 +18,9 @@ export function NodesView({ name }: { name?: string }) {
     if (!name) return;
     let alive = true;
     loadEvents({ node: name })
-      .then((ev) => alive && setEvents(ev))
+      .then((ev) => alive && setEvents((l) => mergeEvents(l, ev)))
       .catch((err: unknown) => err instanceof Unreachable && live.lost());
-    const off = live.onEvent((e) => e.node === name && setEvents((l) => [...l, e]));
+    const off = live.onEvent((e) => e.node === name && setEvents((l) => mergeEvents(l, [e])));
     return () => {
       alive = false;
       off();

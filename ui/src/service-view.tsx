@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { fmtTime, loadEvents, loadService, Unreachable, worst, type BeaconEvent, type HealthEntry } from './api';
+import { fmtTime, loadEvents, loadService, mergeEvents, Unreachable, worst, type BeaconEvent, type HealthEntry } from './api';
 import { Badge, Meta, statusOrder, Tags, Timeline } from './common';
 import { live } from './live';
 import { href } from './router';
@@ -27,7 +27,7 @@ export function ServiceView({ name, instance }: { name: string; instance?: { nod
         const [e, ev] = await Promise.all([loadService(name), loadEvents({ service: name })]);
         if (!alive) return;
         setEntries(e);
-        setEvents(ev);
+        setEvents((l) => mergeEvents(l, ev));
         setError(undefined);
       } catch (err) {
         if (err instanceof Unreachable) live.lost();
@@ -37,10 +37,7 @@ export function ServiceView({ name, instance }: { name: string; instance?: { nod
     void load();
     const off = live.onEvent((e) => {
       if (e.service !== name && e.kind !== 'node-liveness' && e.kind !== 'gap') return;
-      if (e.service === name)
-        setEvents((list) =>
-          list.some((x) => x.revision === e.revision && x.kind === e.kind && x.check === e.check && x.instance === e.instance) ? list : [...list, e],
-        );
+      if (e.service === name) setEvents((list) => mergeEvents(list, [e]));
       if ((e.kind === 'check-status' || e.kind === 'node-liveness') && e.to) {
         setEntries((list) =>
           list?.map((en) => ({

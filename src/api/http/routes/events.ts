@@ -23,8 +23,10 @@ export function parseEventsQuery(
 ): { filter: EventFilter; since: number | undefined; follow: boolean } {
   for (const k of Object.keys(q)) if (!PARAMS.has(k)) throw invalid(k, `Unknown parameter "${k}" (known: since, service, node, kind, follow, dc)`);
   let since: number | undefined;
-  const raw = one(q, 'since') ?? lastEventId;
-  const field = one(q, 'since') !== undefined ? 'since' : 'Last-Event-ID';
+  // A browser's EventSource reconnects to the URL it started with, adding Last-Event-ID: that
+  // header is the newer position, so it wins over ?since.
+  const raw = lastEventId ?? one(q, 'since');
+  const field = lastEventId !== undefined ? 'Last-Event-ID' : 'since';
   if (raw !== undefined) {
     if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw)))
       throw invalid(field, `Invalid ${field}: "${raw.slice(0, 64)}" is not a revision (a whole number)`);
