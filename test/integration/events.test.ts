@@ -15,6 +15,9 @@ import type { BeaconEvent } from '../../src/events/index.js';
 import { runServer, type RunningServer as InProcessServer } from '../../src/server/index.js';
 import { eventKey, readEvents, Receiver, waitFor } from '../helpers/events.js';
 import { BEACON_BIN, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { ensureTool } from '../helpers/tools.js';
+
+const ensurePython = () => ensureTool('python3', 'python3');
 
 const put = async (base: string, path: string, body?: unknown): Promise<Response> => {
   const res = await fetch(`${base}${path}`, { method: 'PUT', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -271,6 +274,65 @@ describe('event stream on a real server', () => {
       follow.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+  });
+
+  it('drops a reader that stops reading, with a last line saying where to resume, and counts it', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `noisy${i}`);
+    for (const ID of ids) await put(base, '/v1/agent/service/register', { Name: 'noisy', ID, Port: 88, Check: { TTL: '60s' } });
+    // A reader that does not read, with a small receive buffer (so the kernel does not hold
+    // megabytes for it): python3, which can set SO_RCVBUF before connecting. It reads everything
+    // once told to on stdin, and prints the last line.
+    const reader = spawn(ensurePython(), [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket()',
+        's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+        `s.connect(("${server.httpHost}", ${server.httpPort}))`,
+        's.sendall(b"GET /v1/beacon/events?service=noisy HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")',
+        'print("connected", flush=True)',
+        'sys.stdin.readline()',
+        'data = b""',
+        'while True:',
+        '    chunk = s.recv(65536)',
+        '    if not chunk: break',
+        '    data += chunk',
+        'lines = [l for l in data.split(b"\\n") if l.startswith(b"{")]',
+        'print(lines[-1].decode(), flush=True)',
+      ].join('\n'),
+    ]);
+    let out = '';
+    reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => reader.once('exit', r));
+    try {
+      await waitFor('the reader to connect', () => (out.includes('connected') ? true : undefined));
+      await waitFor('the stream to open', async () => ((await metric(base, 'beacon_events_followers ')) >= 1 ? true : undefined));
+      const note = encodeURIComponent('x'.repeat(3500));
+      const droppedBefore = (await metric(base, 'beacon_events_followers_dropped_total')) || 0;
+      let dropped = droppedBefore;
+      let puts = 0;
+      // Status flips of 16 checks at once, each event carrying 3.5 KB of output.
+      for (; puts < 4000 && dropped === droppedBefore; puts += ids.length * 2) {
+        await Promise.all(
+          ids.map(async (id) => {
+            await put(base, `/v1/agent/check/fail/service:${id}?note=${note}`);
+            await put(base, `/v1/agent/check/pass/service:${id}?note=${note}`);
+          }),
+        );
+        dropped = (await metric(base, 'beacon_events_followers_dropped_total')) || 0;
+      }
+      console.log(`slow reader dropped after ${puts} status writes`);
+      expect(dropped).toBe(droppedBefore + 1);
+      // Registrations went on all the while, and the server holds no stream for it now.
+      expect(await metric(base, 'beacon_events_followers ')).toBe(0);
+      reader.stdin.end('read\n');
+      expect(await exited).toBe(0);
+      const line = JSON.parse(out.trim().split('\n').at(-1)!) as { code: string; resumeAfter: number };
+      expect(line.code).toBe('BEACON_ERR_SLOW_CONSUMER');
+      expect(line.resumeAfter).toBeGreaterThan(0);
+    } finally {
+      reader.kill('SIGKILL');
+    }
   });
 
   it('answers a gap event when asked from a revision older than the history holds, then continues', async () => {
