@@ -59,7 +59,17 @@ export class WebhookSink {
   }
 
   start(): void {
-    const saved = this.cursorFile.load();
+    let saved = this.cursorFile.load();
+    if (saved !== undefined && saved > this.hub.history.revision) {
+      // A cursor ahead of the store (a store recreated under a kept data dir, an etcd cluster
+      // rebuilt): following it would skip every event up to it.
+      this.opts.logger.warn(
+        { sink: this.opts.url, cursor: saved, revision: this.hub.history.revision },
+        'event sink: its saved cursor is ahead of the store; starting from the current revision',
+      );
+      saved = undefined;
+      this.cursorFile.saveSpool([], 0);
+    }
     const spool = this.cursorFile.loadSpool();
     this.spooled = spool.events.filter((e) => saved === undefined || e.event.revision > saved);
     // With a spool the last run applied up to spool.applied: its events are delivered first, and
