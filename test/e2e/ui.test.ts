@@ -146,6 +146,9 @@ describe('web UI', () => {
     await shot('nodes');
     await page.goto(`${base}/ui/live`);
     await page.locator('.timeline li').first().waitFor({ timeout: 15_000 });
+    // Opened directly, the live view follows the stream too: a new event shows without reload.
+    await put(base, '/v1/agent/service/register', { Name: 'late', ID: 'late1', Port: 7000 });
+    await page.locator('.timeline li.service-registered', { hasText: 'late/late1' }).waitFor({ timeout: 15_000 });
     await shot('live');
   });
 

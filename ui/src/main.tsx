@@ -6,6 +6,7 @@ import { NodesView } from './nodes-view';
 import { href, useRoute } from './router';
 import { ServiceView } from './service-view';
 import { ServicesView } from './services-view';
+import { reload } from './snapshot';
 import './style.css';
 
 function Banner() {
@@ -34,6 +35,8 @@ function Dot() {
 
 function App() {
   const route = useRoute();
+  // Every view follows the stream: reading the state starts it from the state's index.
+  useEffect(() => void reload(), []);
   useEffect(() => {
     document.title = route.view === 'service' || route.view === 'node' ? `${route.name} · Beacon` : 'Beacon';
   }, [route]);
