@@ -40,10 +40,11 @@ describe('event stream on a real server', () => {
   let base: string;
   let sinkUrl: string;
 
-  const start = async () => {
+  const start = async (httpAddr?: string) => {
     server = await startServer({
       dataDir,
       dnsAddr: 'off',
+      ...(httpAddr ? { httpAddr } : {}),
       args: ['--event-sink', sinkUrl, '--event-log', logFile, '--event-history', '150', '--log-level', 'info'],
     });
     base = server.httpUrl;
@@ -227,10 +228,20 @@ describe('event stream on a real server', () => {
     const outage = (await readEvents(base, 'service=outage'))[0];
     const refused = receiver.requests;
     await waitFor('a refused delivery', () => (receiver.requests > refused ? true : undefined));
+    // A `beacon events --follow` that lives through the restart: it reconnects and goes on.
+    const addr = `${server.httpHost}:${server.httpPort}`;
+    const follow = spawn(process.execPath, [BEACON_BIN, 'events', '--follow', '--kind', 'service-registered', '--http-addr', addr]);
+    let followed = '';
+    let notes = '';
+    follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    follow.stderr.on('data', (d: Buffer) => (notes += d.toString()));
+    const followExit = new Promise<number | null>((r) => follow.once('exit', r));
+    await waitFor('the follower to print the history', () => (followed.includes('outage/outage1') ? true : undefined));
+    // A stream open during shutdown does not hold it up or fail it.
     expect(await server.stop({ keepData: true })).toBe(0);
     const stopped = server.output();
     receiver.mode = 'ok';
-    await start();
+    await start(addr);
     await waitFor('the event from before the restart', () => (receiver.events.some((e) => eventKey(e) === eventKey(outage)) ? true : undefined));
     await put(base, '/v1/agent/service/register', { Name: 'after', ID: 'after1', Port: 85 });
     await waitFor('an event after the restart', () => (receiver.events.some((e) => e.instance === 'after1') ? true : undefined));
@@ -238,6 +249,11 @@ describe('event stream on a real server', () => {
     const j = receiver.events.findIndex((e) => e.instance === 'after1');
     expect(i).toBeLessThan(j);
     expect(stopped).toMatch(/event sink stopped with events not delivered/);
+    await waitFor('the follower to print an event after the restart', () => (followed.includes('after/after1') ? true : undefined));
+    follow.kill('SIGINT');
+    expect(await followExit).toBe(0);
+    expect(notes).toMatch(/beacon: .*(reconnecting|retrying)/);
+    expect(followed.split('\n').filter((l) => l.includes('after/after1'))).toHaveLength(1);
     // Nothing happened while it was down: no gap is reported.
     expect(receiver.events.filter((e) => e.kind === 'gap')).toEqual([]);
   });
