@@ -1,6 +1,6 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Logger } from '../config/index.js';
+import { BeaconError } from '../errors/index.js';
 import type { EventHub } from './hub.js';
 import type { HeldEvent } from './types.js';
 
@@ -25,8 +25,13 @@ export class EventLogSink {
     private readonly logger: Logger,
   ) {}
 
+  /** Opens the file (its directory must exist); a file that cannot be opened stops the start with one line. */
   start(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    try {
+      closeSync(openSync(this.path, 'a'));
+    } catch (err) {
+      throw new BeaconError('BEACON_ERR_STARTUP', `cannot open the event log ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
     this.open();
     this.unsubscribe = this.hub.subscribe((batch) => this.write(batch));
   }

@@ -35,7 +35,7 @@ const metric = async (base: string, name: string): Promise<number> => {
 describe('event stream on a real server', () => {
   const receiver = new Receiver();
   const dataDir = tempDir('beacon-events-');
-  const logFile = join(dataDir, 'log', 'events.jsonl');
+  const logFile = join(dataDir, 'events.jsonl');
   let server: RunningServer;
   let base: string;
   let sinkUrl: string;
@@ -401,5 +401,31 @@ describe('a sink that never answers', () => {
     expect(sockets.size).toBeGreaterThan(0);
     expect(await metric(base, 'beacon_events_sink_lag_events{sink="webhook"}')).toBeGreaterThanOrEqual(200);
     expect(await metric(base, 'beacon_events_sink_events{sink="webhook",result="delivered"}')).toBe(0);
+  });
+});
+
+describe('event flags the server cannot use', () => {
+  it.each([
+    [['--event-log', '/nonexistent-dir/events.jsonl'], /^beacon: cannot open the event log \/nonexistent-dir\/events\.jsonl: ENOENT/],
+    [['--event-sink', 'ftp://collector/'], /^beacon: invalid eventSink: "ftp:\/\/collector\/" is not an http/],
+    [['--event-history', '10'], /^beacon: invalid eventHistory: "10" must be an integer from 100/],
+    [['--event-history-age', '5s'], /^beacon: invalid eventHistoryAge/],
+  ])('%j stops the start with one line and exit 1', (args, message) => {
+    const dir = tempDir('beacon-events-flags-');
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [BEACON_BIN, 'server', '--http-addr', '127.0.0.1:0', '--dns-addr', 'off', '--data-dir', dir, '--log-level', 'error', ...args],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
