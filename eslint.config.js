@@ -4,15 +4,17 @@ import tseslint from 'typescript-eslint';
 
 const layers = {
   // layer: folders it may NOT import from (everything above it)
-  client: ['errors', 'config', 'store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  errors: ['config', 'store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  config: ['store', 'catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  store: ['catalog', 'health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
-  catalog: ['health', 'cluster', 'acl', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  client: ['errors', 'config', 'store', 'catalog', 'health', 'cluster', 'acl', 'events', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  errors: ['config', 'store', 'catalog', 'health', 'cluster', 'acl', 'events', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  config: ['store', 'catalog', 'health', 'cluster', 'acl', 'events', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  store: ['catalog', 'health', 'cluster', 'acl', 'events', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  catalog: ['health', 'cluster', 'acl', 'events', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   health: ['store', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   cluster: ['api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   // tokens and policies: rules, authorizers, token resolution (their records are the catalog's)
   acl: ['store', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
+  // The event history: beside health and cluster, on the catalog (config and errors below it).
+  events: ['store', 'health', 'cluster', 'api', 'dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   api: ['dns', 'agent', 'gateway', 'server', 'cli', 'ui'],
   dns: ['api', 'agent', 'gateway', 'server', 'cli', 'ui'],
   // The agent reaches remote state only through the servers (the agent stream): no store, no server group.
@@ -24,7 +26,7 @@ const layers = {
 
 const siblingImports = {
   selector:
-    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|acl|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
+    'ImportDeclaration[source.value=/^\\.\\.\\/(\\.\\.\\/)*(errors|config|store|catalog|health|cluster|acl|events|dns|agent|gateway|server|cli|client)\\/(?!index\\.js$).+/]',
   message: 'Import another subsystem through its index.js, not its insides.',
 };
 

@@ -2,8 +2,9 @@
 # Installs the system tools Beacon's tests use when they are missing (Debian packages):
 #   dig (dnsutils) for the DNS tests; nsd as a real upstream for the DNS forwarding test;
 #   python3-consul for the python-consul e2e test; etcd (etcd-server) for the etcd store driver's
-#   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts).
-#   dnsperf for the DNS rate-limit test and the DNS benchmark.
+#   tests, which start a real three-member cluster (test/helpers/etcd-cluster.ts); chromium for the
+#   web UI's end-to-end tests (driven by playwright-core); dnsperf for the DNS rate-limit test
+#   and the DNS benchmark.
 # Benchmarks additionally use haproxy: `scripts/ensure-tools.sh --bench`.
 set -euo pipefail
 need=()
@@ -16,6 +17,8 @@ command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || need+=(nsd)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || need+=(etcd-server)
 # dnsperf for the DNS response-rate-limit test (a burst from one source) and the DNS bench
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+# Chromium for the web UI's end-to-end tests (test/e2e/ui.test.ts) and bench/ui-events.mjs
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${1:-}" = "--bench" ]; then
   # HAProxy 2.6, the baseline of bench/gateway.mjs
   command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)

@@ -13,6 +13,8 @@ import type {
   InstanceView,
   NodeRecord,
   NodeView,
+  RecordChange,
+  RecordListener,
   ServiceRecord,
   Topic,
   Versioned,
@@ -59,6 +61,7 @@ export class Catalog implements CommandView {
   private readonly revisionWaiters: { rev: number; resolve: () => void }[] = [];
   private readonly listeners = new Set<ChangeListener>();
   private readonly checkListeners = new Set<CheckListener>();
+  private readonly recordListeners = new Set<RecordListener>();
   private watch: WatchHandle | undefined;
   private stopped = false;
   private cmds: CatalogCommands | undefined;
@@ -99,8 +102,10 @@ export class Catalog implements CommandView {
     if (this.stopped) return;
     try {
       const { kvs, revision } = await this.store.range(CATALOG_PREFIX);
+      const from = this.view.revision;
       this.view.load(kvs, revision);
       for (const l of this.checkListeners) l.reloaded();
+      for (const l of this.recordListeners) l.reloaded(from, revision);
       this.waiters.notifyAll();
       this.settleRevisionWaiters();
       this.startWatch(revision + 1);
@@ -114,11 +119,15 @@ export class Catalog implements CommandView {
     if (b.revision <= this.view.revision) return;
     const topics = new Set<Topic>();
     const checkChanges: CheckChange[] | undefined = this.checkListeners.size > 0 ? [] : undefined;
+    const recordChanges: RecordChange[] | undefined = this.recordListeners.size > 0 ? [] : undefined;
     this.view.checkChanges = checkChanges;
+    this.view.recordChanges = recordChanges;
     for (const ev of b.events) this.view.apply(ev, topics);
     this.view.checkChanges = undefined;
+    this.view.recordChanges = undefined;
     this.view.revision = b.revision;
     if (checkChanges && checkChanges.length > 0) for (const l of this.checkListeners) l.changed(checkChanges, b.revision);
+    if (recordChanges && recordChanges.length > 0) for (const l of this.recordListeners) l.changed(recordChanges, b.revision);
     this.settleRevisionWaiters();
     if (topics.size > 0) {
       this.waiters.notify(topics);
@@ -195,6 +204,15 @@ export class Catalog implements CommandView {
   onCheckChange(listener: CheckListener): () => void {
     this.checkListeners.add(listener);
     return () => this.checkListeners.delete(listener);
+  }
+
+  /**
+   * Follows every record write and delete with the record before and after, in revision order
+   * (the event history). Returns an unsubscribe.
+   */
+  onRecordChange(listener: RecordListener): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
   }
 
   // ---- indexes -----------------------------------------------------------------------------

@@ -144,3 +144,20 @@ export interface CheckListener {
   /** The view was re-listed (after a broken or compacted watch): anything may have changed. */
   reloaded(): void;
 }
+
+/**
+ * One record as it was before and after one applied store event (undefined: absent). The
+ * event history derives its events from these, so every server derives the same ones.
+ */
+export type RecordChange =
+  | { kind: 'node'; node: string; id: string; before: NodeRecord | undefined; after: NodeRecord | undefined }
+  | { kind: 'service'; node: string; id: string; before: ServiceRecord | undefined; after: ServiceRecord | undefined }
+  | { kind: 'check'; node: string; id: string; before: CheckRecord | undefined; after: CheckRecord | undefined };
+
+/** Follows every record change of the catalog in revision order (the event history). */
+export interface RecordListener {
+  /** The records one store revision changed, in order. */
+  changed(changes: readonly RecordChange[], revision: number): void;
+  /** The view was re-listed at `revision`: changes after `fromRevision` up to it were not seen one by one. */
+  reloaded(fromRevision: number, revision: number): void;
+}

@@ -1,6 +1,6 @@
 import type { KeyValue, WatchEvent } from '../store/index.js';
 import { parseKey } from './keys.js';
-import type { CheckChange, CheckRecord, Indexed, NodeRecord, ServiceRecord, Topic, Weights } from './types.js';
+import type { CheckChange, CheckRecord, Indexed, NodeRecord, RecordChange, ServiceRecord, Topic, Weights } from './types.js';
 
 /** Everything the catalog knows about one node. */
 export interface NodeState {
@@ -121,6 +121,8 @@ export class CatalogView {
   readonly tableIndex = { services: 0, nodes: 0, checks: 0 };
   /** Set while a batch is applied: collects every check put or delete (for the health checkers). */
   checkChanges: CheckChange[] | undefined;
+  /** Set while a batch is applied: collects every record as it was before and after (events). */
+  recordChanges: RecordChange[] | undefined;
   revision = 0;
   instanceCount = 0;
   checkCount = 0;
@@ -170,12 +172,14 @@ export class CatalogView {
     const rev = ev.kv.modRevision;
     const s = this.nodeState(parsed.node);
     if (parsed.kind === 'node') {
+      const was = s.node?.record;
       s.node = ev.type === 'put' ? indexed(ev.kv, shareNode(JSON.parse(ev.kv.value) as NodeRecord)) : undefined;
       this.bumpTable('nodes', rev);
       this.bumpTable('services', rev);
       this.touchNode(parsed.node, rev, topics, true);
       topics.add('table:nodes');
       topics.add('table:services');
+      this.recordChanges?.push({ kind: 'node', node: parsed.node, id: parsed.node, before: was, after: s.node?.record });
     } else if (parsed.kind === 'service') {
       const before = s.services.get(parsed.id);
       if (before) {
@@ -191,6 +195,7 @@ export class CatalogView {
       } else {
         s.services.delete(parsed.id);
       }
+      this.recordChanges?.push({ kind: 'service', node: parsed.node, id: parsed.id, before: before?.record, after: s.services.get(parsed.id)?.record });
       this.bumpTable('services', rev);
       this.touchNode(parsed.node, rev, topics, false);
       topics.add('table:services');
@@ -227,7 +232,9 @@ export class CatalogView {
     }
     this.bumpTable('checks', rev);
     topics.add('table:checks');
-    this.checkChanges?.push({ node, checkId: id, check: ev.type === 'put' ? findCheck(s, id) : undefined });
+    const now = ev.type === 'put' ? findCheck(s, id) : undefined;
+    this.checkChanges?.push({ node, checkId: id, check: now });
+    this.recordChanges?.push({ kind: 'check', node, id, before: prev, after: now?.record });
   }
 
   private touchCheckOwner(s: NodeState, node: string, c: CheckRecord, rev: number, topics: Set<Topic>): void {

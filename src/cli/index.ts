@@ -13,6 +13,7 @@ import { devCommand } from './dev-cluster-command.js';
 import { aclCommand } from './acl-command.js';
 import { gatewayCommand, sidecarCommand } from './gateway-command.js';
 import { agentCommand, reloadCommand } from './agent-command.js';
+import { eventsCommand } from './events-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
     .addCommand(watchCommand())
     .addCommand(infoCommand())
     .addCommand(aclCommand())
+    .addCommand(eventsCommand())
     .addCommand(devCommand())
     .addCommand(gatewayCommand())
     .addCommand(sidecarCommand())

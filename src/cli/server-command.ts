@@ -67,6 +67,10 @@ export function serverCommand(): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--wan-interval <duration>', 'how often servers exchange WAN membership with each other datacenter (default 5s)')
+    .option('--event-history <n>', 'events kept in memory for /v1/beacon/events and the UI (default 10000, at least 100)')
+    .option('--event-history-age <duration>', 'events older than this leave the history (default 1h, 1m to 168h)')
+    .option('--event-sink <url>', 'POST every event to this webhook as batches of JSON lines (at least once; cursor kept in --data-dir)')
+    .option('--event-log <file>', 'append every event to this file as JSON lines')
     .option('--recover', "start even though the store's data is damaged: continue with what is readable, set the damage aside and log what was lost")
     .addOption(
       new Option(

@@ -39,6 +39,7 @@ describe('config', () => {
       definitions: { services: [], checks: [] },
       checks: { enableScriptChecks: false, enableLocalScriptChecks: false, failuresBeforeCritical: 2, allowMetadataAddresses: false },
       wan: { join: [], intervalMs: 5000 },
+      events: { historyEvents: 10_000, historyAgeMs: 3_600_000, sinkUrl: null, logFile: null },
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.dns)).toBe(true);
@@ -99,6 +100,11 @@ describe('config', () => {
     [{ wanInterval: '1ms' }, /invalid wanInterval/],
     [{ joinWan: 5 as unknown as string }, /invalid joinWan: must be a list/],
     [{ wanInterval: 5 as unknown as string }, /invalid wanInterval/],
+    [{ eventHistory: '99' }, /invalid eventHistory: "99" must be an integer from 100/],
+    [{ eventHistory: 'lots' }, /invalid eventHistory/],
+    [{ eventHistoryAge: '30s' }, /invalid eventHistoryAge: "30s" must be a duration from 1m/],
+    [{ eventSink: 'ftp://x/y' }, /invalid eventSink: "ftp:\/\/x\/y" is not an http/],
+    [{ eventSink: 'not a url' }, /invalid eventSink/],
   ])('rejects %j naming the field', (raw, msg) => {
     expect(() => buildConfig({ node: 'n', ...raw })).toThrow(msg);
   });

@@ -64,6 +64,14 @@ export interface RawConfig {
    * file or the environment.
    */
   recover?: boolean | string;
+  /** Events held in the history (default 10000, at least 100). */
+  eventHistory?: number | string;
+  /** Age past which events leave the history (default 1h, 1m to 7d). */
+  eventHistoryAge?: string;
+  /** Webhook the events are posted to as JSON lines (http or https URL). */
+  eventSink?: string;
+  /** File the events are appended to as JSON lines. */
+  eventLog?: string;
   /** Service definitions (Consul's agent register bodies), from the config file only. */
   services?: unknown[];
   /** Check definitions (Consul's check register bodies), from the config file only. */
@@ -150,6 +158,13 @@ export interface RuntimeConfig {
   };
   /** Federation: the other datacenters' servers to join (host:port of their HTTP API), and the exchange period. */
   wan: { join: readonly string[]; intervalMs: number };
+  /** The event history and its sinks (src/events). */
+  events: {
+    historyEvents: number;
+    historyAgeMs: number;
+    sinkUrl: string | null;
+    logFile: string | null;
+  };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -270,6 +285,7 @@ export function buildConfig(raw: RawConfig): RuntimeConfig {
       allowMetadataAddresses: bool('allowMetadataChecks', raw.allowMetadataChecks, false),
     },
     wan: wanConfig(raw),
+    events: eventsConfig(raw),
   };
   return deepFreeze(cfg);
 }
@@ -326,6 +342,30 @@ function isLoopbackHost(hostPort: string): boolean {
   if (!a) return false;
   const h = a.host.toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+function eventsConfig(raw: RawConfig): RuntimeConfig['events'] {
+  let ageMs = 3_600_000;
+  if (raw.eventHistoryAge !== undefined) {
+    const ms = parseDuration(raw.eventHistoryAge);
+    if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000)
+      throw bad('eventHistoryAge', `"${raw.eventHistoryAge}" must be a duration from 1m to 168h, like 1h`);
+    ageMs = ms;
+  }
+  let sinkUrl: string | null = null;
+  if (raw.eventSink !== undefined && raw.eventSink !== '') {
+    let u: URL | undefined;
+    try {
+      u = new URL(raw.eventSink);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw bad('eventSink', `"${raw.eventSink}" is not an http:// or https:// URL`);
+    sinkUrl = u.href;
+  }
+  const logFile = raw.eventLog === undefined || raw.eventLog === '' ? null : raw.eventLog;
+  if (logFile !== null && /[\u0000]/.test(logFile)) throw bad('eventLog', 'the path holds a NUL character');
+  return { historyEvents: int('eventHistory', raw.eventHistory, 10_000, 100, 1_000_000), historyAgeMs: ageMs, sinkUrl, logFile };
 }
 
 /** Whether a store URL names etcd. */

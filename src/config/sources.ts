@@ -41,6 +41,10 @@ const KEYS: readonly (keyof RawConfig)[] = [
   'aclAgentToken',
   'joinWan',
   'wanInterval',
+  'eventHistory',
+  'eventHistoryAge',
+  'eventSink',
+  'eventLog',
 ];
 /** Keys only a config file may set (structured values). */
 const FILE_ONLY: readonly (keyof RawConfig)[] = ['services', 'checks'];

@@ -127,6 +127,12 @@ export const ERRORS = {
     summary:
       "The store's data on disk is damaged; the message names the file (and the key) and what was found; start with --recover to go on with what is readable.",
   },
+  BEACON_ERR_SLOW_CONSUMER: {
+    status: 503,
+    rcode: 'SERVFAIL',
+    retryable: true,
+    summary: 'An event stream reader fell too far behind and was dropped; resume from the revision the last line names.',
+  },
   BEACON_ERR_SHUTTING_DOWN: { status: 503, rcode: 'SERVFAIL', retryable: true, summary: 'The server is shutting down and takes no new work.' },
   BEACON_ERR_CONFIG: {
     status: 400,

@@ -6,8 +6,19 @@ import { AclStore, Catalog, CatalogSessions, HistoryCompactor, PreparedQueries, 
 import { createClusterMetrics, Federation, ServerGroup, TtlForwarder, type WanServer } from '../cluster/index.js';
 import { formatDuration, formatHostPort, isEtcdUrl, type HostPort, type RuntimeConfig } from '../config/index.js';
 import { BeaconError, isBeaconError } from '../errors/index.js';
-import { createHttpApp, createMetrics, loadTlsFiles, reloadTls, ResponseCache, type HttpContext, type LocalNode } from '../api/http/index.js';
+import {
+  createHttpApp,
+  createMetrics,
+  defaultUiDir,
+  loadTlsFiles,
+  reloadTls,
+  ResponseCache,
+  uiRoutes,
+  type HttpContext,
+  type LocalNode,
+} from '../api/http/index.js';
 import { startDnsServer, type DnsServer } from '../dns/index.js';
+import { Events } from '../events/index.js';
 import { createHealth, SERF_CHECK_ID, type Health, type Sessions, type StatusSink } from '../health/index.js';
 import { onStoreHealthChange, openStore, storeHealth, storeLastContact, type Store } from '../store/index.js';
 import { ClusterNode } from './cluster-node.js';
@@ -119,6 +130,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   let nodeSessions: Sessions;
   let antiEntropy: AntiEntropy;
   let ownerFileClose: Step;
+  let events: Events | undefined;
   const metrics = createMetrics({ catalog, store });
   const aclStore = new AclStore(store);
   const clusterMetrics = createClusterMetrics(metrics.registry, () => group);
@@ -127,6 +139,11 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     undo.push(() => catalog.stop());
     await aclStore.start();
     undo.push(() => aclStore.stop());
+    // Events follow the catalog from here, so this start's own registrations are in the history.
+    events = new Events({ catalog, config, logger, registry: metrics.registry });
+    events.start();
+    const ev = events;
+    undo.push(() => ev.stop());
     const { state, file, found } = await openLocalState(catalog, config, logger);
     ownerFileClose = () => file.close();
     undo.push(ownerFileClose);
@@ -274,6 +291,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
     version: pkg.version,
     shutdownSignal: shutdown.signal,
     queries,
+    events,
   };
   // Federation: this server's part in the WAN. Its own datacenter's servers are the group's
   // live members (or this server alone); the addresses are known once HTTP and DNS listen.
@@ -299,7 +317,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
   undo.push(() => federation.stop());
   // Forwarded requests (blocking queries to another datacenter) end with the shutdown signal too.
   shutdown.signal.addEventListener('abort', () => void federation.stop(), { once: true });
-  const app = createHttpApp(ctx);
+  const app = createHttpApp(ctx, [uiRoutes(defaultUiDir())]);
   const drain = new HttpDrain(app.server);
   undo.push(() => app.close());
   try {
@@ -395,6 +413,7 @@ export async function runServer(config: RuntimeConfig, options: Partial<ServerOp
           () => health.stop(),
           () => forwarder?.close(),
           () => queries.stop(),
+          () => events?.stop(),
           () => catalog.stop(),
           ownerFileClose,
           closeStore,

@@ -110,6 +110,15 @@ const RULES: Record<string, Rule> = {
   'GET /v1/status/leader': () => 'open',
   'GET /v1/status/peers': () => 'open',
   'GET /v1/catalog/datacenters': () => 'open',
+  // The web UI's page and assets hold no data; what it shows comes through the routes below.
+  'GET /': () => 'open',
+  'GET /ui': () => 'open',
+  'GET /ui/*': () => 'open',
+  // The event stream is not filtered per token: it needs read on every service and node.
+  'GET /v1/beacon/events': () => [
+    ['service', '', 'read'],
+    ['node', '', 'read'],
+  ],
   // Servers of other datacenters tell each other what they know (federation): they send their
   // --acl-agent-token, which needs agent write here (a token made with the same SecretID in
   // every datacenter, as Consul's replication token is).

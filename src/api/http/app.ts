@@ -25,6 +25,7 @@ import { checksRoutes } from './routes/checks.js';
 import { wanRoutes } from './routes/wan.js';
 import { queryRoutes } from './routes/query.js';
 import { wanForwardHook } from './wan-forward.js';
+import { eventsRoutes } from './routes/events.js';
 
 function registerCacheMetrics(ctx: HttpContext): void {
   const { registry } = ctx.metrics;
@@ -240,6 +241,7 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
     clusterRoutes,
     wanRoutes,
     queryRoutes,
+    eventsRoutes,
     ...extra,
   ];
   const methodsByUrl = new Map<string, Set<string>>();

@@ -1,6 +1,7 @@
 import type { AclResolver } from '../../acl/index.js';
 import type { Catalog, PreparedQueries } from '../../catalog/index.js';
 import type { RuntimeConfig } from '../../config/index.js';
+import type { Events } from '../../events/index.js';
 import type { Store } from '../../store/index.js';
 import type { LocalNode } from './local-node.js';
 import type { ServerTier } from './server-tier.js';
@@ -33,6 +34,8 @@ export interface HttpContext {
   queries?: PreparedQueries;
   /** Aborted when the server shuts down: blocking queries return at once. */
   shutdownSignal: AbortSignal;
+  /** The event history and stream (undefined where none is kept). */
+  events?: Events;
   /** Server start time (ms since epoch), for agent/self. */
   startedAt: number;
   version: string;

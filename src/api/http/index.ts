@@ -31,3 +31,4 @@ export { serviceSchema } from './schemas.js';
 export { normalizeTaggedAddresses } from './normalize.js';
 export { AGENT_SERVICE_FIELDS, CHECK_FIELDS } from './filter-fields.js';
 export { permissionDenied, secretOf } from './acl.js';
+export { uiRoutes, defaultUiDir, loadUiAssets } from './ui-assets.js';

@@ -1,0 +1,10 @@
+export { Events, type EventsDeps } from './events.js';
+export { EventHub, type EventHubOptions, type EventSubscriber } from './hub.js';
+export { EventHistory, EVENT_OVERHEAD_BYTES, type HistoryLimits } from './history.js';
+export { FlapTracker, FLAP_THRESHOLD, FLAP_WINDOW_MS } from './flapping.js';
+export { followEvents, DEFAULT_MAX_BUFFER_BYTES, type FollowOptions, type StreamFormat, type StreamTarget } from './follower.js';
+export { WebhookSink, type WebhookSinkOptions, type SinkStats } from './webhook-sink.js';
+export { EventLogSink } from './file-sink.js';
+export { deriveEvents, LIVENESS_CHECK_ID } from './derive.js';
+export { MAX_SERVICE_LABELS } from './metrics.js';
+export { EVENT_KINDS, matches, hold, type BeaconEvent, type EventKind, type EventFilter, type HeldEvent } from './types.js';
