@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { request as undiciRequest } from 'undici';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import type { Registry } from 'prom-client';
 import { aggregateStatus, type HealthStatus, type Indexed, type ServiceRecord } from '../catalog/index.js';
 import { agentServiceJson, checkJson, isWatchablePath } from '../api/http/index.js';
@@ -23,6 +23,8 @@ export interface AgentHttpDeps {
   /** Re-reads the config dir (PUT /v1/agent/reload). */
   reload(): Promise<void>;
   signal: AbortSignal;
+  /** TLS towards https:// servers, for the requests the agent passes on (CA, client certificate and key). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** How long a read not yet cached waits for its first answer from the servers. */
@@ -186,6 +188,10 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
     res.end(text);
   }
 
+  // The requests passed on to the servers (writes, ?consistent, other routes) go over TLS as the stream does.
+  const passOn = d.tls ? new UndiciAgent({ connect: { ...d.tls } }) : undefined;
+  d.signal.addEventListener('abort', () => void passOn?.close(), { once: true });
+
   async function proxy(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const server = upstream.server;
     if (!server) throw new BeaconError('BEACON_ERR_NO_SERVER', `No server is reachable for ${req.method} ${url.pathname}`);
@@ -200,6 +206,7 @@ export function createAgentHttp(d: AgentHttpDeps): Server {
       up = await undiciRequest(server + url.pathname + url.search, {
         method: req.method as 'GET',
         headers,
+        ...(passOn ? { dispatcher: passOn } : {}),
         body: hasBody ? Readable.from(req) : undefined,
         signal: gone.signal,
         headersTimeout: MAX_WAIT_MS + 60_000,

@@ -167,6 +167,7 @@ export async function runAgent(cfg: AgentConfig, options: Partial<AgentOptions> 
     maxBodyBytes: config.maxBodyBytes,
     reload,
     signal: shutdown.signal,
+    ...(opts.tls ? { tls: opts.tls } : {}),
   });
   try {
     await new Promise<void>((resolve, reject) => {

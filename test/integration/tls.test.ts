@@ -242,6 +242,61 @@ describe('HTTPS', () => {
     }
   });
 
+  it('an agent joins a mutual-TLS server over wss:// with its certificate, syncs, and passes other requests (the web UI) on over https', async () => {
+    const dir = tempDir();
+    const proc = spawn(
+      process.execPath,
+      [
+        BEACON_BIN,
+        'agent',
+        '--server',
+        url(mutual),
+        '--http-addr',
+        '127.0.0.1:0',
+        '--dns-addr',
+        'off',
+        '--data-dir',
+        dir,
+        '--node',
+        'tls-agent',
+        '--ca-file',
+        certs.caCert,
+        '--client-cert',
+        certs.clientCert,
+        '--client-key',
+        certs.clientKey,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      let agentUrl = '';
+      for (let i = 0; i < 120 && !agentUrl; i++) {
+        const m = /beacon agent ready http=(\S+)/.exec(out);
+        if (m) agentUrl = `http://${m[1]}`;
+        else await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(agentUrl, out).not.toBe('');
+      const reg = await fetch(`${agentUrl}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'agent-tls', Port: 7443 }) });
+      expect(reg.status).toBe(200);
+      const client = agent({ ca: read(certs.caCert), cert: read(certs.clientCert), key: read(certs.clientKey) });
+      let names: string[] = [];
+      for (let i = 0; i < 80 && !names.includes('agent-tls'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        names = Object.keys(JSON.parse((await get(mutual, '/v1/catalog/services', client)).body) as object);
+      }
+      expect(names).toContain('agent-tls');
+      const ui = await fetch(`${agentUrl}/ui/`);
+      expect(ui.status).toBe(200);
+      expect(await ui.text()).toMatch(/<html/i);
+    } finally {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SIGHUP takes renewed certificate files for new connections, and keeps the running ones when the new files are bad', async () => {
     expect(await servedSerial(plain)).toBe(serialOf(certs.serverCert));
     copyFileSync(certs.renewedCert, liveCert);
