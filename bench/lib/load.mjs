@@ -122,7 +122,7 @@ let wrkScript;
  * Closed-loop load with wrk (one thread, `connections` keep-alive connections, each waiting for
  * its answer); a warm-up run first, then the measured run. GET, or `method` with a templated
  * `body` (`warmupBody` for the warm-up run); the path may hold placeholders too.
- * @param {{ origin: string, path: string, connections: number, seconds: number, warmupSeconds?: number, serverPid?: number, method?: string, body?: string, warmupBody?: string }} o
+ * @param {{ origin: string, path: string, connections: number, seconds: number, warmupSeconds?: number, serverPid?: number, method?: string, body?: string, warmupBody?: string, headers?: Record<string,string> }} o
  */
 export async function wrkLoad(o) {
   const wrk = ensureWrk();
@@ -139,7 +139,7 @@ export async function wrkLoad(o) {
     writeFileSync(file, wrkRequestScript(o.method ?? (body === undefined ? 'GET' : 'PUT'), o.path, body));
     return file;
   };
-  const base = ['-t1', `-c${o.connections}`, '--timeout', '10s'];
+  const base = ['-t1', `-c${o.connections}`, '--timeout', '10s', ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`])];
   // A warm-up body gets its own prefix so that its IDs never collide with the measured run's.
   if (o.warmupSeconds) await runChild(wrk, [...base, '-s', script(o.warmupBody ?? o.body), `-d${o.warmupSeconds}s`, url]);
   const measured = script(o.body);

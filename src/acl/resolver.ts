@@ -10,8 +10,16 @@ import { parseRules, type Rules } from './rules.js';
 
 export type DefaultPolicy = 'allow' | 'deny';
 
+/** Secrets remembered between changes (a flood of made-up secrets empties the table, not memory). */
+const MAX_SEEN = 10_000;
+
 export class AclResolver {
   private readonly byAccessor = new Map<string, Authorizer>();
+  /**
+   * Secrets seen lately and the token each is (null: none), so a request does not hash its
+   * secret again: a token's requests cost a map lookup. Bounded, and emptied on every change.
+   */
+  private readonly seen = new Map<string, { accessor: string; authz: Authorizer } | null>();
   private readonly rules = new Map<string, Rules>();
   private anonymousAuthz: Authorizer;
   private readonly listeners = new Set<() => void>();
@@ -24,6 +32,7 @@ export class AclResolver {
     this.anonymousAuthz = new Authorizer('anonymous', [], defaultPolicy === 'allow');
     store.onChange(() => {
       this.byAccessor.clear();
+      this.seen.clear();
       this.rules.clear();
       for (const fn of this.listeners) fn();
     });
@@ -53,15 +62,25 @@ export class AclResolver {
    */
   resolve(secret: string | undefined): Authorizer {
     if (secret === undefined || secret === '' || secret === 'anonymous') return this.anonymousAuthz;
-    const token = this.store.tokenBySecret(secret);
-    if (!token) throw new BeaconError('BEACON_ERR_ACL_NOT_FOUND', 'ACL not found');
-    return this.forToken(token);
+    const found = this.lookup(secret);
+    if (!found) throw new BeaconError('BEACON_ERR_ACL_NOT_FOUND', 'ACL not found');
+    return found.authz;
   }
 
   /** The accessor ID a secret belongs to, for cache keys ('' for none or an unknown one). */
   identity(secret: string | undefined): string {
     if (secret === undefined || secret === '') return '';
-    return this.store.tokenBySecret(secret)?.AccessorID ?? '';
+    return this.lookup(secret)?.accessor ?? '';
+  }
+
+  private lookup(secret: string): { accessor: string; authz: Authorizer } | null {
+    const hit = this.seen.get(secret);
+    if (hit !== undefined) return hit;
+    const token = this.store.tokenBySecret(secret);
+    const found = token ? { accessor: token.AccessorID, authz: this.forToken(token) } : null;
+    if (this.seen.size >= MAX_SEEN) this.seen.clear();
+    this.seen.set(secret, found);
+    return found;
   }
 
   private forToken(token: AclTokenRecord): Authorizer {
