@@ -21,6 +21,7 @@ interface GatewayFlags {
   caFile?: string;
   clientCert?: string;
   clientKey?: string;
+  failover?: string[];
 }
 
 type Mode = 'gateway' | 'sidecar';
@@ -103,6 +104,11 @@ export function gatewayCommand(): Command {
       .option('--listen <host:port>', 'address the proxy takes requests on (required)'),
   )
     .option('--routes <file>', 'JSON routes file: path prefix -> service (reloaded on SIGHUP)')
+    .option(
+      '--failover <dcs>',
+      'datacenters to send a request to, in order, when the service has no healthy instance in its own (dc2,dc3; repeatable)',
+      collect,
+    )
     .option('--access-log', 'one JSON line per request on stdout (default off)')
     .option('--retries <n>', 'extra tries of an idempotent request on other instances, 0 to 5 (default 2)')
     .option('--timeout <duration>', 'time to response headers over all tries (default 30s)')

@@ -22,6 +22,8 @@ export interface RawGatewayConfig {
   token?: string;
   /** TLS towards an https:// Beacon: CA, and a client certificate and key (PEM contents, read by the CLI). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Datacenters to try, in order, when a target's own has no healthy instance (`--failover dc2,dc3`, repeatable). */
+  failover?: readonly string[];
 }
 
 /** One sidecar upstream: a local listener and the service it forwards to. */
@@ -61,6 +63,8 @@ export interface GatewayConfig {
   readonly token: string | undefined;
   /** TLS towards an https:// Beacon; undefined: Node's trust store, no client certificate. */
   readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+  /** Datacenters tried in order when a target's own datacenter has no healthy instance (empty: none). */
+  readonly failover: readonly string[];
 }
 
 /** Defaults (pinned by config.test.ts). */
@@ -193,5 +197,19 @@ export function buildGatewayConfig(raw: RawGatewayConfig, mode: 'gateway' | 'sid
     upstreams: Object.freeze(upstreams),
     token: raw.token === '' ? undefined : raw.token,
     tls: raw.tls,
+    failover: failoverList(raw.failover),
   });
+}
+
+/** `--failover dc2,dc3` (repeatable): datacenter names, in order, each once. */
+function failoverList(raw: readonly string[] | undefined): readonly string[] {
+  const out: string[] = [];
+  for (const part of (raw ?? []).flatMap((v) => v.split(','))) {
+    const dc = part.trim();
+    if (dc === '') continue;
+    if (!/^[A-Za-z0-9_.-]{1,63}$/.test(dc)) throw configError('--failover', `"${dc}" is not a datacenter name`);
+    if (!out.includes(dc)) out.push(dc);
+  }
+  if (out.length > 16) throw configError('--failover', 'at most 16 datacenters');
+  return Object.freeze(out);
 }

@@ -101,7 +101,13 @@ export async function runGateway(config: GatewayConfig, opts: GatewayOptions = {
   let sidecarListeners: SidecarListener[] = [];
   try {
     if (config.listen) {
-      proxy = new HttpProxy({ config, upstreams, table: () => table, metrics, budget, accessLog, failover: opts.failover });
+      // --failover: the same target in each listed datacenter, in order (prepared queries' Failover.Datacenters).
+      const failover =
+        opts.failover ??
+        (config.failover.length > 0
+          ? (t: { service: string; tag: string | undefined; dc: string | undefined }) => config.failover.filter((dc) => dc !== t.dc).map((dc) => ({ ...t, dc }))
+          : undefined);
+      proxy = new HttpProxy({ config, upstreams, table: () => table, metrics, budget, accessLog, failover });
       const http = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, headersTimeout: 10_000 }, proxy.handle);
       http.on('upgrade', proxy.upgrade);
       http.on('connection', (s: import('node:net').Socket) => {

@@ -5,8 +5,11 @@
  * queries failing over, the SDK, and a datacenter that stops answering (SIGSTOP: its sockets
  * accept but nothing answers, the worst case) while local queries go on.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeaconClient } from '../../src/client/index.js';
 import { dig, ensureDig } from '../helpers/dns-dig.js';
@@ -191,6 +194,41 @@ describe('the SDK', () => {
     const viaQuery = await c.discover('web', { failover: { query: 'web-anywhere' } });
     expect(viaQuery.instances.map((i) => i.datacenter)).toEqual(['dc2', 'dc2']);
     await expect(c.discover('web', { failover: 'dc2' as unknown as string[] })).rejects.toThrow(/failover must be/);
+  });
+});
+
+describe('the gateway', () => {
+  it('with --failover sends a request to the next datacenter when the service has no healthy instance in its own', async () => {
+    const upstream = createServer((_req, res) => res.end('answered in dc2'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as AddressInfo).port;
+    // dc1 has the service, but only a critical instance; dc2 a healthy one.
+    await register(dc1, { ID: 'gw-1', Name: 'gwfo', Address: '127.0.0.1', Port: 1, Check: { TTL: '60s', Status: 'critical' } });
+    await register(dc2, { ID: 'gw-2', Name: 'gwfo', Address: '127.0.0.1', Port: port });
+    const gw = spawn(process.execPath, [BEACON_BIN, 'gateway', '--listen', '127.0.0.1:0', '--server', dc1.httpUrl, '--failover', 'dc2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    gw.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    gw.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const listen = await until('gateway ready', () => Promise.resolve(/listen=(\S+)/.exec(out)?.[1]));
+      const body = await until('answered through dc2', async () => {
+        const res = await request(`http://${listen}/`, { headers: { host: 'gwfo.service.consul' } });
+        const text = await res.body.text();
+        if (text !== 'answered in dc2') throw new Error(`${res.statusCode} ${text}`);
+        return text;
+      });
+      expect(body).toBe('answered in dc2');
+    } finally {
+      gw.kill('SIGTERM');
+      upstream.close();
+    }
+    const bad = await run(process.execPath, [BEACON_BIN, 'gateway', '--listen', '127.0.0.1:0', '--failover', 'dc 2']).catch(
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect((bad as { code?: number }).code).toBe(2);
+    expect(bad.stderr).toMatch(/--failover.*"dc 2" is not a datacenter name/);
   });
 });
 
