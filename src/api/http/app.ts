@@ -5,6 +5,7 @@ import { BeaconError } from '../../errors/index.js';
 import { parseJsonBody } from './body.js';
 import type { HttpContext } from './context.js';
 import { heartbeatFastPath } from './fast-heartbeat.js';
+import { sharedCounter } from './metrics.js';
 import { answersDegraded, leaderHeaders } from './leader-headers.js';
 import { defaultConnectionLimits, limitConnections } from './connection-limits.js';
 import { clientErrorHandler, commonHeaders, connectRefused, expectationFailed, refuseWithoutHost } from './protocol-errors.js';
@@ -84,22 +85,18 @@ export function createHttpApp(ctx: HttpContext, extra: RouteModule[] = []): Fast
   let closing = false;
   const shuttingDown = () => closing || ctx.shutdownSignal.aborted;
   const heartbeat = heartbeatFastPath(ctx);
-  const protocolErrors =
-    (ctx.metrics.registry.getSingleMetric('beacon_http_protocol_errors_total') as client.Counter<'code'> | undefined) ??
-    new client.Counter({
-      name: 'beacon_http_protocol_errors_total',
-      help: "Requests Node's HTTP parser refused before routing, by status: 400 malformed, 408 headers not in time, 431 headers too large.",
-      labelNames: ['code'] as const,
-      registers: [ctx.metrics.registry],
-    });
+  const protocolErrors = sharedCounter(
+    ctx.metrics.registry,
+    'beacon_http_protocol_errors_total',
+    "Requests Node's HTTP parser refused before routing, by status: 400 malformed, 408 headers not in time, 431 headers too large.",
+    ['code'],
+  );
   const revision = () => ctx.catalog.revision;
-  const tlsErrors =
-    (ctx.metrics.registry.getSingleMetric('beacon_http_tls_handshake_errors_total') as client.Counter | undefined) ??
-    new client.Counter({
-      name: 'beacon_http_tls_handshake_errors_total',
-      help: 'HTTPS connections that failed their TLS handshake (no or an untrusted client certificate, no shared protocol, not TLS at all).',
-      registers: [ctx.metrics.registry],
-    });
+  const tlsErrors = sharedCounter(
+    ctx.metrics.registry,
+    'beacon_http_tls_handshake_errors_total',
+    'HTTPS connections that failed their TLS handshake (no or an untrusted client certificate, no shared protocol, not TLS at all).',
+  );
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.config.maxBodyBytes,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import client, { type Registry } from 'prom-client';
+import { sharedCounter } from './metrics.js';
 
 export interface ConnectionLimits {
   /** Open connections one client address may hold (Consul's http_max_conns_per_client); 0: no limit. */
@@ -49,13 +50,9 @@ export function limitConnections(server: Server, limits: ConnectionLimits, regis
   const byClient = new Map<string, number>();
   let open = 0;
   const refused = registry
-    ? ((registry.getSingleMetric('beacon_http_connections_refused_total') as client.Counter<'reason'> | undefined) ??
-      new client.Counter({
-        name: 'beacon_http_connections_refused_total',
-        help: 'HTTP connections closed at once because a limit was reached: per_client or total.',
-        labelNames: ['reason'] as const,
-        registers: [registry],
-      }))
+    ? sharedCounter(registry, 'beacon_http_connections_refused_total', 'HTTP connections closed at once because a limit was reached: per_client or total.', [
+        'reason',
+      ])
     : undefined;
   if (registry && !registry.getSingleMetric('beacon_http_connections')) {
     new client.Gauge({

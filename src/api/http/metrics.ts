@@ -13,6 +13,19 @@ export interface HttpMetrics {
   record(route: string, method: string, code: number, seconds: number): void;
 }
 
+/**
+ * The counter `name` of `registry`, made on first use: an app built twice on one registry (tests,
+ * a restart in process) counts into the same counter instead of failing to register it again.
+ */
+export function sharedCounter<L extends string = never>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): client.Counter<L> {
+  return (registry.getSingleMetric(name) as client.Counter<L> | undefined) ?? new client.Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
 export function createMetrics(deps: { catalog: Catalog; store: Store }): HttpMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'beacon_process_' });

@@ -8,11 +8,11 @@
  * (their cost is bounded by the response cache and the per-client connection cap).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import client from 'prom-client';
 import { TokenBuckets } from '../../config/index.js';
 import { BeaconError } from '../../errors/index.js';
 import type { HttpContext } from './context.js';
 import { sendError } from './replies.js';
+import { sharedCounter } from './metrics.js';
 
 const WRITES = new Set(['PUT', 'POST', 'DELETE', 'PATCH']);
 const HEARTBEAT = /^\/v1\/agent\/check\/(pass|warn|fail|update)\//;
@@ -20,13 +20,11 @@ const HEARTBEAT = /^\/v1\/agent\/check\/(pass|warn|fail|update)\//;
 /** An onRequest hook enforcing `config.httpWriteRate`, or undefined when it is 0 (off). */
 export function writeRateLimit(ctx: HttpContext): ((req: FastifyRequest, reply: FastifyReply, done: () => void) => void) | undefined {
   const rate = ctx.config.httpWriteRate;
-  const limited =
-    (ctx.metrics.registry.getSingleMetric('beacon_http_rate_limited_total') as client.Counter | undefined) ??
-    new client.Counter({
-      name: 'beacon_http_rate_limited_total',
-      help: 'Writes answered 429 because their client address was over --http-write-rate.',
-      registers: [ctx.metrics.registry],
-    });
+  const limited = sharedCounter(
+    ctx.metrics.registry,
+    'beacon_http_rate_limited_total',
+    'Writes answered 429 because their client address was over --http-write-rate.',
+  );
   if (rate <= 0) return undefined;
   const buckets = new TokenBuckets(rate);
   return (req, reply, done) => {
