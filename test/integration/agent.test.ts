@@ -163,8 +163,13 @@ describe('beacon agent', () => {
     const blocked = get(b.httpUrl, `/v1/health/service/web?index=${index}&wait=30s`);
     await new Promise((r) => setTimeout(r, 200));
     expect((await put(a.httpUrl, '/v1/agent/check/fail/web1-ttl?note=down')).status).toBe(200);
-    const woke = await blocked;
+    let woke = await blocked;
     expect(Number(woke.headers.get('x-consul-index'))).toBeGreaterThan(Number(index));
+    // Another change (a check's output) may wake it first: block again from each answer's index
+    // until the failed TTL shows (bounded).
+    for (let i = 0; i < 10 && checkOf(woke.json<Entry[]>(), 'web1', 'web1-ttl') !== 'critical'; i++) {
+      woke = await get(b.httpUrl, `/v1/health/service/web?index=${woke.headers.get('x-consul-index')}&wait=30s`);
+    }
     expect(checkOf(woke.json<Entry[]>(), 'web1', 'web1-ttl')).toBe('critical');
     expect((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>()).toEqual([]);
     // DNS on agent B drops the critical instance at once (its cached answer was invalidated).
@@ -303,10 +308,15 @@ describe('beacon agent', () => {
     await a.kill();
     await until('web out of ?passing', async () => ((await get(b.httpUrl, '/v1/health/service/web?passing')).json<Entry[]>().length === 0 ? true : undefined));
     expect((await dig(b.dnsPort, ['web.service.consul', 'SRV'])).answer).toEqual([]);
-    const dead = (await get(server.httpUrl, '/v1/health/node/host-a')).json<Array<{ CheckID: string; Status: string }>>();
-    expect(dead.find((c) => c.CheckID === 'serfHealth')?.Status).toBe('critical');
-    const members = (await get(server.httpUrl, '/v1/agent/members')).json<Array<{ Name: string; Status: number }>>();
-    expect(members.find((m) => m.Name === 'host-a')?.Status).toBe(4);
+    // The node's session lapses --session-ttl after the kill: serfHealth turns critical then.
+    await until('serfHealth of host-a critical', async () => {
+      const dead = (await get(server.httpUrl, '/v1/health/node/host-a')).json<Array<{ CheckID: string; Status: string }>>();
+      return dead.find((c) => c.CheckID === 'serfHealth')?.Status === 'critical' ? true : undefined;
+    });
+    await until('host-a failed in members', async () => {
+      const members = (await get(server.httpUrl, '/v1/agent/members')).json<Array<{ Name: string; Status: number }>>();
+      return members.find((m) => m.Name === 'host-a')?.Status === 4 ? true : undefined;
+    });
     a = await startAgent({ servers: [server.httpUrl], node: 'host-a', dataDir: aData, configDir, args: ['--session-ttl', '2s'] });
     const own = Object.keys((await get(a.httpUrl, '/v1/agent/services')).json<Record<string, unknown>>()).sort();
     expect(own).toEqual(['db1', 'web1']);
