@@ -18,7 +18,11 @@ describe('gateway config', () => {
       datacenter: undefined,
       upstreams: [],
       token: undefined,
+      tls: undefined,
+      failover: [],
     });
+    expect(buildGatewayConfig({ listen: '127.0.0.1:0', failover: ['dc2,dc3', 'dc2'] }, 'gateway').failover).toEqual(['dc2', 'dc3']);
+    expect(() => buildGatewayConfig({ listen: '127.0.0.1:0', failover: ['dc 2'] }, 'gateway')).toThrow(/--failover.*"dc 2" is not a datacenter name/);
     expect(GATEWAY_DEFAULTS).toMatchObject({ strategy: 'p2c-ewma', retries: 2 });
     expect(Object.isFrozen(buildGatewayConfig({ listen: '127.0.0.1:0' }, 'gateway'))).toBe(true);
   });
