@@ -124,6 +124,10 @@ for (const doc of DOCS) {
         PATH: `${toolsDir(dir)}:${process.env.PATH ?? ''}`,
         DOC_TEST_REAL_NPM: realNpm,
         DOC_TEST_CHECKOUT: REPO_ROOT,
+        // `npm install ../beacon` would run the checkout's prepare script (npm run build): dist/
+        // is built already (npm test builds first), and rebuilding it here would rewrite the files
+        // other test files are starting servers from at that moment.
+        npm_config_ignore_scripts: 'true',
         ...(server ? { BEACON_HTTP_ADDR: `127.0.0.1:${server.httpPort}` } : {}),
       };
     }, 60_000);
