@@ -2,8 +2,7 @@ import {
   buildAgentCheck,
   buildService,
   buildServiceChecks,
-  DEFAULT_NODE_MAINT_REASON,
-  DEFAULT_SERVICE_MAINT_REASON,
+  maintenanceCheck,
   NODE_MAINTENANCE_CHECK,
   SERVICE_MAINTENANCE_PREFIX,
   type CheckRecord,
@@ -98,19 +97,7 @@ export class AgentOwner {
     const checkId = svc ? SERVICE_MAINTENANCE_PREFIX + svc.ID : NODE_MAINTENANCE_CHECK;
     if (!enable) return this.deregisterCheck(checkId);
     if (this.state.checks.has(checkId)) return;
-    const check: CheckRecord = {
-      Node: this.name,
-      CheckID: checkId,
-      Name: svc ? 'Service Maintenance Mode' : 'Node Maintenance Mode',
-      Status: 'critical',
-      Notes: reason || (svc ? DEFAULT_SERVICE_MAINT_REASON : DEFAULT_NODE_MAINT_REASON),
-      Output: '',
-      ServiceID: svc?.ID ?? '',
-      ServiceName: svc?.Service ?? '',
-      ServiceTags: svc?.Tags ?? [],
-      Type: 'maintenance',
-      Definition: {},
-    };
+    const check = maintenanceCheck(this.name, reason, svc);
     this.state.putCheck(check, 'api');
     await this.changed();
   }

@@ -40,6 +40,27 @@ export interface CommandView {
 export const DEFAULT_NODE_MAINT_REASON = 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.';
 export const DEFAULT_SERVICE_MAINT_REASON = 'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
 
+/**
+ * The critical check that puts a node (or one of its services) in maintenance, as a node's owner
+ * (a server's own node, an agent's) keeps it: `_node_maintenance`, or `_service_maintenance:<id>`
+ * carrying the service's name and tags; Consul's default note when no reason is given.
+ */
+export function maintenanceCheck(node: string, reason: string, svc?: Pick<ServiceRecord, 'ID' | 'Service' | 'Tags'>): CheckRecord {
+  return {
+    Node: node,
+    CheckID: svc ? SERVICE_MAINTENANCE_PREFIX + svc.ID : NODE_MAINTENANCE_CHECK,
+    Name: svc ? 'Service Maintenance Mode' : 'Node Maintenance Mode',
+    Status: 'critical',
+    Notes: reason || (svc ? DEFAULT_SERVICE_MAINT_REASON : DEFAULT_NODE_MAINT_REASON),
+    Output: '',
+    ServiceID: svc?.ID ?? '',
+    ServiceName: svc?.Service ?? '',
+    ServiceTags: svc?.Tags ?? [],
+    Type: 'maintenance',
+    Definition: {},
+  };
+}
+
 /** A transaction planned from the view: its guards, its writes, and what the command returns. */
 interface Plan<T> {
   compares: Compare[];

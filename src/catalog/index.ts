@@ -5,6 +5,7 @@ export {
   MAX_ATTEMPTS,
   DEFAULT_NODE_MAINT_REASON,
   DEFAULT_SERVICE_MAINT_REASON,
+  maintenanceCheck,
   type CatalogRegistration,
   type CasOption,
   type FenceOption,

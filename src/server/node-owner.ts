@@ -1,12 +1,4 @@
-import {
-  DEFAULT_NODE_MAINT_REASON,
-  DEFAULT_SERVICE_MAINT_REASON,
-  NODE_MAINTENANCE_CHECK,
-  SERVICE_MAINTENANCE_PREFIX,
-  type Catalog,
-  type CheckRecord,
-  type ServiceRecord,
-} from '../catalog/index.js';
+import { maintenanceCheck, NODE_MAINTENANCE_CHECK, SERVICE_MAINTENANCE_PREFIX, type Catalog, type CheckRecord, type ServiceRecord } from '../catalog/index.js';
 import { BeaconError } from '../errors/index.js';
 import type { LocalStateFile } from './local-state-file.js';
 import type { EntrySource, LocalOp, LocalState } from './local-state.js';
@@ -92,19 +84,7 @@ export class NodeOwner {
         return;
       }
       if (this.state.checks.has(checkId)) return;
-      const check: CheckRecord = {
-        Node: this.name,
-        CheckID: checkId,
-        Name: svc ? 'Service Maintenance Mode' : 'Node Maintenance Mode',
-        Status: 'critical',
-        Notes: reason || (svc ? DEFAULT_SERVICE_MAINT_REASON : DEFAULT_NODE_MAINT_REASON),
-        Output: '',
-        ServiceID: svc?.ID ?? '',
-        ServiceName: svc?.Service ?? '',
-        ServiceTags: svc?.Tags ?? [],
-        Type: 'maintenance',
-        Definition: {},
-      };
+      const check = maintenanceCheck(this.name, reason, svc);
       await this.change(this.state.planCheck(check, 'api'), () => this.writeCheck(check));
     });
   }
